@@ -1,0 +1,4 @@
+//! One module per subcommand: orchestration only, the work lives in the stages.
+
+pub mod config;
+pub mod links;

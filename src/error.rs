@@ -1,0 +1,105 @@
+//! The crate's one error type. Each variant names the file, pattern or URL involved,
+//! keeps its cause, and knows which exit status it maps to.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::ExitStatus;
+
+/// Everything that can stop a command or one of its inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A configuration file is not valid TOML or has unknown keys.
+    #[error("invalid config file {}: {message}", path.display())]
+    ConfigParse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+
+    /// A configuration value (from a file, the environment or a flag) is unusable.
+    #[error("invalid configuration ({origin}): {message}")]
+    ConfigValue {
+        /// Where the value came from: a file path, a flag or a variable.
+        origin: String,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+
+    /// An input named on the command line does not exist.
+    #[error("{}: no such file or directory", path.display())]
+    InputNotFound {
+        /// The input as given.
+        path: PathBuf,
+    },
+
+    /// An input glob pattern is malformed.
+    #[error("invalid glob pattern `{pattern}`: {source}")]
+    Glob {
+        /// The pattern as given.
+        pattern: String,
+        /// The parser's complaint.
+        #[source]
+        source: globset::Error,
+    },
+
+    /// A directory could not be walked (permissions, a vanished folder, a loop).
+    #[error("cannot walk {}: {source}", path.display())]
+    Walk {
+        /// The folder being walked.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: ignore::Error,
+    },
+
+    /// A note could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The note.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Standard input could not be read.
+    #[error("cannot read standard input: {0}")]
+    Stdin(#[source] io::Error),
+
+    /// The report could not be written.
+    #[error("cannot write output: {0}")]
+    Output(#[source] io::Error),
+}
+
+impl Error {
+    /// The exit status this error ends the process with.
+    #[must_use]
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::ConfigRead { .. } | Error::ConfigParse { .. } | Error::ConfigValue { .. } => {
+                ExitStatus::Usage
+            }
+            Error::Glob { .. } => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        }
+    }
+
+    /// Whether this error is a closed output pipe (`archiver links | head`), which is
+    /// not a failure.
+    #[must_use]
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

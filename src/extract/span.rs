@@ -1,0 +1,117 @@
+//! Byte offsets to human positions.
+//!
+//! Every link carries the byte range of its URL in the file, so a rewrite can splice
+//! exactly those bytes. People and editors want a line and a column instead: the
+//! [`LineIndex`] turns one into the other. Lines end at `\n`, `\r\n` or a lone `\r`
+//! (as CommonMark says); a column counts Unicode scalar values, so a URL after Chinese
+//! text is reported where an editor shows it. A byte-order mark is not a character
+//! anyone sees, so it is not counted in the first line's columns.
+
+use std::ops::Range;
+
+/// A byte range `[start, end)` in a note's source.
+pub type Span = Range<usize>;
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Line number, starting at 1.
+    pub line: u32,
+    /// Column, starting at 1, counted in Unicode scalar values.
+    pub column: u32,
+}
+
+/// The start offset of every line of one text, for offset → position lookups.
+#[derive(Debug)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset at which each line's content starts; the first is 0 or, after a
+    /// byte-order mark, 3.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// Indexes `text`. The text must be the whole file, so that offsets are file
+    /// offsets.
+    #[must_use]
+    pub fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let mut starts = vec![first];
+        let mut i = first;
+        while let Some(found) = memchr::memchr2(b'\n', b'\r', &bytes[i..]) {
+            let at = i + found;
+            let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                at + 2
+            } else {
+                at + 1
+            };
+            starts.push(next);
+            i = next;
+        }
+        Self { text, starts }
+    }
+
+    /// The position of byte `offset`. Offsets past the end map to the end; an offset
+    /// inside a multi-byte character or a `\r\n` pair counts the characters before it.
+    #[must_use]
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        // The last line start at or before `offset`.
+        let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
+        let start = self.starts[line].min(offset);
+        let before = &self.text.as_bytes()[start..offset];
+        // Count scalar values by counting the bytes that start one: this stays correct
+        // when `offset` is not on a char boundary and needs no allocation.
+        let chars = before.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        Position {
+            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(chars + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(text: &str, offset: usize) -> (u32, u32) {
+        let p = LineIndex::new(text).position(offset);
+        (p.line, p.column)
+    }
+
+    #[test]
+    fn first_byte_is_line_one_column_one() {
+        assert_eq!(pos("abc", 0), (1, 1));
+        assert_eq!(pos("", 0), (1, 1));
+    }
+
+    #[test]
+    fn columns_count_scalar_values_not_bytes() {
+        let text = "中文 https://x.org";
+        let offset = text.find("https").unwrap();
+        assert_eq!(offset, 7);
+        assert_eq!(pos(text, offset), (1, 4));
+    }
+
+    #[test]
+    fn lf_crlf_and_lone_cr_all_end_lines() {
+        let text = "a\nb\r\nc\rd";
+        assert_eq!(pos(text, text.find('b').unwrap()), (2, 1));
+        assert_eq!(pos(text, text.find('c').unwrap()), (3, 1));
+        assert_eq!(pos(text, text.find('d').unwrap()), (4, 1));
+    }
+
+    #[test]
+    fn byte_order_mark_is_not_a_column() {
+        let text = "\u{feff}[a](b)\nx";
+        assert_eq!(pos(text, 3), (1, 1));
+        assert_eq!(pos(text, text.find("b)").unwrap()), (1, 5));
+        assert_eq!(pos(text, text.find('x').unwrap()), (2, 1));
+    }
+
+    #[test]
+    fn offsets_past_the_end_are_clamped() {
+        assert_eq!(pos("ab\n", 99), (2, 1));
+    }
+}

@@ -1,0 +1,95 @@
+//! archiver keeps a collection of notes (Markdown, HTML, plain text) alive: it finds
+//! every link in them, checks that each still works, mirrors the media they depend on
+//! into a local content-addressed archive, and rewrites the notes to use the local
+//! copies.
+//!
+//! The pipeline, one module per stage: [`input`] chooses the notes, [`extract`] finds
+//! their links with exact byte spans, [`classify`] resolves each URL and decides its
+//! kind using the site rules of [`sites`] and the [`config`], and [`report`] writes
+//! the results. [`commands`] orchestrates; [`cli`] is the only place that knows clap.
+
+#![warn(missing_docs, clippy::pedantic)]
+// Prose names (CommonMark, WeChat, arXiv) are not code; backticks would be noise.
+#![allow(
+    clippy::module_name_repetitions,
+    clippy::must_use_candidate,
+    clippy::doc_markdown
+)]
+
+pub mod classify;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod input;
+pub mod link;
+mod logging;
+pub mod report;
+pub mod sites;
+
+use cli::{Cli, Command};
+use config::{Overrides, Settings, UserConfig};
+pub use error::Error;
+
+/// How the process ends. Findings are data, not errors: they end with
+/// [`ExitStatus::Findings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitStatus {
+    /// Everything worked and nothing was found wanting.
+    Success = 0,
+    /// A runtime error: an input or a note could not be read, and so on.
+    Failure = 1,
+    /// The command ran and found problems (failing links, archive damage).
+    Findings = 2,
+    /// The command line or the configuration is wrong.
+    Usage = 3,
+    /// Interrupted by Ctrl-C.
+    Interrupted = 130,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(status as u8)
+    }
+}
+
+/// Runs a parsed command line and reports errors on stderr.
+pub fn run(cli: &Cli) -> ExitStatus {
+    let verbosity = if cli.global.quiet {
+        -1
+    } else {
+        i8::try_from(cli.global.verbose).unwrap_or(i8::MAX)
+    };
+    logging::init(verbosity);
+
+    let result = settings_for(cli).and_then(|settings| match &cli.command {
+        Command::Links(args) => commands::links::run(args, &settings),
+        Command::Config(args) => commands::config::run(args, &settings),
+    });
+    match result {
+        Ok(status) => status,
+        // `archiver links | head` closing the pipe early is not a failure.
+        Err(e) if e.is_broken_pipe() => ExitStatus::Success,
+        Err(e) => {
+            tracing::error!("{e}");
+            e.exit_status()
+        }
+    }
+}
+
+fn settings_for(cli: &Cli) -> Result<Settings, Error> {
+    let user = match &cli.global.config {
+        Some(path) => UserConfig::File(path.clone()),
+        None => UserConfig::Discover,
+    };
+    let overrides = match &cli.command {
+        Command::Links(args) => Overrides {
+            base_url: args.base_url.clone(),
+            root_dir: args.root_dir.clone(),
+        },
+        Command::Config(_) => Overrides::default(),
+    };
+    Settings::load(&user, &overrides)
+}

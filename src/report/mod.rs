@@ -1,0 +1,3 @@
+//! Writing results for people and programs. One module per kind of result.
+
+pub mod links;

@@ -1,0 +1,187 @@
+//! Site rules: what the tool knows about a host, as data from `config.toml`.
+//!
+//! The engine never names a host in code. A rule carries host patterns and what is
+//! true of links to those hosts (for now their kind; later referer policy, rate
+//! limits, soft-404 markers and URL rewrites). [`SiteRules::lookup`] picks the most
+//! specific matching rule, so a user's rule for `gist.github.com` wins over a shipped
+//! rule for `*.github.com` whatever the order of the files.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::link::Kind;
+
+/// A host pattern: `example.com` (that host) or `*.example.com` (its subdomains).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    /// Exactly this host.
+    Exact(String),
+    /// Any host ending in `.` + this suffix.
+    Subdomains(String),
+}
+
+impl HostPattern {
+    /// Parses a pattern; hosts are compared in lowercase.
+    ///
+    /// # Errors
+    /// A message naming the pattern when it is empty, has a wildcard anywhere but a
+    /// leading `*.`, or contains characters no host name has.
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        let lower = pattern.trim().to_ascii_lowercase();
+        let (wild, host) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, lower.as_str()),
+        };
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'));
+        if !valid {
+            return Err(format!(
+                "host pattern `{pattern}` is not a host name or `*.` followed by one"
+            ));
+        }
+        Ok(if wild {
+            HostPattern::Subdomains(host.to_owned())
+        } else {
+            HostPattern::Exact(host.to_owned())
+        })
+    }
+
+    /// How specifically this pattern matches `host` (lowercase), or `None`. An exact
+    /// match outranks every wildcard; among wildcards the longer suffix wins.
+    fn specificity(&self, host: &str) -> Option<usize> {
+        match self {
+            HostPattern::Exact(h) => (h == host).then_some(usize::MAX),
+            HostPattern::Subdomains(suffix) => host
+                .strip_suffix(suffix.as_str())
+                .filter(|head| head.len() > 1 && head.ends_with('.'))
+                .map(|_| suffix.len()),
+        }
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostPattern::Exact(h) => f.write_str(h),
+            HostPattern::Subdomains(s) => write!(f, "*.{s}"),
+        }
+    }
+}
+
+impl Serialize for HostPattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One site rule, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteRule {
+    /// The rule's identity; a user file replaces a rule by reusing it.
+    pub name: String,
+    /// The hosts the rule applies to.
+    pub hosts: Vec<HostPattern>,
+    /// The kind of links to these hosts, if the rule decides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+}
+
+/// All site rules in effect.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct SiteRules {
+    rules: Vec<SiteRule>,
+}
+
+impl SiteRules {
+    /// Wraps resolved rules (already merged by name).
+    #[must_use]
+    pub fn new(rules: Vec<SiteRule>) -> Self {
+        Self { rules }
+    }
+
+    /// The rules, in configuration order.
+    #[must_use]
+    pub fn rules(&self) -> &[SiteRule] {
+        &self.rules
+    }
+
+    /// The most specific rule whose patterns match `host` (already lowercase, as a
+    /// parsed URL's host is). Ties go to the rule listed first.
+    #[must_use]
+    pub fn lookup(&self, host: &str) -> Option<&SiteRule> {
+        let host = host.strip_suffix('.').unwrap_or(host);
+        let mut best: Option<(usize, &SiteRule)> = None;
+        for rule in &self.rules {
+            let score = rule.hosts.iter().filter_map(|p| p.specificity(host)).max();
+            if let Some(score) = score
+                && best.is_none_or(|(b, _)| score > b)
+            {
+                best = Some((score, rule));
+            }
+        }
+        best.map(|(_, rule)| rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, hosts: &[&str], kind: Kind) -> SiteRule {
+        SiteRule {
+            name: name.into(),
+            hosts: hosts
+                .iter()
+                .map(|h| HostPattern::parse(h).unwrap())
+                .collect(),
+            kind: Some(kind),
+        }
+    }
+
+    #[test]
+    fn exact_patterns_match_only_their_host() {
+        let rules = SiteRules::new(vec![rule("a", &["github.com"], Kind::Code)]);
+        assert!(rules.lookup("github.com").is_some());
+        assert!(rules.lookup("github.com.").is_some());
+        assert!(rules.lookup("zju3dv.github.io").is_none());
+        assert!(rules.lookup("notgithub.com").is_none());
+        assert!(rules.lookup("api.github.com").is_none());
+    }
+
+    #[test]
+    fn wildcards_match_subdomains_but_not_the_apex() {
+        let rules = SiteRules::new(vec![rule("z", &["*.zhihu.com"], Kind::Article)]);
+        assert!(rules.lookup("zhuanlan.zhihu.com").is_some());
+        assert!(rules.lookup("a.b.zhihu.com").is_some());
+        assert!(rules.lookup("zhihu.com").is_none());
+        assert!(rules.lookup("xzhihu.com").is_none());
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins_regardless_of_order() {
+        let rules = SiteRules::new(vec![
+            rule("wide", &["*.example.com"], Kind::Code),
+            rule("narrow", &["*.cdn.example.com"], Kind::Image),
+            rule("exact", &["docs.example.com"], Kind::Page),
+        ]);
+        assert_eq!(rules.lookup("x.cdn.example.com").unwrap().name, "narrow");
+        assert_eq!(rules.lookup("docs.example.com").unwrap().name, "exact");
+        assert_eq!(rules.lookup("www.example.com").unwrap().name, "wide");
+    }
+
+    #[test]
+    fn bad_patterns_are_refused_with_the_pattern_named() {
+        for bad in ["", "*.", "exa mple.com", "a.*.com", "http://x.com"] {
+            let err = HostPattern::parse(bad).unwrap_err();
+            assert!(err.contains(bad), "{err}");
+        }
+        assert_eq!(
+            HostPattern::parse("Mp.Weixin.QQ.com").unwrap(),
+            HostPattern::Exact("mp.weixin.qq.com".into())
+        );
+    }
+}
