@@ -93,127 +93,188 @@ pub struct Skipped {
     pub explicit: bool,
 }
 
-/// The outcome of looking at the inputs.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    /// Notes to read, in order: inputs in the order given, each directory's files
-    /// sorted by path.
-    pub notes: Vec<Note>,
-    /// Files that are not notes.
-    pub skipped: Vec<Skipped>,
-    /// Inputs that could not be used; the others are still read.
-    pub errors: Vec<Error>,
+/// One thing found while expanding the inputs, in input order.
+#[derive(Debug)]
+pub enum Found {
+    /// A note to read.
+    Note(Note),
+    /// A file that is not a note.
+    Skipped(Skipped),
+    /// An input that could not be used (missing, unwalkable); the others still are.
+    Error(Error),
 }
 
-/// Expands `inputs` (paths, globs, `-`) into notes. Inputs that are missing or
-/// cannot be walked are collected in [`Discovery::errors`]; the rest are still read.
-///
-/// # Errors
-/// [`Error::Glob`] for a malformed pattern: a usage error, so nothing is read.
-pub fn discover(
-    inputs: &[String],
-    settings: &Settings,
-    walk: WalkOptions,
-    stdin_format: Format,
-) -> Result<Discovery, Error> {
-    let mut found = Discovery::default();
-    let mut seen: HashSet<PathBuf> = HashSet::new();
-    let mut stdin_taken = false;
+/// One command-line input, understood.
+#[derive(Debug)]
+enum Input {
+    Stdin,
+    Dir(PathBuf),
+    File(PathBuf),
+    Glob {
+        pattern: String,
+        base: PathBuf,
+        matcher: GlobMatcher,
+    },
+    Missing(PathBuf),
+}
 
-    for input in inputs {
-        if input == STDIN_NAME {
-            if !stdin_taken {
-                found.notes.push(Note::Stdin {
+/// The inputs of a command: paths, directories, glob patterns and `-`.
+#[derive(Debug)]
+pub struct Inputs {
+    items: Vec<Input>,
+}
+
+impl Inputs {
+    /// Understands the inputs without reading anything yet.
+    ///
+    /// # Errors
+    /// [`Error::Glob`] for a malformed pattern: a usage error, so nothing is read.
+    pub fn parse(inputs: &[String]) -> Result<Self, Error> {
+        let mut items = Vec::with_capacity(inputs.len());
+        let mut stdin_taken = false;
+        for input in inputs {
+            let path = Path::new(input);
+            let item = if input == STDIN_NAME {
+                if std::mem::replace(&mut stdin_taken, true) {
+                    continue;
+                }
+                Input::Stdin
+            } else if path.is_dir() {
+                Input::Dir(path.to_path_buf())
+            } else if path.exists() {
+                Input::File(path.to_path_buf())
+            } else if is_glob(input) {
+                let (base, matcher) = glob_parts(input)?;
+                Input::Glob {
+                    pattern: input.clone(),
+                    base,
+                    matcher,
+                }
+            } else {
+                Input::Missing(path.to_path_buf())
+            };
+            items.push(item);
+        }
+        Ok(Self { items })
+    }
+
+    /// Expands the inputs into notes, skipped files and errors, calling `found`
+    /// with each in order (each directory's files sorted by path). `found` returns
+    /// `false` to stop early.
+    pub fn walk(
+        &self,
+        settings: &Settings,
+        options: WalkOptions,
+        stdin_format: Format,
+        mut found: impl FnMut(Found) -> bool,
+    ) {
+        let mut walker = Walker {
+            settings,
+            options,
+            seen: HashSet::new(),
+            found: &mut found,
+            stopped: false,
+        };
+        for item in &self.items {
+            match item {
+                Input::Stdin => walker.emit(Found::Note(Note::Stdin {
                     format: stdin_format,
-                });
-                stdin_taken = true;
+                })),
+                Input::Dir(path) => walker.walk_dir(path, None),
+                Input::File(path) => walker.add_file(path.clone(), true),
+                Input::Glob {
+                    pattern,
+                    base,
+                    matcher,
+                } => {
+                    let before = walker.seen.len();
+                    if base.is_dir() {
+                        walker.walk_dir(base, Some(matcher));
+                    }
+                    if walker.seen.len() == before {
+                        tracing::warn!("pattern `{pattern}` matched no files");
+                    }
+                }
+                Input::Missing(path) => {
+                    walker.emit(Found::Error(Error::InputNotFound { path: path.clone() }));
+                }
             }
-            continue;
+            if walker.stopped {
+                return;
+            }
         }
-        let path = Path::new(input);
-        if path.is_dir() {
-            walk_dir(path, None, settings, walk, &mut found, &mut seen);
-        } else if path.exists() {
-            add_file(path.to_path_buf(), true, settings, &mut found, &mut seen);
-        } else if is_glob(input) {
-            let (base, matcher) = glob_parts(input)?;
-            let before = found.notes.len() + found.skipped.len();
-            if base.is_dir() {
-                walk_dir(&base, Some(&matcher), settings, walk, &mut found, &mut seen);
-            }
-            if found.notes.len() + found.skipped.len() == before {
-                tracing::warn!("pattern `{input}` matched no files");
-            }
-        } else {
-            found.errors.push(Error::InputNotFound {
-                path: path.to_path_buf(),
-            });
-        }
-    }
-    Ok(found)
-}
-
-fn add_file(
-    path: PathBuf,
-    explicit: bool,
-    settings: &Settings,
-    found: &mut Discovery,
-    seen: &mut HashSet<PathBuf>,
-) {
-    // `b.md` named and `./b.md` walked are the same note.
-    if !seen.insert(crate::classify::normalize(&path)) {
-        return;
-    }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default();
-    match settings.note_format(ext) {
-        Some(format) => found.notes.push(Note::File { path, format }),
-        None => found.skipped.push(Skipped {
-            path,
-            why: "not a note (its extension is neither a Markdown nor an HTML one in the configuration)",
-            explicit,
-        }),
     }
 }
 
-fn walk_dir(
-    root: &Path,
-    filter: Option<&GlobMatcher>,
-    settings: &Settings,
+struct Walker<'a, F: FnMut(Found) -> bool> {
+    settings: &'a Settings,
     options: WalkOptions,
-    found: &mut Discovery,
-    seen: &mut HashSet<PathBuf>,
-) {
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(!options.hidden)
-        .ignore(!options.no_ignore)
-        .git_ignore(!options.no_ignore)
-        .git_global(!options.no_ignore)
-        .git_exclude(!options.no_ignore)
-        .parents(!options.no_ignore)
-        .sort_by_file_path(Path::cmp);
-    if !options.no_ignore {
-        builder.add_custom_ignore_filename(".archiverignore");
+    /// Normalized paths already seen: `b.md` named and `./b.md` walked are one note.
+    seen: HashSet<PathBuf>,
+    found: &'a mut F,
+    stopped: bool,
+}
+
+impl<F: FnMut(Found) -> bool> Walker<'_, F> {
+    fn emit(&mut self, found: Found) {
+        if !self.stopped && !(self.found)(found) {
+            self.stopped = true;
+        }
     }
-    for entry in builder.build() {
-        match entry {
-            Ok(entry) => {
-                if !entry.file_type().is_some_and(|t| t.is_file()) {
-                    continue;
-                }
-                let path = entry.into_path();
-                if filter.is_some_and(|m| !m.is_match(&path)) {
-                    continue;
-                }
-                add_file(path, false, settings, found, seen);
-            }
-            Err(source) => found.errors.push(Error::Walk {
-                path: root.to_path_buf(),
-                source,
+
+    fn add_file(&mut self, path: PathBuf, explicit: bool) {
+        if !self.seen.insert(crate::classify::normalize(&path)) {
+            return;
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let found = match self.settings.note_format(ext) {
+            Some(format) => Found::Note(Note::File { path, format }),
+            None => Found::Skipped(Skipped {
+                path,
+                why: "not a note (its extension is neither a Markdown nor an HTML one in the configuration)",
+                explicit,
             }),
+        };
+        self.emit(found);
+    }
+
+    fn walk_dir(&mut self, root: &Path, filter: Option<&GlobMatcher>) {
+        let no_ignore = self.options.no_ignore;
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .hidden(!self.options.hidden)
+            .ignore(!no_ignore)
+            .git_ignore(!no_ignore)
+            .git_global(!no_ignore)
+            .git_exclude(!no_ignore)
+            .parents(!no_ignore)
+            .sort_by_file_path(Path::cmp);
+        if !no_ignore {
+            builder.add_custom_ignore_filename(".archiverignore");
+        }
+        for entry in builder.build() {
+            if self.stopped {
+                return;
+            }
+            match entry {
+                Ok(entry) => {
+                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                        continue;
+                    }
+                    let path = entry.into_path();
+                    if filter.is_some_and(|m| !m.is_match(&path)) {
+                        continue;
+                    }
+                    self.add_file(path, false);
+                }
+                Err(source) => self.emit(Found::Error(Error::Walk {
+                    path: root.to_path_buf(),
+                    source,
+                })),
+            }
         }
     }
 }

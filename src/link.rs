@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,16 +135,17 @@ impl fmt::Display for Element {
 }
 
 /// One occurrence of a link in a note.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Link {
-    /// The note, as the user named it (or as found under a directory they named).
-    pub file: String,
+    /// The note, as the user named it (or as found under a directory they named);
+    /// shared by all of the note's links.
+    pub file: Arc<str>,
     /// 1-based line of the first byte of `span`.
     pub line: u32,
     /// 1-based column of the first byte of `span`, in Unicode scalar values.
     pub column: u32,
     /// `[start, end)` byte offsets of the URL exactly as written in the file.
-    #[serde(with = "span_pair")]
+    #[serde(serialize_with = "span_pair")]
     pub span: Span,
     /// The URL as written (the bytes at `span`).
     pub raw: String,
@@ -154,16 +156,16 @@ pub struct Link {
     /// The syntax it was written in.
     pub element: Element,
     /// For HTML, the element and attribute, e.g. `img[src]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attribute: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<&'static str>,
     /// Link text or image alt text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Why the link is `invalid`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// A likely fix, e.g. a web address written without its scheme.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 
@@ -181,19 +183,8 @@ impl Link {
 }
 
 /// Serializes a span as a two-element array `[start, end]`.
-mod span_pair {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::extract::span::Span;
-
-    pub fn serialize<S: Serializer>(span: &Span, s: S) -> Result<S::Ok, S::Error> {
-        [span.start, span.end].serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
-        let [start, end] = <[usize; 2]>::deserialize(d)?;
-        Ok(start..end)
-    }
+fn span_pair<S: serde::Serializer>(span: &Span, s: S) -> Result<S::Ok, S::Error> {
+    [span.start, span.end].serialize(s)
 }
 
 #[cfg(test)]

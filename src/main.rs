@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use archiver::{ExitStatus, cli::Cli};
 use clap::Parser;
 
+// Extraction allocates a few small strings per link on every core; mimalloc's
+// per-thread free lists make that markedly cheaper than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -6,6 +6,7 @@
 //! specific matching rule, so a user's rule for `gist.github.com` wins over a shipped
 //! rule for `*.github.com` whatever the order of the files.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
@@ -48,18 +49,6 @@ impl HostPattern {
             HostPattern::Exact(host.to_owned())
         })
     }
-
-    /// How specifically this pattern matches `host` (lowercase), or `None`. An exact
-    /// match outranks every wildcard; among wildcards the longer suffix wins.
-    fn specificity(&self, host: &str) -> Option<usize> {
-        match self {
-            HostPattern::Exact(h) => (h == host).then_some(usize::MAX),
-            HostPattern::Subdomains(suffix) => host
-                .strip_suffix(suffix.as_str())
-                .filter(|head| head.len() > 1 && head.ends_with('.'))
-                .map(|_| suffix.len()),
-        }
-    }
 }
 
 impl fmt::Display for HostPattern {
@@ -94,13 +83,35 @@ pub struct SiteRule {
 #[serde(transparent)]
 pub struct SiteRules {
     rules: Vec<SiteRule>,
+    /// Exact host → the first rule naming it: most lookups end here.
+    #[serde(skip)]
+    exact: HashMap<String, usize>,
+    /// (suffix, rule) for every wildcard pattern.
+    #[serde(skip)]
+    wildcards: Vec<(String, usize)>,
 }
 
 impl SiteRules {
     /// Wraps resolved rules (already merged by name).
     #[must_use]
     pub fn new(rules: Vec<SiteRule>) -> Self {
-        Self { rules }
+        let mut exact = HashMap::new();
+        let mut wildcards = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for pattern in &rule.hosts {
+                match pattern {
+                    HostPattern::Exact(host) => {
+                        exact.entry(host.clone()).or_insert(i);
+                    }
+                    HostPattern::Subdomains(suffix) => wildcards.push((suffix.clone(), i)),
+                }
+            }
+        }
+        Self {
+            rules,
+            exact,
+            wildcards,
+        }
     }
 
     /// The rules, in configuration order.
@@ -114,16 +125,22 @@ impl SiteRules {
     #[must_use]
     pub fn lookup(&self, host: &str) -> Option<&SiteRule> {
         let host = host.strip_suffix('.').unwrap_or(host);
-        let mut best: Option<(usize, &SiteRule)> = None;
-        for rule in &self.rules {
-            let score = rule.hosts.iter().filter_map(|p| p.specificity(host)).max();
-            if let Some(score) = score
-                && best.is_none_or(|(b, _)| score > b)
+        if let Some(&i) = self.exact.get(host) {
+            return self.rules.get(i);
+        }
+        // The longest matching suffix wins; on a tie, the rule listed first.
+        let mut best: Option<(usize, usize)> = None;
+        for (suffix, i) in &self.wildcards {
+            let matches = host
+                .strip_suffix(suffix.as_str())
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.'));
+            if matches
+                && best.is_none_or(|(len, j)| suffix.len() > len || (suffix.len() == len && *i < j))
             {
-                best = Some((score, rule));
+                best = Some((suffix.len(), *i));
             }
         }
-        best.map(|(_, rule)| rule)
+        best.and_then(|(_, i)| self.rules.get(i))
     }
 }
 

@@ -1,10 +1,12 @@
 //! `archiver links`: list every link in the notes.
 //!
-//! Notes are read and parsed in parallel, a batch at a time, and written in input
-//! order, so the output is deterministic and memory stays bounded by one batch (plus
-//! everything, for the formats that must see everything before writing).
+//! Notes are read, parsed and (for the streaming formats) rendered in parallel, a
+//! batch at a time, and written in input order: the output is deterministic, and
+//! memory stays bounded by one batch (plus every link, for the formats that must
+//! see everything before writing).
 
 use std::io::{BufWriter, Write};
+use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
 
@@ -12,84 +14,114 @@ use crate::classify::Classifier;
 use crate::cli::LinksArgs;
 use crate::config::Settings;
 use crate::extract;
-use crate::input::{self, Note, WalkOptions};
+use crate::input::{self, Found, Inputs, Note, Skipped, WalkOptions};
 use crate::link::Link;
-use crate::report::links::{Tally, sink};
+use crate::report::links::{Collected, NoteCounts, Render, Tally};
 use crate::{Error, ExitStatus};
 
-/// Notes parsed per parallel batch: enough to keep every core busy, few enough
-/// that a batch's links are a small amount of memory.
+/// Notes handled per parallel batch: enough to keep every core busy, few enough
+/// that a batch's output is a small amount of memory.
 const BATCH: usize = 256;
 
-/// What reading one note gave.
+/// What became of one thing the walk found.
 enum Outcome {
-    Links(Vec<Link>),
-    Binary,
+    /// A note's counts, and its links either rendered or kept for later.
+    Listed(NoteCounts, Listed),
+    /// Not a note, or a binary file.
+    Skipped(Skipped),
+    /// An input or a note that could not be read.
     Failed(Error),
+}
+
+enum Listed {
+    Rendered(Vec<u8>),
+    Kept(Vec<Link>),
 }
 
 /// Lists the links.
 ///
 /// # Errors
-/// A write error on stdout; unreadable inputs are reported and counted instead, and
-/// make the status [`ExitStatus::Failure`].
+/// A malformed glob, or a write error on stdout. Unreadable inputs are reported
+/// and counted instead, and make the status [`ExitStatus::Failure`].
 pub fn run(args: &LinksArgs, settings: &Settings) -> Result<ExitStatus, Error> {
+    let started = std::time::Instant::now();
+    let inputs = Inputs::parse(&args.inputs)?;
     let walk = WalkOptions {
         hidden: args.hidden,
         no_ignore: args.no_ignore,
     };
-    let discovery = input::discover(&args.inputs, settings, walk, args.stdin_format)?;
-    let mut tally = Tally::default();
-    for skipped in &discovery.skipped {
-        let name = input::display_path(&skipped.path);
-        if skipped.explicit {
-            tracing::warn!("skipped {name}: {}", skipped.why);
-        } else {
-            tracing::info!("skipped {name}: {}", skipped.why);
-        }
-        tally.skipped();
-    }
-    for error in &discovery.errors {
-        tracing::error!("{error}");
-        tally.error();
-    }
-
     let classifier = Classifier::new(settings);
-    let stdout = std::io::stdout().lock();
-    let mut out = sink(
-        args.format,
-        args.unique,
-        Box::new(BufWriter::with_capacity(1 << 16, stdout)),
-    );
+    let render = Render::streaming(args.format, args.unique);
+    let mut collected = Collected::new(args.format, args.unique);
+    let mut tally = Tally::default();
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if let Some(render) = render {
+        out.write_all(render.header()).map_err(Error::Output)?;
+    }
 
-    for batch in discovery.notes.chunks(BATCH) {
-        let outcomes: Vec<Outcome> = batch
-            .par_iter()
-            .map(|note| read_note(note, classifier, args))
-            .collect();
-        for (note, outcome) in batch.iter().zip(outcomes) {
-            match outcome {
-                Outcome::Links(links) => {
-                    tally.note(&links);
-                    out.note(links).map_err(Error::Output)?;
-                }
-                Outcome::Binary => {
-                    tracing::warn!("skipped {}: binary file", note.display_name());
-                    tally.skipped();
-                }
-                Outcome::Failed(e) => {
-                    tracing::error!("{e}");
-                    tally.error();
+    // The walk runs on its own thread and hands over batches, so that reading and
+    // parsing start with the first batch instead of after the whole tree is known.
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let (batches, received) = sync_channel::<Vec<Found>>(2);
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            inputs.walk(settings, walk, args.stdin_format, |found| {
+                batch.push(found);
+                batch.len() < BATCH
+                    || batches
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_ok()
+            });
+            let _ = batches.send(batch);
+        });
+        for batch in received {
+            let outcomes: Vec<Outcome> = batch
+                .into_par_iter()
+                .map(|found| match found {
+                    Found::Note(note) => list_note(&note, classifier, render, args),
+                    Found::Skipped(skipped) => Outcome::Skipped(skipped),
+                    Found::Error(e) => Outcome::Failed(e),
+                })
+                .collect();
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Listed(counts, Listed::Rendered(bytes)) => {
+                        tally.note(&counts);
+                        out.write_all(&bytes).map_err(Error::Output)?;
+                    }
+                    Outcome::Listed(counts, Listed::Kept(links)) => {
+                        tally.note(&counts);
+                        collected.note(links);
+                    }
+                    Outcome::Skipped(skipped) => {
+                        let name = input::display_path(&skipped.path);
+                        if skipped.explicit {
+                            tracing::warn!("skipped {name}: {}", skipped.why);
+                        } else {
+                            tracing::info!("skipped {name}: {}", skipped.why);
+                        }
+                        tally.skipped();
+                    }
+                    Outcome::Failed(e) => {
+                        tracing::error!("{e}");
+                        tally.error();
+                    }
                 }
             }
         }
-    }
+        Ok(())
+    })?;
 
     let failed = tally.errors() > 0;
     let summary = tally.finish();
-    out.finish(&summary).map_err(Error::Output)?;
+    if render.is_none() {
+        collected
+            .finish(&summary, &mut out)
+            .map_err(Error::Output)?;
+    }
+    out.flush().map_err(Error::Output)?;
     tracing::info!("{}", summary.line());
-    std::io::stdout().flush().map_err(Error::Output)?;
+    tracing::debug!("listed in {:.0?}", started.elapsed());
     Ok(if failed {
         ExitStatus::Failure
     } else {
@@ -97,10 +129,22 @@ pub fn run(args: &LinksArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     })
 }
 
-fn read_note(note: &Note, classifier: Classifier<'_>, args: &LinksArgs) -> Outcome {
+fn list_note(
+    note: &Note,
+    classifier: Classifier<'_>,
+    render: Option<Render>,
+    args: &LinksArgs,
+) -> Outcome {
     let source = match input::read(note) {
         Ok(Some(source)) => source,
-        Ok(None) => return Outcome::Binary,
+        Ok(None) => {
+            return Outcome::Skipped(Skipped {
+                path: note.path().to_path_buf(),
+                why: "binary file",
+                // A binary file with a note's extension is worth a warning.
+                explicit: true,
+            });
+        }
         Err(e) => return Outcome::Failed(e),
     };
     let name = note.display_name();
@@ -114,5 +158,14 @@ fn read_note(note: &Note, classifier: Classifier<'_>, args: &LinksArgs) -> Outco
     if !args.kind.is_empty() {
         links.retain(|l| args.kind.contains(&l.kind));
     }
-    Outcome::Links(links)
+    let counts = NoteCounts::of(&links);
+    let listed = match render {
+        Some(render) => {
+            let mut bytes = Vec::with_capacity(links.len() * 160);
+            render.note(&links, &mut bytes);
+            Listed::Rendered(bytes)
+        }
+        None => Listed::Kept(links),
+    };
+    Outcome::Listed(counts, listed)
 }

@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
-use html5gum::{Span as TokenSpan, Tokenizer};
+use html5gum::{Emitter, ForwardingEmitter, Span as TokenSpan, Tokenizer};
 
 use super::Found;
 use crate::link::{Element, Kind};
@@ -112,7 +112,7 @@ impl HtmlScanner {
         // Switch to raw-text states after <script>, <style>, <textarea> …, as
         // a browser would, so their contents are not read as tags.
         emitter.naively_switch_states(true);
-        for _ in Tokenizer::new_with_emitter(fragment, emitter) {}
+        for _ in Tokenizer::new_with_emitter(fragment, Quiet(emitter)) {}
     }
 
     fn handle(
@@ -220,6 +220,23 @@ impl HtmlScanner {
             self.media.push(media);
         }
         self.tag = tag;
+    }
+}
+
+/// An emitter that does not want parse errors: malformed HTML is read the way a
+/// browser recovers from it, and validating every character for error reports
+/// would cost time for nothing.
+struct Quiet<E>(E);
+
+impl<E: Emitter> ForwardingEmitter for Quiet<E> {
+    type Token = E::Token;
+
+    fn inner(&mut self) -> &mut impl Emitter<Token = Self::Token> {
+        &mut self.0
+    }
+
+    fn should_emit_errors(&mut self) -> bool {
+        false
     }
 }
 

@@ -11,6 +11,7 @@
 //! GitHub links them), and HTML blocks and inline HTML (read by [`HtmlScanner`]).
 //! Code spans, code blocks and front matter are not links.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
@@ -330,7 +331,10 @@ fn inner(range: &Range<usize>) -> Range<usize> {
 
 /// Decodes what CommonMark decodes in a destination: backslash escapes of ASCII
 /// punctuation, and entity and numeric character references.
-fn unescape(written: &str) -> String {
+fn unescape(written: &str) -> Cow<'_, str> {
+    if !written.contains(['\\', '&']) {
+        return Cow::Borrowed(written);
+    }
     let mut out = String::with_capacity(written.len());
     let mut chars = written.chars().peekable();
     while let Some(c) = chars.next() {
@@ -345,9 +349,9 @@ fn unescape(written: &str) -> String {
         }
     }
     if out.contains('&') {
-        html_escape::decode_html_entities(&out).into_owned()
+        Cow::Owned(html_escape::decode_html_entities(&out).into_owned())
     } else {
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -363,7 +367,9 @@ fn inline_destination(source: &str, range: Range<usize>, dest: &str) -> Option<R
     // the title may contain `](`, so try each candidate from the end and keep the
     // first whose tail parses to the end of the construct and decodes to `dest`.
     let mut first_parse = None;
-    for at in memchr::memmem::rfind_iter(whole.as_bytes(), b"](") {
+    let candidates = memchr::memrchr_iter(b']', whole.as_bytes())
+        .filter(|&at| whole.as_bytes().get(at + 1) == Some(&b'('));
+    for at in candidates {
         let open = range.start + at + 2;
         if let Some(span) = parse_tail(bytes, open, range.end) {
             if unescape(&source[span.clone()]) == dest {

@@ -63,6 +63,7 @@ pub fn extract(
     found.dedup_by(|a, b| a.span == b.span && a.attribute == b.attribute);
 
     let lines = LineIndex::new(text);
+    let file_name: std::sync::Arc<str> = display_name.into();
     let note = NoteContext::for_file(file);
     found
         .into_iter()
@@ -70,7 +71,7 @@ pub fn extract(
             let position = lines.position(f.span.start);
             let resolved = classifier.resolve(&f.target, &note, f.element_kind);
             Link {
-                file: display_name.to_owned(),
+                file: file_name.clone(),
                 line: position.line,
                 column: position.column,
                 raw: source.raw(f.span.clone()).into_owned(),
@@ -78,7 +79,7 @@ pub fn extract(
                 url: resolved.url,
                 kind: resolved.kind,
                 element: f.element,
-                attribute: f.attribute.map(str::to_owned),
+                attribute: f.attribute,
                 text: f.text,
                 reason: resolved.reason,
                 hint: resolved.hint,

@@ -39,7 +39,7 @@ pub fn find_bare(text: &str, mut found: impl FnMut(Range<usize>, BareKind)) {
     with_scheme.url_must_have_scheme(true);
     let mut taken_until = 0;
     let mut links = with_scheme.links(text).peekable();
-    let mut www = memchr::memmem::find_iter(text.as_bytes(), b"www.").peekable();
+    let mut www = text.match_indices("www.").map(|(at, _)| at).peekable();
 
     loop {
         // Merge the two streams in text order, skipping a `www.` inside a URL

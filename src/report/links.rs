@@ -1,17 +1,19 @@
 //! `archiver links` output: `text`, `json`, `jsonl` and `csv`, per occurrence or,
 //! with `--unique`, per normalized URL.
 //!
-//! Per-occurrence `text`, `jsonl` and `csv` stream: each note's links are written as
-//! soon as the note is read, so memory stays flat on a large collection. `json` (one
-//! document with the summary first) and `--unique` need every link first.
+//! Per-occurrence `text`, `jsonl` and `csv` are rendered note by note, on the worker
+//! threads that parsed the note ([`Render`]), and written in input order, so output
+//! costs no serial time and memory stays flat. `json` (one document, summary first)
+//! and `--unique` must see every link before writing ([`Collected`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::BuildHasher;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::link::{Kind, Link};
+use crate::link::{Element, Kind, Link};
 
 /// Output formats of `archiver links`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -28,7 +30,7 @@ pub enum LinksFormat {
 }
 
 /// Counts for the whole run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Notes read.
     pub notes: usize,
@@ -36,7 +38,7 @@ pub struct Summary {
     pub links: usize,
     /// Distinct normalized URLs among them.
     pub unique_urls: usize,
-    /// Occurrences per kind (every kind present, zeros included).
+    /// Occurrences per kind, in [`Kind::ALL`] order, zeros included.
     pub kinds: Vec<(Kind, usize)>,
     /// Files passed over (not notes, or binary).
     pub skipped_files: usize,
@@ -44,25 +46,117 @@ pub struct Summary {
     pub errors: usize,
 }
 
+impl Summary {
+    fn to_json(&self) -> serde_json::Value {
+        let kinds: serde_json::Map<String, serde_json::Value> = self
+            .kinds
+            .iter()
+            .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
+            .collect();
+        serde_json::json!({
+            "notes": self.notes,
+            "links": self.links,
+            "unique_urls": self.unique_urls,
+            "kinds": kinds,
+            "skipped_files": self.skipped_files,
+            "errors": self.errors,
+        })
+    }
+
+    /// One line for people: `1234 links in 89 notes (567 unique): 12 image, …`.
+    #[must_use]
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} in {}",
+            plural(self.links, "link"),
+            plural(self.notes, "note")
+        );
+        if self.unique_urls != self.links {
+            let _ = write!(line, " ({} unique)", self.unique_urls);
+        }
+        let kinds: Vec<String> = self
+            .kinds
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        if !kinds.is_empty() {
+            let _ = write!(line, ": {}", kinds.join(", "));
+        }
+        if self.skipped_files > 0 {
+            let _ = write!(line, "; {} skipped", plural(self.skipped_files, "file"));
+        }
+        if self.errors > 0 {
+            let _ = write!(line, "; {}", plural(self.errors, "error"));
+        }
+        line
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// What one note contributes to the summary, computed where the note was parsed.
+#[derive(Debug, Default)]
+pub struct NoteCounts {
+    per_kind: [usize; Kind::ALL.len()],
+    /// Hashes of the links' identities: enough to count distinct URLs without
+    /// keeping them.
+    identities: Vec<u64>,
+}
+
+impl NoteCounts {
+    /// Counts a note's links.
+    #[must_use]
+    pub fn of(links: &[Link]) -> Self {
+        let hasher = FixedState;
+        let mut counts = NoteCounts {
+            per_kind: [0; Kind::ALL.len()],
+            identities: Vec::with_capacity(links.len()),
+        };
+        for link in links {
+            counts.per_kind[link.kind as usize] += 1;
+            counts.identities.push(hasher.hash_one(link.identity()));
+        }
+        counts
+    }
+}
+
+/// A hasher with fixed keys, so that identity hashes from different threads agree.
+#[derive(Clone, Copy)]
+struct FixedState;
+
+impl BuildHasher for FixedState {
+    type Hasher = std::hash::DefaultHasher;
+
+    fn build_hasher(&self) -> Self::Hasher {
+        std::hash::DefaultHasher::new()
+    }
+}
+
 /// Accumulates the summary as notes are listed.
 #[derive(Debug, Default)]
 pub struct Tally {
     summary: Summary,
     per_kind: [usize; Kind::ALL.len()],
-    identities: std::collections::HashSet<String>,
+    /// Identity hashes of every link; sorted and deduplicated at the end.
+    identities: Vec<u64>,
 }
 
 impl Tally {
-    /// Counts one note's links.
-    pub fn note(&mut self, links: &[Link]) {
+    /// Adds one note's counts.
+    pub fn note(&mut self, counts: &NoteCounts) {
         self.summary.notes += 1;
-        self.summary.links += links.len();
-        for link in links {
-            self.per_kind[link.kind as usize] += 1;
-            if !self.identities.contains(link.identity()) {
-                self.identities.insert(link.identity().to_owned());
-            }
+        self.summary.links += counts.identities.len();
+        for (total, n) in self.per_kind.iter_mut().zip(counts.per_kind) {
+            *total += n;
         }
+        self.identities.extend(&counts.identities);
     }
 
     /// Counts a skipped file.
@@ -84,6 +178,8 @@ impl Tally {
     /// The final counts.
     #[must_use]
     pub fn finish(mut self) -> Summary {
+        self.identities.sort_unstable();
+        self.identities.dedup();
         self.summary.unique_urls = self.identities.len();
         self.summary.kinds = Kind::ALL
             .iter()
@@ -93,112 +189,74 @@ impl Tally {
     }
 }
 
-impl Summary {
-    /// The per-kind counts as a JSON object, in kind order.
-    fn kinds_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.kinds
-            .iter()
-            .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
-            .collect()
-    }
-
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "notes": self.notes,
-            "links": self.links,
-            "unique_urls": self.unique_urls,
-            "kinds": self.kinds_map(),
-            "skipped_files": self.skipped_files,
-            "errors": self.errors,
-        })
-    }
-
-    /// One line for people: `1234 links (567 unique) in 89 notes`.
-    #[must_use]
-    pub fn line(&self) -> String {
-        let mut line = format!(
-            "{} in {}",
-            plural(self.links, "link"),
-            plural(self.notes, "note"),
-        );
-        if self.unique_urls != self.links {
-            let _ = write!(line, " ({} unique)", self.unique_urls);
-        }
-        let kinds: Vec<String> = self
-            .kinds
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect();
-        if !kinds.is_empty() {
-            line.push_str(": ");
-            line.push_str(&kinds.join(", "));
-        }
-        if self.skipped_files > 0 {
-            let _ = write!(line, "; {} skipped", plural(self.skipped_files, "file"));
-        }
-        if self.errors > 0 {
-            let _ = write!(line, "; {}", plural(self.errors, "error"));
-        }
-        line
-    }
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Where listed links go.
-pub trait LinkSink {
-    /// Takes one note's links, in source order.
-    ///
-    /// # Errors
-    /// A write error of the underlying output.
-    fn note(&mut self, links: Vec<Link>) -> io::Result<()>;
-
-    /// Writes whatever was held back, then flushes.
-    ///
-    /// # Errors
-    /// A write error of the underlying output.
-    fn finish(self: Box<Self>, summary: &Summary) -> io::Result<()>;
-}
-
-/// The sink for a format and mode, writing to `out`.
-pub fn sink<'w>(
+/// Renders a note's links for a per-occurrence streaming format. Runs on worker
+/// threads; the bytes are written in input order.
+#[derive(Debug, Clone, Copy)]
+pub struct Render {
     format: LinksFormat,
-    unique: bool,
-    out: Box<dyn Write + 'w>,
-) -> Box<dyn LinkSink + 'w> {
-    if unique {
-        return Box::new(Unique {
-            format,
-            out,
-            groups: Vec::new(),
-            index: HashMap::new(),
-        });
+}
+
+impl Render {
+    /// The renderer for `format`, or `None` when the format (or `--unique`) needs to
+    /// see every link before writing anything.
+    #[must_use]
+    pub fn streaming(format: LinksFormat, unique: bool) -> Option<Self> {
+        match format {
+            LinksFormat::Text | LinksFormat::Jsonl | LinksFormat::Csv if !unique => {
+                Some(Self { format })
+            }
+            _ => None,
+        }
     }
-    match format {
-        LinksFormat::Text => Box::new(Text { out }),
-        LinksFormat::Jsonl => Box::new(Jsonl { out }),
-        LinksFormat::Csv => Box::new(Csv {
-            // The header is written by hand, so that an empty listing has one too.
-            out: csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(out),
-            header: false,
-        }),
-        LinksFormat::Json => Box::new(Json {
-            out,
-            links: Vec::new(),
-        }),
+
+    /// What precedes the first note (the CSV header).
+    #[must_use]
+    pub fn header(self) -> &'static [u8] {
+        match self.format {
+            LinksFormat::Csv => CSV_HEADER,
+            _ => b"",
+        }
+    }
+
+    /// Appends `links` to `out`.
+    pub fn note(self, links: &[Link], out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail; serde_json and csv report only I/O errors
+        // and invalid data, and every field here is a plain string or number.
+        match self.format {
+            LinksFormat::Text => {
+                for link in links {
+                    let _ = write_text_line(out, link);
+                }
+            }
+            LinksFormat::Jsonl => {
+                for link in links {
+                    let _ = serde_json::to_writer(&mut *out, link);
+                    out.push(b'\n');
+                }
+            }
+            LinksFormat::Csv => {
+                let mut w = csv_writer(&mut *out);
+                for link in links {
+                    let _ = w.serialize(CsvRow::from(link));
+                }
+                let _ = w.flush();
+            }
+            LinksFormat::Json => {}
+        }
     }
 }
 
-fn write_text_line(out: &mut dyn Write, link: &Link) -> io::Result<()> {
+const CSV_HEADER: &[u8] =
+    b"file,line,column,span_start,span_end,kind,element,attribute,raw,url,text,reason,hint\n";
+
+fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    // The header is written once, by hand, so that an empty listing has one too.
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out)
+}
+
+fn write_text_line(out: &mut Vec<u8>, link: &Link) -> io::Result<()> {
     write!(
         out,
         "{}:{}:{}  {:<7}  {}",
@@ -210,42 +268,8 @@ fn write_text_line(out: &mut dyn Write, link: &Link) -> io::Result<()> {
     if let Some(hint) = &link.hint {
         write!(out, "  (hint: {hint})")?;
     }
-    out.write_all(b"\n")
-}
-
-struct Text<'w> {
-    out: Box<dyn Write + 'w>,
-}
-
-impl LinkSink for Text<'_> {
-    fn note(&mut self, links: Vec<Link>) -> io::Result<()> {
-        for link in &links {
-            write_text_line(&mut self.out, link)?;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self: Box<Self>, _: &Summary) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-struct Jsonl<'w> {
-    out: Box<dyn Write + 'w>,
-}
-
-impl LinkSink for Jsonl<'_> {
-    fn note(&mut self, links: Vec<Link>) -> io::Result<()> {
-        for link in &links {
-            serde_json::to_writer(&mut self.out, link)?;
-            self.out.write_all(b"\n")?;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self: Box<Self>, _: &Summary) -> io::Result<()> {
-        self.out.flush()
-    }
+    out.push(b'\n');
+    Ok(())
 }
 
 /// A CSV row: the link's fields, flat.
@@ -257,7 +281,7 @@ struct CsvRow<'a> {
     span_start: usize,
     span_end: usize,
     kind: Kind,
-    element: crate::link::Element,
+    element: Element,
     attribute: &'a str,
     raw: &'a str,
     url: &'a str,
@@ -276,7 +300,7 @@ impl<'a> From<&'a Link> for CsvRow<'a> {
             span_end: l.span.end,
             kind: l.kind,
             element: l.element,
-            attribute: l.attribute.as_deref().unwrap_or_default(),
+            attribute: l.attribute.unwrap_or_default(),
             raw: &l.raw,
             url: &l.url,
             text: l.text.as_deref().unwrap_or_default(),
@@ -286,84 +310,45 @@ impl<'a> From<&'a Link> for CsvRow<'a> {
     }
 }
 
-struct Csv<'w> {
-    out: csv::Writer<Box<dyn Write + 'w>>,
-    header: bool,
-}
-
-impl Csv<'_> {
-    fn ensure_header(&mut self) -> io::Result<()> {
-        if !self.header {
-            self.out
-                .write_record([
-                    "file",
-                    "line",
-                    "column",
-                    "span_start",
-                    "span_end",
-                    "kind",
-                    "element",
-                    "attribute",
-                    "raw",
-                    "url",
-                    "text",
-                    "reason",
-                    "hint",
-                ])
-                .map_err(csv_error)?;
-            self.header = true;
-        }
-        Ok(())
-    }
-}
-
-fn csv_error(e: csv::Error) -> io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => io::Error::other(format!("{other:?}")),
-    }
-}
-
-impl LinkSink for Csv<'_> {
-    fn note(&mut self, links: Vec<Link>) -> io::Result<()> {
-        self.ensure_header()?;
-        for link in &links {
-            let row = CsvRow::from(link);
-            self.out.serialize(row).map_err(csv_error)?;
-        }
-        Ok(())
-    }
-
-    fn finish(mut self: Box<Self>, _: &Summary) -> io::Result<()> {
-        self.ensure_header()?;
-        self.out.flush()
-    }
-}
-
-struct Json<'w> {
-    out: Box<dyn Write + 'w>,
+/// The formats that write only at the end: `json`, and any format with `--unique`.
+#[derive(Debug)]
+pub struct Collected {
+    format: LinksFormat,
+    unique: bool,
     links: Vec<Link>,
 }
 
-impl LinkSink for Json<'_> {
-    fn note(&mut self, mut links: Vec<Link>) -> io::Result<()> {
-        self.links.append(&mut links);
-        Ok(())
+impl Collected {
+    /// Collects for `format` (per URL when `unique`).
+    #[must_use]
+    pub fn new(format: LinksFormat, unique: bool) -> Self {
+        Self {
+            format,
+            unique,
+            links: Vec::new(),
+        }
     }
 
-    fn finish(mut self: Box<Self>, summary: &Summary) -> io::Result<()> {
-        #[derive(Serialize)]
-        struct Document<'a> {
-            summary: serde_json::Value,
-            links: &'a [Link],
+    /// Keeps one note's links.
+    pub fn note(&mut self, mut links: Vec<Link>) {
+        self.links.append(&mut links);
+    }
+
+    /// Writes everything.
+    ///
+    /// # Errors
+    /// A write error of `out`.
+    pub fn finish(self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
+        if self.unique {
+            return write_unique(&group(self.links), self.format, summary, out);
         }
-        let doc = Document {
-            summary: summary.to_json(),
-            links: &self.links,
-        };
-        serde_json::to_writer_pretty(&mut self.out, &doc)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
+        // Only `json` collects without `--unique`.
+        let doc = serde_json::json!({
+            "summary": summary.to_json(),
+            "links": self.links,
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        out.write_all(b"\n")
     }
 }
 
@@ -376,95 +361,86 @@ struct Group {
     occurrences: Vec<Link>,
 }
 
-impl Group {
-    /// An element that imposes a kind (an `<img>` pointing here) says more about the
-    /// target than a plain link to the same URL.
-    fn absorb(&mut self, link: Link) {
-        if matches!(link.kind, Kind::Image | Kind::Video)
-            && !matches!(self.kind, Kind::Image | Kind::Video)
-        {
-            self.kind = link.kind;
-        }
-        self.count += 1;
-        self.occurrences.push(link);
-    }
-}
-
-struct Unique<'w> {
-    format: LinksFormat,
-    out: Box<dyn Write + 'w>,
-    groups: Vec<Group>,
-    index: HashMap<String, usize>,
-}
-
-impl LinkSink for Unique<'_> {
-    fn note(&mut self, links: Vec<Link>) -> io::Result<()> {
-        for link in links {
-            let key = link.identity().to_owned();
-            let slot = *self.index.entry(key.clone()).or_insert_with(|| {
-                self.groups.push(Group {
-                    url: key,
-                    kind: link.kind,
-                    count: 0,
-                    occurrences: Vec::new(),
-                });
-                self.groups.len() - 1
+/// Groups links by identity, in order of first appearance. An element that imposes
+/// a kind (an `<img>` pointing at the URL) says more about the target than a plain
+/// link to it, so it decides the group's kind.
+fn group(links: Vec<Link>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for link in links {
+        let key = link.identity().to_owned();
+        let slot = *index.entry(key.clone()).or_insert_with(|| {
+            groups.push(Group {
+                url: key,
+                kind: link.kind,
+                count: 0,
+                occurrences: Vec::new(),
             });
-            self.groups[slot].absorb(link);
+            groups.len() - 1
+        });
+        let group = &mut groups[slot];
+        let media = |k: Kind| matches!(k, Kind::Image | Kind::Video);
+        if media(link.kind) && !media(group.kind) {
+            group.kind = link.kind;
         }
-        Ok(())
+        group.count += 1;
+        group.occurrences.push(link);
     }
+    groups
+}
 
-    fn finish(mut self: Box<Self>, summary: &Summary) -> io::Result<()> {
-        let out = &mut self.out;
-        match self.format {
-            LinksFormat::Text => {
-                for g in &self.groups {
-                    writeln!(out, "{:>5}  {:<7}  {}", g.count, g.kind, g.url)?;
-                }
+fn write_unique(
+    groups: &[Group],
+    format: LinksFormat,
+    summary: &Summary,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        LinksFormat::Text => {
+            for g in groups {
+                writeln!(out, "{:>5}  {:<7}  {}", g.count, g.kind, g.url)?;
             }
-            LinksFormat::Jsonl => {
-                for g in &self.groups {
-                    serde_json::to_writer(&mut *out, g)?;
-                    out.write_all(b"\n")?;
-                }
-            }
-            LinksFormat::Json => {
-                let doc = serde_json::json!({
-                    "summary": summary.to_json(),
-                    "links": &self.groups,
-                });
-                serde_json::to_writer_pretty(&mut *out, &doc)?;
+        }
+        LinksFormat::Jsonl => {
+            for g in groups {
+                serde_json::to_writer(&mut *out, g)?;
                 out.write_all(b"\n")?;
             }
-            LinksFormat::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(&mut *out);
+        }
+        LinksFormat::Json => {
+            let doc = serde_json::json!({
+                "summary": summary.to_json(),
+                "links": groups,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            out.write_all(b"\n")?;
+        }
+        LinksFormat::Csv => {
+            out.write_all(b"url,kind,count,first_file,first_line,first_column\n")?;
+            let mut w = csv_writer(&mut *out);
+            for g in groups {
+                let Some(first) = g.occurrences.first() else {
+                    continue;
+                };
                 w.write_record([
-                    "url",
-                    "kind",
-                    "count",
-                    "first_file",
-                    "first_line",
-                    "first_column",
+                    g.url.as_str(),
+                    g.kind.as_str(),
+                    &g.count.to_string(),
+                    &first.file,
+                    &first.line.to_string(),
+                    &first.column.to_string(),
                 ])
                 .map_err(csv_error)?;
-                for g in &self.groups {
-                    let first = &g.occurrences[0];
-                    w.write_record([
-                        g.url.as_str(),
-                        g.kind.as_str(),
-                        &g.count.to_string(),
-                        &first.file,
-                        &first.line.to_string(),
-                        &first.column.to_string(),
-                    ])
-                    .map_err(csv_error)?;
-                }
-                w.flush()?;
             }
+            w.flush()?;
         }
-        out.flush()
+    }
+    Ok(())
+}
+
+fn csv_error(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
     }
 }
