@@ -9,7 +9,10 @@ use crate::extract::Format;
 use crate::link::Kind;
 use crate::report::links::LinksFormat;
 
-const AFTER_HELP: &str = "\
+/// The closing paragraph of every help page.
+macro_rules! after_help {
+    () => {
+        "\
 Exit status:
   0  success
   1  runtime error (an unreadable note, a missing input …)
@@ -17,7 +20,24 @@ Exit status:
   3  usage or configuration error
 
 Configuration: the shipped defaults, then --config FILE (or $ARCHIVER_CONFIG, or
-./archiver.toml), then ARCHIVER_* variables, then flags. See `archiver config --show`.";
+./archiver.toml), then ARCHIVER_* variables, then flags. See `archiver config --show`."
+    };
+}
+
+const AFTER_HELP: &str = after_help!();
+
+const LINKS_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  archiver links notes/                         every link, file:line:col  kind  url
+  archiver links --kind image,video notes/      only the media
+  archiver links --unique --format json notes/  one entry per URL, with its occurrences
+  archiver links 'notes/2022*/**/*.md'          a glob, expanded by archiver
+  cat note.md | archiver links -                standard input
+
+",
+    after_help!()
+);
 
 /// Keeps a collection of notes alive: finds every link, checks it, mirrors the media
 /// it needs into a local archive, and points the notes at the local copies.
@@ -59,7 +79,7 @@ pub enum Command {
     /// images, reference definitions, autolinks, bare URLs, and HTML attributes
     /// (a[href], img[src|data-src|srcset], video, audio, source, iframe, embed, object,
     /// link). Code is not links.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = AFTER_HELP, after_long_help = LINKS_EXAMPLES)]
     Links(LinksArgs),
 
     /// Show the configuration in effect.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -57,7 +58,10 @@ pub fn corpus() -> Option<PathBuf> {
     if dir.join("notes").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
+        // Written straight to stderr, which the test harness does not capture, so
+        // the skip shows in a normal `cargo test` run.
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped: the corpus is not at {} (set ARCHIVER_TEST_CORPUS to its folder)",
             dir.display()
         );
