@@ -88,6 +88,12 @@ impl HtmlScanner {
         self.anchor.is_some()
     }
 
+    /// Closes an `<a>` left open, as a browser does when the block holding it ends,
+    /// so one missing `</a>` does not swallow the rest of the note.
+    pub fn end_block(&mut self, out: &mut [Found]) {
+        self.end_tag(b"a", out);
+    }
+
     /// Appends text that stands inside the open `<a>` to its link text.
     pub fn anchor_text(&mut self, text: &str, out: &mut [Found]) {
         if let Some(link) = self.anchor.and_then(|i| out.get_mut(i)) {

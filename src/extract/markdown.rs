@@ -117,6 +117,14 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                 walker.raw_depth = walker.raw_depth.saturating_sub(1);
             }
             Event::Start(Tag::HtmlBlock) => walker.html_block = None,
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableCell
+                | TagEnd::BlockQuote(_)
+                | TagEnd::FootnoteDefinition,
+            ) => walker.html.end_block(&mut walker.out),
             Event::Html(_) => {
                 // An HTML block arrives line by line; read it whole, so a tag that
                 // spans lines is one tag.
@@ -127,6 +135,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                 if let Some(block) = walker.html_block.take() {
                     walker.html.scan(source, block, &mut walker.out);
                 }
+                walker.html.end_block(&mut walker.out);
             }
             Event::InlineHtml(_) => walker.html.scan(source, range, &mut walker.out),
             Event::Text(t) => walker.text(&t, range),
@@ -619,6 +628,14 @@ mod tests {
             ]
         );
         assert_eq!(found[1].text.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn an_unclosed_anchor_ends_with_its_paragraph() {
+        let found = extract("a <a href=\"x.md\">open\n\nlater https://b.org\n", 0);
+        let targets: Vec<_> = found.iter().map(|f| f.target.as_str()).collect();
+        assert_eq!(targets, ["x.md", "https://b.org"]);
+        assert_eq!(found[0].text.as_deref(), Some("open"));
     }
 
     #[test]
