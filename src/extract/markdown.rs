@@ -78,35 +78,28 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
         if !matches!(event, Event::Text(_)) {
             walker.flush_text();
         }
+        let image = matches!(event, Event::Start(Tag::Image { .. }));
         match event {
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                id,
-                ..
-            }) => {
+            Event::Start(
+                Tag::Link {
+                    link_type,
+                    dest_url,
+                    id,
+                    ..
+                }
+                | Tag::Image {
+                    link_type,
+                    dest_url,
+                    id,
+                    ..
+                },
+            ) => {
                 let definition = definition_of(&id);
                 walker.open_link(
                     link_type,
                     &dest_url,
                     range,
-                    false,
-                    definition,
-                    &mut definitions,
-                );
-            }
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                id,
-                ..
-            }) => {
-                let definition = definition_of(&id);
-                walker.open_link(
-                    link_type,
-                    &dest_url,
-                    range,
-                    true,
+                    image,
                     definition,
                     &mut definitions,
                 );
