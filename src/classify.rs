@@ -71,8 +71,16 @@ impl<'s> Classifier<'s> {
     /// element imposes (an `<img>` is an image), if any.
     #[must_use]
     pub fn resolve(self, target: &str, note: &NoteContext, element_kind: Option<Kind>) -> Resolved {
-        // Browsers strip leading and trailing ASCII whitespace from URL attributes.
+        // Browsers strip leading and trailing ASCII whitespace from URLs, and tabs
+        // and line breaks anywhere in them.
         let target = target.trim_matches(|c: char| c.is_ascii_whitespace());
+        let cleaned;
+        let target = if target.contains(['\t', '\n', '\r']) {
+            cleaned = target.replace(['\t', '\n', '\r'], "");
+            cleaned.as_str()
+        } else {
+            target
+        };
         if target.is_empty() {
             return invalid(target, "empty URL: the link points nowhere".into());
         }
@@ -344,6 +352,7 @@ mod tests {
             "notes/202105/0509.md#top"
         );
         assert_eq!(resolve("my%20file.md", None).url, "notes/202104/my file.md");
+        assert_eq!(resolve("x\ny.md", None).url, "notes/202104/xy.md");
         assert_eq!(
             resolve("#section", None).url,
             "notes/202104/0424.md#section"

@@ -78,6 +78,16 @@ pub enum Error {
     #[error("cannot read standard input: {0}")]
     Stdin(#[source] io::Error),
 
+    /// A bug: reading this note failed where it never should. The other notes are
+    /// still read.
+    #[error("internal error while reading {}: {message}; please report it, with the file", path.display())]
+    Internal {
+        /// The note.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
     /// The report could not be written.
     #[error("cannot write output: {0}")]
     Output(#[source] io::Error),

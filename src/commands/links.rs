@@ -150,11 +150,28 @@ fn list_note(
     let name = note.display_name();
     if source.invalid_bytes() > 0 {
         tracing::warn!(
-            "{name}: {} bytes are not valid UTF-8; read them as `_` (spans and columns stay exact)",
+            "{name}: {} bytes are not valid UTF-8 (or are NUL); each bad sequence is read as one character, so spans and columns stay exact",
             source.invalid_bytes()
         );
     }
-    let mut links = extract::extract(note.path(), &name, &source, note.format(), classifier);
+    // A parser bug on one strange note must not end the run for all the others.
+    let extracted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        extract::extract(note.path(), &name, &source, note.format(), classifier)
+    }));
+    let mut links = match extracted {
+        Ok(links) => links,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a parser panicked".to_owned());
+            return Outcome::Failed(Error::Internal {
+                path: note.path().to_path_buf(),
+                message,
+            });
+        }
+    };
     if !args.kind.is_empty() {
         links.retain(|l| args.kind.contains(&l.kind));
     }

@@ -8,6 +8,7 @@
 //! that state spanning fragments (the `<video>` a `<source>` belongs to, the text of
 //! an `<a>` closed in a later fragment) carries over.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
@@ -15,6 +16,51 @@ use html5gum::{Emitter, ForwardingEmitter, Span as TokenSpan, Tokenizer};
 
 use super::Found;
 use crate::link::{Element, Kind};
+
+/// Where the pieces of a joined fragment came from: (offset in the fragment, range
+/// in the source), adjacent source ranges merged.
+#[derive(Debug)]
+struct PieceMap {
+    pieces: Vec<(usize, Range<usize>)>,
+}
+
+impl PieceMap {
+    fn new(ranges: &[Range<usize>]) -> Self {
+        let mut pieces: Vec<(usize, Range<usize>)> = Vec::with_capacity(ranges.len());
+        let mut joined = 0;
+        for range in ranges.iter().filter(|r| r.start < r.end) {
+            match pieces.last_mut() {
+                Some((_, last)) if last.end == range.start => last.end = range.end,
+                _ => pieces.push((joined, range.clone())),
+            }
+            joined += range.len();
+        }
+        Self { pieces }
+    }
+
+    fn offset(&self, at: usize) -> usize {
+        let i = self
+            .pieces
+            .partition_point(|(start, _)| *start <= at)
+            .max(1)
+            - 1;
+        self.pieces
+            .get(i)
+            .map_or(at, |(start, range)| range.start + (at - start))
+    }
+
+    /// A fragment span in source offsets. The end is mapped from the last byte, so
+    /// a span that ends a piece does not reach into the markers after it.
+    fn to_source(&self, span: Range<usize>) -> Range<usize> {
+        let start = self.offset(span.start);
+        let end = if span.end > span.start {
+            self.offset(span.end - 1) + 1
+        } else {
+            start
+        };
+        start..end.max(start)
+    }
+}
 
 /// Media elements whose `<source>` children inherit their kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +124,13 @@ pub struct HtmlScanner {
     media: Vec<Media>,
     /// The `<a href>` whose text is being collected: its index in the output.
     anchor: Option<usize>,
+    /// Inside `<template>`, whose content a browser never shows.
+    template_depth: usize,
+    /// Whether `<base href>` applies (whole HTML documents; GitHub drops it from
+    /// Markdown).
+    honour_base: bool,
+    /// The document's `<base href>`, once seen, when it is an absolute URL.
+    base: Option<url::Url>,
 }
 
 impl HtmlScanner {
@@ -104,21 +157,37 @@ impl HtmlScanner {
     /// Scans `html`, which stands at byte `offset` of `source` (the whole note), and
     /// appends what it finds to `out`.
     pub fn scan(&mut self, source: &str, html: Range<usize>, out: &mut Vec<Found>) {
-        let offset = html.start;
-        let Some(fragment) = source.get(html) else {
-            return;
+        self.scan_pieces(source, &[html], out);
+    }
+
+    /// Scans the HTML made of `pieces` of `source` put together: the lines of an
+    /// HTML block inside a block quote, without the `>` markers between them, which
+    /// are Markdown, not HTML. Spans are mapped back to `source`.
+    pub fn scan_pieces(&mut self, source: &str, pieces: &[Range<usize>], out: &mut Vec<Found>) {
+        let map = PieceMap::new(pieces);
+        let joined: Cow<'_, str> = match map.pieces.as_slice() {
+            [] => return,
+            [(_, one)] => match source.get(one.clone()) {
+                Some(text) => Cow::Borrowed(text),
+                None => return,
+            },
+            many => Cow::Owned(
+                many.iter()
+                    .filter_map(|(_, r)| source.get(r.clone()))
+                    .collect(),
+            ),
         };
         let this = &mut *self;
         let mut emitter = CallbackEmitter::new(
             |event: CallbackEvent<'_>, span: TokenSpan<usize>| -> Option<()> {
-                this.handle(&event, span.start + offset..span.end + offset, source, out);
+                this.handle(&event, map.to_source(span.start..span.end), source, out);
                 None
             },
         );
         // Switch to raw-text states after <script>, <style>, <textarea> …, as
         // a browser would, so their contents are not read as tags.
         emitter.naively_switch_states(true);
-        for _ in Tokenizer::new_with_emitter(fragment, Quiet(emitter)) {}
+        for _ in Tokenizer::new_with_emitter(joined.as_ref(), Quiet(emitter)) {}
     }
 
     fn handle(
@@ -154,6 +223,7 @@ impl HtmlScanner {
                         .filter(|t| !t.is_empty());
                 }
             }
+            b"template" => self.template_depth = self.template_depth.saturating_sub(1),
             b"video" | b"audio" | b"picture" => {
                 self.media.pop();
             }
@@ -163,6 +233,29 @@ impl HtmlScanner {
 
     fn close_start_tag(&mut self, self_closing: bool, source: &str, out: &mut Vec<Found>) {
         let tag = std::mem::take(&mut self.tag);
+        if self.template_depth > 0 {
+            if tag.name == "template" && !self_closing {
+                self.template_depth += 1;
+            }
+        } else {
+            let first_new = out.len();
+            self.element(&tag, self_closing, source, out);
+            if let Some(base) = &self.base {
+                for found in &mut out[first_new..] {
+                    if let Err(url::ParseError::RelativeUrlWithoutBase) =
+                        url::Url::parse(&found.target)
+                        && let Ok(joined) = base.join(&found.target)
+                    {
+                        found.target = joined.into();
+                    }
+                }
+            }
+        }
+        self.tag = tag;
+    }
+
+    /// The URLs of one start tag, and what it opens.
+    fn element(&mut self, tag: &OpenTag, self_closing: bool, source: &str, out: &mut Vec<Found>) {
         let element_media = match tag.name.as_str() {
             "video" => Some(Media::Video),
             "audio" => Some(Media::Audio),
@@ -185,6 +278,8 @@ impl HtmlScanner {
         };
         match tag.name.as_str() {
             "a" => {
+                // A new anchor closes an open one, as in a browser.
+                self.end_tag(b"a", out);
                 let before = out.len();
                 emit(out, "href", "a[href]", None, None);
                 if out.len() > before && !self_closing {
@@ -218,6 +313,27 @@ impl HtmlScanner {
             "embed" => emit(out, "src", "embed[src]", None, None),
             "object" => emit(out, "data", "object[data]", None, None),
             "link" => emit(out, "href", "link[href]", None, None),
+            "area" => emit(out, "href", "area[href]", None, None),
+            "track" => emit(out, "src", "track[src]", None, None),
+            "input" => emit(out, "src", "input[src]", Some(Kind::Image), None),
+            // SVG's <image>: the tag name the tokenizer gives is lowercase.
+            "image" => {
+                emit(out, "href", "image[href]", Some(Kind::Image), None);
+                emit(
+                    out,
+                    "xlink:href",
+                    "image[xlink:href]",
+                    Some(Kind::Image),
+                    None,
+                );
+            }
+            "template" if !self_closing => self.template_depth += 1,
+            "base" if self.honour_base && self.base.is_none() => {
+                self.base = tag
+                    .get("href")
+                    .and_then(|a| a.value.as_ref())
+                    .and_then(|(href, _)| url::Url::parse(href.trim()).ok());
+            }
             _ => {}
         }
         if let Some(media) = element_media
@@ -225,7 +341,6 @@ impl HtmlScanner {
         {
             self.media.push(media);
         }
-        self.tag = tag;
     }
 }
 
@@ -313,7 +428,7 @@ fn push_srcset(
         let written = &raw[candidate.clone()];
         out.push(Found {
             span: span.start + candidate.start..span.start + candidate.end,
-            target: html_escape::decode_html_entities(written).into_owned(),
+            target: super::entities::decode(written).into_owned(),
             element: Element::Html,
             attribute: Some(selector),
             text: alt.map(str::to_owned),
@@ -373,7 +488,11 @@ fn collapse_whitespace(text: &str) -> String {
 /// Scans a whole HTML document.
 pub fn extract_document(source: &str, start: usize) -> Vec<Found> {
     let mut out = Vec::new();
-    HtmlScanner::default().scan(source, start..source.len(), &mut out);
+    let mut scanner = HtmlScanner {
+        honour_base: true,
+        ..HtmlScanner::default()
+    };
+    scanner.scan(source, start..source.len(), &mut out);
     out
 }
 
@@ -494,6 +613,34 @@ mod tests {
             .collect();
         assert_eq!(spans[0], 10..10);
         assert_eq!(spans[1], 24..24);
+    }
+
+    #[test]
+    fn more_elements_templates_and_base() {
+        let html = r#"<base href="https://site.example/docs/"><map><area href="a.html"></map>
+<video><track src="subs.vtt"></video><input type="image" src="go.png">
+<svg><image href="i.svg"/><image xlink:href="j.svg"/></svg>
+<template><img src="hidden.png"><template><a href="x"></a></template><img src="hidden2.png"></template>
+<a href="one">1 <a href="two">2</a>"#;
+        let links = extract_document(html, 0);
+        let got: Vec<_> = links
+            .iter()
+            .map(|f| (f.attribute.unwrap(), f.target.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("area[href]", "https://site.example/docs/a.html"),
+                ("track[src]", "https://site.example/docs/subs.vtt"),
+                ("input[src]", "https://site.example/docs/go.png"),
+                ("image[href]", "https://site.example/docs/i.svg"),
+                ("image[xlink:href]", "https://site.example/docs/j.svg"),
+                ("a[href]", "https://site.example/docs/one"),
+                ("a[href]", "https://site.example/docs/two"),
+            ]
+        );
+        assert_eq!(links[5].text.as_deref(), Some("1"));
+        assert_eq!(links[6].text.as_deref(), Some("2"));
     }
 
     #[test]

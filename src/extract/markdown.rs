@@ -11,14 +11,13 @@
 //! GitHub links them), and HTML blocks and inline HTML (read by [`HtmlScanner`]).
 //! Code spans, code blocks and front matter are not links.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::Found;
 use super::html::HtmlScanner;
-use super::text::{BareKind, find_bare};
+use super::text::find_bare;
 use crate::link::{Element, Kind};
 
 /// The Markdown dialect: GitHub's, since that is where notes are read.
@@ -44,6 +43,12 @@ struct Open {
     found: Option<usize>,
     /// For a reference use: the definition, to give it this use's text.
     definition: Option<usize>,
+    /// Whether the span of an inline destination is still to be found.
+    inline: bool,
+    /// The whole construct.
+    range: Range<usize>,
+    /// The end of the last event inside it so far: its text ends there or later.
+    text_end: usize,
     text: String,
 }
 
@@ -59,7 +64,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
         out,
         open: Vec::new(),
         html: HtmlScanner::default(),
-        html_block: None,
+        html_block: Vec::new(),
         raw_depth: 0,
         text_run: None,
     };
@@ -75,9 +80,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                 .map(|d| d.span.start + start)
                 .and_then(|at| definitions.binary_search_by_key(&at, |(s, _)| *s).ok())
         };
-        if !matches!(event, Event::Text(_)) {
-            walker.flush_text();
-        }
+        walker.before(&event, &range);
         let image = matches!(event, Event::Start(Tag::Image { .. }));
         match event {
             Event::Start(
@@ -104,12 +107,12 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                     &mut definitions,
                 );
             }
-            Event::End(TagEnd::Link | TagEnd::Image) => walker.close_link(&definitions),
+            Event::End(TagEnd::Link | TagEnd::Image) => walker.close_link(&definitions, &range),
             Event::Start(Tag::CodeBlock(_) | Tag::MetadataBlock(_)) => walker.raw_depth += 1,
             Event::End(TagEnd::CodeBlock | TagEnd::MetadataBlock(_)) => {
                 walker.raw_depth = walker.raw_depth.saturating_sub(1);
             }
-            Event::Start(Tag::HtmlBlock) => walker.html_block = None,
+            Event::Start(Tag::HtmlBlock) => walker.html_block.clear(),
             Event::End(
                 TagEnd::Paragraph
                 | TagEnd::Heading(_)
@@ -118,19 +121,19 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                 | TagEnd::BlockQuote(_)
                 | TagEnd::FootnoteDefinition,
             ) => walker.html.end_block(&mut walker.out),
-            Event::Html(_) => {
-                // An HTML block arrives line by line; read it whole, so a tag that
-                // spans lines is one tag.
-                let block = walker.html_block.get_or_insert(range.clone());
-                block.end = range.end;
-            }
+            // An HTML block arrives line by line, each line's range after its
+            // container markers; read the lines as one, so a tag that spans lines
+            // is one tag.
+            Event::Html(_) => walker.html_block.push(range),
             Event::End(TagEnd::HtmlBlock) => {
-                if let Some(block) = walker.html_block.take() {
-                    walker.html.scan(source, block, &mut walker.out);
-                }
+                let lines = std::mem::take(&mut walker.html_block);
+                walker.html.scan_pieces(source, &lines, &mut walker.out);
                 walker.html.end_block(&mut walker.out);
             }
-            Event::InlineHtml(_) => walker.html.scan(source, range, &mut walker.out),
+            Event::InlineHtml(html) => {
+                let pieces = inline_pieces(source, range, &html);
+                walker.html.scan_pieces(source, &pieces, &mut walker.out);
+            }
             Event::Text(t) => walker.text(&t, range),
             Event::Code(t) => walker.link_text(&t),
             Event::SoftBreak | Event::HardBreak => walker.link_text(" "),
@@ -159,7 +162,7 @@ fn collect_definitions(
     let mut definitions = Vec::new();
     for (_, def) in parser.reference_definitions().iter() {
         let whole = def.span.start + start..def.span.end + start;
-        let span = definition_destination(source, whole.clone(), &def.dest)
+        let span = definition_destination(source, &whole)
             .unwrap_or_else(|| fallback_span(source, whole.clone(), &def.dest));
         definitions.push((
             whole.start,
@@ -186,7 +189,8 @@ struct Walker<'s> {
     out: Vec<Found>,
     open: Vec<Open>,
     html: HtmlScanner,
-    html_block: Option<Range<usize>>,
+    /// The line ranges of the HTML block being read.
+    html_block: Vec<Range<usize>>,
     /// Inside a code block or front matter: text there is not Markdown.
     raw_depth: usize,
     /// Contiguous text not inside a link, waiting to be searched for bare URLs.
@@ -194,6 +198,28 @@ struct Walker<'s> {
 }
 
 impl Walker<'_> {
+    /// Bookkeeping every event needs before it is handled.
+    fn before(&mut self, event: &Event<'_>, range: &Range<usize>) {
+        // Emphasis markers do not end a run of text: GitHub finds bare URLs before
+        // it reads emphasis, so `https://x.org/?q=a*b*c` is one URL.
+        let transparent = matches!(
+            event,
+            Event::Text(_)
+                | Event::Start(Tag::Emphasis | Tag::Strong | Tag::Strikethrough)
+                | Event::End(TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough)
+        );
+        if !transparent {
+            self.flush_text();
+        }
+        // Whatever lies inside an open link extends its text (its own end event
+        // spans the whole link, so it does not count).
+        if !matches!(event, Event::End(TagEnd::Link | TagEnd::Image)) {
+            for open in &mut self.open {
+                open.text_end = open.text_end.max(range.end);
+            }
+        }
+    }
+
     fn open_link(
         &mut self,
         link_type: LinkType,
@@ -203,12 +229,22 @@ impl Walker<'_> {
         definition: Option<usize>,
         definitions: &mut [(usize, Definition)],
     ) {
+        // The text starts after `[` or `![`.
+        let text_start = range.start + if image { 2 } else { 1 };
+        let open = |found, definition, inline| Open {
+            found,
+            definition,
+            inline,
+            range: range.clone(),
+            text_end: text_start,
+            text: String::new(),
+        };
         let (element, span, target) = match link_type {
+            // The destination's span is found when the link ends and its text is
+            // known; until then the construct stands in.
             LinkType::Inline => {
-                let span = inline_destination(self.source, range.clone(), dest)
-                    .unwrap_or_else(|| fallback_span(self.source, range.clone(), dest));
                 let element = if image { Element::Image } else { Element::Link };
-                (element, span, dest.to_owned())
+                (element, range.clone(), dest.to_owned())
             }
             LinkType::Autolink => (Element::Autolink, inner(&range), dest.to_owned()),
             LinkType::Email => (Element::Autolink, inner(&range), format!("mailto:{dest}")),
@@ -216,29 +252,18 @@ impl Walker<'_> {
                 if let Some(d) = definition.and_then(|i| definitions.get_mut(i)) {
                     d.1.used_by_image |= image;
                 }
-                self.open.push(Open {
-                    found: None,
-                    definition,
-                    text: String::new(),
-                });
+                self.open.push(open(None, definition, false));
                 return;
             }
             // Unknown references only exist with a broken-link callback, and wiki
             // links are not enabled.
             _ => {
-                self.open.push(Open {
-                    found: None,
-                    definition: None,
-                    text: String::new(),
-                });
+                self.open.push(open(None, None, false));
                 return;
             }
         };
-        self.open.push(Open {
-            found: Some(self.out.len()),
-            definition: None,
-            text: String::new(),
-        });
+        let inline = link_type == LinkType::Inline;
+        self.open.push(open(Some(self.out.len()), None, inline));
         self.out.push(Found {
             span,
             target,
@@ -249,10 +274,20 @@ impl Walker<'_> {
         });
     }
 
-    fn close_link(&mut self, definitions: &[(usize, Definition)]) {
+    fn close_link(&mut self, definitions: &[(usize, Definition)], range: &Range<usize>) {
         let Some(open) = self.open.pop() else {
             return;
         };
+        // The links around this one contain all of it.
+        for outer in &mut self.open {
+            outer.text_end = outer.text_end.max(range.end);
+        }
+        if open.inline
+            && let Some(found) = open.found.and_then(|i| self.out.get_mut(i))
+        {
+            found.span = inline_destination(self.source, &open.range, open.text_end)
+                .unwrap_or_else(|| fallback_span(self.source, open.range.clone(), &found.target));
+        }
         let text = open.text.trim();
         if text.is_empty() {
             return;
@@ -283,8 +318,18 @@ impl Walker<'_> {
             self.html.anchor_text(text, &mut self.out);
             return;
         }
+        let source = self.source.as_bytes();
         match &mut self.text_run {
-            Some(run) if run.end == range.start => run.end = range.end,
+            // Adjacent, or apart only by emphasis markers and escaping backslashes
+            // (which GitHub reads as part of a bare URL).
+            Some(run)
+                if run.end <= range.start
+                    && source[run.end..range.start]
+                        .iter()
+                        .all(|b| matches!(b, b'*' | b'_' | b'~' | b'\\')) =>
+            {
+                run.end = range.end;
+            }
             _ => {
                 self.flush_text();
                 self.text_run = Some(range);
@@ -308,13 +353,8 @@ impl Walker<'_> {
         };
         let out = &mut self.out;
         find_bare(text, |r, kind| {
-            let written = &text[r.clone()];
-            let target = match kind {
-                // Text in Markdown may hold entities and escapes, which a renderer
-                // decodes before linking.
-                BareKind::Url | BareKind::Www => kind.target(&unescape(written)),
-                BareKind::Email => kind.target(written),
-            };
+            // GitHub links the text as written, entities and backslashes included.
+            let target = kind.target(&text[r.clone()]);
             out.push(Found {
                 span: run.start + r.start..run.start + r.end,
                 target,
@@ -327,60 +367,51 @@ impl Walker<'_> {
     }
 }
 
+/// The pieces of `source[range]` that make up the inline HTML `html` as the parser
+/// read it: a tag spanning lines in a block quote arrives without the `>` markers
+/// of its continuation lines. Matched byte by byte; where `html` is not a
+/// subsequence of the source (it always is), the whole range.
+fn inline_pieces(source: &str, range: Range<usize>, html: &str) -> Vec<Range<usize>> {
+    let Some(written) = source.as_bytes().get(range.clone()) else {
+        return Vec::new();
+    };
+    let wanted = html.as_bytes();
+    if written == wanted {
+        return vec![range];
+    }
+    let mut pieces: Vec<Range<usize>> = Vec::new();
+    let mut j = 0;
+    for (i, &b) in written.iter().enumerate() {
+        if j < wanted.len() && b == wanted[j] {
+            let at = range.start + i;
+            match pieces.last_mut() {
+                Some(last) if last.end == at => last.end = at + 1,
+                _ => pieces.push(at..at + 1),
+            }
+            j += 1;
+        }
+    }
+    if j == wanted.len() {
+        pieces
+    } else {
+        vec![range]
+    }
+}
+
 fn inner(range: &Range<usize>) -> Range<usize> {
     range.start + 1..range.end.saturating_sub(1).max(range.start + 1)
 }
 
-/// Decodes what CommonMark decodes in a destination: backslash escapes of ASCII
-/// punctuation, and entity and numeric character references.
-fn unescape(written: &str) -> Cow<'_, str> {
-    if !written.contains(['\\', '&']) {
-        return Cow::Borrowed(written);
-    }
-    let mut out = String::with_capacity(written.len());
-    let mut chars = written.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\'
-            && let Some(&next) = chars.peek()
-            && next.is_ascii_punctuation()
-        {
-            out.push(next);
-            chars.next();
-        } else {
-            out.push(c);
-        }
-    }
-    if out.contains('&') {
-        Cow::Owned(html_escape::decode_html_entities(&out).into_owned())
-    } else {
-        Cow::Owned(out)
-    }
-}
-
-/// The span of the destination of the inline link or image `source[range]`, i.e.
-/// `[text](dest "title")` or `![alt](<dest>)`, checked against the parser's `dest`.
-fn inline_destination(source: &str, range: Range<usize>, dest: &str) -> Option<Range<usize>> {
+/// The span of the destination of the inline link or image `source[range]`
+/// (`[text](dest "title")`, `![alt](<dest>)`), whose text ends at `text_end` (the
+/// end of the last event inside it). The text is closed by the first `](` from
+/// there, so brackets in the text or in the title cannot mislead the search, and
+/// the tail is read once.
+fn inline_destination(source: &str, range: &Range<usize>, text_end: usize) -> Option<Range<usize>> {
     let bytes = source.as_bytes();
-    let whole = source.get(range.clone())?;
-    if !whole.ends_with(')') {
-        return None;
-    }
-    // The destination follows the `](` that closes the text. Brackets may nest and
-    // the title may contain `](`, so try each candidate from the end and keep the
-    // first whose tail parses to the end of the construct and decodes to `dest`.
-    let mut first_parse = None;
-    let candidates = memchr::memrchr_iter(b']', whole.as_bytes())
-        .filter(|&at| whole.as_bytes().get(at + 1) == Some(&b'('));
-    for at in candidates {
-        let open = range.start + at + 2;
-        if let Some(span) = parse_tail(bytes, open, range.end) {
-            if unescape(&source[span.clone()]) == dest {
-                return Some(span);
-            }
-            first_parse.get_or_insert(span);
-        }
-    }
-    first_parse
+    let from = text_end.clamp(range.start, range.end);
+    let close = memchr::memmem::find(bytes.get(from..range.end)?, b"](")?;
+    parse_tail(bytes, from + close + 2, range.end)
 }
 
 /// Parses `ws? dest ws? title? ws? )` from `i` to exactly `end`; the span of `dest`.
@@ -438,16 +469,27 @@ fn destination(bytes: &[u8], i: usize, end: usize) -> Option<(Range<usize>, usiz
     Some((i..j, j))
 }
 
+/// Skips spaces, tabs and line endings; after a line ending, also the markers of
+/// the containers the construct is in (`>` of block quotes, list indentation).
 fn skip_whitespace(bytes: &[u8], mut i: usize, end: usize) -> usize {
-    while i < end && matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r') {
-        i += 1;
+    while i < end {
+        match bytes[i] {
+            b' ' | b'\t' => i += 1,
+            b'\n' | b'\r' => {
+                i += 1;
+                while i < end && matches!(bytes[i], b' ' | b'\t' | b'>' | b'\n') {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
     }
     i
 }
 
 /// The span of the destination of the reference definition `source[range]`
-/// (`[label]: dest "title"`), checked against the parser's `dest`.
-fn definition_destination(source: &str, range: Range<usize>, dest: &str) -> Option<Range<usize>> {
+/// (`[label]: dest "title"`).
+fn definition_destination(source: &str, range: &Range<usize>) -> Option<Range<usize>> {
     let bytes = source.as_bytes();
     let end = range.end.min(bytes.len());
     let mut i = range.start;
@@ -464,13 +506,8 @@ fn definition_destination(source: &str, range: Range<usize>, dest: &str) -> Opti
     if i + 1 >= end || bytes[i + 1] != b':' {
         return None;
     }
-    // The destination may be on the next line, after a container's markers.
-    i += 2;
-    while i < end && matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r' | b'>') {
-        i += 1;
-    }
-    let (span, _) = destination(bytes, i, end)?;
-    (unescape(source.get(span.clone())?) == dest).then_some(span)
+    let (span, _) = destination(bytes, skip_whitespace(bytes, i + 2, end), end)?;
+    Some(span)
 }
 
 /// When the grammar cannot place the destination (it should always), the last place
@@ -629,6 +666,19 @@ mod tests {
         let targets: Vec<_> = found.iter().map(|f| f.target.as_str()).collect();
         assert_eq!(targets, ["x.md", "https://b.org"]);
         assert_eq!(found[0].text.as_deref(), Some("open"));
+    }
+
+    #[test]
+    fn html_spanning_lines_in_a_block_quote_is_read_without_the_markers() {
+        for md in [
+            "> <div><img\n> src=\"x.png\"></div>\n",
+            "> text <img\n> src=\"x.png\">\n",
+            "> - <div><img\n>   src=\"x.png\"></div>\n",
+        ] {
+            let found = extract(md, 0);
+            assert_eq!(found.len(), 1, "{md:?}");
+            assert_eq!(&md[found[0].span.clone()], "x.png", "{md:?}");
+        }
     }
 
     #[test]

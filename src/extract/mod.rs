@@ -2,6 +2,7 @@
 //! the URL as a renderer reads it); [`extract`] turns them into [`Link`]s with
 //! positions, resolved targets and kinds.
 
+pub mod entities;
 pub mod html;
 pub mod markdown;
 pub mod source;
@@ -42,6 +43,30 @@ pub struct Found {
     pub element_kind: Option<Kind>,
 }
 
+impl Found {
+    /// The target read again from the URL as written, for when the parsed text
+    /// differs from it: decoded the way the link's syntax decodes.
+    fn target_from_raw(&self, raw: &str) -> String {
+        match self.element {
+            Element::Link | Element::Image | Element::Reference => {
+                entities::unescape_markdown(raw).into_owned()
+            }
+            Element::Html => entities::decode(raw).into_owned(),
+            // Autolinks and bare links are taken as written, with the `mailto:`
+            // or `http://` the parser put in front of an address or a `www.` link.
+            Element::Autolink | Element::Bare => {
+                if self.target.starts_with("mailto:") && !raw.starts_with("mailto:") {
+                    format!("mailto:{raw}")
+                } else if self.target.starts_with("http://") && !raw.contains("://") {
+                    format!("http://{raw}")
+                } else {
+                    raw.to_owned()
+                }
+            }
+        }
+    }
+}
+
 /// Every link in one note, in source order.
 #[must_use]
 pub fn extract(
@@ -63,18 +88,27 @@ pub fn extract(
     found.dedup_by(|a, b| a.span == b.span && a.attribute == b.attribute);
 
     let lines = LineIndex::new(text);
+    let mut positions = lines.cursor();
     let file_name: std::sync::Arc<str> = display_name.into();
     let note = NoteContext::for_file(file);
     found
         .into_iter()
         .map(|f| {
-            let position = lines.position(f.span.start);
-            let resolved = classifier.resolve(&f.target, &note, f.element_kind);
+            let position = positions.at(f.span.start);
+            let raw = source.raw(f.span.clone()).into_owned();
+            // Where bytes were replaced, the parsed target holds stand-ins; the URL
+            // as written (lossily decoded, as an editor shows it) is the truth.
+            let target = if source.has_replaced(&f.span) {
+                f.target_from_raw(&raw)
+            } else {
+                f.target
+            };
+            let resolved = classifier.resolve(&target, &note, f.element_kind);
             Link {
                 file: file_name.clone(),
                 line: position.line,
                 column: position.column,
-                raw: source.raw(f.span.clone()).into_owned(),
+                raw,
                 span: f.span,
                 url: resolved.url,
                 kind: resolved.kind,

@@ -1,24 +1,29 @@
 //! A note's bytes as text, with byte offsets kept exact.
 //!
 //! Notes are UTF-8, but a stray Latin-1 or GBK byte must not cost the user the rest of
-//! the file, nor shift every span after it. So invalid bytes are replaced one for one
-//! by a single-byte stand-in: offsets in the text are offsets in the file. The URL as
-//! written (`raw`) is always cut from the original bytes.
+//! the file, nor shift every span after it. So each invalid sequence (one to three
+//! bytes, as the UTF-8 decoder delimits them) is replaced by one character of the
+//! same length: offsets in the text are offsets in the file, and each sequence
+//! counts as one column, as the U+FFFD that an editor shows for it would. NUL bytes,
+//! which CommonMark also replaces, are treated the same way. The URL as written
+//! (`raw`) is always cut from the original bytes.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
-/// The byte each invalid byte is replaced with. It is a plain word character, so it
-/// neither ends a URL nor starts Markdown syntax, and it keeps the length.
-const STAND_IN: u8 = b'_';
+/// The stand-in for an invalid sequence of 1, 2 or 3 bytes: letters where they fit
+/// (inert in Markdown, HTML and URLs alike), and U+FFFD itself for three bytes.
+const STAND_INS: [&str; 3] = ["x", "\u{e9}", "\u{fffd}"];
 
 /// A note's content, ready to parse.
 #[derive(Debug)]
 pub struct SourceText {
+    /// The bytes as read, kept only when they differ from `text`.
     original: Vec<u8>,
-    /// The text to parse: the original when it is valid UTF-8, in which case
-    /// `original` is left empty.
+    /// The text to parse, as long as the file in bytes.
     text: String,
-    invalid_bytes: usize,
+    /// The byte ranges that were replaced, in order.
+    replaced: Vec<Range<usize>>,
 }
 
 impl SourceText {
@@ -28,20 +33,22 @@ impl SourceText {
         // Notes are mostly CJK text, where a SIMD validator is many times faster
         // than the standard one; it only says yes or no, which is all that is
         // needed on this path.
-        if let Ok(valid) = simdutf8::basic::from_utf8(&bytes) {
+        if !bytes.contains(&0)
+            && let Ok(valid) = simdutf8::basic::from_utf8(&bytes)
+        {
             // Copying is cheaper than validating a second time.
             let text = valid.to_owned();
             return Self {
                 original: Vec::new(),
                 text,
-                invalid_bytes: 0,
+                replaced: Vec::new(),
             };
         }
-        let (text, invalid_bytes) = replace_invalid(&bytes);
+        let (text, replaced) = replace_invalid(&bytes);
         Self {
             original: bytes,
             text,
-            invalid_bytes,
+            replaced,
         }
     }
 
@@ -51,16 +58,26 @@ impl SourceText {
         &self.text
     }
 
-    /// How many bytes were not valid UTF-8 (0 for a clean file).
+    /// How many bytes were replaced (0 for a clean file).
     #[must_use]
     pub fn invalid_bytes(&self) -> usize {
-        self.invalid_bytes
+        self.replaced.iter().map(ExactSizeIterator::len).sum()
+    }
+
+    /// Whether `span` holds a replaced byte, so that the text there is not what
+    /// was written.
+    #[must_use]
+    pub fn has_replaced(&self, span: &Range<usize>) -> bool {
+        let first_after = self.replaced.partition_point(|r| r.end <= span.start);
+        self.replaced
+            .get(first_after)
+            .is_some_and(|r| r.start < span.end)
     }
 
     /// The bytes at `span` as written, decoded lossily if they are not UTF-8.
     #[must_use]
-    pub fn raw(&self, span: std::ops::Range<usize>) -> Cow<'_, str> {
-        if self.invalid_bytes == 0 {
+    pub fn raw(&self, span: Range<usize>) -> Cow<'_, str> {
+        if self.replaced.is_empty() {
             Cow::Borrowed(self.text().get(span).unwrap_or_default())
         } else {
             let end = span.end.min(self.original.len());
@@ -70,39 +87,44 @@ impl SourceText {
     }
 }
 
-/// Replaces each byte that is not part of a valid UTF-8 sequence with [`STAND_IN`].
-fn replace_invalid(bytes: &[u8]) -> (String, usize) {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut invalid = 0;
-    let mut rest = bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(valid) => {
-                out.extend_from_slice(valid.as_bytes());
-                break;
+/// Replaces each invalid UTF-8 sequence and each NUL with a stand-in of the same
+/// length; returns the text and the replaced ranges.
+fn replace_invalid(bytes: &[u8]) -> (String, Vec<Range<usize>>) {
+    let mut out = String::with_capacity(bytes.len());
+    let mut replaced = Vec::new();
+    let mut at = 0;
+    for chunk in bytes.utf8_chunks() {
+        for (i, piece) in chunk.valid().split('\0').enumerate() {
+            if i > 0 {
+                replaced.push(at..at + 1);
+                out.push_str(STAND_INS[0]);
+                at += 1;
             }
-            Err(e) => {
-                let (valid, after) = rest.split_at(e.valid_up_to());
-                out.extend_from_slice(valid);
-                // `error_len` is None only for a sequence cut short by the end of
-                // the input: every remaining byte is then invalid.
-                let bad = e.error_len().unwrap_or(after.len());
-                out.extend(std::iter::repeat_n(STAND_IN, bad));
-                invalid += bad;
-                rest = &after[bad..];
-            }
+            out.push_str(piece);
+            at += piece.len();
+        }
+        let bad = chunk.invalid().len();
+        if bad > 0 {
+            // The decoder never delimits more than three bytes as one sequence.
+            out.push_str(STAND_INS[bad.clamp(1, 3) - 1]);
+            replaced.push(at..at + bad);
+            at += bad;
         }
     }
-    // Every invalid byte became ASCII, so this cannot fail; fall back to lossy
-    // decoding rather than panic if it somehow did.
-    let text = String::from_utf8(out)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    (text, invalid)
+    (out, replaced)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_bytes_are_replaced_too() {
+        let s = SourceText::new(b"[a](x\x00y)".to_vec());
+        assert_eq!(s.text(), "[a](xxy)");
+        assert_eq!(s.invalid_bytes(), 1);
+        assert_eq!(s.raw(4..7), "x\0y");
+    }
 
     #[test]
     fn valid_utf8_is_kept_as_is() {
@@ -118,6 +140,12 @@ mod tests {
         let s = SourceText::new(bytes.clone());
         assert_eq!(s.text().len(), bytes.len());
         assert_eq!(s.invalid_bytes(), 5);
+        // One stand-in character per sequence: the truncated \xe4\xb8 is one.
+        assert_eq!(
+            s.text().chars().count(),
+            String::from_utf8_lossy(&bytes).chars().count()
+        );
+        assert!(s.has_replaced(&(0..4)) && !s.has_replaced(&(4..10)));
         let start = s.text().find("http").unwrap();
         let end = s.text()[start..].find(')').unwrap() + start;
         assert_eq!(&bytes[start..end], b"http://a.org/\xff\xfe");

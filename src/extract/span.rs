@@ -56,17 +56,64 @@ impl<'a> LineIndex<'a> {
     /// inside a multi-byte character or a `\r\n` pair counts the characters before it.
     #[must_use]
     pub fn position(&self, offset: usize) -> Position {
-        let offset = offset.min(self.text.len());
+        self.cursor().at(offset)
+    }
+
+    /// A cursor for looking up many offsets in increasing order, each in time
+    /// proportional to the distance from the previous one rather than to the
+    /// length of its line (a one-line minified page can hold thousands of links).
+    #[must_use]
+    pub fn cursor(&self) -> Cursor<'_, 'a> {
+        Cursor {
+            index: self,
+            line: 0,
+            offset: self.starts[0],
+            chars: 0,
+        }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
         // The last line start at or before `offset`.
-        let line = self.starts.partition_point(|&s| s <= offset).max(1) - 1;
-        let start = self.starts[line].min(offset);
-        let before = &self.text.as_bytes()[start..offset];
-        // Count scalar values by counting the bytes that start one: this stays correct
-        // when `offset` is not on a char boundary and needs no allocation.
-        let chars = before.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        self.starts.partition_point(|&s| s <= offset).max(1) - 1
+    }
+}
+
+/// Counts scalar values by counting the bytes that start one: correct even when
+/// a slice ends inside a character, and free of allocation.
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// Looks up positions for offsets that mostly increase; see [`LineIndex::cursor`].
+#[derive(Debug)]
+pub struct Cursor<'i, 'a> {
+    index: &'i LineIndex<'a>,
+    /// The line of the last lookup (0-based) …
+    line: usize,
+    /// … its offset …
+    offset: usize,
+    /// … and the characters between its line start and it.
+    chars: usize,
+}
+
+impl Cursor<'_, '_> {
+    /// The position of byte `offset`.
+    pub fn at(&mut self, offset: usize) -> Position {
+        let index = self.index;
+        let offset = offset.min(index.text.len());
+        let line = index.line_of(offset);
+        let start = index.starts[line].min(offset);
+        let bytes = index.text.as_bytes();
+        if line == self.line && offset >= self.offset && self.offset >= start {
+            self.chars += count_chars(&bytes[self.offset..offset]);
+        } else {
+            self.chars = count_chars(&bytes[start..offset]);
+        }
+        self.line = line;
+        self.offset = offset;
         Position {
             line: u32::try_from(line + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(chars + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(self.chars + 1).unwrap_or(u32::MAX),
         }
     }
 }
@@ -108,6 +155,27 @@ mod tests {
         assert_eq!(pos(text, 3), (1, 1));
         assert_eq!(pos(text, text.find("b)").unwrap()), (1, 5));
         assert_eq!(pos(text, text.find('x').unwrap()), (2, 1));
+    }
+
+    #[test]
+    fn a_cursor_agrees_with_fresh_lookups_in_any_order() {
+        let text = "ab 中文 cd\r\nef\rgh 中\n\nij";
+        let index = LineIndex::new(text);
+        let offsets: Vec<usize> = (0..=text.len()).chain((0..=text.len()).rev()).collect();
+        let mut cursor = index.cursor();
+        for offset in offsets {
+            let fresh = {
+                let line = index.line_of(offset);
+                let start = index.starts[line].min(offset);
+                (line + 1, count_chars(&text.as_bytes()[start..offset]) + 1)
+            };
+            let p = cursor.at(offset);
+            assert_eq!(
+                (p.line as usize, p.column as usize),
+                fresh,
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

@@ -1,18 +1,23 @@
-//! URLs in running text, the way GitHub links them: anything with a scheme
-//! (`https://…`), anything starting `www.`, and email addresses. The end of a URL
-//! follows GitHub's rules (trailing punctuation is not part of it, parentheses must
-//! balance), which the `linkify` crate implements, with one departure: a URL ends
-//! at CJK or full-width punctuation (`，。：）` …). GitHub would run on into
-//! `…/repo，欢迎`, but no author means that, and checking it would raise a false alarm.
+//! URLs in running text, found the way GitHub finds them: the GFM "autolinks
+//! (extension)" rules as cmark-gfm implements them. `http://`, `https://` and
+//! `ftp://` URLs wherever their scheme starts (`GitHub：https://…` included); `www.`
+//! at the start of a line, after whitespace or after `*`, `_`, `~`, `(`; email
+//! addresses, with an optional `mailto:` or `xmpp:` in front. A link runs to the
+//! next whitespace or `<`, less trailing punctuation, unbalanced closing
+//! parentheses and a trailing entity (`&amp;`).
+//!
+//! One departure: a URL also ends at CJK or full-width punctuation (`，。：）` …).
+//! GitHub would run on into `…/repo，欢迎`, but no author means that, and checking
+//! it would raise a false alarm.
+//!
+//! Every test is local to the candidate, so the scan is linear in the text.
 
 use std::ops::Range;
-
-use linkify::{LinkFinder, LinkKind};
 
 /// What a bare link looks like, which decides how it is turned into a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BareKind {
-    /// It has a scheme: the text is the URL.
+    /// It has a scheme (or `mailto:` / `xmpp:`): the text is the URL.
     Url,
     /// It starts with `www.`: the URL is `http://` + the text, as GitHub makes it.
     Www,
@@ -35,92 +40,221 @@ impl BareKind {
 /// Finds bare links in `text`, calling `found` with each one's byte range (within
 /// `text`) in order.
 pub fn find_bare(text: &str, mut found: impl FnMut(Range<usize>, BareKind)) {
-    let mut with_scheme = LinkFinder::new();
-    with_scheme.url_must_have_scheme(true);
-    let mut taken_until = 0;
-    let mut links = with_scheme.links(text).peekable();
-    let mut www = text.match_indices("www.").map(|(at, _)| at).peekable();
-
-    loop {
-        // Merge the two streams in text order, skipping a `www.` inside a URL
-        // already found (`https://www.example.org`).
-        let next_link = links.peek().map(linkify::Link::start);
-        let next_www = www.peek().copied();
-        match (next_link, next_www) {
-            (None, None) => break,
-            (Some(l), w) if w.is_none_or(|w| l <= w) => {
-                let Some(link) = links.next() else { break };
-                if link.start() >= taken_until {
-                    let kind = match link.kind() {
-                        LinkKind::Email => BareKind::Email,
-                        _ => BareKind::Url,
-                    };
-                    let end = link.start() + cjk_punctuation_cut(link.as_str());
-                    found(link.start()..end, kind);
-                    taken_until = end;
+    let bytes = text.as_bytes();
+    // Links never overlap: nothing before `taken` may be part of the next one.
+    let mut taken = 0;
+    // A `www.` candidate that failed on the underscores of its domain's last two
+    // segments fails the same way for every later `www.` in that domain before
+    // them: they are skipped rather than scanned again (`www.a_www.a_…`).
+    let mut www_fails_until = 0;
+    let mut i = 0;
+    while let Some(at) = memchr::memchr3(b':', b'w', b'@', &bytes[i..]) {
+        let at = i + at;
+        let hit = match bytes[at] {
+            b':' => url_at(text, taken, at),
+            b'w' if at < www_fails_until => None,
+            b'w' => match www_at(text, taken, at) {
+                Ok(hit) => hit,
+                Err(until) => {
+                    www_fails_until = until;
+                    None
                 }
+            },
+            _ => email_at(text, taken, at),
+        };
+        match hit {
+            Some((range, kind)) => {
+                i = range.end.max(at + 1);
+                taken = range.end;
+                found(range, kind);
             }
-            _ => {
-                let Some(w) = www.next() else { break };
-                if w < taken_until || !www_may_start_at(text, w) {
-                    continue;
-                }
-                if let Some(end) = www_end(&text[w..]).map(|e| cjk_punctuation_cut(&text[w..w + e]))
-                {
-                    // A scheme URL that starts inside this one is not separate.
-                    while links.peek().is_some_and(|l| l.start() < w + end) {
-                        links.next();
-                    }
-                    found(w..w + end, BareKind::Www);
-                    taken_until = w + end;
-                }
-            }
+            None => i = at + 1,
         }
     }
 }
 
-/// The length of `url` up to its first CJK or full-width punctuation mark, with
-/// trailing ASCII punctuation then dropped as for any URL end.
-fn cjk_punctuation_cut(url: &str) -> usize {
-    let Some(at) = url.find(is_cjk_punctuation) else {
-        return url.len();
+/// A scheme URL whose `:` is at `colon`.
+fn url_at(text: &str, taken: usize, colon: usize) -> Option<(Range<usize>, BareKind)> {
+    let bytes = text.as_bytes();
+    if !text[colon..].starts_with("://") {
+        return None;
+    }
+    let mut start = colon;
+    while start > taken && bytes[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    let scheme = &text[start..colon];
+    if !["http", "https", "ftp"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return None;
+    }
+    let host_start = colon + 3;
+    let host_len = domain(&text[host_start..], true).ok()?;
+    let end = link_end(text, host_start + host_len);
+    let end = trim_end(text, start, end);
+    // `https://` followed by punctuation only is no link.
+    (end > host_start).then_some((start..end, BareKind::Url))
+}
+
+type Hit = Option<(Range<usize>, BareKind)>;
+
+/// A `www.` link at `at`; `Err(until)` when its domain fails in a way every `www.`
+/// before `until` in the same domain would.
+fn www_at(text: &str, taken: usize, at: usize) -> Result<Hit, usize> {
+    if at < taken || !text[at..].starts_with("www.") {
+        return Ok(None);
+    }
+    if let Some(before) = text[..at].chars().next_back()
+        && !(before.is_ascii_whitespace() || matches!(before, '*' | '_' | '~' | '('))
+    {
+        return Ok(None);
+    }
+    let host_len = match domain(&text[at..], false) {
+        Ok(len) => len,
+        Err(DomainError::Underscore { last_two_start }) => return Err(at + last_two_start),
+        Err(DomainError::Invalid) => return Ok(None),
     };
-    url[..at]
-        .trim_end_matches(['.', ',', ':', ';', '!', '?', '\'', '"'])
-        .len()
+    let end = link_end(text, at + host_len);
+    let end = trim_end(text, at, end);
+    Ok((end > at + "www.".len()).then_some((at..end, BareKind::Www)))
 }
 
-/// CJK Symbols and Punctuation (U+3000–U+303F) and the punctuation of Halfwidth
-/// and Fullwidth Forms (U+FF00–U+FF65, less the full-width letters and digits).
-fn is_cjk_punctuation(c: char) -> bool {
-    matches!(c, '\u{3000}'..='\u{303f}')
-        || (matches!(c, '\u{ff00}'..='\u{ff65}') && !c.is_alphanumeric())
-}
-
-/// GitHub links `www.` only at the start of a word: after the start of the text,
-/// whitespace, or punctuation that cannot be part of a host or path. Non-ASCII
-/// characters count as a boundary, so `访问www.example.org` is found.
-fn www_may_start_at(text: &str, at: usize) -> bool {
-    match text[..at].chars().next_back() {
-        None => true,
-        Some(c) if !c.is_ascii() => true,
-        Some(c) => {
-            c.is_ascii_whitespace()
-                || matches!(c, '*' | '_' | '~' | '(' | '[' | '"' | '\'' | ':' | ',')
+/// An email address whose `@` is at `at`, with `mailto:` or `xmpp:` in front if
+/// written so.
+fn email_at(text: &str, taken: usize, at: usize) -> Option<(Range<usize>, BareKind)> {
+    let bytes = text.as_bytes();
+    let mut start = at;
+    while start > taken
+        && (bytes[start - 1].is_ascii_alphanumeric() || b".+-_".contains(&bytes[start - 1]))
+    {
+        start -= 1;
+    }
+    if start == at {
+        return None;
+    }
+    // The domain: letters, digits, `-`, `_`, and dots each followed by a letter or
+    // digit; at least one dot.
+    let mut end = at + 1;
+    let mut dots = 0;
+    while end < bytes.len() {
+        let c = bytes[end];
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+            end += 1;
+        } else if c == b'.' && bytes.get(end + 1).is_some_and(u8::is_ascii_alphanumeric) {
+            dots += 1;
+            end += 1;
+        } else {
+            break;
         }
     }
+    if dots == 0 || !bytes[end - 1].is_ascii_alphabetic() {
+        return None;
+    }
+    for (prefix, kind) in [("mailto:", BareKind::Url), ("xmpp:", BareKind::Url)] {
+        // Compared as bytes: the text before may be any character.
+        if start >= taken + prefix.len()
+            && bytes[start - prefix.len()..start].eq_ignore_ascii_case(prefix.as_bytes())
+        {
+            return Some((start - prefix.len()..end, kind));
+        }
+    }
+    Some((start..end, BareKind::Email))
 }
 
-/// The length of the `www.` link at the start of `s`, if it is one.
-fn www_end(s: &str) -> Option<usize> {
-    // Scan no further than the next whitespace: a URL never contains any.
-    let word_end = s
-        .find(|c: char| c.is_whitespace() || c == '<')
-        .unwrap_or(s.len());
-    let mut finder = LinkFinder::new();
-    finder.url_must_have_scheme(false).kinds(&[LinkKind::Url]);
-    let link = finder.links(&s[..word_end]).next()?;
-    (link.start() == 0 && link.end() > "www.".len()).then_some(link.end())
+/// Why the start of a text is not a valid domain.
+enum DomainError {
+    /// Empty, or no dot where one is needed.
+    Invalid,
+    /// An `_` in one of the last two segments, which start at this offset.
+    Underscore { last_two_start: usize },
+}
+
+/// The length of the valid domain at the start of `s`: segments of letters,
+/// digits, `-` and `_` (any non-punctuation character beyond ASCII too) separated
+/// by dots, with no `_` in the last two segments. Unless `short` is allowed, it
+/// needs a dot.
+fn domain(s: &str, short: bool) -> Result<usize, DomainError> {
+    let mut dots = 0;
+    let mut underscores_last = 0;
+    let mut underscores_before_last = 0;
+    // Where the last and the second-last segments start.
+    let (mut last_start, mut before_last_start) = (0, 0);
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '.' => {
+                underscores_before_last = underscores_last;
+                underscores_last = 0;
+                before_last_start = last_start;
+                last_start = i + 1;
+                dots += 1;
+            }
+            '_' => underscores_last += 1,
+            '-' => {}
+            c if c.is_ascii_alphanumeric() => {}
+            c if !c.is_ascii() && !c.is_whitespace() && !is_wide_punctuation(c) => {}
+            _ => break,
+        }
+        end = i + c.len_utf8();
+    }
+    if end == 0 || (!short && dots == 0) {
+        return Err(DomainError::Invalid);
+    }
+    if underscores_last > 0 || underscores_before_last > 0 {
+        return Err(DomainError::Underscore {
+            last_two_start: before_last_start,
+        });
+    }
+    Ok(end)
+}
+
+/// From the end of the domain, the link runs to whitespace or `<`, and to the
+/// first CJK or full-width punctuation mark.
+fn link_end(text: &str, from: usize) -> usize {
+    text[from..]
+        .find(|c: char| c.is_ascii_whitespace() || c == '<' || is_wide_punctuation(c))
+        .map_or(text.len(), |i| from + i)
+}
+
+/// GFM's trailing-delimiter rules: drop trailing `?!.,:*_~'"`, a `;` (with the
+/// entity it ends, if it ends one), and closing parentheses that have no opening
+/// one in the link.
+fn trim_end(text: &str, start: usize, mut end: usize) -> usize {
+    let bytes = text.as_bytes();
+    // Counted once, then kept up to date as closing parentheses are dropped.
+    let open = memchr::memchr_iter(b'(', &bytes[start..end]).count();
+    let mut close = memchr::memchr_iter(b')', &bytes[start..end]).count();
+    while end > start {
+        match bytes[end - 1] {
+            b'?' | b'!' | b'.' | b',' | b':' | b'*' | b'_' | b'~' | b'\'' | b'"' => end -= 1,
+            b';' => {
+                let name_start = text[start..end - 1]
+                    .rfind(|c: char| !c.is_ascii_alphanumeric())
+                    .map_or(start, |i| start + i);
+                end = if bytes[name_start] == b'&' && name_start < end - 2 {
+                    name_start
+                } else {
+                    end - 1
+                };
+            }
+            b')' if close > open => {
+                close -= 1;
+                end -= 1;
+            }
+            _ => break,
+        }
+    }
+    end
+}
+
+/// CJK Symbols and Punctuation (U+3000–U+303F), General Punctuation (U+2000–U+206F)
+/// and the punctuation of Halfwidth and Fullwidth Forms (U+FF00–U+FF65, less the
+/// full-width letters and digits).
+fn is_wide_punctuation(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303f}' | '\u{2000}'..='\u{206f}')
+        || (matches!(c, '\u{ff00}'..='\u{ff65}') && !c.is_alphanumeric())
 }
 
 #[cfg(test)]
@@ -133,56 +267,120 @@ mod tests {
         out
     }
 
+    fn urls(text: &str) -> Vec<&str> {
+        bare(text).into_iter().map(|(u, _)| u).collect()
+    }
+
     #[test]
     fn scheme_urls_after_chinese_text_are_found() {
         assert_eq!(
             bare("GitHub：https://github.com/garrettj403/SciencePlots"),
             [("https://github.com/garrettj403/SciencePlots", BareKind::Url)]
         );
+        assert_eq!(urls("访问https://a.org/x"), ["https://a.org/x"]);
+    }
+
+    #[test]
+    fn only_http_https_and_ftp_schemes_count() {
+        assert_eq!(
+            urls("FTP://a.org/f abc://def.org file:///etc/passwd xhttp://a.org"),
+            ["FTP://a.org/f"]
+        );
+        assert!(urls("https:// and https://。 x").is_empty());
+        assert_eq!(urls("http://localhost:8080/x"), ["http://localhost:8080/x"]);
     }
 
     #[test]
     fn trailing_punctuation_is_not_part_of_the_url() {
         assert_eq!(
-            bare("see https://a.org/x. And (https://b.org/y_(z))."),
+            urls("see https://a.org/x. And (https://b.org/y_(z)). https://c.org/?q=a*b*"),
             [
-                ("https://a.org/x", BareKind::Url),
-                ("https://b.org/y_(z)", BareKind::Url)
+                "https://a.org/x",
+                "https://b.org/y_(z)",
+                "https://c.org/?q=a*b"
             ]
+        );
+        assert_eq!(
+            urls("https://en.wikipedia.org/wiki/Dune_(novel)"),
+            ["https://en.wikipedia.org/wiki/Dune_(novel)"]
         );
     }
 
     #[test]
-    fn www_links_and_emails() {
+    fn a_trailing_entity_is_not_part_of_the_url() {
+        assert_eq!(urls("http://a.org/d&amp; x"), ["http://a.org/d"]);
+        assert_eq!(urls("http://a.org/e&lt;x&gt;"), ["http://a.org/e&lt;x"]);
+        assert_eq!(urls("http://a.org/f;"), ["http://a.org/f"]);
+    }
+
+    #[test]
+    fn www_links_start_only_after_whitespace_or_delimiters() {
         assert_eq!(
-            bare("www.example.org/a, mail me@example.org or https://www.x.org"),
+            bare("www.example.org/a, (www.b.org) *www.c.org*"),
             [
                 ("www.example.org/a", BareKind::Www),
-                ("me@example.org", BareKind::Email),
-                ("https://www.x.org", BareKind::Url)
+                ("www.b.org", BareKind::Www),
+                ("www.c.org", BareKind::Www)
             ]
         );
+        assert!(
+            urls("foo.www.example.org awww.b.org www. \"www.q.org\" 访问www.z.org :www.w.org")
+                .is_empty()
+        );
         assert_eq!(BareKind::Www.target("www.a.org"), "http://www.a.org");
-        assert!(bare("foo.www.example.org awww.b.org www.").is_empty());
+    }
+
+    #[test]
+    fn emails_follow_gfm() {
+        assert_eq!(
+            bare(
+                "mail me@example.org, or mailto:a@b.org or xmpp:c@d.org; not foo@bar.baz- nor x@y"
+            ),
+            [
+                ("me@example.org", BareKind::Email),
+                ("mailto:a@b.org", BareKind::Url),
+                ("xmpp:c@d.org", BareKind::Url),
+            ]
+        );
     }
 
     #[test]
     fn cjk_punctuation_ends_a_url() {
         assert_eq!(
-            bare("项目地址：https://github.com/dyh/counting，欢迎 star。见www.a.org/x。"),
-            [
-                ("https://github.com/dyh/counting", BareKind::Url),
-                ("www.a.org/x", BareKind::Www)
-            ]
+            urls("项目地址：https://github.com/dyh/counting，欢迎 star。见 www.a.org/x。"),
+            ["https://github.com/dyh/counting", "www.a.org/x"]
         );
         assert_eq!(
-            bare("（https://zh.wikipedia.org/wiki/中文）"),
-            [("https://zh.wikipedia.org/wiki/中文", BareKind::Url)]
+            urls("（https://zh.wikipedia.org/wiki/中文）"),
+            ["https://zh.wikipedia.org/wiki/中文"]
         );
+    }
+
+    #[test]
+    fn a_url_ends_at_a_tag() {
+        assert_eq!(urls("https://a.org/x<br>"), ["https://a.org/x"]);
     }
 
     #[test]
     fn plain_text_has_no_links() {
         assert!(bare("本文介绍了 YOLOv6 的 3.0 版本: no links here.").is_empty());
+    }
+
+    #[test]
+    fn hostile_repetition_is_read_in_one_pass() {
+        // Each candidate is judged on its own bytes, so these finish at once; a
+        // scan that re-read the rest of the text per candidate would take minutes.
+        for (unit, links) in [
+            (":www.", 0),
+            ("(www.", 1),
+            ("a@", 0),
+            ("https://", 1),
+            ("www.a_", 0),
+            ("(www.a.org/", 1),
+            (" www.a.org", 50_000),
+            ("https://a.org/)", 1),
+        ] {
+            assert_eq!(bare(&unit.repeat(50_000)).len(), links, "{unit}");
+        }
     }
 }
