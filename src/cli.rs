@@ -121,7 +121,7 @@ pub struct LinksArgs {
     #[arg(long)]
     pub hidden: bool,
 
-    /// Read files that .gitignore, .ignore or .archiverignore exclude.
+    /// Read files that .gitignore or .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,
 

@@ -1,9 +1,8 @@
 //! Which notes to read: files, directories (walked the way ripgrep walks them),
 //! glob patterns and standard input, turned into a deduplicated, ordered list.
 //!
-//! Directory walks honour `.gitignore` (inside a git work tree), `.ignore`,
-//! `.archiverignore` and git's exclude files, and skip hidden files, unless told
-//! otherwise. A file named explicitly is always read, ignored or not. Files that are
+//! Directory walks honour `.gitignore` (inside a git work tree), `.ignore` and
+//! git's exclude files, and skip hidden files, unless told otherwise. A file named explicitly is always read, ignored or not. Files that are
 //! not notes are skipped, with a note under `-v`.
 
 use std::collections::HashSet;
@@ -26,7 +25,7 @@ pub const STDIN_NAME: &str = "-";
 pub struct WalkOptions {
     /// Also read hidden files and folders.
     pub hidden: bool,
-    /// Do not honour `.gitignore`, `.ignore` and `.archiverignore`.
+    /// Do not honour `.gitignore` and `.ignore`.
     pub no_ignore: bool,
 }
 
@@ -252,9 +251,6 @@ impl<F: FnMut(Found) -> bool> Walker<'_, F> {
             .git_exclude(!no_ignore)
             .parents(!no_ignore)
             .sort_by_file_path(Path::cmp);
-        if !no_ignore {
-            builder.add_custom_ignore_filename(".archiverignore");
-        }
         for entry in builder.build() {
             if self.stopped {
                 return;
