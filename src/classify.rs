@@ -368,7 +368,7 @@ mod tests {
             &UserConfig::None,
             &Overrides {
                 base_url: Some("https://notes.example.org/site/".into()),
-                root_dir: None,
+                ..Overrides::default()
             },
         )
         .unwrap();

@@ -25,8 +25,10 @@ pub mod extract;
 pub mod input;
 pub mod link;
 mod logging;
+pub mod net;
 pub mod report;
 pub mod sites;
+pub mod verdict;
 
 use cli::{Cli, Command};
 use config::{Overrides, Settings, UserConfig};
@@ -88,6 +90,7 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
         Command::Links(args) => Overrides {
             base_url: args.base_url.clone(),
             root_dir: args.root_dir.clone(),
+            ..Overrides::default()
         },
         Command::Config(_) => Overrides::default(),
     };

@@ -1,10 +1,11 @@
 //! Site rules: what the tool knows about a host, as data from `config.toml`.
 //!
 //! The engine never names a host in code. A rule carries host patterns and what is
-//! true of links to those hosts (for now their kind; later referer policy, rate
-//! limits, soft-404 markers and URL rewrites). [`SiteRules::lookup`] picks the most
-//! specific matching rule, so a user's rule for `gist.github.com` wins over a shipped
-//! rule for `*.github.com` whatever the order of the files.
+//! true of links to those hosts: their kind, how politely to ask (interval,
+//! concurrency, method, User-Agent), and how to read the answer (markers of a
+//! deleted page, of a bot wall, of a moved account). [`SiteRules::lookup`] picks
+//! the most specific matching rule, so a user's rule for `gist.github.com` wins over
+//! a shipped rule for `*.github.com` whatever the order of the files.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -66,6 +67,61 @@ impl Serialize for HostPattern {
     }
 }
 
+/// Which request method to check with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// HEAD, falling back to GET when refused.
+    Head,
+    /// GET, reading a prefix of the body (pages whose text tells whether they live).
+    Get,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "head" => Ok(Method::Head),
+            "get" => Ok(Method::Get),
+            _ => Err(format!("method `{s}` is neither \"head\" nor \"get\"")),
+        }
+    }
+}
+
+/// Which User-Agent to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserAgent {
+    /// `network.user_agent`, which names the tool.
+    Tool,
+    /// `network.browser_user_agent`, for hosts that turn away anything else.
+    Browser,
+    /// This exact string.
+    Custom(String),
+}
+
+impl UserAgent {
+    /// `"tool"`, `"browser"`, or a literal User-Agent.
+    #[must_use]
+    pub fn from_config(s: &str) -> Self {
+        match s.trim() {
+            "tool" => UserAgent::Tool,
+            "browser" => UserAgent::Browser,
+            other => UserAgent::Custom(other.to_owned()),
+        }
+    }
+}
+
+impl Serialize for UserAgent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            UserAgent::Tool => "tool",
+            UserAgent::Browser => "browser",
+            UserAgent::Custom(ua) => ua,
+        })
+    }
+}
+
 /// One site rule, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct SiteRule {
@@ -76,6 +132,96 @@ pub struct SiteRule {
     /// The kind of links to these hosts, if the rule decides it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// The least time between the starts of two requests to one of these hosts.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_duration"
+    )]
+    pub min_interval: Option<std::time::Duration>,
+    /// Requests in flight at once to one of these hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_concurrency: Option<usize>,
+    /// How to ask.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    /// Who to say is asking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<UserAgent>,
+    /// Page texts that mean the page is gone though it answers 200 (`soft-dead`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gone_markers: Vec<String>,
+    /// Final URLs containing one of these mean the page is gone (`soft-dead`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gone_redirects: Vec<String>,
+    /// Page texts of a bot wall or rate-limit page (`blocked`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_markers: Vec<String>,
+    /// Final URLs containing one of these are a bot wall (`blocked`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_redirects: Vec<String>,
+    /// Statuses that mean a bot wall here (`blocked`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_status: Vec<u16>,
+    /// Statuses that mean a signed link has run out (`expired`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expired_status: Vec<u16>,
+    /// Page texts that mean the page moved (`moved`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub moved_markers: Vec<String>,
+    /// A regular expression whose first group, found in a moved page, is the new
+    /// address.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_regex"
+    )]
+    pub moved_target: Option<regex::Regex>,
+    /// Flags every result for these hosts carries (e.g. `hotlink-protected`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+}
+
+impl SiteRule {
+    /// A rule that only names hosts and their kind.
+    #[must_use]
+    pub fn for_kind(name: &str, hosts: Vec<HostPattern>, kind: Option<Kind>) -> Self {
+        SiteRule {
+            name: name.to_owned(),
+            hosts,
+            kind,
+            min_interval: None,
+            host_concurrency: None,
+            method: None,
+            user_agent: None,
+            gone_markers: Vec::new(),
+            gone_redirects: Vec::new(),
+            blocked_markers: Vec::new(),
+            blocked_redirects: Vec::new(),
+            blocked_status: Vec::new(),
+            expired_status: Vec::new(),
+            moved_markers: Vec::new(),
+            moved_target: None,
+            flags: Vec::new(),
+        }
+    }
+}
+
+#[allow(clippy::ref_option)] // the signature `serialize_with` requires
+fn optional_duration<S: Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&crate::config::values::format_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+#[allow(clippy::ref_option)] // the signature `serialize_with` requires
+fn optional_regex<S: Serializer>(r: &Option<regex::Regex>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_str(r.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 /// All site rules in effect.
@@ -149,14 +295,14 @@ mod tests {
     use super::*;
 
     fn rule(name: &str, hosts: &[&str], kind: Kind) -> SiteRule {
-        SiteRule {
-            name: name.into(),
-            hosts: hosts
+        SiteRule::for_kind(
+            name,
+            hosts
                 .iter()
                 .map(|h| HostPattern::parse(h).unwrap())
                 .collect(),
-            kind: Some(kind),
-        }
+            Some(kind),
+        )
     }
 
     #[test]

@@ -25,22 +25,34 @@ impl FromStr for ConnectTo {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |why: &str| {
-            format!("connect-to `{s}`: {why}; expected HOST:PORT=ADDR:PORT, e.g. mmbiz.qpic.cn:443=127.0.0.1:40123")
+            format!(
+                "connect-to `{s}`: {why}; expected HOST:PORT=ADDR:PORT, e.g. mmbiz.qpic.cn:443=127.0.0.1:40123"
+            )
         };
         let (from, to) = s.split_once('=').ok_or_else(|| bad("no `=`"))?;
-        let (host, port) = from.rsplit_once(':').ok_or_else(|| bad("no port before `=`"))?;
+        let (host, port) = from
+            .rsplit_once(':')
+            .ok_or_else(|| bad("no port before `=`"))?;
         let host = host.trim().trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(bad("empty host"));
         }
-        let port: u16 = port.trim().parse().map_err(|_| bad("the first port is not a number"))?;
-        let (addr, to_port) = to.trim().rsplit_once(':').ok_or_else(|| bad("no port after `=`"))?;
+        let port: u16 = port
+            .trim()
+            .parse()
+            .map_err(|_| bad("the first port is not a number"))?;
+        let (addr, to_port) = to
+            .trim()
+            .rsplit_once(':')
+            .ok_or_else(|| bad("no port after `=`"))?;
         let addr: IpAddr = addr
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse()
             .map_err(|_| bad("the address is not an IP address"))?;
-        let to_port: u16 = to_port.parse().map_err(|_| bad("the second port is not a number"))?;
+        let to_port: u16 = to_port
+            .parse()
+            .map_err(|_| bad("the second port is not a number"))?;
         if to_port == 0 {
             return Err(bad("port 0"));
         }
@@ -81,9 +93,20 @@ mod tests {
 
     #[test]
     fn refuses_malformed_rules_with_an_example() {
-        for bad in ["a.org", "a.org:443", "a.org=1.2.3.4:5", "a.org:x=1.2.3.4:5", ":443=1.2.3.4:5", "a.org:443=host:5", "a.org:443=1.2.3.4:0"] {
+        for bad in [
+            "a.org",
+            "a.org:443",
+            "a.org=1.2.3.4:5",
+            "a.org:x=1.2.3.4:5",
+            ":443=1.2.3.4:5",
+            "a.org:443=host:5",
+            "a.org:443=1.2.3.4:0",
+        ] {
             let err = bad.parse::<ConnectTo>().unwrap_err();
-            assert!(err.contains(bad) && err.contains("HOST:PORT=ADDR:PORT"), "{err}");
+            assert!(
+                err.contains(bad) && err.contains("HOST:PORT=ADDR:PORT"),
+                "{err}"
+            );
         }
     }
 }

@@ -1,0 +1,322 @@
+//! One configuration file as written: every key optional, unknown keys refused.
+//!
+//! A file is read into these types, then validated into a [`Partial`] on its own,
+//! so that every error names the file that holds the bad value.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::values;
+use crate::error::Error;
+use crate::link::Kind;
+use crate::net::connect_to::ConnectTo;
+use crate::sites::{HostPattern, Method, SiteRule, UserAgent};
+use crate::verdict::Verdict;
+
+/// A configuration file's contents.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    links: Option<LinksFile>,
+    kinds: Option<KindsFile>,
+    network: Option<NetworkFile>,
+    check: Option<CheckFile>,
+    sites: Option<Vec<SiteFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinksFile {
+    base_url: Option<String>,
+    root_dir: Option<PathBuf>,
+    markdown_extensions: Option<Vec<String>>,
+    html_extensions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindsFile {
+    image: Option<Vec<String>>,
+    video: Option<Vec<String>>,
+    pdf: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkFile {
+    user_agent: Option<String>,
+    browser_user_agent: Option<String>,
+    timeout: Option<String>,
+    deadline: Option<String>,
+    retries: Option<u32>,
+    retry_delay: Option<String>,
+    max_retry_after: Option<String>,
+    max_concurrency: Option<usize>,
+    host_concurrency: Option<usize>,
+    min_interval: Option<String>,
+    max_redirects: Option<usize>,
+    body_prefix: Option<usize>,
+    ca_certs: Option<Vec<PathBuf>>,
+    connect_to: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    fail_on: Option<Vec<String>>,
+    include: Option<Vec<String>>,
+    exclude: Option<Vec<String>>,
+    ignore_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteFile {
+    name: String,
+    #[serde(default)]
+    hosts: Vec<String>,
+    kind: Option<Kind>,
+    min_interval: Option<String>,
+    host_concurrency: Option<usize>,
+    method: Option<String>,
+    user_agent: Option<String>,
+    #[serde(default)]
+    gone_markers: Vec<String>,
+    #[serde(default)]
+    gone_redirects: Vec<String>,
+    #[serde(default)]
+    blocked_markers: Vec<String>,
+    #[serde(default)]
+    blocked_redirects: Vec<String>,
+    #[serde(default)]
+    blocked_status: Vec<u16>,
+    #[serde(default)]
+    expired_status: Vec<u16>,
+    #[serde(default)]
+    moved_markers: Vec<String>,
+    moved_target: Option<String>,
+    #[serde(default)]
+    flags: Vec<String>,
+}
+
+/// One layer's values, validated and typed; `None` where the layer is silent.
+#[derive(Debug, Default)]
+pub(super) struct Partial {
+    /// `Some(None)`: the layer sets the base URL to nothing, which overrides a lower
+    /// layer's URL; `None`: the layer is silent.
+    #[allow(clippy::option_option)]
+    pub base_url: Option<Option<url::Url>>,
+    pub root_dir: Option<PathBuf>,
+    pub markdown_extensions: Option<Vec<String>>,
+    pub html_extensions: Option<Vec<String>>,
+    pub image: Option<Vec<String>>,
+    pub video: Option<Vec<String>>,
+    pub pdf: Option<Vec<String>>,
+    pub user_agent: Option<String>,
+    pub browser_user_agent: Option<String>,
+    pub timeout: Option<std::time::Duration>,
+    pub deadline: Option<std::time::Duration>,
+    pub retries: Option<u32>,
+    pub retry_delay: Option<std::time::Duration>,
+    pub max_retry_after: Option<std::time::Duration>,
+    pub max_concurrency: Option<usize>,
+    pub host_concurrency: Option<usize>,
+    pub min_interval: Option<std::time::Duration>,
+    pub max_redirects: Option<usize>,
+    pub body_prefix: Option<usize>,
+    pub ca_certs: Option<Vec<PathBuf>>,
+    pub connect_to: Option<Vec<ConnectTo>>,
+    pub fail_on: Option<Vec<Verdict>>,
+    pub include: Option<Vec<Regex>>,
+    pub exclude: Option<Vec<Regex>>,
+    pub ignore_file: Option<PathBuf>,
+    pub sites: Vec<SiteRule>,
+}
+
+impl FileConfig {
+    /// Parses a file's text.
+    pub(super) fn parse(text: &str, path: &Path) -> Result<Self, Error> {
+        toml::from_str(text).map_err(|e| Error::ConfigParse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    /// Validates every value the file sets; relative paths become relative to
+    /// `folder` (the file's folder).
+    pub(super) fn into_partial(self, origin: &str, folder: &Path) -> Result<Partial, Error> {
+        let bad = |message: String| Error::ConfigValue {
+            origin: origin.to_owned(),
+            message,
+        };
+        let duration = |key: &str, v: Option<String>| -> Result<_, Error> {
+            v.map(|v| values::duration(&v).map_err(|e| bad(format!("{key}: {e}"))))
+                .transpose()
+        };
+        let links = self.links.unwrap_or_default();
+        let kinds = self.kinds.unwrap_or_default();
+        let network = self.network.unwrap_or_default();
+        let check = self.check.unwrap_or_default();
+        let positive = |key: &str, v: Option<usize>| -> Result<_, Error> {
+            match v {
+                Some(0) => Err(bad(format!("{key} must be at least 1"))),
+                v => Ok(v),
+            }
+        };
+        Ok(Partial {
+            base_url: links
+                .base_url
+                .map(|v| values::base_url(&v).map_err(bad))
+                .transpose()?,
+            root_dir: links.root_dir.map(|p| values::relative_to(folder, &p)),
+            markdown_extensions: links.markdown_extensions.map(values::extensions),
+            html_extensions: links.html_extensions.map(values::extensions),
+            image: kinds.image.map(values::extensions),
+            video: kinds.video.map(values::extensions),
+            pdf: kinds.pdf.map(values::extensions),
+            user_agent: network.user_agent,
+            browser_user_agent: network.browser_user_agent,
+            timeout: duration("network.timeout", network.timeout)?,
+            deadline: duration("network.deadline", network.deadline)?,
+            retries: network.retries,
+            retry_delay: duration("network.retry_delay", network.retry_delay)?,
+            max_retry_after: duration("network.max_retry_after", network.max_retry_after)?,
+            max_concurrency: positive("network.max_concurrency", network.max_concurrency)?,
+            host_concurrency: positive("network.host_concurrency", network.host_concurrency)?,
+            min_interval: duration("network.min_interval", network.min_interval)?,
+            max_redirects: network.max_redirects,
+            body_prefix: network.body_prefix,
+            ca_certs: network
+                .ca_certs
+                .map(|v| v.iter().map(|p| values::relative_to(folder, p)).collect()),
+            connect_to: network
+                .connect_to
+                .map(|v| v.iter().map(|c| c.parse().map_err(bad)).collect())
+                .transpose()?,
+            fail_on: check
+                .fail_on
+                .map(|v| v.iter().map(|s| s.parse().map_err(bad)).collect())
+                .transpose()?,
+            include: check
+                .include
+                .map(|v| values::regexes("check.include", &v).map_err(bad))
+                .transpose()?,
+            exclude: check
+                .exclude
+                .map(|v| values::regexes("check.exclude", &v).map_err(bad))
+                .transpose()?,
+            ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
+            sites: self
+                .sites
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.into_rule().map_err(bad))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+impl SiteFile {
+    fn into_rule(self) -> Result<SiteRule, String> {
+        let name = self.name;
+        if name.trim().is_empty() {
+            return Err("a [[sites]] rule has an empty name".into());
+        }
+        let within = |e: String| format!("site rule `{name}`: {e}");
+        let hosts = self
+            .hosts
+            .iter()
+            .map(|h| HostPattern::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(within)?;
+        if let Some(kind) = self.kind
+            && matches!(kind, Kind::Local | Kind::Mail | Kind::Invalid | Kind::Other)
+        {
+            return Err(within(format!(
+                "kind `{kind}` describes no web link; use article, paper, pdf, code, image, video or page"
+            )));
+        }
+        let min_interval = self
+            .min_interval
+            .map(|v| values::duration(&v).map_err(|e| within(format!("min_interval: {e}"))))
+            .transpose()?;
+        let method = self
+            .method
+            .map(|m| m.parse::<Method>().map_err(within))
+            .transpose()?;
+        let user_agent = self.user_agent.map(|u| UserAgent::from_config(&u));
+        let moved_target = self
+            .moved_target
+            .map(|r| {
+                Regex::new(&r)
+                    .map_err(|e| within(format!("moved_target is not a regular expression: {e}")))
+            })
+            .transpose()?;
+        if self.host_concurrency == Some(0) {
+            return Err(within("host_concurrency must be at least 1".into()));
+        }
+        Ok(SiteRule {
+            name,
+            hosts,
+            kind: self.kind,
+            min_interval,
+            host_concurrency: self.host_concurrency,
+            method,
+            user_agent,
+            gone_markers: self.gone_markers,
+            gone_redirects: self.gone_redirects,
+            blocked_markers: self.blocked_markers,
+            blocked_redirects: self.blocked_redirects,
+            blocked_status: self.blocked_status,
+            expired_status: self.expired_status,
+            moved_markers: self.moved_markers,
+            moved_target,
+            flags: self.flags,
+        })
+    }
+}
+
+impl Partial {
+    /// Lays `top` over `self`: what `top` sets wins; site rules merge by name.
+    pub(super) fn overlay(mut self, top: Partial) -> Partial {
+        macro_rules! take {
+            ($($field:ident),* $(,)?) => { $( if top.$field.is_some() { self.$field = top.$field; } )* };
+        }
+        take!(
+            base_url,
+            root_dir,
+            markdown_extensions,
+            html_extensions,
+            image,
+            video,
+            pdf,
+            user_agent,
+            browser_user_agent,
+            timeout,
+            deadline,
+            retries,
+            retry_delay,
+            max_retry_after,
+            max_concurrency,
+            host_concurrency,
+            min_interval,
+            max_redirects,
+            body_prefix,
+            ca_certs,
+            connect_to,
+            fail_on,
+            include,
+            exclude,
+            ignore_file,
+        );
+        for rule in top.sites {
+            match self.sites.iter_mut().find(|r| r.name == rule.name) {
+                Some(slot) => *slot = rule,
+                None => self.sites.push(rule),
+            }
+        }
+        self
+    }
+}

@@ -1,0 +1,17 @@
+//! The network layer, shared by `check` and `fetch`.
+//!
+//! ```text
+//! Engine::probe(url) ──▶ for each hop (redirects are followed here, never by reqwest):
+//!     HostPool::slot(host) ─ per-host semaphore ─ interval ─ Retry-After pause ─ global semaphore
+//!     Client::send ─ HEAD, or GET with a bounded body prefix; HEAD refused → GET
+//!     transient failure → retry with exponential backoff and jitter, bounded
+//! ──▶ Outcome { hops, final response or failure }
+//! ```
+//!
+//! Politeness lives in [`pool`]: every request, redirect hops included, waits for
+//! its host's turn, so no host ever sees more than its concurrency, nor two request
+//! starts closer than its interval, nor anything while it asked to be left alone
+//! (429/503 with Retry-After). Waiting for a host never holds a global slot, so a
+//! slow host does not hold up the others.
+
+pub mod connect_to;
