@@ -87,27 +87,13 @@ pub enum Command {
     Config(ConfigArgs),
 }
 
-/// `archiver links`.
+/// Which notes to read, for every command that reads notes.
 #[derive(Debug, Args)]
-pub struct LinksArgs {
+pub struct NotesArgs {
     /// Notes to read: files, directories (walked recursively), glob patterns
     /// ("notes/**/*.md"), or - for standard input.
     #[arg(value_name = "INPUT", default_value = ".")]
     pub inputs: Vec<String>,
-
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t)]
-    pub format: LinksFormat,
-
-    /// One entry per normalized URL (host lowercased, default port dropped, fragment
-    /// ignored) with its count and occurrences, instead of one per occurrence.
-    #[arg(short, long)]
-    pub unique: bool,
-
-    /// Only list links of these kinds (comma-separated): article, paper, pdf, code,
-    /// image, video, page, local, mail, invalid, other.
-    #[arg(short, long, value_delimiter = ',', value_name = "KIND")]
-    pub kind: Vec<Kind>,
 
     /// Absolute URL that root-relative links ("/docs/a.md") resolve against.
     #[arg(long, value_name = "URL", env = "ARCHIVER_BASE_URL")]
@@ -128,6 +114,28 @@ pub struct LinksArgs {
     /// How to read standard input (`-`).
     #[arg(long, value_enum, default_value = "markdown", value_name = "FORMAT")]
     pub stdin_format: Format,
+}
+
+/// `archiver links`.
+#[derive(Debug, Args)]
+pub struct LinksArgs {
+    /// Which notes.
+    #[command(flatten)]
+    pub notes: NotesArgs,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub format: LinksFormat,
+
+    /// One entry per normalized URL (host lowercased, default port dropped, fragment
+    /// ignored) with its count and occurrences, instead of one per occurrence.
+    #[arg(short, long)]
+    pub unique: bool,
+
+    /// Only list links of these kinds (comma-separated): article, paper, pdf, code,
+    /// image, video, page, local, mail, invalid, other.
+    #[arg(short, long, value_delimiter = ',', value_name = "KIND")]
+    pub kind: Vec<Kind>,
 }
 
 /// `archiver config`.

@@ -88,8 +88,8 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
     };
     let overrides = match &cli.command {
         Command::Links(args) => Overrides {
-            base_url: args.base_url.clone(),
-            root_dir: args.root_dir.clone(),
+            base_url: args.notes.base_url.clone(),
+            root_dir: args.notes.root_dir.clone(),
             ..Overrides::default()
         },
         Command::Config(_) => Overrides::default(),

@@ -14,4 +14,7 @@
 //! (429/503 with Retry-After). Waiting for a host never holds a global slot, so a
 //! slow host does not hold up the others.
 
+pub mod client;
 pub mod connect_to;
+pub mod pool;
+pub mod probe;

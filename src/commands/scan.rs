@@ -1,0 +1,133 @@
+//! Reading the notes: the walk runs on its own thread and hands over batches;
+//! each batch is read, parsed and turned into whatever the command needs on every
+//! core; results come back in input order. Shared by `links` and `check`.
+
+use std::sync::mpsc::sync_channel;
+
+use rayon::prelude::*;
+
+use crate::Error;
+use crate::classify::Classifier;
+use crate::config::Settings;
+use crate::extract;
+use crate::input::{self, Found, Inputs, Note, Skipped, WalkOptions};
+use crate::link::Link;
+
+/// Things found per parallel batch: enough to keep every core busy, few enough
+/// that a batch's results are a small amount of memory.
+const BATCH: usize = 256;
+
+/// What became of one input item.
+#[derive(Debug)]
+pub enum Scanned<T> {
+    /// A note, and what the command made of its links.
+    Note(T),
+    /// Not a note, or a binary file.
+    Skipped(Skipped),
+    /// An input or a note that could not be read.
+    Failed(Error),
+}
+
+/// Where to look.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// The inputs, understood.
+    pub inputs: &'a Inputs,
+    /// How directories are walked.
+    pub walk: WalkOptions,
+    /// How standard input is read.
+    pub stdin_format: extract::Format,
+}
+
+/// Reads every note in `scope`, calls `per_note` with its links (on a worker
+/// thread) and `sink` with each result in input order. Stops at the first error
+/// `sink` returns.
+///
+/// # Errors
+/// What `sink` returned.
+pub fn scan<T: Send>(
+    scope: Scope<'_>,
+    settings: &Settings,
+    per_note: impl Fn(&Note, Vec<Link>) -> T + Sync,
+    mut sink: impl FnMut(Scanned<T>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let classifier = Classifier::new(settings);
+    std::thread::scope(|threads| {
+        let (batches, received) = sync_channel::<Vec<Found>>(2);
+        threads.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            scope.inputs.walk(settings, scope.walk, scope.stdin_format, |found| {
+                batch.push(found);
+                batch.len() < BATCH
+                    || batches
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_ok()
+            });
+            let _ = batches.send(batch);
+        });
+        for batch in received {
+            let results: Vec<Scanned<T>> = batch
+                .into_par_iter()
+                .map(|found| match found {
+                    Found::Note(note) => match read_links(&note, classifier) {
+                        Ok(links) => Scanned::Note(per_note(&note, links)),
+                        Err(scanned) => scanned,
+                    },
+                    Found::Skipped(skipped) => Scanned::Skipped(skipped),
+                    Found::Error(e) => Scanned::Failed(e),
+                })
+                .collect();
+            for result in results {
+                sink(result)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reports a skipped file: a warning when the user named it, a note otherwise.
+pub fn report_skipped(skipped: &Skipped) {
+    let name = input::display_path(&skipped.path);
+    if skipped.explicit {
+        tracing::warn!("skipped {name}: {}", skipped.why);
+    } else {
+        tracing::info!("skipped {name}: {}", skipped.why);
+    }
+}
+
+fn read_links<T>(note: &Note, classifier: Classifier<'_>) -> Result<Vec<Link>, Scanned<T>> {
+    let source = match input::read(note) {
+        Ok(Some(source)) => source,
+        Ok(None) => {
+            return Err(Scanned::Skipped(Skipped {
+                path: note.path().to_path_buf(),
+                why: "binary file",
+                // A binary file with a note's extension is worth a warning.
+                explicit: true,
+            }));
+        }
+        Err(e) => return Err(Scanned::Failed(e)),
+    };
+    let name = note.display_name();
+    if source.invalid_bytes() > 0 {
+        tracing::warn!(
+            "{name}: {} bytes are not valid UTF-8 (or are NUL); each bad sequence is read as one character, so spans and columns stay exact",
+            source.invalid_bytes()
+        );
+    }
+    // A parser bug on one strange note must not end the run for all the others.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        extract::extract(note.path(), &name, &source, note.format(), classifier)
+    }))
+    .map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a parser panicked".to_owned());
+        Scanned::Failed(Error::Internal {
+            path: note.path().to_path_buf(),
+            message,
+        })
+    })
+}

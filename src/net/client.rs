@@ -1,0 +1,193 @@
+//! Building the HTTP client: rustls trusting the system's roots (`$SSL_CERT_FILE`
+//! and `$SSL_CERT_DIR` included) plus extra CA files, HTTP/2 where the server
+//! offers it, gzip and brotli, proxies from the environment, connection reuse, and
+//! connection overrides through a resolver. Redirects are never followed here: the
+//! engine follows them itself, so each hop is paced and recorded.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Once};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use super::connect_to::ConnectTo;
+use crate::config::NetworkSettings;
+use crate::error::Error;
+
+/// The clients requests go through: one per URL scheme, because an override is
+/// keyed by host and port and a resolver only sees the host.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    http: reqwest::Client,
+    https: reqwest::Client,
+}
+
+impl Clients {
+    /// Builds the clients for `settings`.
+    ///
+    /// # Errors
+    /// [`Error::ConfigValue`] when a CA file cannot be read or holds no
+    /// certificate, or the TLS setup fails.
+    pub fn new(settings: &NetworkSettings) -> Result<Self, Error> {
+        let tls = tls_config(&settings.ca_certs)?;
+        let build = |default_port: u16| -> Result<reqwest::Client, Error> {
+            let overrides: HashMap<String, SocketAddr> = settings
+                .connect_to
+                .iter()
+                .filter(|c| c.port == default_port)
+                .map(|c| (c.host.clone(), c.to))
+                .collect();
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls.clone())
+                .dns_resolver(Resolver {
+                    overrides,
+                    other_ports: settings
+                        .connect_to
+                        .iter()
+                        .filter(|c| c.port != default_port)
+                        .cloned()
+                        .collect(),
+                })
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(settings.user_agent.clone())
+                .connect_timeout(settings.timeout)
+                .pool_max_idle_per_host(settings.host_concurrency.max(1))
+                .build()
+                .map_err(|e| Error::ConfigValue {
+                    origin: "network".into(),
+                    message: format!("cannot set up the HTTP client: {e}"),
+                })
+        };
+        Ok(Self {
+            http: build(80)?,
+            https: build(443)?,
+        })
+    }
+
+    /// The client for `url`'s scheme.
+    #[must_use]
+    pub fn for_url(&self, url: &url::Url) -> &reqwest::Client {
+        if url.scheme() == "http" {
+            &self.http
+        } else {
+            &self.https
+        }
+    }
+}
+
+/// rustls with ring, trusting the system's roots and `extra` PEM files, offering
+/// HTTP/2 and HTTP/1.1.
+fn tls_config(extra: &[std::path::PathBuf]) -> Result<rustls::ClientConfig, Error> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        // Another part of the process may have installed one already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for error in &native.errors {
+        tracing::debug!("system certificates: {error}");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!("trusting {added} system certificates ({ignored} unusable)");
+    for path in extra {
+        let certs = read_pem(path)?;
+        let (added, _) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(Error::ConfigValue {
+                origin: path.display().to_string(),
+                message: "no usable CA certificate in this file (expected PEM \"BEGIN CERTIFICATE\" blocks)".into(),
+            });
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::ConfigValue {
+            origin: "network".into(),
+            message: format!("TLS setup: {e}"),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ConfigRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::ConfigValue {
+            origin: path.display().to_string(),
+            message: format!("not a PEM certificate file: {e}"),
+        })
+}
+
+/// Name resolution with overrides: an overridden host resolves to its address
+/// and port; any other host through the system resolver.
+struct Resolver {
+    overrides: HashMap<String, SocketAddr>,
+    /// Overrides for ports other than this client's default; they cannot apply to
+    /// a URL on the default port, and a URL naming its port keeps it.
+    other_ports: Vec<ConnectTo>,
+}
+
+impl Resolve for Resolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        if let Some(addr) = self.overrides.get(&host) {
+            let addr = *addr;
+            return Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as Addrs) });
+        }
+        if self.other_ports.iter().any(|c| c.host == host) {
+            tracing::debug!("{host}: connect-to rules exist only for other ports");
+        }
+        Box::pin(async move {
+            // Port 0: the connector puts in the URL's port.
+            let addrs = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| Box::new(ResolveError::new(&host, &e)) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// A failed lookup, telling "no such host" (the name does not exist) from other
+/// failures (no resolver reachable, a timeout), which do not prove a link dead.
+#[derive(Debug)]
+pub struct ResolveError {
+    /// Whether the name does not exist.
+    pub no_such_host: bool,
+    message: String,
+}
+
+impl ResolveError {
+    fn new(host: &str, e: &io::Error) -> Self {
+        let text = e.to_string();
+        // getaddrinfo's EAI_NONAME / EAI_NODATA, as the standard library words them.
+        let no_such_host = ["Name or service not known", "No address associated", "nodename nor servname"]
+            .iter()
+            .any(|m| text.contains(m));
+        ResolveError {
+            no_such_host,
+            message: format!("cannot resolve {host}: {text}"),
+        }
+    }
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ResolveError {}

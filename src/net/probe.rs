@@ -1,0 +1,387 @@
+//! Asking a URL how it is: one logical request, with its redirects, retries and
+//! method fallback, within the per-URL deadline.
+
+use std::collections::HashSet;
+use std::error::Error as _;
+use std::io;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::time::Instant;
+use url::Url;
+
+use super::client::{Clients, ResolveError};
+use super::pool::{HostLimits, HostPool};
+use crate::config::NetworkSettings;
+use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
+
+/// One request sent: a redirect hop, a retry or the final answer.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    /// The URL asked.
+    pub url: Url,
+    /// `HEAD` or `GET`.
+    pub method: &'static str,
+    /// The status it answered, if it answered.
+    pub status: Option<u16>,
+}
+
+/// A response, with as much of its body as was read.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// The URL that answered (the last redirect hop).
+    pub url: Url,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// The first bytes of the body (empty after HEAD).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A header's value as text.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Why there is no response to judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The host name does not exist.
+    NoSuchHost(String),
+    /// The name could not be resolved for another reason (no resolver answered).
+    Resolve(String),
+    /// Nothing listens there: the connection was refused.
+    Refused(String),
+    /// The connection broke (reset, closed early).
+    Reset(String),
+    /// Other connection failure (unreachable network or host).
+    Connect(String),
+    /// The TLS handshake failed (expired or untrusted certificate, wrong name).
+    Tls(String),
+    /// No answer within the per-request timeout.
+    Timeout,
+    /// The URL took longer than its overall deadline.
+    Deadline,
+    /// More redirects than allowed.
+    TooManyRedirects(usize),
+    /// A redirect back to a URL already visited.
+    RedirectLoop(String),
+    /// A redirect to something that is not an http(s) URL.
+    BadRedirect(String),
+    /// The run is being stopped.
+    Cancelled,
+    /// Anything else, as the HTTP client put it.
+    Other(String),
+}
+
+impl Failure {
+    /// Whether a retry might succeed.
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Failure::Resolve(_) | Failure::Refused(_) | Failure::Reset(_) | Failure::Connect(_) | Failure::Timeout
+        )
+    }
+
+    /// Whether the failure is at the network level (nothing answered), which,
+    /// for every host at once, means the network is down.
+    #[must_use]
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            Failure::NoSuchHost(_) | Failure::Resolve(_) | Failure::Refused(_) | Failure::Connect(_)
+        )
+    }
+}
+
+/// What asking a URL gave.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every request sent, in order.
+    pub hops: Vec<Hop>,
+    /// The final answer, or why there is none.
+    pub result: Result<Response, Failure>,
+}
+
+/// Sends requests, politely.
+#[derive(Debug)]
+pub struct Engine {
+    clients: Clients,
+    pool: HostPool,
+    settings: NetworkSettings,
+    sites: SiteRules,
+}
+
+impl Engine {
+    /// An engine for these settings and site rules.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be set up (an unreadable CA file, say).
+    pub fn new(settings: &NetworkSettings, sites: &SiteRules) -> Result<Self, crate::Error> {
+        Ok(Self {
+            clients: Clients::new(settings)?,
+            pool: HostPool::new(settings.max_concurrency),
+            settings: settings.clone(),
+            sites: sites.clone(),
+        })
+    }
+
+    /// Stops the engine: requests waiting for a slot, and later ones, fail with
+    /// [`Failure::Cancelled`].
+    pub fn stop(&self) {
+        self.pool.close();
+    }
+
+    /// Asks `url`, following redirects, within the per-URL deadline.
+    pub async fn probe(&self, url: &Url) -> Outcome {
+        let mut hops = Vec::new();
+        let deadline = Instant::now() + self.settings.deadline;
+        let result = match tokio::time::timeout_at(deadline, self.follow(url, &mut hops)).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Deadline),
+        };
+        Outcome { hops, result }
+    }
+
+    async fn follow(&self, start: &Url, hops: &mut Vec<Hop>) -> Result<Response, Failure> {
+        let mut url = start.clone();
+        let mut visited = HashSet::from([url.clone()]);
+        let mut redirects = 0;
+        loop {
+            let response = self.request(&url, hops).await?;
+            if !matches!(response.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
+            }
+            let Some(location) = response.header("location") else {
+                return Ok(response);
+            };
+            let next = url
+                .join(location)
+                .map_err(|e| Failure::BadRedirect(format!("{location} ({e})")))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(Failure::BadRedirect(format!(
+                    "redirect to a {} URL: {next}",
+                    next.scheme()
+                )));
+            }
+            if redirects == self.settings.max_redirects {
+                return Err(Failure::TooManyRedirects(redirects + 1));
+            }
+            if !visited.insert(next.clone()) {
+                return Err(Failure::RedirectLoop(next.to_string()));
+            }
+            tracing::debug!("{url} → {} {next}", response.status);
+            redirects += 1;
+            url = next;
+        }
+    }
+
+    fn rule(&self, url: &Url) -> Option<&SiteRule> {
+        url.host_str().and_then(|h| self.sites.lookup(h))
+    }
+
+    /// One hop: HEAD (or GET, when the site rule says so), falling back to GET
+    /// when HEAD is refused, retrying transient failures.
+    async fn request(&self, url: &Url, hops: &mut Vec<Hop>) -> Result<Response, Failure> {
+        let rule = self.rule(url);
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let limits = HostLimits {
+            concurrency: rule
+                .and_then(|r| r.host_concurrency)
+                .unwrap_or(self.settings.host_concurrency),
+            interval: rule
+                .and_then(|r| r.min_interval)
+                .unwrap_or(self.settings.min_interval),
+        };
+        if let Some(rule) = rule {
+            tracing::debug!("{url}: site rule `{}`", rule.name);
+        }
+        let mut method = rule.and_then(|r| r.method).unwrap_or(Method::Head);
+        let mut attempt = 0;
+        loop {
+            let slot = self.pool.slot(&host, limits).await.ok_or(Failure::Cancelled)?;
+            let sent = tokio::time::timeout(self.settings.timeout, self.send(url, method, rule)).await;
+            drop(slot);
+            let result = sent.unwrap_or(Err(Failure::Timeout));
+            hops.push(Hop {
+                url: url.clone(),
+                method: method_name(method),
+                status: result.as_ref().ok().map(|r| r.status),
+            });
+            let retries_left = attempt < self.settings.retries;
+            match result {
+                Ok(response) => {
+                    let status = response.status;
+                    if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
+                        tracing::debug!("{url}: HEAD answered {status}, asking with GET");
+                        method = Method::Get;
+                        continue;
+                    }
+                    if matches!(status, 429 | 503) && retries_left {
+                        let wait = retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
+                        if wait > self.settings.max_retry_after {
+                            tracing::debug!("{url}: Retry-After {wait:?} is longer than allowed");
+                            return Ok(response);
+                        }
+                        tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
+                        self.pool.pause(&host, wait);
+                    } else if (500..600).contains(&status) && retries_left {
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                    } else {
+                        return Ok(response);
+                    }
+                }
+                Err(failure) if failure.is_transient() && retries_left => {
+                    tracing::debug!("{url}: {failure:?}, retrying");
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                Err(failure) => return Err(failure),
+            }
+            attempt += 1;
+        }
+    }
+
+    /// `retry_delay` × 2^attempt, times a jitter between ½ and 1½.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.settings.retry_delay.saturating_mul(1 << attempt.min(16));
+        base.mul_f64(0.5 + fastrand::f64())
+    }
+
+    async fn send(&self, url: &Url, method: Method, rule: Option<&SiteRule>) -> Result<Response, Failure> {
+        let client = self.clients.for_url(url);
+        let http_method = match method {
+            Method::Head => reqwest::Method::HEAD,
+            Method::Get => reqwest::Method::GET,
+        };
+        let mut request = client
+            .request(http_method, url.clone())
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
+        match rule.and_then(|r| r.user_agent.as_ref()) {
+            Some(UserAgent::Browser) => {
+                request = request.header(header::USER_AGENT, &self.settings.browser_user_agent);
+            }
+            Some(UserAgent::Custom(ua)) => {
+                if let Ok(value) = HeaderValue::from_str(ua) {
+                    request = request.header(header::USER_AGENT, value);
+                }
+            }
+            Some(UserAgent::Tool) | None => {}
+        }
+        let mut response = request.send().await.map_err(|e| classify(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        if method == Method::Get {
+            let limit = self.settings.body_prefix;
+            while body.len() < limit {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        let room = limit - body.len();
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    Ok(None) => break,
+                    // A body cut short still says what it said so far.
+                    Err(e) => {
+                        tracing::debug!("{url}: body ended early: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            url: url.clone(),
+            headers,
+            body,
+        })
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Head => "HEAD",
+        Method::Get => "GET",
+    }
+}
+
+/// Retry-After in seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// Reads what went wrong out of the HTTP client's error chain.
+fn classify(e: &reqwest::Error) -> Failure {
+    if e.is_timeout() {
+        return Failure::Timeout;
+    }
+    let mut source = e.source();
+    let mut chain = Vec::new();
+    while let Some(cause) = source {
+        if let Some(resolve) = cause.downcast_ref::<ResolveError>() {
+            return if resolve.no_such_host {
+                Failure::NoSuchHost(resolve.to_string())
+            } else {
+                Failure::Resolve(resolve.to_string())
+            };
+        }
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Failure::Tls(tls.to_string());
+        }
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => return Failure::Refused(io.to_string()),
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::BrokenPipe => return Failure::Reset(io.to_string()),
+                io::ErrorKind::TimedOut => return Failure::Timeout,
+                _ => {}
+            }
+            // rustls reports handshake failures as io::Error wrapping its own error.
+            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                return Failure::Tls(tls.to_string());
+            }
+        }
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    let message = chain.last().cloned().unwrap_or_else(|| e.to_string());
+    if e.is_connect() {
+        Failure::Connect(message)
+    } else if message.contains("connection closed") || message.contains("IncompleteMessage") {
+        Failure::Reset(message)
+    } else {
+        Failure::Other(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
+        let wait = retry_after(&headers).unwrap();
+        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}
