@@ -92,7 +92,9 @@ impl<'s> Classifier<'s> {
         };
         match parsed {
             Ok(url) => self.absolute(url, element_kind),
-            Err(url::ParseError::RelativeUrlWithoutBase) => self.relative(target, note),
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                self.relative(target, note, element_kind)
+            }
             Err(e) => invalid(target, format!("{e}")),
         }
     }
@@ -138,12 +140,12 @@ impl<'s> Classifier<'s> {
         self.settings.kinds.kind_of(&ext.to_ascii_lowercase())
     }
 
-    fn relative(self, target: &str, note: &NoteContext) -> Resolved {
+    fn relative(self, target: &str, note: &NoteContext, element_kind: Option<Kind>) -> Resolved {
         if target.starts_with('/')
             && let Some(base) = &self.settings.links.base_url
         {
             return match base.join(target) {
-                Ok(url) => self.absolute(url, None),
+                Ok(url) => self.absolute(url, element_kind),
                 Err(e) => invalid(target, format!("{e}")),
             };
         }
@@ -372,6 +374,8 @@ mod tests {
             },
         )
         .unwrap();
+        let r = resolve_in(&with_base, "/photo?id=1", Some(Kind::Image));
+        assert_eq!(r.kind, Kind::Image);
         let r = resolve_in(&with_base, "/docs/a.pdf", None);
         assert_eq!(
             (r.kind, r.url.as_str()),

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::extract::Format;
 use crate::link::Kind;
+use crate::report::check::CheckFormat;
 use crate::report::links::LinksFormat;
+use crate::verdict::Verdict;
 
 /// The closing paragraph of every help page.
 macro_rules! after_help {
@@ -34,6 +36,18 @@ Examples:
   archiver links --unique --format json notes/  one entry per URL, with its occurrences
   archiver links 'notes/2022*/**/*.md'          a glob, expanded by archiver
   cat note.md | archiver links -                standard input
+
+",
+    after_help!()
+);
+
+const CHECK_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  archiver check notes/                          every link; exit 2 if any is dead
+  archiver check --format json notes/ > r.json   one result per URL, for programs
+  archiver check --fail-on dead notes/           fail only on dead links
+  archiver check -vv https://arxiv.org/abs/2207.02696   each hop, for one URL
 
 ",
     after_help!()
@@ -81,6 +95,16 @@ pub enum Command {
     /// link). Code is not links.
     #[command(after_help = AFTER_HELP, after_long_help = LINKS_EXAMPLES)]
     Links(LinksArgs),
+
+    /// Check that every link still works, and say how each one failed.
+    ///
+    /// Every unique URL is asked once, concurrently but politely (per-host limits,
+    /// intervals and Retry-After from the site rules), and judged: ok, redirected,
+    /// moved, dead, soft-dead (a page that says it is gone), blocked (a bot wall),
+    /// expired, timeout, error, local-missing, invalid, unsupported or excluded.
+    /// Inputs are notes as for `links`, or URLs to check directly.
+    #[command(after_help = AFTER_HELP, after_long_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
 
     /// Show the configuration in effect.
     #[command(after_help = AFTER_HELP)]
@@ -136,6 +160,57 @@ pub struct LinksArgs {
     /// image, video, page, local, mail, invalid, other.
     #[arg(short, long, value_delimiter = ',', value_name = "KIND")]
     pub kind: Vec<Kind>,
+}
+
+/// `archiver check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Which notes (or URLs, given as inputs: `archiver check https://…`).
+    #[command(flatten)]
+    pub notes: NotesArgs,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub format: CheckFormat,
+
+    /// Verdicts that make the exit status 2 (comma-separated)
+    /// [default: dead,soft-dead,local-missing,invalid].
+    #[arg(long, value_delimiter = ',', value_name = "VERDICT")]
+    pub fail_on: Option<Vec<Verdict>>,
+
+    /// Only check URLs matching this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+
+    /// Do not check URLs matching this regular expression (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+
+    /// The most one request may take: seconds (20), or with a unit (20s, 1m)
+    /// [default: 20s].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Requests in flight at once, over all hosts [default: 128].
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<usize>,
+
+    /// Requests in flight at once to one host [default: 8].
+    #[arg(long, value_name = "N")]
+    pub host_concurrency: Option<usize>,
+
+    /// Connect to ADDR:PORT for HOST:PORT, keeping the URL, Host header and TLS
+    /// name (curl's --connect-to; repeatable): HOST:PORT=ADDR:PORT.
+    #[arg(long, value_name = "HOST:PORT=ADDR:PORT")]
+    pub connect_to: Vec<String>,
+
+    /// Trust this CA certificate (PEM) too, besides the system's (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+
+    /// The User-Agent to send (site rules may still send a browser's).
+    #[arg(long, value_name = "UA")]
+    pub user_agent: Option<String>,
 }
 
 /// `archiver config`.

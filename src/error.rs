@@ -44,6 +44,13 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// An input glob pattern matched nothing.
+    #[error("pattern `{pattern}` matched no files")]
+    NoMatch {
+        /// The pattern as given.
+        pattern: String,
+    },
+
     /// An input glob pattern is malformed.
     #[error("invalid glob pattern `{pattern}`: {source}")]
     Glob {
@@ -87,6 +94,11 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+
+    /// No host answered: the network (or DNS, or the proxy) is down, which says
+    /// nothing about the links.
+    #[error("the network looks down: {0}")]
+    NetworkDown(String),
 
     /// The report could not be written.
     #[error("cannot write output: {0}")]

@@ -2,8 +2,9 @@
 //! glob patterns and standard input, turned into a deduplicated, ordered list.
 //!
 //! Directory walks honour `.gitignore` (inside a git work tree), `.ignore` and
-//! git's exclude files, and skip hidden files, unless told otherwise. A file named explicitly is always read, ignored or not. Files that are
-//! not notes are skipped, with a note under `-v`.
+//! git's exclude files, and skip hidden files, unless told otherwise. A file named
+//! explicitly is always read, ignored or not, as Markdown unless its extension
+//! says HTML. Other files found in a walk are skipped, with a note under `-v`.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -191,7 +192,9 @@ impl Inputs {
                         walker.walk_dir(base, Some(matcher));
                     }
                     if walker.seen.len() == before {
-                        tracing::warn!("pattern `{pattern}` matched no files");
+                        walker.emit(Found::Error(Error::NoMatch {
+                            pattern: pattern.clone(),
+                        }));
                     }
                 }
                 Input::Missing(path) => {
@@ -231,6 +234,12 @@ impl<F: FnMut(Found) -> bool> Walker<'_, F> {
             .unwrap_or_default();
         let found = match self.settings.note_format(ext) {
             Some(format) => Found::Note(Note::File { path, format }),
+            // A file named on the command line is read whatever its name: plain
+            // text is Markdown (a binary file is still skipped, with a warning).
+            None if explicit => Found::Note(Note::File {
+                path,
+                format: Format::Markdown,
+            }),
             None => Found::Skipped(Skipped {
                 path,
                 why: "not a note (its extension is neither a Markdown nor an HTML one in the configuration)",

@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod input;
+pub mod judge;
 pub mod link;
 mod logging;
 pub mod net;
@@ -68,6 +69,7 @@ pub fn run(cli: &Cli) -> ExitStatus {
 
     let result = settings_for(cli).and_then(|settings| match &cli.command {
         Command::Links(args) => commands::links::run(args, &settings),
+        Command::Check(args) => commands::check::run(args, &settings),
         Command::Config(args) => commands::config::run(args, &settings),
     });
     match result {
@@ -91,6 +93,19 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
             base_url: args.notes.base_url.clone(),
             root_dir: args.notes.root_dir.clone(),
             ..Overrides::default()
+        },
+        Command::Check(args) => Overrides {
+            base_url: args.notes.base_url.clone(),
+            root_dir: args.notes.root_dir.clone(),
+            timeout: args.timeout.clone(),
+            max_concurrency: args.max_concurrency,
+            host_concurrency: args.host_concurrency,
+            user_agent: args.user_agent.clone(),
+            connect_to: args.connect_to.clone(),
+            ca_certs: args.ca_cert.clone(),
+            fail_on: args.fail_on.clone(),
+            include: args.include.clone(),
+            exclude: args.exclude.clone(),
         },
         Command::Config(_) => Overrides::default(),
     };

@@ -407,8 +407,10 @@ fn glob_patterns_are_expanded() {
     archiver_in(tree.path())
         .args(["links", "nothing/*.md"])
         .assert()
-        .success()
-        .stderr(predicate::str::contains("matched no files"));
+        .code(1)
+        .stderr(predicate::str::contains(
+            "pattern `nothing/*.md` matched no files",
+        ));
     archiver_in(tree.path())
         .args(["links", "notes/[.md"])
         .assert()
@@ -499,12 +501,13 @@ fn other_files_are_skipped_with_a_note_under_verbose() {
         .assert()
         .success()
         .stderr(predicate::str::contains("skipped data.json: not a note"));
-    // Named explicitly, a non-note deserves a warning even without -v.
+    // Named explicitly, any text file is read, as Markdown.
+    tree.file("notes.rst", "see https://rst.example/x");
     archiver_in(tree.path())
-        .args(["links", "data.json"])
+        .args(["links", "notes.rst"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("warning: skipped data.json"));
+        .stdout("notes.rst:1:5  page     https://rst.example/x\n");
 }
 
 #[test]

@@ -45,7 +45,7 @@ pub fn run(args: &LinksArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         out.write_all(render.header()).map_err(Error::Output)?;
     }
 
-    let per_note = |_: &_, mut links: Vec<Link>| {
+    let per_note = |_: &_, _: &str, mut links: Vec<Link>| {
         if !args.kind.is_empty() {
             links.retain(|l| args.kind.contains(&l.kind));
         }
@@ -84,7 +84,9 @@ pub fn run(args: &LinksArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let failed = tally.errors() > 0;
     let summary = tally.finish();
     if render.is_none() {
-        collected.finish(&summary, &mut out).map_err(Error::Output)?;
+        collected
+            .finish(&summary, &mut out)
+            .map_err(Error::Output)?;
     }
     out.flush().map_err(Error::Output)?;
     tracing::info!("{}", summary.line());

@@ -10,6 +10,7 @@ use crate::Error;
 use crate::classify::Classifier;
 use crate::config::Settings;
 use crate::extract;
+use crate::extract::source::SourceText;
 use crate::input::{self, Found, Inputs, Note, Skipped, WalkOptions};
 use crate::link::Link;
 
@@ -39,16 +40,16 @@ pub struct Scope<'a> {
     pub stdin_format: extract::Format,
 }
 
-/// Reads every note in `scope`, calls `per_note` with its links (on a worker
-/// thread) and `sink` with each result in input order. Stops at the first error
-/// `sink` returns.
+/// Reads every note in `scope`, calls `per_note` with the note, its text and its
+/// links (on a worker thread) and `sink` with each result in input order. Stops at
+/// the first error `sink` returns.
 ///
 /// # Errors
 /// What `sink` returned.
 pub fn scan<T: Send>(
     scope: Scope<'_>,
     settings: &Settings,
-    per_note: impl Fn(&Note, Vec<Link>) -> T + Sync,
+    per_note: impl Fn(&Note, &str, Vec<Link>) -> T + Sync,
     mut sink: impl FnMut(Scanned<T>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let classifier = Classifier::new(settings);
@@ -56,13 +57,15 @@ pub fn scan<T: Send>(
         let (batches, received) = sync_channel::<Vec<Found>>(2);
         threads.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            scope.inputs.walk(settings, scope.walk, scope.stdin_format, |found| {
-                batch.push(found);
-                batch.len() < BATCH
-                    || batches
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_ok()
-            });
+            scope
+                .inputs
+                .walk(settings, scope.walk, scope.stdin_format, |found| {
+                    batch.push(found);
+                    batch.len() < BATCH
+                        || batches
+                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                            .is_ok()
+                });
             let _ = batches.send(batch);
         });
         for batch in received {
@@ -70,7 +73,7 @@ pub fn scan<T: Send>(
                 .into_par_iter()
                 .map(|found| match found {
                     Found::Note(note) => match read_links(&note, classifier) {
-                        Ok(links) => Scanned::Note(per_note(&note, links)),
+                        Ok((source, links)) => Scanned::Note(per_note(&note, source.text(), links)),
                         Err(scanned) => scanned,
                     },
                     Found::Skipped(skipped) => Scanned::Skipped(skipped),
@@ -95,7 +98,10 @@ pub fn report_skipped(skipped: &Skipped) {
     }
 }
 
-fn read_links<T>(note: &Note, classifier: Classifier<'_>) -> Result<Vec<Link>, Scanned<T>> {
+fn read_links<T>(
+    note: &Note,
+    classifier: Classifier<'_>,
+) -> Result<(SourceText, Vec<Link>), Scanned<T>> {
     let source = match input::read(note) {
         Ok(Some(source)) => source,
         Ok(None) => {
@@ -119,6 +125,7 @@ fn read_links<T>(note: &Note, classifier: Classifier<'_>) -> Result<Vec<Link>, S
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         extract::extract(note.path(), &name, &source, note.format(), classifier)
     }))
+    .map(|links| (source, links))
     .map_err(|panic| {
         let message = panic
             .downcast_ref::<&str>()

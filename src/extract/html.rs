@@ -17,6 +17,17 @@ use html5gum::{Emitter, ForwardingEmitter, Span as TokenSpan, Tokenizer};
 use super::Found;
 use crate::link::{Element, Kind};
 
+/// Quoted attribute values a fragment may hold and still be read on any thread.
+const SHALLOW_ATTRIBUTES: usize = 2_000;
+
+/// Stack the tokenizer needs per quoted attribute value of one tag, with margin:
+/// about 150 bytes in an optimized build, several kilobytes in a debug build.
+const STACK_PER_ATTRIBUTE: usize = if cfg!(debug_assertions) { 8192 } else { 1024 };
+
+/// Beyond this many quoted values in one fragment (5 MB of nothing but `a=""`),
+/// the fragment is not read: no real page has them, and the stack would be 512 MB.
+const MAX_ATTRIBUTES: usize = 1_000_000;
+
 /// Where the pieces of a joined fragment came from: (offset in the fragment, range
 /// in the source), adjacent source ranges merged.
 #[derive(Debug)]
@@ -150,7 +161,7 @@ impl HtmlScanner {
     /// Appends text that stands inside the open `<a>` to its link text.
     pub fn anchor_text(&mut self, text: &str, out: &mut [Found]) {
         if let Some(link) = self.anchor.and_then(|i| out.get_mut(i)) {
-            link.text.get_or_insert_with(String::new).push_str(text);
+            super::push_capped(link.text.get_or_insert_with(String::new), text);
         }
     }
 
@@ -177,17 +188,51 @@ impl HtmlScanner {
                     .collect(),
             ),
         };
-        let this = &mut *self;
+        // The tokenizer recurses once per quoted attribute value of a tag, so a tag
+        // with tens of thousands of them would overflow a thread's stack (an abort
+        // no panic handler can catch). Fragments that might hold such a tag are
+        // read on a thread whose stack fits the worst case.
+        // Every quoted value has two quotes; counting all quotes bounds them.
+        let quoted = memchr::memchr2_iter(b'"', b'\'', joined.as_bytes()).count() / 2;
+        if quoted <= SHALLOW_ATTRIBUTES {
+            self.tokenize(&joined, &map, source, out);
+            return;
+        }
+        if quoted > MAX_ATTRIBUTES {
+            tracing::warn!(
+                "skipped an HTML fragment of {} bytes with {quoted} quoted attribute values: too many to read safely",
+                joined.len()
+            );
+            return;
+        }
+        let stack = 4 * 1024 * 1024 + quoted * STACK_PER_ATTRIBUTE;
+        std::thread::scope(|scope| {
+            let deep = std::thread::Builder::new()
+                .name("html-deep".into())
+                .stack_size(stack)
+                .spawn_scoped(scope, || self.tokenize(&joined, &map, source, out));
+            match deep {
+                Ok(handle) => {
+                    let _ = handle.join();
+                }
+                Err(e) => {
+                    tracing::warn!("skipped an HTML fragment: cannot start a reader for it: {e}");
+                }
+            }
+        });
+    }
+
+    fn tokenize(&mut self, html: &str, map: &PieceMap, source: &str, out: &mut Vec<Found>) {
         let mut emitter = CallbackEmitter::new(
             |event: CallbackEvent<'_>, span: TokenSpan<usize>| -> Option<()> {
-                this.handle(&event, map.to_source(span.start..span.end), source, out);
+                self.handle(&event, map.to_source(span.start..span.end), source, out);
                 None
             },
         );
         // Switch to raw-text states after <script>, <style>, <textarea> …, as
         // a browser would, so their contents are not read as tags.
         emitter.naively_switch_states(true);
-        for _ in Tokenizer::new_with_emitter(joined.as_ref(), Quiet(emitter)) {}
+        for _ in Tokenizer::new_with_emitter(html, Quiet(emitter)) {}
     }
 
     fn handle(
@@ -238,18 +283,7 @@ impl HtmlScanner {
                 self.template_depth += 1;
             }
         } else {
-            let first_new = out.len();
             self.element(&tag, self_closing, source, out);
-            if let Some(base) = &self.base {
-                for found in &mut out[first_new..] {
-                    if let Err(url::ParseError::RelativeUrlWithoutBase) =
-                        url::Url::parse(&found.target)
-                        && let Ok(joined) = base.join(&found.target)
-                    {
-                        found.target = joined.into();
-                    }
-                }
-            }
         }
         self.tag = tag;
     }
@@ -493,6 +527,16 @@ pub fn extract_document(source: &str, start: usize) -> Vec<Found> {
         ..HtmlScanner::default()
     };
     scanner.scan(source, start..source.len(), &mut out);
+    // A document's base applies to every link in it, before or after <base>.
+    if let Some(base) = &scanner.base {
+        for found in &mut out {
+            if let Err(url::ParseError::RelativeUrlWithoutBase) = url::Url::parse(&found.target)
+                && let Ok(joined) = base.join(&found.target)
+            {
+                found.target = joined.into();
+            }
+        }
+    }
     out
 }
 
@@ -617,7 +661,7 @@ mod tests {
 
     #[test]
     fn more_elements_templates_and_base() {
-        let html = r#"<base href="https://site.example/docs/"><map><area href="a.html"></map>
+        let html = r#"<map><area href="a.html"></map><base href="https://site.example/docs/">
 <video><track src="subs.vtt"></video><input type="image" src="go.png">
 <svg><image href="i.svg"/><image xlink:href="j.svg"/></svg>
 <template><img src="hidden.png"><template><a href="x"></a></template><img src="hidden2.png"></template>
@@ -641,6 +685,20 @@ mod tests {
         );
         assert_eq!(links[5].text.as_deref(), Some("1"));
         assert_eq!(links[6].text.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn a_tag_with_very_many_attributes_does_not_overflow_the_stack() {
+        let html = "<img ".to_owned() + &"a = \"\" ".repeat(100_000) + "src=\"x.png\">";
+        // On a worker-sized stack, as notes are read.
+        let found = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || extract_document(&html, 0))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].target, "x.png");
     }
 
     #[test]

@@ -15,9 +15,9 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
 
-use super::Found;
 use super::html::HtmlScanner;
 use super::text::find_bare;
+use super::{Found, entities, push_capped};
 use crate::link::{Element, Kind};
 
 /// The Markdown dialect: GitHub's, since that is where notes are read.
@@ -27,7 +27,27 @@ fn options() -> Options {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_GFM
-        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+}
+
+/// The length of the YAML front matter at the start of `text`, if there is one:
+/// a first line `---`, up to and including a line `---` or `...`. (pulldown-cmark's
+/// metadata option would also take any `---` later in a note for one.)
+fn front_matter_len(text: &str) -> usize {
+    let mut lines = text.split_inclusive('\n');
+    let Some(first) = lines.next() else {
+        return 0;
+    };
+    if first.trim_end() != "---" {
+        return 0;
+    }
+    let mut len = first.len();
+    for line in lines {
+        len += line.len();
+        if matches!(line.trim_end(), "---" | "...") {
+            return len;
+        }
+    }
+    0
 }
 
 /// A reference definition and what its uses say about it.
@@ -54,6 +74,7 @@ struct Open {
 
 /// Extracts every link from `source[start..]`, with spans in `source`.
 pub fn extract(source: &str, start: usize) -> Vec<Found> {
+    let start = start + source.get(start..).map_or(0, front_matter_len);
     let text = source.get(start..).unwrap_or_default();
     let parser = Parser::new_ext(text, options());
     let mut out = Vec::new();
@@ -67,6 +88,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
         html_block: Vec::new(),
         raw_depth: 0,
         text_run: None,
+        bracket_depth: 0,
     };
 
     let mut events = parser.into_offset_iter();
@@ -108,8 +130,8 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                 );
             }
             Event::End(TagEnd::Link | TagEnd::Image) => walker.close_link(&definitions, &range),
-            Event::Start(Tag::CodeBlock(_) | Tag::MetadataBlock(_)) => walker.raw_depth += 1,
-            Event::End(TagEnd::CodeBlock | TagEnd::MetadataBlock(_)) => {
+            Event::Start(Tag::CodeBlock(_)) => walker.raw_depth += 1,
+            Event::End(TagEnd::CodeBlock) => {
                 walker.raw_depth = walker.raw_depth.saturating_sub(1);
             }
             Event::Start(Tag::HtmlBlock) => walker.html_block.clear(),
@@ -120,7 +142,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
                 | TagEnd::TableCell
                 | TagEnd::BlockQuote(_)
                 | TagEnd::FootnoteDefinition,
-            ) => walker.html.end_block(&mut walker.out),
+            ) => walker.end_block(),
             // An HTML block arrives line by line, each line's range after its
             // container markers; read the lines as one, so a tag that spans lines
             // is one tag.
@@ -128,7 +150,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
             Event::End(TagEnd::HtmlBlock) => {
                 let lines = std::mem::take(&mut walker.html_block);
                 walker.html.scan_pieces(source, &lines, &mut walker.out);
-                walker.html.end_block(&mut walker.out);
+                walker.end_block();
             }
             Event::InlineHtml(html) => {
                 let pieces = inline_pieces(source, range, &html);
@@ -195,6 +217,8 @@ struct Walker<'s> {
     raw_depth: usize,
     /// Contiguous text not inside a link, waiting to be searched for bare URLs.
     text_run: Option<Range<usize>>,
+    /// `[` not yet closed in the current block, in text outside links.
+    bracket_depth: usize,
 }
 
 impl Walker<'_> {
@@ -211,12 +235,14 @@ impl Walker<'_> {
         if !transparent {
             self.flush_text();
         }
-        // Whatever lies inside an open link extends its text (its own end event
-        // spans the whole link, so it does not count).
-        if !matches!(event, Event::End(TagEnd::Link | TagEnd::Image)) {
-            for open in &mut self.open {
-                open.text_end = open.text_end.max(range.end);
-            }
+        // Whatever lies inside the innermost open link extends its text (its own
+        // end event spans the whole link, so it does not count); the links around
+        // it learn when it closes. Touching only the innermost keeps deep nesting
+        // linear.
+        if !matches!(event, Event::End(TagEnd::Link | TagEnd::Image))
+            && let Some(open) = self.open.last_mut()
+        {
+            open.text_end = open.text_end.max(range.end);
         }
     }
 
@@ -246,8 +272,16 @@ impl Walker<'_> {
                 let element = if image { Element::Image } else { Element::Link };
                 (element, range.clone(), dest.to_owned())
             }
-            LinkType::Autolink => (Element::Autolink, inner(&range), dest.to_owned()),
-            LinkType::Email => (Element::Autolink, inner(&range), format!("mailto:{dest}")),
+            LinkType::Autolink => (
+                Element::Autolink,
+                inner(&range),
+                entities::decode(dest).into_owned(),
+            ),
+            LinkType::Email => (
+                Element::Autolink,
+                inner(&range),
+                format!("mailto:{}", entities::decode(dest)),
+            ),
             LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
                 if let Some(d) = definition.and_then(|i| definitions.get_mut(i)) {
                     d.1.used_by_image |= image;
@@ -278,9 +312,11 @@ impl Walker<'_> {
         let Some(open) = self.open.pop() else {
             return;
         };
-        // The links around this one contain all of it.
-        for outer in &mut self.open {
+        // The link around this one contains all of it, and shows its text (an
+        // image's alt text is the text of the link holding it).
+        if let Some(outer) = self.open.last_mut() {
             outer.text_end = outer.text_end.max(range.end);
+            push_capped(&mut outer.text, &open.text);
         }
         if open.inline
             && let Some(found) = open.found.and_then(|i| self.out.get_mut(i))
@@ -315,8 +351,8 @@ impl Walker<'_> {
             return;
         }
         if self.html.in_anchor() {
+            // Still searched below: GitHub links a URL inside raw <a>…</a> too.
             self.html.anchor_text(text, &mut self.out);
-            return;
         }
         let source = self.source.as_bytes();
         match &mut self.text_run {
@@ -338,9 +374,8 @@ impl Walker<'_> {
     }
 
     fn link_text(&mut self, text: &str) {
-        // An image inside a link gives its alt text to both.
-        for open in &mut self.open {
-            open.text.push_str(text);
+        if let Some(open) = self.open.last_mut() {
+            push_capped(&mut open.text, text);
         }
     }
 
@@ -351,10 +386,21 @@ impl Walker<'_> {
         let Some(text) = self.source.get(run.clone()) else {
             return;
         };
+        let before = self.source[..run.start].chars().next_back();
         let out = &mut self.out;
-        find_bare(text, |r, kind| {
-            // GitHub links the text as written, entities and backslashes included.
-            let target = kind.target(&text[r.clone()]);
+        // GitHub does not link URLs while a `[` of the paragraph is still open;
+        // count the brackets up to each URL, and carry the count to later runs.
+        let depth = &mut self.bracket_depth;
+        let mut counted = 0;
+        find_bare(text, before, |r, kind| {
+            *depth = bracket_depth(*depth, &text.as_bytes()[counted..r.start]);
+            counted = r.end;
+            if *depth > 0 {
+                return;
+            }
+            // GitHub links the text as written, entities included; its HTML writer
+            // percent-encodes a backslash.
+            let target = kind.target(&text[r.clone()].replace('\\', "%5C"));
             out.push(Found {
                 span: run.start + r.start..run.start + r.end,
                 target,
@@ -364,7 +410,30 @@ impl Walker<'_> {
                 element_kind: None,
             });
         });
+        *depth = bracket_depth(*depth, &text.as_bytes()[counted..]);
     }
+
+    /// A block ended: its open brackets and anchors end with it.
+    fn end_block(&mut self) {
+        self.bracket_depth = 0;
+        self.html.end_block(&mut self.out);
+    }
+}
+
+/// The open-bracket count after `bytes`, starting from `depth`; escaped brackets
+/// do not count.
+fn bracket_depth(mut depth: usize, bytes: &[u8]) -> usize {
+    let mut escaped = false;
+    for &b in bytes {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth
 }
 
 /// The pieces of `source[range]` that make up the inline HTML `html` as the parser
@@ -635,6 +704,9 @@ mod tests {
     fn code_is_not_links() {
         assert!(links("`https://a.org` and `[x](y)`\n\n```\nhttps://b.org [z](w)\n```\n\n    https://c.org\n").is_empty());
         assert!(links("---\nurl: https://front.matter\n---\n").is_empty());
+        // A later `---` is a thematic break, not front matter.
+        let later = links("# t\n\n---\nsee https://a.org\n\n---\n\nhttps://b.org\n");
+        assert_eq!(later.len(), 2, "{later:?}");
     }
 
     #[test]
@@ -679,6 +751,56 @@ mod tests {
             assert_eq!(found.len(), 1, "{md:?}");
             assert_eq!(&md[found[0].span.clone()], "x.png", "{md:?}");
         }
+    }
+
+    #[test]
+    fn no_bare_urls_inside_an_open_bracket() {
+        assert!(
+            links("Paper [https://arxiv.org/abs/1] and [code: https://github.com/a/b][1]\n")
+                .is_empty()
+        );
+        assert!(links("[see www.x.org]\n").is_empty());
+        assert!(links("[a\nhttp://x.org\n").is_empty());
+        // The bracket closes, or the paragraph ends: URLs count again.
+        let found = links("[a] https://b.org\n\n[ c\n\nhttps://d.org \\[ https://e.org\n");
+        let raws: Vec<_> = found.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(raws, ["https://b.org", "https://d.org", "https://e.org"]);
+    }
+
+    #[test]
+    fn www_needs_whitespace_or_a_delimiter_before_it_across_syntax() {
+        assert!(
+            links("`x`www.a.org <b>www.b.org</b> [l](u)www.d.org\n")
+                .iter()
+                .all(|l| l.0 == "u")
+        );
+        assert_eq!(links("*www.c.org*\n")[0].0, "www.c.org");
+    }
+
+    #[test]
+    fn autolinks_decode_entities_and_bare_urls_keep_backslashes_encoded() {
+        let (raw, target, _) = one("<https://b.cn/p?q=1&amp;r=2>");
+        assert_eq!(
+            (raw.as_str(), target.as_str()),
+            ("https://b.cn/p?q=1&amp;r=2", "https://b.cn/p?q=1&r=2")
+        );
+        assert_eq!(
+            one("https://github.com/foo/bar\\_baz").1,
+            "https://github.com/foo/bar%5C_baz"
+        );
+    }
+
+    #[test]
+    fn a_url_inside_a_raw_anchor_is_still_a_link() {
+        let found = extract("<a href=\"x\">see http://y.org</a>\n", 0);
+        let targets: Vec<_> = found.iter().map(|f| f.target.as_str()).collect();
+        assert_eq!(targets, ["x", "http://y.org"]);
+    }
+
+    #[test]
+    fn deep_nesting_stays_linear() {
+        let md = "![".repeat(50_000) + "a" + &"](u)".repeat(50_000);
+        assert_eq!(extract(&md, 0).len(), 50_000);
     }
 
     #[test]

@@ -67,6 +67,23 @@ impl Found {
     }
 }
 
+/// Link text is kept up to this many bytes: enough to recognise a link by, and a
+/// bound on the work and memory a pathological note can cause.
+const MAX_LINK_TEXT: usize = 1024;
+
+/// Appends `more` to a link text, up to [`MAX_LINK_TEXT`] bytes.
+fn push_capped(text: &mut String, more: &str) {
+    let room = MAX_LINK_TEXT.saturating_sub(text.len());
+    if room == 0 {
+        return;
+    }
+    let mut end = more.len().min(room);
+    while !more.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.push_str(&more[..end]);
+}
+
 /// Every link in one note, in source order.
 #[must_use]
 pub fn extract(

@@ -38,8 +38,9 @@ impl BareKind {
 }
 
 /// Finds bare links in `text`, calling `found` with each one's byte range (within
-/// `text`) in order.
-pub fn find_bare(text: &str, mut found: impl FnMut(Range<usize>, BareKind)) {
+/// `text`) in order. `before` is the character before `text` in the note (which
+/// decides whether a `www.` at its very start may begin a link).
+pub fn find_bare(text: &str, before: Option<char>, mut found: impl FnMut(Range<usize>, BareKind)) {
     let bytes = text.as_bytes();
     // Links never overlap: nothing before `taken` may be part of the next one.
     let mut taken = 0;
@@ -53,7 +54,7 @@ pub fn find_bare(text: &str, mut found: impl FnMut(Range<usize>, BareKind)) {
         let hit = match bytes[at] {
             b':' => url_at(text, taken, at),
             b'w' if at < www_fails_until => None,
-            b'w' => match www_at(text, taken, at) {
+            b'w' => match www_at(text, before, taken, at) {
                 Ok(hit) => hit,
                 Err(until) => {
                     www_fails_until = until;
@@ -102,11 +103,16 @@ type Hit = Option<(Range<usize>, BareKind)>;
 
 /// A `www.` link at `at`; `Err(until)` when its domain fails in a way every `www.`
 /// before `until` in the same domain would.
-fn www_at(text: &str, taken: usize, at: usize) -> Result<Hit, usize> {
+fn www_at(text: &str, outside: Option<char>, taken: usize, at: usize) -> Result<Hit, usize> {
     if at < taken || !text[at..].starts_with("www.") {
         return Ok(None);
     }
-    if let Some(before) = text[..at].chars().next_back()
+    let before = if at == 0 {
+        outside
+    } else {
+        text[..at].chars().next_back()
+    };
+    if let Some(before) = before
         && !(before.is_ascii_whitespace() || matches!(before, '*' | '_' | '~' | '('))
     {
         return Ok(None);
@@ -152,13 +158,20 @@ fn email_at(text: &str, taken: usize, at: usize) -> Option<(Range<usize>, BareKi
     if dots == 0 || !bytes[end - 1].is_ascii_alphabetic() {
         return None;
     }
-    for (prefix, kind) in [("mailto:", BareKind::Url), ("xmpp:", BareKind::Url)] {
-        // Compared as bytes: the text before may be any character.
-        if start >= taken + prefix.len()
-            && bytes[start - prefix.len()..start].eq_ignore_ascii_case(prefix.as_bytes())
-        {
-            return Some((start - prefix.len()..end, kind));
+    // GitHub's prefixes are case-sensitive; an XMPP address may name a resource.
+    if start >= taken + "mailto:".len() && &bytes[start - "mailto:".len()..start] == b"mailto:" {
+        return Some((start - "mailto:".len()..end, BareKind::Url));
+    }
+    if start >= taken + "xmpp:".len() && &bytes[start - "xmpp:".len()..start] == b"xmpp:" {
+        if bytes.get(end) == Some(&b'/') {
+            end += 1;
+            while end < bytes.len()
+                && (bytes[end].is_ascii_alphanumeric() || b"@.".contains(&bytes[end]))
+            {
+                end += 1;
+            }
         }
+        return Some((start - "xmpp:".len()..end, BareKind::Url));
     }
     Some((start..end, BareKind::Email))
 }
@@ -231,7 +244,7 @@ fn trim_end(text: &str, start: usize, mut end: usize) -> usize {
             b'?' | b'!' | b'.' | b',' | b':' | b'*' | b'_' | b'~' | b'\'' | b'"' => end -= 1,
             b';' => {
                 let name_start = text[start..end - 1]
-                    .rfind(|c: char| !c.is_ascii_alphanumeric())
+                    .rfind(|c: char| !c.is_ascii_alphabetic())
                     .map_or(start, |i| start + i);
                 end = if bytes[name_start] == b'&' && name_start < end - 2 {
                     name_start
@@ -263,7 +276,7 @@ mod tests {
 
     fn bare(text: &str) -> Vec<(&str, BareKind)> {
         let mut out = Vec::new();
-        find_bare(text, |r, k| out.push((&text[r], k)));
+        find_bare(text, None, |r, k| out.push((&text[r], k)));
         out
     }
 
@@ -311,6 +324,7 @@ mod tests {
         assert_eq!(urls("http://a.org/d&amp; x"), ["http://a.org/d"]);
         assert_eq!(urls("http://a.org/e&lt;x&gt;"), ["http://a.org/e&lt;x"]);
         assert_eq!(urls("http://a.org/f;"), ["http://a.org/f"]);
+        assert_eq!(urls("http://x.org/a&b1;"), ["http://x.org/a&b1"]);
     }
 
     #[test]

@@ -154,7 +154,10 @@ impl Resolve for Resolver {
             // Port 0: the connector puts in the URL's port.
             let addrs = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|e| Box::new(ResolveError::new(&host, &e)) as Box<dyn std::error::Error + Send + Sync>)?;
+                .map_err(|e| {
+                    Box::new(ResolveError::new(&host, &e))
+                        as Box<dyn std::error::Error + Send + Sync>
+                })?;
             let addrs: Vec<SocketAddr> = addrs.collect();
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -174,9 +177,13 @@ impl ResolveError {
     fn new(host: &str, e: &io::Error) -> Self {
         let text = e.to_string();
         // getaddrinfo's EAI_NONAME / EAI_NODATA, as the standard library words them.
-        let no_such_host = ["Name or service not known", "No address associated", "nodename nor servname"]
-            .iter()
-            .any(|m| text.contains(m));
+        let no_such_host = [
+            "Name or service not known",
+            "No address associated",
+            "nodename nor servname",
+        ]
+        .iter()
+        .any(|m| text.contains(m));
         ResolveError {
             no_such_host,
             message: format!("cannot resolve {host}: {text}"),

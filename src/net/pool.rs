@@ -62,7 +62,10 @@ impl HostPool {
     }
 
     fn host(&self, name: &str, limits: HostLimits) -> Arc<Host> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(hosts.entry(name.to_owned()).or_insert_with(|| {
             Arc::new(Host {
                 permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
@@ -94,7 +97,10 @@ impl HostPool {
             };
             tokio::time::sleep_until(start).await;
             // A pause may have begun while this request waited for its turn.
-            let paused = state.lock().paused_until.is_some_and(|p| p > Instant::now());
+            let paused = state
+                .lock()
+                .paused_until
+                .is_some_and(|p| p > Instant::now());
             if !paused {
                 break;
             }
@@ -109,7 +115,10 @@ impl HostPool {
     /// Stops handing out slots: waiting and later requests get `None`.
     pub fn close(&self) {
         self.global.close();
-        let hosts = self.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for host in hosts.values() {
             host.permits.close();
         }
@@ -117,7 +126,10 @@ impl HostPool {
 
     /// Leaves `host` alone for `pause` (a Retry-After), for every request to it.
     pub fn pause(&self, host: &str, pause: Duration) {
-        let hosts = self.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(state) = hosts.get(host) {
             let until = Instant::now() + pause;
             let mut schedule = state.lock();
@@ -154,8 +166,14 @@ mod tests {
             let _slot = pool.slot("a.org", limits(8, 250)).await.unwrap();
             starts.push(began.elapsed());
         }
-        let gaps: Vec<_> = starts.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
-        assert!(gaps.iter().all(|g| *g >= Duration::from_millis(250)), "{gaps:?}");
+        let gaps: Vec<_> = starts
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect();
+        assert!(
+            gaps.iter().all(|g| *g >= Duration::from_millis(250)),
+            "{gaps:?}"
+        );
         // Another host is not held up by the first one's interval.
         let other = Instant::now();
         let _slot = pool.slot("b.org", limits(8, 250)).await.unwrap();

@@ -83,7 +83,11 @@ impl Failure {
     fn is_transient(&self) -> bool {
         matches!(
             self,
-            Failure::Resolve(_) | Failure::Refused(_) | Failure::Reset(_) | Failure::Connect(_) | Failure::Timeout
+            Failure::Resolve(_)
+                | Failure::Refused(_)
+                | Failure::Reset(_)
+                | Failure::Connect(_)
+                | Failure::Timeout
         )
     }
 
@@ -93,7 +97,10 @@ impl Failure {
     pub fn is_network(&self) -> bool {
         matches!(
             self,
-            Failure::NoSuchHost(_) | Failure::Resolve(_) | Failure::Refused(_) | Failure::Connect(_)
+            Failure::NoSuchHost(_)
+                | Failure::Resolve(_)
+                | Failure::Refused(_)
+                | Failure::Connect(_)
         )
     }
 }
@@ -203,8 +210,13 @@ impl Engine {
         let mut method = rule.and_then(|r| r.method).unwrap_or(Method::Head);
         let mut attempt = 0;
         loop {
-            let slot = self.pool.slot(&host, limits).await.ok_or(Failure::Cancelled)?;
-            let sent = tokio::time::timeout(self.settings.timeout, self.send(url, method, rule)).await;
+            let slot = self
+                .pool
+                .slot(&host, limits)
+                .await
+                .ok_or(Failure::Cancelled)?;
+            let sent =
+                tokio::time::timeout(self.settings.timeout, self.send(url, method, rule)).await;
             drop(slot);
             let result = sent.unwrap_or(Err(Failure::Timeout));
             hops.push(Hop {
@@ -222,7 +234,8 @@ impl Engine {
                         continue;
                     }
                     if matches!(status, 429 | 503) && retries_left {
-                        let wait = retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
+                        let wait =
+                            retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
                         if wait > self.settings.max_retry_after {
                             tracing::debug!("{url}: Retry-After {wait:?} is longer than allowed");
                             return Ok(response);
@@ -247,11 +260,19 @@ impl Engine {
 
     /// `retry_delay` × 2^attempt, times a jitter between ½ and 1½.
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.settings.retry_delay.saturating_mul(1 << attempt.min(16));
+        let base = self
+            .settings
+            .retry_delay
+            .saturating_mul(1 << attempt.min(16));
         base.mul_f64(0.5 + fastrand::f64())
     }
 
-    async fn send(&self, url: &Url, method: Method, rule: Option<&SiteRule>) -> Result<Response, Failure> {
+    async fn send(
+        &self,
+        url: &Url,
+        method: Method,
+        rule: Option<&SiteRule>,
+    ) -> Result<Response, Failure> {
         let client = self.clients.for_url(url);
         let http_method = match method {
             Method::Head => reqwest::Method::HEAD,
@@ -316,7 +337,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Reads what went wrong out of the HTTP client's error chain.
@@ -348,7 +372,10 @@ fn classify(e: &reqwest::Error) -> Failure {
                 _ => {}
             }
             // rustls reports handshake failures as io::Error wrapping its own error.
-            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            if let Some(tls) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
                 return Failure::Tls(tls.to_string());
             }
         }
@@ -380,7 +407,10 @@ mod tests {
             HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
         );
         let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
     }

@@ -30,7 +30,7 @@ pub enum LinksFormat {
 }
 
 /// Counts for the whole run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// Notes read.
     pub notes: usize,
@@ -39,6 +39,7 @@ pub struct Summary {
     /// Distinct normalized URLs among them.
     pub unique_urls: usize,
     /// Occurrences per kind, in [`Kind::ALL`] order, zeros included.
+    #[serde(serialize_with = "ordered_map")]
     pub kinds: Vec<(Kind, usize)>,
     /// Files passed over (not notes, or binary).
     pub skipped_files: usize,
@@ -46,23 +47,27 @@ pub struct Summary {
     pub errors: usize,
 }
 
-impl Summary {
-    fn to_json(&self) -> serde_json::Value {
-        let kinds: serde_json::Map<String, serde_json::Value> = self
-            .kinds
-            .iter()
-            .map(|(k, n)| (k.as_str().to_owned(), (*n).into()))
-            .collect();
-        serde_json::json!({
-            "notes": self.notes,
-            "links": self.links,
-            "unique_urls": self.unique_urls,
-            "kinds": kinds,
-            "skipped_files": self.skipped_files,
-            "errors": self.errors,
-        })
-    }
+/// Pairs as a JSON object, keeping their order.
+///
+/// # Errors
+/// What the serializer reports.
+pub fn ordered_map<K: Serialize, V: Serialize, S: serde::Serializer>(
+    pairs: &[(K, V)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
 
+/// A JSON report: the summary first, then the entries.
+#[derive(Serialize)]
+pub struct Document<'a, S: Serialize, T: Serialize> {
+    /// The counts.
+    pub summary: &'a S,
+    /// The entries.
+    pub links: &'a [T],
+}
+
+impl Summary {
     /// One line for people: `1234 links in 89 notes (567 unique): 12 image, …`.
     #[must_use]
     pub fn line(&self) -> String {
@@ -343,10 +348,10 @@ impl Collected {
             return write_unique(&group(self.links), self.format, summary, out);
         }
         // Only `json` collects without `--unique`.
-        let doc = serde_json::json!({
-            "summary": summary.to_json(),
-            "links": self.links,
-        });
+        let doc = Document {
+            summary,
+            links: &self.links,
+        };
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         out.write_all(b"\n")
     }
@@ -408,10 +413,10 @@ fn write_unique(
             }
         }
         LinksFormat::Json => {
-            let doc = serde_json::json!({
-                "summary": summary.to_json(),
-                "links": groups,
-            });
+            let doc = Document {
+                summary,
+                links: groups,
+            };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             out.write_all(b"\n")?;
         }

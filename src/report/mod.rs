@@ -1,3 +1,4 @@
 //! Writing results for people and programs. One module per kind of result.
 
+pub mod check;
 pub mod links;

@@ -1,0 +1,448 @@
+//! `archiver check`: the verdict on every unique link.
+//!
+//! Links are gathered from the notes (or taken from the command line), grouped by
+//! normalized URL so each is asked once, and judged: local paths and malformed or
+//! unsupported URLs without the network, web URLs through the polite engine, all
+//! at once (the host pool does the pacing). Ctrl-C or SIGTERM stops the run with a
+//! report of what was checked.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use regex::Regex;
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::scan::{Scanned, Scope, report_skipped, scan};
+use crate::classify::{Classifier, NoteContext};
+use crate::cli::CheckArgs;
+use crate::config::{CheckSettings, Settings};
+use crate::input::{Inputs, WalkOptions};
+use crate::judge::{Judgement, judge};
+use crate::link::{Kind, Link};
+use crate::net::probe::{Engine, Failure, Outcome};
+use crate::report::check::{self, CheckResult, Occurrence, Summary};
+use crate::verdict::Verdict;
+use crate::{Error, ExitStatus};
+
+/// The comment that keeps the links on its line from being checked.
+const IGNORE_MARKER: &str = "archiver-ignore";
+
+/// After this many hosts have failed at the network level with none answering,
+/// the network is taken to be down and the run stops early.
+const NETWORK_DOWN_HOSTS: usize = 8;
+
+/// At the end of a run in which no host answered, this many failed hosts mean
+/// the network is down rather than every link dead.
+const NETWORK_DOWN_MIN_HOSTS: usize = 3;
+
+/// One URL to judge, and where it is cited.
+#[derive(Debug)]
+struct Target {
+    url: String,
+    kind: Kind,
+    reason: Option<String>,
+    hint: Option<String>,
+    occurrences: Vec<Occurrence>,
+    /// How many occurrences stand on an `archiver-ignore` line.
+    ignored: usize,
+}
+
+impl Target {
+    fn new(url: String, kind: Kind) -> Self {
+        Target {
+            url,
+            kind,
+            reason: None,
+            hint: None,
+            occurrences: Vec::new(),
+            ignored: 0,
+        }
+    }
+
+    fn result(&self, judgement: Judgement) -> CheckResult {
+        CheckResult {
+            url: self.url.clone(),
+            verdict: judgement.verdict,
+            status: judgement.status,
+            final_url: judgement.final_url,
+            moved_to: judgement.moved_to,
+            reason: judgement.reason,
+            flags: judgement.flags,
+            occurrences: self.occurrences.clone(),
+        }
+    }
+}
+
+/// Checks the links.
+///
+/// # Errors
+/// A malformed glob or pattern, an unusable network setup, the network being
+/// down, or a write error on stdout.
+pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
+    let started = Instant::now();
+    let (urls, notes): (Vec<String>, Vec<String>) = args
+        .notes
+        .inputs
+        .iter()
+        .cloned()
+        .partition(|i| is_web_url(i));
+    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    let mut errors = 0;
+    if !notes.is_empty() {
+        errors += gather(args, settings, &notes, &mut targets)?;
+    }
+    let classifier = Classifier::new(settings);
+    for url in &urls {
+        let resolved = classifier.resolve(url, &NoteContext::for_file(Path::new("-")), None);
+        targets
+            .entry(resolved.url.clone())
+            .or_insert_with(|| Target::new(resolved.url, resolved.kind));
+    }
+
+    let excluder = Excluder::new(&settings.check)?;
+    let mut results = Vec::new();
+    let mut web = Vec::new();
+    for target in targets.into_values() {
+        match offline_verdict(&target, &excluder) {
+            Some(judgement) => results.push(target.result(judgement)),
+            None => web.push(target),
+        }
+    }
+
+    let run = if web.is_empty() {
+        WebRun::default()
+    } else {
+        let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal {
+                path: "tokio runtime".into(),
+                message: e.to_string(),
+            })?;
+        runtime.block_on(check_web(web, engine, settings))
+    };
+    if let Some(message) = run.network_down {
+        return Err(Error::NetworkDown(message));
+    }
+    results.extend(run.results);
+    results.sort_by(|a, b| a.url.cmp(&b.url));
+
+    let summary = Summary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    check::write(args.format, &summary, &results, &mut out).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    if args.format != check::CheckFormat::Text {
+        tracing::info!("{}", summary.line());
+    }
+
+    let failing = results
+        .iter()
+        .any(|r| settings.check.fail_on.contains(&r.verdict));
+    Ok(if run.interrupted {
+        ExitStatus::Interrupted
+    } else if errors > 0 {
+        ExitStatus::Failure
+    } else if failing {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn is_web_url(input: &str) -> bool {
+    let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Reads the notes into `targets`; returns how many inputs could not be read.
+fn gather(
+    args: &CheckArgs,
+    settings: &Settings,
+    notes: &[String],
+    targets: &mut BTreeMap<String, Target>,
+) -> Result<usize, Error> {
+    let inputs = Inputs::parse(notes)?;
+    let scope = Scope {
+        inputs: &inputs,
+        walk: WalkOptions {
+            hidden: args.notes.hidden,
+            no_ignore: args.notes.no_ignore,
+        },
+        stdin_format: args.notes.stdin_format,
+    };
+    let mut errors = 0;
+    let per_note = |_: &_, text: &str, links: Vec<Link>| -> Vec<(Link, bool)> {
+        let marked = text.contains(IGNORE_MARKER);
+        links
+            .into_iter()
+            .map(|link| {
+                let ignored = marked && line_around(text, link.span.start).contains(IGNORE_MARKER);
+                (link, ignored)
+            })
+            .collect()
+    };
+    scan(scope, settings, per_note, |scanned| {
+        match scanned {
+            Scanned::Note(links) => {
+                for (link, ignored) in links {
+                    add(targets, link, ignored);
+                }
+            }
+            Scanned::Skipped(skipped) => report_skipped(&skipped),
+            Scanned::Failed(e) => {
+                tracing::error!("{e}");
+                errors += 1;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(errors)
+}
+
+fn line_around(text: &str, at: usize) -> &str {
+    let start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let end = text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i);
+    &text[start..end]
+}
+
+fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool) {
+    let target = targets
+        .entry(link.identity().to_owned())
+        .or_insert_with(|| Target::new(link.identity().to_owned(), link.kind));
+    // An <img> pointing here says more about the target than a plain link to it.
+    if matches!(link.kind, Kind::Image | Kind::Video)
+        && !matches!(target.kind, Kind::Image | Kind::Video)
+    {
+        target.kind = link.kind;
+    }
+    if target.reason.is_none() {
+        target.reason = link.reason;
+    }
+    if target.hint.is_none() {
+        target.hint = link.hint;
+    }
+    target.ignored += usize::from(ignored);
+    target.occurrences.push(Occurrence {
+        file: link.file,
+        line: link.line,
+        column: link.column,
+        kind: link.kind,
+    });
+}
+
+/// The verdict that needs no network, if there is one.
+fn offline_verdict(target: &Target, excluder: &Excluder) -> Option<Judgement> {
+    if !target.occurrences.is_empty() && target.ignored == target.occurrences.len() {
+        return Some(Judgement::new(
+            Verdict::Excluded,
+            format!("an `{IGNORE_MARKER}` comment stands on its line"),
+        ));
+    }
+    match target.kind {
+        Kind::Invalid => Some(Judgement::new(Verdict::Invalid, target.reason.clone())),
+        Kind::Local => {
+            let path = Path::new(&target.url);
+            Some(if path.exists() {
+                Judgement::new(Verdict::Ok, None)
+            } else {
+                let reason = match &target.hint {
+                    Some(hint) => format!("no such file: {} ({hint})", target.url),
+                    None => format!("no such file: {}", target.url),
+                };
+                Judgement::new(Verdict::LocalMissing, reason)
+            })
+        }
+        Kind::Mail => Some(Judgement::new(
+            Verdict::Unsupported,
+            "email addresses are not checked".to_owned(),
+        )),
+        Kind::Other => {
+            let scheme = target.url.split(':').next().unwrap_or_default();
+            Some(Judgement::new(
+                Verdict::Unsupported,
+                format!("`{scheme}:` links are not checked"),
+            ))
+        }
+        _ => excluder
+            .excludes(&target.url)
+            .map(|why| Judgement::new(Verdict::Excluded, why)),
+    }
+}
+
+/// Include and exclude patterns from the configuration, flags and the ignore file.
+struct Excluder {
+    include: Vec<Regex>,
+    exclude: Vec<Regex>,
+}
+
+impl Excluder {
+    fn new(settings: &CheckSettings) -> Result<Self, Error> {
+        let mut exclude = settings.exclude.clone();
+        let file = &settings.ignore_file;
+        if let Ok(text) = std::fs::read_to_string(file) {
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                exclude.push(Regex::new(line).map_err(|e| Error::ConfigValue {
+                    origin: format!("{}:{}", file.display(), n + 1),
+                    message: format!("`{line}` is not a regular expression: {e}"),
+                })?);
+            }
+        }
+        Ok(Excluder {
+            include: settings.include.clone(),
+            exclude,
+        })
+    }
+
+    /// Why `url` is not to be checked, if it is not.
+    fn excludes(&self, url: &str) -> Option<String> {
+        if let Some(re) = self.exclude.iter().find(|re| re.is_match(url)) {
+            return Some(format!("matches the exclude pattern `{}`", re.as_str()));
+        }
+        if !self.include.is_empty() && !self.include.iter().any(|re| re.is_match(url)) {
+            return Some("matches no include pattern".to_owned());
+        }
+        None
+    }
+}
+
+/// What the network part of a run gave.
+#[derive(Debug, Default)]
+struct WebRun {
+    results: Vec<CheckResult>,
+    interrupted: bool,
+    /// Set when no host answered and many failed: the network, not the links.
+    network_down: Option<String>,
+}
+
+async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
+    let mut tasks = JoinSet::new();
+    let mut urls = Vec::with_capacity(targets.len());
+    for (i, target) in targets.iter().enumerate() {
+        let Ok(url) = Url::parse(&target.url) else {
+            urls.push(None);
+            continue;
+        };
+        urls.push(Some(url.clone()));
+        let engine = Arc::clone(&engine);
+        tasks.spawn(async move { (i, engine.probe(&url).await) });
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
+    let mut answered: HashSet<String> = HashSet::new();
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let mut run = WebRun::default();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => {
+                tracing::warn!("stopping: reporting what was checked so far");
+                engine.stop();
+                tasks.abort_all();
+                run.interrupted = true;
+                break;
+            }
+            next = tasks.join_next() => {
+                let Some(joined) = next else { break };
+                let Ok((i, outcome)) = joined else { continue };
+                let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default().to_owned();
+                match &outcome.result {
+                    Ok(_) => { answered.insert(host); }
+                    Err(f) if f.is_network() => { failed.entry(host).or_insert_with(|| describe(f)); }
+                    Err(_) => {}
+                }
+                outcomes[i] = Some(outcome);
+                if answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS {
+                    engine.stop();
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+    }
+    // No answer from anyone, and enough hosts tried to tell.
+    if !run.interrupted && answered.is_empty() && failed.len() >= NETWORK_DOWN_MIN_HOSTS {
+        let example = failed.values().next().cloned().unwrap_or_default();
+        run.network_down = Some(format!(
+            "none of the {} hosts tried answered (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to",
+            failed.len()
+        ));
+        return run;
+    }
+    for (target, outcome) in targets.iter().zip(outcomes) {
+        let Some(outcome) = outcome else { continue };
+        if matches!(outcome.result, Err(Failure::Cancelled)) {
+            continue;
+        }
+        let Some(url) = Url::parse(&target.url).ok() else {
+            continue;
+        };
+        run.results
+            .push(target.result(judge(&url, &outcome, &settings.sites)));
+    }
+    run
+}
+
+fn describe(failure: &Failure) -> String {
+    match failure {
+        Failure::NoSuchHost(m)
+        | Failure::Resolve(m)
+        | Failure::Refused(m)
+        | Failure::Connect(m) => m.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async {
+            match terminate.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_around_an_offset() {
+        let text = "a\n<!-- archiver-ignore --> [x](y)\r\nz";
+        assert!(line_around(text, text.find('y').unwrap()).contains(IGNORE_MARKER));
+        assert_eq!(line_around(text, text.len() - 1), "z");
+    }
+
+    #[test]
+    fn urls_on_the_command_line_are_told_from_notes() {
+        assert!(is_web_url("https://a.org"));
+        assert!(is_web_url("HTTP://a.org"));
+        assert!(!is_web_url("notes/a.md"));
+        assert!(!is_web_url("http"));
+    }
+}
