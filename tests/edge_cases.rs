@@ -181,7 +181,8 @@ fn a_tag_with_thousands_of_attributes_does_not_abort_the_run() {
     let mut bad = b"<img ".to_vec();
     bad.extend(b"a=\"\" ".repeat(30_000));
     bad.extend(b"src=\"x.png\">\n");
-    tree.file("bad.md", &bad).file("good.md", "[ok](https://ok.org)\n");
+    tree.file("bad.md", &bad)
+        .file("good.md", "[ok](https://ok.org)\n");
     let links = tree.links(&["."]);
     let raws: Vec<&str> = links.iter().map(|l| s(l, "raw")).collect();
     assert_eq!(raws, ["x.png", "https://ok.org"]);
@@ -190,10 +191,17 @@ fn a_tag_with_thousands_of_attributes_does_not_abort_the_run() {
 #[test]
 fn a_thematic_break_is_not_front_matter() {
     let note = "# 2022-07-10\n\n---\n今天读了 [YOLOv7](https://arxiv.org/abs/2207.02696)\n\n代码 https://github.com/WongKinYiu/yolov7\n\n---\n\nhttps://after.org\n";
-    let raws: Vec<String> = raw_url("f.md", note.as_bytes()).into_iter().map(|p| p.0).collect();
+    let raws: Vec<String> = raw_url("f.md", note.as_bytes())
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
     assert_eq!(
         raws,
-        ["https://arxiv.org/abs/2207.02696", "https://github.com/WongKinYiu/yolov7", "https://after.org"]
+        [
+            "https://arxiv.org/abs/2207.02696",
+            "https://github.com/WongKinYiu/yolov7",
+            "https://after.org"
+        ]
     );
     // Real front matter at the top is still not links.
     assert!(raw_url("f.md", b"---\nsource: https://front.matter/x\n---\n# t\n").is_empty());
@@ -212,5 +220,8 @@ fn json_reports_put_the_summary_first() {
     let links = text.find("\"links\"").unwrap();
     assert!(summary < links, "{text}");
     let kinds = text.find("\"article\"").unwrap();
-    assert!(kinds < text.find("\"other\"").unwrap(), "kinds in their documented order");
+    assert!(
+        kinds < text.find("\"other\"").unwrap(),
+        "kinds in their documented order"
+    );
 }

@@ -1,0 +1,386 @@
+//! A local HTTPS (and HTTP) fixture server that answers for real host names.
+//!
+//! It makes a throwaway CA and a certificate for the given hosts, listens on
+//! 127.0.0.1 with ephemeral ports, and answers each request with whatever the
+//! test's handler says. It counts what it receives: requests per URL, requests in
+//! flight per host (the most at once), and when each request to a host started, so
+//! tests can assert politeness. The archiver is pointed at it with `--connect-to`
+//! and `--ca-cert`, so the URLs in the notes stay the real ones.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// What the server received.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// `GET`, `HEAD` …
+    pub method: String,
+    /// The host asked for (from the request, not the socket).
+    pub host: String,
+    /// Path and query.
+    pub path: String,
+    /// Request headers, names lowercase.
+    pub headers: HashMap<String, String>,
+    /// How many requests for this host and path came before this one.
+    pub nth: usize,
+}
+
+/// What to answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// Wait this long before answering (while counted as in flight).
+    delay: Duration,
+}
+
+impl Reply {
+    /// `status` with an empty body.
+    pub fn status(status: u16) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// 200 with an HTML body.
+    pub fn html(body: &str) -> Self {
+        Reply::status(200)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(body)
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Reply::status(status).header("location", location)
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+        self.body = body.as_ref().to_vec();
+        self
+    }
+
+    /// Answers after `delay`.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+type Handler = dyn Fn(&Req) -> Reply + Send + Sync;
+
+#[derive(Default)]
+struct Counters {
+    requests: HashMap<(String, String), usize>,
+    methods: Vec<(String, String, String)>,
+    in_flight: HashMap<String, usize>,
+    most_in_flight: HashMap<String, usize>,
+    starts: HashMap<String, Vec<Instant>>,
+}
+
+/// A running fixture server; stopped when dropped.
+pub struct Fixture {
+    /// The CA certificate (PEM) to trust.
+    pub ca_cert: PathBuf,
+    https: SocketAddr,
+    http: SocketAddr,
+    hosts: Vec<String>,
+    counters: Arc<Mutex<Counters>>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Starts a server answering for `hosts` with `handler`.
+    pub fn start(hosts: &[&str], handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (ca_pem, server_config) = certificates(hosts);
+        let ca_cert = dir.path().join("test-ca.pem");
+        std::fs::write(&ca_cert, ca_pem).expect("the CA file is written");
+
+        let counters = Arc::new(Mutex::new(Counters::default()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (ready, addrs) = std::sync::mpsc::channel();
+        let thread_counters = Arc::clone(&counters);
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime for the fixture server");
+            runtime.block_on(serve(
+                server_config,
+                handler,
+                thread_counters,
+                ready,
+                stopped,
+            ));
+        });
+        let (https, http) = addrs.recv().expect("the server starts");
+        Fixture {
+            ca_cert,
+            https,
+            http,
+            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            counters,
+            stop: Some(stop),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// The arguments that point the hosts at this server and trust its CA.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec!["--ca-cert".to_owned(), self.ca_cert.display().to_string()];
+        for host in &self.hosts {
+            args.push("--connect-to".into());
+            args.push(format!("{host}:443={}", self.https));
+            args.push("--connect-to".into());
+            args.push(format!("{host}:80={}", self.http));
+        }
+        args
+    }
+
+    fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap()
+    }
+
+    /// Requests received for `host` and `path` (path with query).
+    pub fn requests(&self, host: &str, path: &str) -> usize {
+        self.counters()
+            .requests
+            .get(&(host.to_owned(), path.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The methods used for `host` and `path`, in order.
+    pub fn methods(&self, host: &str, path: &str) -> Vec<String> {
+        self.counters()
+            .methods
+            .iter()
+            .filter(|(h, p, _)| h == host && p == path)
+            .map(|(_, _, m)| m.clone())
+            .collect()
+    }
+
+    /// Every request received for `host`.
+    pub fn requests_to(&self, host: &str) -> usize {
+        self.counters()
+            .requests
+            .iter()
+            .filter(|((h, _), _)| h == host)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The most requests to `host` that were in flight at once.
+    pub fn most_in_flight(&self, host: &str) -> usize {
+        self.counters()
+            .most_in_flight
+            .get(host)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// When each request to `host` arrived.
+    pub fn starts(&self, host: &str) -> Vec<Instant> {
+        self.counters()
+            .starts
+            .get(host)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A CA and a server certificate for `hosts` signed by it.
+fn certificates(hosts: &[&str]) -> (String, rustls::ServerConfig) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "archiver test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let mut names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+    names.push("localhost".into());
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    (ca_cert.pem(), config)
+}
+
+async fn serve(
+    tls: rustls::ServerConfig,
+    handler: Arc<Handler>,
+    counters: Arc<Mutex<Counters>>,
+    ready: std::sync::mpsc::Sender<(SocketAddr, SocketAddr)>,
+    stopped: oneshot::Receiver<()>,
+) {
+    let https = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ready
+        .send((https.local_addr().unwrap(), http.local_addr().unwrap()))
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let accept = async {
+        loop {
+            tokio::select! {
+                Ok((stream, _)) = https.accept() => {
+                    let acceptor = acceptor.clone();
+                    let (handler, counters) = (Arc::clone(&handler), Arc::clone(&counters));
+                    tokio::spawn(async move {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            connection(TokioIo::new(tls), handler, counters).await;
+                        }
+                    });
+                }
+                Ok((stream, _)) = http.accept() => {
+                    let (handler, counters) = (Arc::clone(&handler), Arc::clone(&counters));
+                    tokio::spawn(connection(TokioIo::new(stream), handler, counters));
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        _ = stopped => {}
+    }
+}
+
+async fn connection<IO>(io: TokioIo<IO>, handler: Arc<Handler>, counters: Arc<Mutex<Counters>>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let (handler, counters) = (Arc::clone(&handler), Arc::clone(&counters));
+        async move { Ok::<_, Infallible>(answer(&request, &*handler, &counters).await) }
+    });
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .serve_connection(io, service)
+        .await;
+}
+
+async fn answer(
+    request: &hyper::Request<Incoming>,
+    handler: &Handler,
+    counters: &Mutex<Counters>,
+) -> hyper::Response<Full<Bytes>> {
+    let host = request
+        .uri()
+        .host()
+        .map(str::to_owned)
+        .or_else(|| {
+            request
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .map(|h| h.split(':').next().unwrap_or(h).to_owned())
+        })
+        .unwrap_or_default();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), ToString::to_string);
+    let nth = {
+        let mut c = counters.lock().unwrap();
+        let n = c.requests.entry((host.clone(), path.clone())).or_default();
+        *n += 1;
+        let nth = *n - 1;
+        c.methods
+            .push((host.clone(), path.clone(), request.method().to_string()));
+        let flying = c.in_flight.entry(host.clone()).or_default();
+        *flying += 1;
+        let flying = *flying;
+        let most = c.most_in_flight.entry(host.clone()).or_default();
+        *most = (*most).max(flying);
+        c.starts
+            .entry(host.clone())
+            .or_default()
+            .push(Instant::now());
+        nth
+    };
+    let req = Req {
+        method: request.method().to_string(),
+        host: host.clone(),
+        path,
+        headers: request
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        nth,
+    };
+    let reply = handler(&req);
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    if let Some(n) = counters.lock().unwrap().in_flight.get_mut(&host) {
+        *n -= 1;
+    }
+    let mut response = hyper::Response::builder().status(reply.status);
+    for (name, value) in &reply.headers {
+        response = response.header(name, value);
+    }
+    let body = if req.method == "HEAD" {
+        Bytes::new()
+    } else {
+        Bytes::from(reply.body)
+    };
+    response.body(Full::new(body)).unwrap()
+}
