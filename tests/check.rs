@@ -193,3 +193,214 @@ fn each_behaviour_gets_its_verdict() {
     assert_eq!(summary["urls"], expected.len());
     assert_eq!(summary["by_verdict"]["dead"], 4);
 }
+
+/// Gaps between consecutive request starts to `host`.
+fn gaps(fixture: &Fixture, host: &str) -> Vec<Duration> {
+    let starts = fixture.starts(host);
+    starts
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]))
+        .collect()
+}
+
+#[test]
+fn no_host_ever_has_more_than_its_limit_in_flight() {
+    // Every request is held 150 ms, so concurrency shows; redirects count too.
+    let fixture = Fixture::start(&["example.org", "example.net"], |req: &Req| {
+        if req.path.starts_with("/hop/") {
+            Reply::redirect(302, &req.path.replace("/hop/", "/page/"))
+                .delay(Duration::from_millis(150))
+        } else {
+            Reply::html("ok").delay(Duration::from_millis(150))
+        }
+    });
+    let tree = Tree::new();
+    let mut note = String::new();
+    for i in 0..24 {
+        note.push_str(&format!(
+            "[a{i}](https://example.org/hop/{i}) [b{i}](https://example.net/page/{i})\n"
+        ));
+    }
+    tree.file("archiver.toml", FAST).file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "3", "n.md"]);
+    assert_eq!(code, 0);
+    assert!(
+        results
+            .values()
+            .all(|r| matches!(s(r, "verdict"), "ok" | "redirected"))
+    );
+    for host in ["example.org", "example.net"] {
+        assert_eq!(fixture.most_in_flight(host), 3, "{host}");
+    }
+    // 24 redirects plus 24 pages on one host, 24 pages on the other.
+    assert_eq!(fixture.requests_to("example.org"), 48);
+    assert_eq!(fixture.requests_to("example.net"), 24);
+}
+
+#[test]
+fn the_shipped_intervals_keep_wechat_and_arxiv_under_their_limits() {
+    // No FAST config: the shipped rules, with their intervals.
+    let fixture = Fixture::start(&["mp.weixin.qq.com", "arxiv.org"], |req: &Req| {
+        if req.host == "arxiv.org" {
+            Reply::html("<title>paper</title>")
+        } else {
+            Reply::html("<div id=\"js_content\">正文</div>")
+        }
+    });
+    let tree = Tree::new();
+    let mut note = String::new();
+    for i in 0..8 {
+        note.push_str(&format!(
+            "[w{i}](https://mp.weixin.qq.com/s/article{i}) [p{i}](https://arxiv.org/abs/2207.0{i:04})\n"
+        ));
+    }
+    tree.file("n.md", &note);
+    let (code, _, _) = check(&tree, &fixture, &["n.md"]);
+    assert_eq!(code, 0);
+    // WeChat shows a verification page beyond about 5 requests a second, arXiv
+    // answers 429 beyond 4: no two starts closer than 1/5 s and 1/4 s.
+    for (host, limit_per_second) in [("mp.weixin.qq.com", 5.0), ("arxiv.org", 4.0)] {
+        assert_eq!(fixture.starts(host).len(), 8, "{host}");
+        for gap in gaps(&fixture, host) {
+            assert!(
+                gap.as_secs_f64() >= 1.0 / limit_per_second,
+                "{host}: {gap:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn retry_after_holds_the_whole_host() {
+    // The first request to the host is answered 429 with Retry-After: 1; every
+    // request after it, to any path, must wait that second.
+    let fixture = Fixture::start(&["example.org"], |req: &Req| {
+        if req.path == "/a" && req.nth == 0 {
+            Reply::status(429).header("retry-after", "1")
+        } else {
+            Reply::html("ok")
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("n.md", "[a](https://example.org/a)\n");
+    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "1", "n.md"]);
+    assert_eq!(code, 0);
+    assert_eq!(verdict(&results, "https://example.org/a"), "ok");
+    assert_eq!(fixture.requests("example.org", "/a"), 2);
+    let gap = gaps(&fixture, "example.org")[0];
+    assert!(gap >= Duration::from_secs(1), "{gap:?}");
+
+    // Always 429: blocked, after the bounded retries.
+    let storm = Fixture::start(&["example.org"], |_: &Req| {
+        Reply::status(429).header("retry-after", "0")
+    });
+    let (code, _, results) = check(&tree, &storm, &["n.md"]);
+    assert_eq!(verdict(&results, "https://example.org/a"), "blocked");
+    assert_eq!(
+        storm.requests("example.org", "/a"),
+        3,
+        "the first try and 2 retries"
+    );
+    assert_eq!(code, 0, "blocked is not a failure by default");
+}
+
+#[test]
+fn network_failures_are_told_apart() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::html("ok"));
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "n.md",
+        "[ok](https://example.org/) [refused](https://refused.example/) [nxdomain](https://no-such-host.invalid/)\n",
+    );
+    let refused = format!("refused.example:443=127.0.0.1:{closed_port}");
+    let (code, _, results) = check(&tree, &fixture, &["--connect-to", &refused, "n.md"]);
+    assert_eq!(verdict(&results, "https://example.org/"), "ok");
+    assert_eq!(verdict(&results, "https://refused.example/"), "dead");
+    assert!(s(&results["https://refused.example/"], "reason").contains("refused"));
+    assert_eq!(verdict(&results, "https://no-such-host.invalid/"), "dead");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::html("ok"));
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("n.md", "[a](https://example.org/)\n");
+    // The same server, without trusting its CA.
+    let args: Vec<String> = fixture.args().into_iter().skip(2).collect();
+    let output = archiver_in(tree.path())
+        .args(["check", "--format", "json"])
+        .args(&args)
+        .arg("n.md")
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let result = &doc["results"][0];
+    assert_eq!(s(result, "verdict"), "error");
+    assert!(s(result, "reason").contains("TLS"), "{result}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "error is not in the default --fail-on"
+    );
+}
+
+#[test]
+fn when_no_host_answers_the_network_is_down_not_the_links() {
+    let tree = Tree::new();
+    tree.file(
+        "n.md",
+        "[a](https://a.invalid/) [b](https://b.invalid/) [c](https://c.invalid/) [d](https://d.invalid/)\n",
+    );
+    archiver_in(tree.path())
+        .args(["check", "n.md"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("network looks down"));
+}
+
+#[test]
+fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
+    let fixture = Fixture::start(&["example.org"], |req: &Req| {
+        if req.path == "/gone" {
+            Reply::status(404)
+        } else {
+            Reply::html("ok")
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "a.md",
+        "fine: https://example.org/ok\n\nbad: [x](https://example.org/gone)\n",
+    );
+    let output = archiver_in(tree.path())
+        .arg("check")
+        .args(fixture.args())
+        .arg("a.md")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text.starts_with("2 URLs (2 links) checked in "), "{text}");
+    assert!(text.contains(": 1 ok, 1 dead\n"), "{text}");
+    assert!(
+        text.contains("\na.md\n  3:10  dead           https://example.org/gone  (HTTP 404)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("/ok"), "live links are not listed: {text}");
+
+    // A URL on the command line; --fail-on decides the status.
+    archiver_in(tree.path())
+        .arg("check")
+        .args(fixture.args())
+        .args(["--fail-on", "timeout", "https://example.org/gone"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("(command line)"));
+}

@@ -383,6 +383,14 @@ fn classify(e: &reqwest::Error) -> Failure {
         source = cause.source();
     }
     let message = chain.last().cloned().unwrap_or_else(|| e.to_string());
+    // Some TLS failures arrive as text only, wrapped by the connector.
+    let tls_words = ["certificate", "handshake", "peer sent", "TLS"];
+    if chain
+        .iter()
+        .any(|m| tls_words.iter().any(|w| m.contains(w)))
+    {
+        return Failure::Tls(message);
+    }
     if e.is_connect() {
         Failure::Connect(message)
     } else if message.contains("connection closed") || message.contains("IncompleteMessage") {
