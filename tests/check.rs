@@ -188,6 +188,12 @@ fn each_behaviour_gets_its_verdict() {
     // The redirect chain stops after 10 redirects.
     assert_eq!(fixture.requests("example.org", "/chain/10"), 1);
     assert_eq!(fixture.requests("example.org", "/chain/11"), 0);
+    // HTTPS spoke HTTP/2, as the server offered it.
+    assert!(
+        fixture.versions().iter().any(|v| v == "HTTP/2.0"),
+        "{:?}",
+        fixture.versions()
+    );
     // Summary counts.
     let summary = &doc["summary"];
     assert_eq!(summary["urls"], expected.len());
@@ -403,4 +409,84 @@ fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
         .assert()
         .code(0)
         .stdout(predicates::str::contains("(command line)"));
+}
+
+#[test]
+fn exclusions_from_patterns_flags_and_the_ignore_file() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::status(404));
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file(".archiverignore", "# known dead, kept for history\n^https://example\\.org/old/\n")
+        .file(
+            "n.md",
+            "[a](https://example.org/old/1) [b](https://example.org/tmp/2) [c](https://example.org/live/3)\n",
+        );
+    let (code, _, results) = check(&tree, &fixture, &["--exclude", "/tmp/", "n.md"]);
+    assert_eq!(verdict(&results, "https://example.org/old/1"), "excluded");
+    assert!(s(&results["https://example.org/old/1"], "reason").contains("old"));
+    assert_eq!(verdict(&results, "https://example.org/tmp/2"), "excluded");
+    assert_eq!(verdict(&results, "https://example.org/live/3"), "dead");
+    assert_eq!(
+        fixture.requests_to("example.org"),
+        1,
+        "excluded URLs are not asked"
+    );
+    assert_eq!(code, 2);
+    let (_, _, results) = check(&tree, &fixture, &["--include", "/live/", "n.md"]);
+    assert_eq!(verdict(&results, "https://example.org/tmp/2"), "excluded");
+}
+
+#[test]
+#[cfg(unix)]
+fn sigterm_stops_the_run_with_a_partial_report() {
+    let fixture = Fixture::start(&["example.org"], |req: &Req| {
+        if req.path == "/fast" {
+            Reply::html("ok")
+        } else {
+            Reply::html("late").delay(Duration::from_secs(30))
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", "[network]\ntimeout = \"60s\"\n").file(
+        "n.md",
+        "[a](https://example.org/fast) [b](https://example.org/slow) [c](https://example.org/slower)\n",
+    );
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
+        .current_dir(tree.path())
+        .args(["check", "--format", "json"])
+        .args(fixture.args())
+        .arg("n.md")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the fast link is answered and the slow ones are in flight.
+    let waited = std::time::Instant::now();
+    while fixture.requests("example.org", "/slower") == 0
+        && waited.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["summary"]["interrupted"], true);
+    let urls: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| s(r, "url"))
+        .collect();
+    assert_eq!(urls, ["https://example.org/fast"]);
 }

@@ -37,6 +37,8 @@ pub struct Req {
     pub headers: HashMap<String, String>,
     /// How many requests for this host and path came before this one.
     pub nth: usize,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
 }
 
 /// What to answer.
@@ -97,6 +99,7 @@ type Handler = dyn Fn(&Req) -> Reply + Send + Sync;
 struct Counters {
     requests: HashMap<(String, String), usize>,
     methods: Vec<(String, String, String)>,
+    versions: Vec<String>,
     in_flight: HashMap<String, usize>,
     most_in_flight: HashMap<String, usize>,
     starts: HashMap<String, Vec<Instant>>,
@@ -188,6 +191,11 @@ impl Fixture {
             .filter(|(h, p, _)| h == host && p == path)
             .map(|(_, _, m)| m.clone())
             .collect()
+    }
+
+    /// The HTTP versions of every request received, in order.
+    pub fn versions(&self) -> Vec<String> {
+        self.counters().versions.clone()
     }
 
     /// Every request received for `host`.
@@ -339,6 +347,7 @@ async fn answer(
         let nth = *n - 1;
         c.methods
             .push((host.clone(), path.clone(), request.method().to_string()));
+        c.versions.push(format!("{:?}", request.version()));
         let flying = c.in_flight.entry(host.clone()).or_default();
         *flying += 1;
         let flying = *flying;
@@ -365,6 +374,7 @@ async fn answer(
             })
             .collect(),
         nth,
+        version: format!("{:?}", request.version()),
     };
     let reply = handler(&req);
     if !reply.delay.is_zero() {

@@ -1,0 +1,163 @@
+//! `archiver check` on every URL of the real notes, each host imitated by the
+//! fixture server with its real behaviour (WeChat's deletion notices, CSDN's 404
+//! redirect, GitHub refusing HEAD, bot walls), and each URL live or dead by a fixed
+//! rule. No live link may be reported failing, and no dead one may pass.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use util::server::{Fixture, Reply, Req};
+use util::{archiver_in, corpus, links_in, s};
+
+/// Whether the URL at `host` + `path` is dead in this imitation: about one in
+/// seven, by a hash both the server and the test compute.
+fn is_dead(host: &str, path: &str) -> bool {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host.bytes().chain(path.bytes()) {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash % 7 == 0
+}
+
+/// Hosts that stand behind bot walls or sign their links: their verdict says
+/// nothing about life or death, so it must be `blocked` or `expired`.
+fn walled(host: &str) -> Option<&'static str> {
+    match host {
+        h if h.ends_with("bilibili.com") => Some("blocked"),
+        h if h.ends_with("zhihu.com") => Some("blocked"),
+        "mpvideo.qpic.cn" => Some("expired"),
+        _ => None,
+    }
+}
+
+fn imitate(req: &Req) -> Reply {
+    if let Some(wall) = walled(&req.host) {
+        return Reply::status(if wall == "expired" {
+            403
+        } else if req.host.ends_with("zhihu.com") {
+            403
+        } else {
+            412
+        });
+    }
+    let dead = is_dead(&req.host, &req.path);
+    match req.host.as_str() {
+        "mp.weixin.qq.com" if dead => {
+            Reply::html("<div class=\"weui-msg\"><p>此内容因违规无法查看</p></div>")
+        }
+        "mp.weixin.qq.com" => Reply::html("<div id=\"js_content\"><p>正文</p></div>"),
+        "blog.csdn.net" if req.path.starts_with("/error/404") => Reply::html("not found"),
+        "blog.csdn.net" if dead => {
+            Reply::redirect(302, "https://blog.csdn.net/error/404.html?from=x")
+        }
+        "github.com" if req.method == "HEAD" => Reply::status(405),
+        _ if dead => Reply::status(404),
+        _ => Reply::html("<p>live</p>"),
+    }
+}
+
+#[test]
+fn no_live_link_fails_and_no_dead_one_passes() {
+    let Some(dir) = corpus() else { return };
+    let links = links_in(&dir, &["--unique", "."]);
+    let urls: BTreeSet<String> = links
+        .iter()
+        .map(|l| s(l, "url").split('#').next().unwrap_or_default().to_owned())
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .collect();
+    let hosts: BTreeSet<String> = urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_owned))
+        .collect();
+    assert!(
+        urls.len() > 1500 && hosts.len() > 50,
+        "{} URLs on {} hosts",
+        urls.len(),
+        hosts.len()
+    );
+    let host_list: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let fixture = Fixture::start(&host_list, imitate);
+
+    // The shipped rules, with the intervals shortened (the shipped ones would make
+    // this run take minutes; their values have their own test).
+    let tree = util::Tree::new();
+    let mut config = String::from("[network]\nretry_delay = \"20ms\"\n");
+    let shipped = archiver::config::Settings::shipped().unwrap();
+    for name in ["wechat-article", "arxiv"] {
+        let rule = shipped
+            .sites
+            .rules()
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap();
+        let mut rule = toml::Table::try_from(rule).unwrap();
+        rule.insert("min_interval".into(), "0s".into());
+        let mut doc = toml::Table::new();
+        doc.insert(
+            "sites".into(),
+            toml::Value::Array(vec![toml::Value::Table(rule)]),
+        );
+        config.push_str(&toml::to_string(&doc).unwrap());
+    }
+    tree.file("archiver.toml", &config);
+
+    let output = archiver_in(tree.path())
+        .args(["check", "--format", "json"])
+        .args(fixture.args())
+        .arg(dir.join("."))
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let results: BTreeMap<String, &Value> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (s(r, "url").to_owned(), r))
+        .collect();
+
+    let mut checked = 0;
+    let mut dead_seen = 0;
+    for url in &urls {
+        let parsed = url::Url::parse(url).unwrap();
+        let host = parsed.host_str().unwrap();
+        let path = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_owned(),
+        };
+        let Some(result) = results.get(url.as_str()) else {
+            panic!("no result for {url}");
+        };
+        let verdict = s(result, "verdict");
+        if let Some(wall) = walled(host) {
+            assert_eq!(verdict, wall, "{url}: {result}");
+            continue;
+        }
+        checked += 1;
+        if is_dead(host, &path) {
+            dead_seen += 1;
+            assert!(
+                matches!(verdict, "dead" | "soft-dead"),
+                "a dead link passed: {url}: {result}"
+            );
+        } else {
+            assert!(
+                matches!(verdict, "ok" | "redirected"),
+                "a live link failed: {url}: {result}"
+            );
+        }
+    }
+    assert!(
+        checked > 1000 && dead_seen > 100,
+        "{checked} checked, {dead_seen} dead"
+    );
+    assert_eq!(output.status.code(), Some(2));
+    // Politeness held on the busiest host.
+    assert!(fixture.most_in_flight("mp.weixin.qq.com") <= 2);
+}
