@@ -18,7 +18,7 @@ fn is_dead(host: &str, path: &str) -> bool {
     for b in host.bytes().chain(path.bytes()) {
         hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    hash % 7 == 0
+    hash.is_multiple_of(7)
 }
 
 /// Hosts that stand behind bot walls or sign their links: their verdict says
@@ -34,13 +34,9 @@ fn walled(host: &str) -> Option<&'static str> {
 
 fn imitate(req: &Req) -> Reply {
     if let Some(wall) = walled(&req.host) {
-        return Reply::status(if wall == "expired" {
-            403
-        } else if req.host.ends_with("zhihu.com") {
-            403
-        } else {
-            412
-        });
+        // Signed links and zhihu answer 403, bilibili 412.
+        let bilibili = wall == "blocked" && req.host.ends_with("bilibili.com");
+        return Reply::status(if bilibili { 412 } else { 403 });
     }
     let dead = is_dead(&req.host, &req.path);
     match req.host.as_str() {
