@@ -490,3 +490,30 @@ fn sigterm_stops_the_run_with_a_partial_report() {
         .collect();
     assert_eq!(urls, ["https://example.org/fast"]);
 }
+
+#[test]
+fn the_deadline_runs_from_the_first_request_not_from_the_queue() {
+    // Eight URLs on a host paced 300 ms apart take over 2 s in all; each URL's 1 s
+    // deadline must not count the time spent waiting for its turn.
+    let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::html("ok"));
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        "[network]\ndeadline = \"1s\"\n\n[[sites]]\nname = \"paced\"\nhosts = [\"example.org\"]\nmin_interval = \"300ms\"\n",
+    );
+    let note: String = (0..8)
+        .map(|i| format!("[{i}](https://example.org/{i})\n"))
+        .collect();
+    tree.file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    assert_eq!(code, 0);
+    assert!(
+        results.values().all(|r| s(r, "verdict") == "ok"),
+        "{results:#?}"
+    );
+    // Starts are 300 ms apart at the client; arrivals may be a little closer (the
+    // first request also sets up the connection).
+    for gap in gaps(&fixture, "example.org") {
+        assert!(gap >= Duration::from_millis(250), "{gap:?}");
+    }
+}

@@ -144,22 +144,28 @@ impl Engine {
     }
 
     /// Asks `url`, following redirects, within the per-URL deadline.
+    ///
+    /// The deadline runs from the first request's start, not from when the URL was
+    /// queued: a thousand URLs waiting for one host's interval must not time out
+    /// before they are asked.
     pub async fn probe(&self, url: &Url) -> Outcome {
         let mut hops = Vec::new();
-        let deadline = Instant::now() + self.settings.deadline;
-        let result = match tokio::time::timeout_at(deadline, self.follow(url, &mut hops)).await {
-            Ok(result) => result,
-            Err(_) => Err(Failure::Deadline),
-        };
+        let mut deadline = None;
+        let result = self.follow(url, &mut hops, &mut deadline).await;
         Outcome { hops, result }
     }
 
-    async fn follow(&self, start: &Url, hops: &mut Vec<Hop>) -> Result<Response, Failure> {
+    async fn follow(
+        &self,
+        start: &Url,
+        hops: &mut Vec<Hop>,
+        deadline: &mut Option<Instant>,
+    ) -> Result<Response, Failure> {
         let mut url = start.clone();
         let mut visited = HashSet::from([url.clone()]);
         let mut redirects = 0;
         loop {
-            let response = self.request(&url, hops).await?;
+            let response = self.request(&url, hops, deadline).await?;
             if !matches!(response.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(response);
             }
@@ -193,7 +199,12 @@ impl Engine {
 
     /// One hop: HEAD (or GET, when the site rule says so), falling back to GET
     /// when HEAD is refused, retrying transient failures.
-    async fn request(&self, url: &Url, hops: &mut Vec<Hop>) -> Result<Response, Failure> {
+    async fn request(
+        &self,
+        url: &Url,
+        hops: &mut Vec<Hop>,
+        deadline: &mut Option<Instant>,
+    ) -> Result<Response, Failure> {
         let rule = self.rule(url);
         let host = url.host_str().unwrap_or_default().to_owned();
         let limits = HostLimits {
@@ -210,15 +221,27 @@ impl Engine {
         let mut method = rule.and_then(|r| r.method).unwrap_or(Method::Head);
         let mut attempt = 0;
         loop {
-            let slot = self
-                .pool
-                .slot(&host, limits)
-                .await
-                .ok_or(Failure::Cancelled)?;
-            let sent =
-                tokio::time::timeout(self.settings.timeout, self.send(url, method, rule)).await;
+            let slot = match *deadline {
+                // Later requests (redirect hops, retries) wait within the deadline.
+                Some(at) => tokio::time::timeout_at(at, self.pool.slot(&host, limits))
+                    .await
+                    .map_err(|_| Failure::Deadline)?,
+                None => self.pool.slot(&host, limits).await,
+            }
+            .ok_or(Failure::Cancelled)?;
+            let at = *deadline.get_or_insert_with(|| Instant::now() + self.settings.deadline);
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Failure::Deadline);
+            }
+            let budget = self.settings.timeout.min(left);
+            let sent = tokio::time::timeout(budget, self.send(url, method, rule)).await;
             drop(slot);
-            let result = sent.unwrap_or(Err(Failure::Timeout));
+            let result = sent.unwrap_or(Err(if budget < self.settings.timeout {
+                Failure::Deadline
+            } else {
+                Failure::Timeout
+            }));
             hops.push(Hop {
                 url: url.clone(),
                 method: method_name(method),
@@ -243,14 +266,14 @@ impl Engine {
                         tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
                         self.pool.pause(&host, wait);
                     } else if (500..600).contains(&status) && retries_left {
-                        tokio::time::sleep(self.backoff(attempt)).await;
+                        wait(self.backoff(attempt), at).await?;
                     } else {
                         return Ok(response);
                     }
                 }
                 Err(failure) if failure.is_transient() && retries_left => {
                     tracing::debug!("{url}: {failure:?}, retrying");
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                    wait(self.backoff(attempt), at).await?;
                 }
                 Err(failure) => return Err(failure),
             }
@@ -282,7 +305,17 @@ impl Engine {
             .request(http_method, url.clone())
             .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
             .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
-        match rule.and_then(|r| r.user_agent.as_ref()) {
+        let agent = rule.and_then(|r| r.user_agent.as_ref());
+        tracing::debug!(
+            "{url}: {} with the {} User-Agent",
+            method_name(method),
+            match agent {
+                Some(UserAgent::Browser) => "browser",
+                Some(UserAgent::Custom(_)) => "site rule's",
+                Some(UserAgent::Tool) | None => "tool's",
+            }
+        );
+        match agent {
             Some(UserAgent::Browser) => {
                 request = request.header(header::USER_AGENT, &self.settings.browser_user_agent);
             }
@@ -321,6 +354,15 @@ impl Engine {
             body,
         })
     }
+}
+
+/// Sleeps `wait`, unless that would pass the deadline.
+async fn wait(wait: Duration, deadline: Instant) -> Result<(), Failure> {
+    if Instant::now() + wait > deadline {
+        return Err(Failure::Deadline);
+    }
+    tokio::time::sleep(wait).await;
+    Ok(())
 }
 
 fn method_name(method: Method) -> &'static str {
