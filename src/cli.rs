@@ -115,7 +115,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct NotesArgs {
     /// Notes to read: files, directories (walked recursively), glob patterns
-    /// ("notes/**/*.md"), or - for standard input.
+    /// ("notes/**/*.md"), or - for standard input. `check` also takes http(s) URLs
+    /// to check directly.
     #[arg(value_name = "INPUT", default_value = ".")]
     pub inputs: Vec<String>,
 
