@@ -174,6 +174,11 @@ pub struct CheckArgs {
     #[arg(short, long, value_enum, default_value_t)]
     pub format: CheckFormat,
 
+    /// Write the report to this file (whole or not at all) instead of stdout; a
+    /// one-line summary still goes to stderr.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// Verdicts that make the exit status 2 (comma-separated)
     /// [default: dead,soft-dead,local-missing,invalid].
     #[arg(long, value_delimiter = ',', value_name = "VERDICT")]

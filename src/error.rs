@@ -100,6 +100,16 @@ pub enum Error {
     #[error("the network looks down: {0}")]
     NetworkDown(String),
 
+    /// A file (a report) could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+
     /// The report could not be written.
     #[error("cannot write output: {0}")]
     Output(#[source] io::Error),

@@ -517,3 +517,39 @@ fn the_deadline_runs_from_the_first_request_not_from_the_queue() {
         assert!(gap >= Duration::from_millis(250), "{gap:?}");
     }
 }
+
+#[test]
+fn output_goes_to_a_file_and_a_summary_to_stderr() {
+    let fixture = Fixture::start(&["example.org"], |req: &Req| {
+        if req.path == "/gone" {
+            Reply::status(404)
+        } else {
+            Reply::html("ok")
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "a.md",
+        "[x](https://example.org/gone) [y](https://example.org/ok)\n",
+    );
+    for (format, marker) in [
+        ("sarif", "\"version\": \"2.1.0\""),
+        ("junit", "<testsuites"),
+        ("markdown", "## Link check"),
+        ("github", "::error file=a.md,line=1,col=5"),
+    ] {
+        let out = tree.path().join(format!("report.{format}"));
+        archiver_in(tree.path())
+            .arg("check")
+            .args(fixture.args())
+            .args(["--format", format, "--output"])
+            .arg(&out)
+            .arg("a.md")
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::contains("2 URLs (2 links) checked"));
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert!(written.contains(marker), "{format}: {written}");
+    }
+}

@@ -24,7 +24,7 @@ use crate::input::{Inputs, WalkOptions};
 use crate::judge::{Judgement, judge};
 use crate::link::{Kind, Link};
 use crate::net::probe::{Engine, Failure, Outcome};
-use crate::report::check::{self, CheckResult, Occurrence, Summary};
+use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
 
@@ -133,11 +133,25 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     results.sort_by(|a, b| a.url.cmp(&b.url));
 
     let summary = Summary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    check::write(args.format, &summary, &results, &mut out).map_err(Error::Output)?;
-    out.flush().map_err(Error::Output)?;
-    if args.format != check::CheckFormat::Text {
-        tracing::info!("{}", summary.line());
+    let report = Report {
+        summary: &summary,
+        results: &results,
+        fail_on: &settings.check.fail_on,
+    };
+    let reporter = check::reporter(args.format);
+    if let Some(path) = &args.output {
+        let mut bytes = Vec::new();
+        reporter.write(&report, &mut bytes).map_err(Error::Output)?;
+        write_file(path, &bytes)?;
+        // The report went to a file; people at the terminal still see the gist.
+        eprintln!("{}", summary.line());
+    } else {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        reporter.write(&report, &mut out).map_err(Error::Output)?;
+        out.flush().map_err(Error::Output)?;
+        if args.format != check::CheckFormat::Text {
+            tracing::info!("{}", summary.line());
+        }
     }
 
     let failing = results
@@ -152,6 +166,24 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Writes the report file whole or not at all: a temporary file beside it,
+/// flushed to disk, then renamed over it.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let failed = |source: std::io::Error| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(failed)?;
+    temp.write_all(bytes).map_err(failed)?;
+    temp.as_file().sync_all().map_err(failed)?;
+    temp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
 }
 
 fn is_web_url(input: &str) -> bool {
@@ -341,8 +373,11 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     let mut run = WebRun::default();
     let stop = shutdown_signal();
     tokio::pin!(stop);
+    let progress = Progress::new(targets.len());
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
     loop {
         tokio::select! {
+            _ = tick.tick(), if progress.is_visible() => progress.hosts(&engine.busy_hosts()),
             () = &mut stop => {
                 tracing::warn!("stopping: reporting what was checked so far");
                 engine.stop();
@@ -360,6 +395,7 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
                     Err(_) => {}
                 }
                 outcomes[i] = Some(outcome);
+                progress.advance();
                 if answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS {
                     engine.stop();
                     tasks.abort_all();
@@ -368,6 +404,7 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
             }
         }
     }
+    progress.finish();
     // No answer from anyone, and enough hosts tried to tell.
     if !run.interrupted && answered.is_empty() && failed.len() >= NETWORK_DOWN_MIN_HOSTS {
         let example = failed.values().next().cloned().unwrap_or_default();
@@ -389,6 +426,65 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
             .push(target.result(judge(&url, &outcome, &settings.sites)));
     }
     run
+}
+
+/// A progress bar on stderr when stderr is a terminal; nothing otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        let visible =
+            std::io::stderr().is_terminal() && tracing::enabled!(tracing::Level::WARN) && total > 0;
+        let bar = visible.then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} URLs, {per_sec} · {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { bar }
+    }
+
+    fn is_visible(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    fn advance(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    /// Shows the hosts in flight, busiest first.
+    fn hosts(&self, busy: &[(String, usize)]) {
+        if let Some(bar) = &self.bar {
+            let shown: Vec<String> = busy
+                .iter()
+                .take(3)
+                .map(|(h, n)| format!("{h} ×{n}"))
+                .collect();
+            let more = busy.len().saturating_sub(3);
+            let mut msg = shown.join(", ");
+            if more > 0 {
+                msg = format!("{msg} +{more} hosts");
+            }
+            bar.set_message(msg);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn describe(failure: &Failure) -> String {

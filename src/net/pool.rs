@@ -32,6 +32,8 @@ pub struct HostPool {
 
 #[derive(Debug)]
 struct Host {
+    /// The host's concurrency, to tell from its free permits how many are in use.
+    concurrency: usize,
     permits: Arc<Semaphore>,
     interval: Duration,
     /// The earliest start of the next request, and the end of any pause.
@@ -68,6 +70,7 @@ impl HostPool {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(hosts.entry(name.to_owned()).or_insert_with(|| {
             Arc::new(Host {
+                concurrency: limits.concurrency.max(1),
                 permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
                 interval: limits.interval,
                 schedule: Mutex::new(Schedule {
@@ -110,6 +113,27 @@ impl HostPool {
             _host: host_permit,
             _global: global,
         })
+    }
+
+    /// The hosts with requests in flight now, busiest first.
+    #[must_use]
+    pub fn busy_hosts(&self) -> Vec<(String, usize)> {
+        let hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut busy: Vec<(String, usize)> = hosts
+            .iter()
+            .map(|(name, h)| {
+                (
+                    name.clone(),
+                    h.concurrency.saturating_sub(h.permits.available_permits()),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        busy.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        busy
     }
 
     /// Stops handing out slots: waiting and later requests get `None`.

@@ -137,6 +137,12 @@ impl Engine {
         })
     }
 
+    /// The hosts with requests in flight now, busiest first, with their counts.
+    #[must_use]
+    pub fn busy_hosts(&self) -> Vec<(String, usize)> {
+        self.pool.busy_hosts()
+    }
+
     /// Stops the engine: requests waiting for a slot, and later ones, fail with
     /// [`Failure::Cancelled`].
     pub fn stop(&self) {

@@ -23,7 +23,14 @@ pub fn archiver_in(dir: &Path) -> Command {
     }
     cmd.env("NO_COLOR", "1");
     // A proxy from the environment would take requests away from the fixture server.
-    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
         cmd.env_remove(var);
     }
     cmd
