@@ -46,7 +46,9 @@ impl Judgement {
 /// Judges the outcome of asking `url`.
 #[must_use]
 pub fn judge(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Judgement {
-    let attempts = outcome.hops.len();
+    // Requests to the last URL asked (redirect hops before it are not attempts).
+    let last = outcome.hops.last().map(|h| &h.url);
+    let attempts = outcome.hops.iter().filter(|h| Some(&h.url) == last).count();
     let rule_of = |u: &Url| u.host_str().and_then(|h| sites.lookup(h));
     let start_rule = rule_of(url);
     let mut judgement = match &outcome.result {
@@ -93,6 +95,13 @@ fn judge_failure(failure: &Failure, attempts: usize) -> Judgement {
         Failure::TooManyRedirects(n) => (Verdict::Dead, format!("more than {} redirects", n - 1)),
         Failure::RedirectLoop(u) => (Verdict::Dead, format!("redirect loop back to {u}")),
         Failure::BadRedirect(m) => (Verdict::Error, format!("bad redirect: {m}")),
+        Failure::HostRefused(left) => (
+            Verdict::Blocked,
+            format!(
+                "not asked: the host asked to be left alone for another {}s (Retry-After), longer than the run may wait",
+                left.as_secs()
+            ),
+        ),
         Failure::Cancelled => (
             Verdict::Error,
             "not checked: the run was stopped".to_owned(),
@@ -142,6 +151,12 @@ fn judge_response(
     match status {
         200..=299 => judge_page(url, response, final_rule),
         404 | 410 => Judgement::new(Verdict::Dead, format!("HTTP {status}")),
+        429 | 503 if response.waited_too_long => Judgement::new(
+            Verdict::Blocked,
+            format!(
+                "rate limited: HTTP {status} asking to come back later than the run may wait (Retry-After)"
+            ),
+        ),
         429 => Judgement::new(
             Verdict::Blocked,
             format!("rate limited: HTTP 429 after {attempts} attempts"),
@@ -157,10 +172,6 @@ fn judge_response(
         401 | 403 | 418 | 451 => Judgement::new(
             Verdict::Blocked,
             format!("HTTP {status}: access refused (a bot wall or a login, not a dead link)"),
-        ),
-        503 if response.header("retry-after").is_some() => Judgement::new(
-            Verdict::Blocked,
-            "HTTP 503 asking to come back later than allowed (Retry-After)".to_owned(),
         ),
         500..=599 => Judgement::new(
             Verdict::Error,
@@ -181,6 +192,17 @@ fn judge_page(url: &Url, response: &Response, rule: Option<&SiteRule>) -> Judgem
         && !response.body.is_empty()
     {
         let text = String::from_utf8_lossy(&response.body);
+        if rule
+            .live_selector
+            .as_ref()
+            .is_some_and(|s| s.matches(&text))
+        {
+            return if redirected {
+                Judgement::new(Verdict::Redirected, None)
+            } else {
+                Judgement::new(Verdict::Ok, None)
+            };
+        }
         if let Some(m) = rule
             .blocked_markers
             .iter()
@@ -250,6 +272,7 @@ mod tests {
                 url: Url::parse(final_url).unwrap(),
                 headers: map,
                 body: body.as_bytes().to_vec(),
+                waited_too_long: false,
             }),
         }
     }
@@ -288,6 +311,18 @@ mod tests {
         );
         assert_eq!(gone.verdict, Verdict::SoftDead);
         assert!(gone.reason.unwrap().contains("该内容已被发布者删除"));
+        let quoted = verdict_of(
+            "https://mp.weixin.qq.com/s/a",
+            "https://mp.weixin.qq.com/s/a",
+            200,
+            &[],
+            "<div id=\"js_content\">作者说：该内容已被发布者删除 是常见提示；当前环境异常，完成验证后即可继续访问</div>",
+        );
+        assert_eq!(
+            quoted.verdict,
+            Verdict::Ok,
+            "a live article quoting the notices"
+        );
         let wall = verdict_of(
             "https://mp.weixin.qq.com/s/a",
             "https://mp.weixin.qq.com/s/a",

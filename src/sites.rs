@@ -147,6 +147,14 @@ pub struct SiteRule {
     /// Who to say is asking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<UserAgent>,
+    /// A CSS selector that matches only a live page (WeChat's `#js_content`): where
+    /// it matches, the page is not searched for markers, so an article that
+    /// quotes a notice is not mistaken for one.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_selector"
+    )]
+    pub live_selector: Option<LiveSelector>,
     /// Page texts that mean the page is gone though it answers 200 (`soft-dead`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gone_markers: Vec<String>,
@@ -192,6 +200,7 @@ impl SiteRule {
             host_concurrency: None,
             method: None,
             user_agent: None,
+            live_selector: None,
             gone_markers: Vec::new(),
             gone_redirects: Vec::new(),
             blocked_markers: Vec::new(),
@@ -212,6 +221,47 @@ fn optional_duration<S: Serializer>(
 ) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_str(&crate::config::values::format_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A parsed CSS selector and the text it was parsed from.
+#[derive(Debug, Clone)]
+pub struct LiveSelector {
+    /// As written in the configuration.
+    pub text: String,
+    /// Parsed.
+    pub selector: scraper::Selector,
+}
+
+impl LiveSelector {
+    /// Parses a CSS selector.
+    ///
+    /// # Errors
+    /// A message naming the selector when it does not parse.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        scraper::Selector::parse(text)
+            .map(|selector| LiveSelector {
+                text: text.to_owned(),
+                selector,
+            })
+            .map_err(|e| format!("`{text}` is not a CSS selector: {e}"))
+    }
+
+    /// Whether `html` has an element the selector matches.
+    #[must_use]
+    pub fn matches(&self, html: &str) -> bool {
+        scraper::Html::parse_document(html)
+            .select(&self.selector)
+            .next()
+            .is_some()
+    }
+}
+
+#[allow(clippy::ref_option)] // the signature `serialize_with` requires
+fn optional_selector<S: Serializer>(s_: &Option<LiveSelector>, s: S) -> Result<S::Ok, S::Error> {
+    match s_ {
+        Some(sel) => s.serialize_str(&sel.text),
         None => s.serialize_none(),
     }
 }

@@ -360,15 +360,104 @@ fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
 #[test]
 fn when_no_host_answers_the_network_is_down_not_the_links() {
     let tree = Tree::new();
-    tree.file(
-        "n.md",
-        "[a](https://a.invalid/) [b](https://b.invalid/) [c](https://c.invalid/) [d](https://d.invalid/)\n",
-    );
+    let many: String = (0..9)
+        .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
+        .collect();
+    tree.file("many.md", &many);
     archiver_in(tree.path())
-        .args(["check", "n.md"])
+        .args(["check", "many.md"])
         .assert()
         .code(1)
         .stderr(predicates::str::contains("network looks down"));
+
+    // A few dead domains are dead links, not a dead network.
+    tree.file(
+        "few.md",
+        "[a](https://a.invalid/) [b](https://b.invalid/) [c](https://c.invalid/)\n",
+    );
+    archiver_in(tree.path())
+        .args(["check", "few.md"])
+        .assert()
+        .code(2)
+        .stdout(predicates::str::contains("3 dead"));
+}
+
+#[test]
+fn a_slow_live_host_among_many_dead_domains_proves_the_network_up() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| {
+        Reply::html("ok").delay(Duration::from_millis(800))
+    });
+    let tree = Tree::new();
+    let mut note: String = (0..9)
+        .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
+        .collect();
+    note.push_str("[live](https://example.org/)\n");
+    tree.file("archiver.toml", FAST).file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    assert_eq!(verdict(&results, "https://example.org/"), "ok");
+    assert_eq!(verdict(&results, "https://host0.invalid/"), "dead");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn odd_but_live_servers_are_not_failed() {
+    let fixture = Fixture::start(&["example.org"], |req: &Req| match req.path.as_str() {
+        // Raw UTF-8 in Location, as Chinese sites send it.
+        "/utf8" => Reply::redirect(302, "/页面"),
+        p if p.starts_with("/%E9%A1%B5%E9%9D%A2") => Reply::html("found"),
+        // A redirect back to itself that sets a cookie, then the page.
+        "/cookie"
+            if req
+                .headers
+                .get("cookie")
+                .is_some_and(|c| c.contains("seen=1")) =>
+        {
+            Reply::html("welcome")
+        }
+        "/cookie" => Reply::redirect(302, "/cookie").header("set-cookie", "seen=1; Path=/"),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "n.md",
+        "[a](https://example.org/utf8) [b](https://example.org/cookie)\n",
+    );
+    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    assert_eq!(
+        verdict(&results, "https://example.org/utf8"),
+        "redirected",
+        "{results:#?}"
+    );
+    // It ends where it began.
+    assert_eq!(
+        verdict(&results, "https://example.org/cookie"),
+        "ok",
+        "{results:#?}"
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_retry_after_longer_than_allowed_blocks_the_host_without_asking_again() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| {
+        Reply::status(429).header("retry-after", "3600")
+    });
+    let tree = Tree::new();
+    let note: String = (0..10)
+        .map(|i| format!("[{i}](https://example.org/{i})\n"))
+        .collect();
+    tree.file("archiver.toml", FAST).file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "1", "n.md"]);
+    assert!(
+        results.values().all(|r| s(r, "verdict") == "blocked"),
+        "{results:#?}"
+    );
+    assert_eq!(
+        fixture.requests_to("example.org"),
+        1,
+        "one 429 is enough to stop asking"
+    );
+    assert_eq!(code, 0);
 }
 
 #[test]
@@ -552,4 +641,34 @@ fn output_goes_to_a_file_and_a_summary_to_stderr() {
         let written = std::fs::read_to_string(&out).unwrap();
         assert!(written.contains(marker), "{format}: {written}");
     }
+}
+
+#[test]
+fn redirect_hops_do_not_queue_behind_other_urls() {
+    // Twenty URLs on a paced host, each redirecting once on the same host: the
+    // hops keep their URL's place, so none of them runs out its 1 s deadline
+    // though the whole run takes about 4 s.
+    let fixture = Fixture::start(&["example.org"], |req: &Req| {
+        if req.path.starts_with("/from/") {
+            Reply::redirect(301, &req.path.replace("/from/", "/to/"))
+        } else {
+            Reply::html("ok")
+        }
+    });
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        "[network]\ndeadline = \"1s\"\n\n[[sites]]\nname = \"paced\"\nhosts = [\"example.org\"]\nmin_interval = \"100ms\"\nhost_concurrency = 2\n",
+    );
+    let note: String = (0..20)
+        .map(|i| format!("[{i}](https://example.org/from/{i})\n"))
+        .collect();
+    tree.file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    assert!(
+        results.values().all(|r| s(r, "verdict") == "redirected"),
+        "{results:#?}"
+    );
+    assert_eq!(code, 0);
+    assert!(fixture.most_in_flight("example.org") <= 2);
 }

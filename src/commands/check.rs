@@ -31,13 +31,15 @@ use crate::{Error, ExitStatus};
 /// The comment that keeps the links on its line from being checked.
 const IGNORE_MARKER: &str = "archiver-ignore";
 
-/// After this many hosts have failed at the network level with none answering,
-/// the network is taken to be down and the run stops early.
+/// When this many hosts have failed as on a machine without a network (no name
+/// resolves, nothing is reachable) and none answered, the network is taken to be
+/// down rather than every link dead: a collection of notes with that many dead
+/// domains and not one live link does not happen.
 const NETWORK_DOWN_HOSTS: usize = 8;
 
-/// At the end of a run in which no host answered, this many failed hosts mean
-/// the network is down rather than every link dead.
-const NETWORK_DOWN_MIN_HOSTS: usize = 3;
+/// How long the run waits, once that many hosts failed, for any host to answer
+/// before it stops (a live host may just be slower than the dead ones).
+const NETWORK_DOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One URL to judge, and where it is cited.
 #[derive(Debug)]
@@ -47,8 +49,8 @@ struct Target {
     reason: Option<String>,
     hint: Option<String>,
     occurrences: Vec<Occurrence>,
-    /// How many occurrences stand on an `archiver-ignore` line.
-    ignored: usize,
+    /// For each occurrence, whether it stands on an `archiver-ignore` line.
+    ignored: Vec<bool>,
 }
 
 impl Target {
@@ -59,11 +61,23 @@ impl Target {
             reason: None,
             hint: None,
             occurrences: Vec::new(),
-            ignored: 0,
+            ignored: Vec::new(),
         }
     }
 
     fn result(&self, judgement: Judgement) -> CheckResult {
+        // Occurrences on an `archiver-ignore` line are not reported, unless they
+        // are all there is (the URL is then excluded, and they say where).
+        let occurrences = if self.ignored.iter().all(|i| *i) {
+            self.occurrences.clone()
+        } else {
+            self.occurrences
+                .iter()
+                .zip(&self.ignored)
+                .filter(|(_, ignored)| !**ignored)
+                .map(|(o, _)| o.clone())
+                .collect()
+        };
         CheckResult {
             url: self.url.clone(),
             verdict: judgement.verdict,
@@ -72,7 +86,7 @@ impl Target {
             moved_to: judgement.moved_to,
             reason: judgement.reason,
             flags: judgement.flags,
-            occurrences: self.occurrences.clone(),
+            occurrences,
         }
     }
 }
@@ -98,9 +112,16 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let classifier = Classifier::new(settings);
     for url in &urls {
         let resolved = classifier.resolve(url, &NoteContext::for_file(Path::new("-")), None);
+        // The same identity as links from notes: the fragment is not part of it.
+        let key = resolved
+            .url
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         targets
-            .entry(resolved.url.clone())
-            .or_insert_with(|| Target::new(resolved.url, resolved.kind));
+            .entry(key.clone())
+            .or_insert_with(|| Target::new(key, resolved.kind));
     }
 
     let excluder = Excluder::new(&settings.check)?;
@@ -132,7 +153,11 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     results.extend(run.results);
     results.sort_by(|a, b| a.url.cmp(&b.url));
 
-    let summary = Summary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
+    let summary = Summary::of(
+        &results,
+        started.elapsed().as_secs_f64(),
+        run.interrupted.then_some(run.unchecked),
+    );
     let report = Report {
         summary: &summary,
         results: &results,
@@ -258,7 +283,7 @@ fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool) {
     if target.hint.is_none() {
         target.hint = link.hint;
     }
-    target.ignored += usize::from(ignored);
+    target.ignored.push(ignored);
     target.occurrences.push(Occurrence {
         file: link.file,
         line: link.line,
@@ -269,11 +294,16 @@ fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool) {
 
 /// The verdict that needs no network, if there is one.
 fn offline_verdict(target: &Target, excluder: &Excluder) -> Option<Judgement> {
-    if !target.occurrences.is_empty() && target.ignored == target.occurrences.len() {
+    if !target.ignored.is_empty() && target.ignored.iter().all(|i| *i) {
         return Some(Judgement::new(
             Verdict::Excluded,
             format!("an `{IGNORE_MARKER}` comment stands on its line"),
         ));
+    }
+    // Patterns apply to every kind of link: `--exclude drafts/` spares local
+    // paths too.
+    if let Some(why) = excluder.excludes(&target.url) {
+        return Some(Judgement::new(Verdict::Excluded, why));
     }
     match target.kind {
         Kind::Invalid => Some(Judgement::new(Verdict::Invalid, target.reason.clone())),
@@ -300,9 +330,7 @@ fn offline_verdict(target: &Target, excluder: &Excluder) -> Option<Judgement> {
                 format!("`{scheme}:` links are not checked"),
             ))
         }
-        _ => excluder
-            .excludes(&target.url)
-            .map(|why| Judgement::new(Verdict::Excluded, why)),
+        _ => None,
     }
 }
 
@@ -351,6 +379,8 @@ impl Excluder {
 struct WebRun {
     results: Vec<CheckResult>,
     interrupted: bool,
+    /// URLs not checked because the run was stopped.
+    unchecked: usize,
     /// Set when no host answered and many failed: the network, not the links.
     network_down: Option<String>,
 }
@@ -375,9 +405,22 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     tokio::pin!(stop);
     let progress = Progress::new(targets.len());
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    // Armed when many hosts have failed and none answered: if nothing answers in
+    // the grace time either, the network is down.
+    let grace = settings.network.timeout.min(NETWORK_DOWN_GRACE);
+    let mut down_check: Option<tokio::time::Instant> = None;
     loop {
+        let check_at = down_check.unwrap_or_else(|| tokio::time::Instant::now() + grace);
         tokio::select! {
             _ = tick.tick(), if progress.is_visible() => progress.hosts(&engine.busy_hosts()),
+            () = tokio::time::sleep_until(check_at), if down_check.is_some() => {
+                if answered.is_empty() {
+                    engine.stop();
+                    tasks.abort_all();
+                    break;
+                }
+                down_check = None;
+            }
             () = &mut stop => {
                 tracing::warn!("stopping: reporting what was checked so far");
                 engine.stop();
@@ -389,24 +432,29 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
                 let Some(joined) = next else { break };
                 let Ok((i, outcome)) = joined else { continue };
                 let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default().to_owned();
+                // Any answer, a redirect or a refused connection included, shows the
+                // network works.
+                let any_answer = outcome.hops.iter().any(|h| h.status.is_some());
                 match &outcome.result {
-                    Ok(_) => { answered.insert(host); }
-                    Err(f) if f.is_network() => { failed.entry(host).or_insert_with(|| describe(f)); }
-                    Err(_) => {}
+                    Err(f) if f.is_network() && !any_answer => {
+                        failed.entry(host).or_insert_with(|| describe(f));
+                    }
+                    Err(Failure::Cancelled | Failure::Deadline) => {}
+                    _ => {
+                        answered.insert(host);
+                    }
                 }
                 outcomes[i] = Some(outcome);
                 progress.advance();
-                if answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS {
-                    engine.stop();
-                    tasks.abort_all();
-                    break;
+                if answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS && down_check.is_none() {
+                    down_check = Some(tokio::time::Instant::now() + grace);
                 }
             }
         }
     }
     progress.finish();
     // No answer from anyone, and enough hosts tried to tell.
-    if !run.interrupted && answered.is_empty() && failed.len() >= NETWORK_DOWN_MIN_HOSTS {
+    if !run.interrupted && answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS {
         let example = failed.values().next().cloned().unwrap_or_default();
         run.network_down = Some(format!(
             "none of the {} hosts tried answered (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to",
@@ -415,10 +463,10 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         return run;
     }
     for (target, outcome) in targets.iter().zip(outcomes) {
-        let Some(outcome) = outcome else { continue };
-        if matches!(outcome.result, Err(Failure::Cancelled)) {
+        let Some(outcome) = outcome.filter(|o| !matches!(o.result, Err(Failure::Cancelled))) else {
+            run.unchecked += 1;
             continue;
-        }
+        };
         let Some(url) = Url::parse(&target.url).ok() else {
             continue;
         };

@@ -12,7 +12,7 @@ use super::values;
 use crate::error::Error;
 use crate::link::Kind;
 use crate::net::connect_to::ConnectTo;
-use crate::sites::{HostPattern, Method, SiteRule, UserAgent};
+use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
 use crate::verdict::Verdict;
 
 /// A configuration file's contents.
@@ -82,6 +82,7 @@ struct SiteFile {
     host_concurrency: Option<usize>,
     method: Option<String>,
     user_agent: Option<String>,
+    live_selector: Option<String>,
     #[serde(default)]
     gone_markers: Vec<String>,
     #[serde(default)]
@@ -155,6 +156,12 @@ impl FileConfig {
             v.map(|v| values::duration(&v).map_err(|e| bad(format!("{key}: {e}"))))
                 .transpose()
         };
+        let positive_duration = |key: &str, v: Option<String>| -> Result<_, Error> {
+            match duration(key, v)? {
+                Some(d) if d.is_zero() => Err(bad(format!("{key} must be more than 0"))),
+                d => Ok(d),
+            }
+        };
         let links = self.links.unwrap_or_default();
         let kinds = self.kinds.unwrap_or_default();
         let network = self.network.unwrap_or_default();
@@ -178,8 +185,8 @@ impl FileConfig {
             pdf: kinds.pdf.map(values::extensions),
             user_agent: network.user_agent,
             browser_user_agent: network.browser_user_agent,
-            timeout: duration("network.timeout", network.timeout)?,
-            deadline: duration("network.deadline", network.deadline)?,
+            timeout: positive_duration("network.timeout", network.timeout)?,
+            deadline: positive_duration("network.deadline", network.deadline)?,
             retries: network.retries,
             retry_delay: duration("network.retry_delay", network.retry_delay)?,
             max_retry_after: duration("network.max_retry_after", network.max_retry_after)?,
@@ -247,6 +254,10 @@ impl SiteFile {
             .map(|m| m.parse::<Method>().map_err(within))
             .transpose()?;
         let user_agent = self.user_agent.map(|u| UserAgent::from_config(&u));
+        let live_selector = self
+            .live_selector
+            .map(|s| LiveSelector::parse(&s).map_err(|e| within(format!("live_selector: {e}"))))
+            .transpose()?;
         let moved_target = self
             .moved_target
             .map(|r| {
@@ -265,6 +276,7 @@ impl SiteFile {
             host_concurrency: self.host_concurrency,
             method,
             user_agent,
+            live_selector,
             gone_markers: self.gone_markers,
             gone_redirects: self.gone_redirects,
             blocked_markers: self.blocked_markers,

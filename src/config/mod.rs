@@ -237,10 +237,13 @@ impl Overrides {
                 .map(|v| values::base_url(&v).map_err(|e| bad("--base-url / ARCHIVER_BASE_URL", e)))
                 .transpose()?,
             root_dir: self.root_dir,
-            timeout: self
-                .timeout
-                .map(|v| values::duration(&v).map_err(|e| bad("--timeout", e)))
-                .transpose()?,
+            timeout: match self.timeout.map(|v| values::duration(&v)).transpose() {
+                Ok(Some(d)) if d.is_zero() => {
+                    return Err(bad("--timeout", "must be more than 0".into()));
+                }
+                Ok(d) => d,
+                Err(e) => return Err(bad("--timeout", e)),
+            },
             max_concurrency: match self.max_concurrency {
                 Some(0) => return Err(bad("--max-concurrency", "must be at least 1".into())),
                 v => v,

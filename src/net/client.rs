@@ -54,6 +54,8 @@ impl Clients {
                         .collect(),
                 })
                 .redirect(reqwest::redirect::Policy::none())
+                // Some sites set a cookie and redirect back to the same page.
+                .cookie_store(true)
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.timeout)
                 .pool_max_idle_per_host(settings.host_concurrency.max(1))

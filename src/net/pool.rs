@@ -2,13 +2,19 @@
 //!
 //! Each host has a semaphore (its concurrency), a schedule (the earliest moment the
 //! next request may start, so starts are at least its interval apart) and a pause
-//! (until when it asked to be left alone, from Retry-After). A request takes, in
-//! order: its host's permit, its start time, then a global permit. Waiting on a
-//! busy or slow host therefore never holds a global permit that another host could
-//! use.
+//! (until when it asked to be left alone, from Retry-After).
+//!
+//! Checking one URL first takes a [`Ticket`] for its host: one of the host's
+//! concurrency slots, kept for all of that URL's requests to the host (redirect
+//! hops and retries), so they do not queue again behind every other URL while the
+//! URL's deadline runs. Each request then [`Ticket::start`]s: it waits out any
+//! pause without holding anything global, takes a global permit, and only then
+//! claims its start time from the schedule, so the interval is kept between the
+//! moments requests really go out. A paced host holds at most its concurrency in
+//! global permits while it waits its turn, so a slow host cannot hold up the others.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -36,21 +42,41 @@ struct Host {
     concurrency: usize,
     permits: Arc<Semaphore>,
     interval: Duration,
-    /// The earliest start of the next request, and the end of any pause.
     schedule: Mutex<Schedule>,
 }
 
 #[derive(Debug)]
 struct Schedule {
+    /// The earliest start of the next request.
     next_start: Instant,
+    /// Until when the host asked to be left alone.
     paused_until: Option<Instant>,
+    /// Until when the host is given up on: it asked for a pause longer than the
+    /// run allows, so its requests are not sent.
+    refused_until: Option<Instant>,
 }
 
-/// The right to send one request; dropping it frees the slot.
+/// One URL's hold on one of its host's concurrency slots.
 #[derive(Debug)]
-pub struct Slot {
-    _host: OwnedSemaphorePermit,
+pub struct Ticket {
+    host: Arc<Host>,
+    name: String,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The right to send one request now; dropping it frees the global slot.
+#[derive(Debug)]
+pub struct Started {
     _global: OwnedSemaphorePermit,
+}
+
+/// Why a request may not go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStarted {
+    /// The pool is closed: the run is being stopped.
+    Closed,
+    /// The host asked for a pause longer than allowed; it has this much left.
+    Refused(Duration),
 }
 
 impl HostPool {
@@ -63,12 +89,12 @@ impl HostPool {
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Host>>> {
+        self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn host(&self, name: &str, limits: HostLimits) -> Arc<Host> {
-        let mut hosts = self
-            .hosts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(hosts.entry(name.to_owned()).or_insert_with(|| {
+        Arc::clone(self.lock().entry(name.to_owned()).or_insert_with(|| {
             Arc::new(Host {
                 concurrency: limits.concurrency.max(1),
                 permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
@@ -76,53 +102,101 @@ impl HostPool {
                 schedule: Mutex::new(Schedule {
                     next_start: Instant::now(),
                     paused_until: None,
+                    refused_until: None,
                 }),
             })
         }))
     }
 
-    /// Waits for the right to send a request to `host`; `None` once the pool is
-    /// closed (the run is being stopped). The limits of the first request to a
-    /// host are the host's for the whole run.
-    pub async fn slot(&self, host: &str, limits: HostLimits) -> Option<Slot> {
+    /// Waits for one of `host`'s concurrency slots; `None` once the pool is closed.
+    /// The limits of the first request to a host are the host's for the whole run.
+    pub async fn ticket(&self, host: &str, limits: HostLimits) -> Option<Ticket> {
+        if self.global.is_closed() {
+            return None;
+        }
         let state = self.host(host, limits);
-        let host_permit = Arc::clone(&state.permits).acquire_owned().await.ok()?;
+        let permit = Arc::clone(&state.permits).acquire_owned().await.ok()?;
+        Some(Ticket {
+            host: state,
+            name: host.to_owned(),
+            _permit: permit,
+        })
+    }
+
+    /// Waits for the right to send one request with `ticket`.
+    ///
+    /// # Errors
+    /// [`NotStarted::Closed`] once the pool is closed, [`NotStarted::Refused`]
+    /// while the host is given up on.
+    pub async fn start(&self, ticket: &Ticket) -> Result<Started, NotStarted> {
+        let host = &ticket.host;
         loop {
+            // A pause is waited out without holding a global permit.
+            let now = Instant::now();
+            let (refused, paused) = {
+                let schedule = host.lock();
+                (
+                    schedule.refused_until.filter(|u| *u > now),
+                    schedule.paused_until.filter(|u| *u > now),
+                )
+            };
+            if let Some(until) = refused {
+                return Err(NotStarted::Refused(until - now));
+            }
+            if let Some(until) = paused {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            let global = Arc::clone(&self.global)
+                .acquire_owned()
+                .await
+                .map_err(|_| NotStarted::Closed)?;
+            // The start is claimed now that nothing else stands in the way, so
+            // the interval separates the moments requests really go out.
             let start = {
-                let mut schedule = state.lock();
+                let mut schedule = host.lock();
                 let now = Instant::now();
-                let earliest = schedule
-                    .paused_until
-                    .map_or(schedule.next_start, |p| p.max(schedule.next_start));
-                let start = earliest.max(now);
-                schedule.next_start = start + state.interval;
-                start
+                if schedule.paused_until.is_some_and(|u| u > now) {
+                    None
+                } else {
+                    let start = schedule.next_start.max(now);
+                    schedule.next_start = start + host.interval;
+                    Some(start)
+                }
+            };
+            let Some(start) = start else {
+                continue;
             };
             tokio::time::sleep_until(start).await;
-            // A pause may have begun while this request waited for its turn.
-            let paused = state
-                .lock()
-                .paused_until
-                .is_some_and(|p| p > Instant::now());
-            if !paused {
-                break;
+            if host.lock().paused_until.is_some_and(|u| u > Instant::now()) {
+                // A pause began while this request waited for its turn. Its start
+                // time is lost, which only spaces later requests more widely.
+                continue;
             }
+            return Ok(Started { _global: global });
         }
-        let global = Arc::clone(&self.global).acquire_owned().await.ok()?;
-        Some(Slot {
-            _host: host_permit,
-            _global: global,
-        })
+    }
+
+    /// Leaves `ticket`'s host alone for `pause` (a Retry-After), for every request
+    /// to it.
+    pub fn pause(&self, ticket: &Ticket, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut schedule = ticket.host.lock();
+        schedule.paused_until = Some(schedule.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// Gives up on `ticket`'s host for `pause`: its requests are not sent.
+    pub fn refuse(&self, ticket: &Ticket, pause: Duration) {
+        let until = Instant::now() + pause;
+        let mut schedule = ticket.host.lock();
+        schedule.refused_until = Some(schedule.refused_until.map_or(until, |p| p.max(until)));
     }
 
     /// The hosts with requests in flight now, busiest first.
     #[must_use]
     pub fn busy_hosts(&self) -> Vec<(String, usize)> {
-        let hosts = self
-            .hosts
+        let mut busy: Vec<(String, usize)> = self
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut busy: Vec<(String, usize)> = hosts
             .iter()
             .map(|(name, h)| {
                 (
@@ -136,37 +210,26 @@ impl HostPool {
         busy
     }
 
-    /// Stops handing out slots: waiting and later requests get `None`.
+    /// Stops handing out tickets and starts: waiting and later requests fail.
     pub fn close(&self) {
         self.global.close();
-        let hosts = self
-            .hosts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for host in hosts.values() {
+        for host in self.lock().values() {
             host.permits.close();
-        }
-    }
-
-    /// Leaves `host` alone for `pause` (a Retry-After), for every request to it.
-    pub fn pause(&self, host: &str, pause: Duration) {
-        let hosts = self
-            .hosts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(state) = hosts.get(host) {
-            let until = Instant::now() + pause;
-            let mut schedule = state.lock();
-            schedule.paused_until = Some(schedule.paused_until.map_or(until, |p| p.max(until)));
         }
     }
 }
 
+impl Ticket {
+    /// The host this ticket is for.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Host {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Schedule> {
-        self.schedule
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Schedule> {
+        self.schedule.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -183,11 +246,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn starts_are_spaced_by_the_interval() {
-        let pool = Arc::new(HostPool::new(16));
+        let pool = HostPool::new(16);
         let began = Instant::now();
         let mut starts = Vec::new();
         for _ in 0..4 {
-            let _slot = pool.slot("a.org", limits(8, 250)).await.unwrap();
+            let ticket = pool.ticket("a.org", limits(8, 250)).await.unwrap();
+            let _started = pool.start(&ticket).await.unwrap();
             starts.push(began.elapsed());
         }
         let gaps: Vec<_> = starts
@@ -200,8 +264,37 @@ mod tests {
         );
         // Another host is not held up by the first one's interval.
         let other = Instant::now();
-        let _slot = pool.slot("b.org", limits(8, 250)).await.unwrap();
+        let ticket = pool.ticket("b.org", limits(8, 250)).await.unwrap();
+        let _started = pool.start(&ticket).await.unwrap();
         assert_eq!(other.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_interval_holds_when_the_global_limit_delays_starts() {
+        // One global slot, held for a second by another host: the paced host's
+        // requests, all waiting, must still go out 250 ms apart.
+        let pool = Arc::new(HostPool::new(1));
+        let slow = pool.ticket("slow.org", limits(8, 0)).await.unwrap();
+        let held = pool.start(&slow).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                let ticket = pool.ticket("paced.org", limits(8, 250)).await.unwrap();
+                let _started = pool.start(&ticket).await.unwrap();
+                Instant::now()
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(held);
+        let mut starts = Vec::new();
+        for t in tasks {
+            starts.push(t.await.unwrap());
+        }
+        starts.sort();
+        for w in starts.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(250), "{starts:?}");
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -213,7 +306,8 @@ mod tests {
         for _ in 0..10 {
             let (pool, in_flight, most) = (pool.clone(), in_flight.clone(), most.clone());
             tasks.push(tokio::spawn(async move {
-                let _slot = pool.slot("a.org", limits(3, 0)).await.unwrap();
+                let ticket = pool.ticket("a.org", limits(3, 0)).await.unwrap();
+                let _started = pool.start(&ticket).await.unwrap();
                 let now = in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -227,14 +321,20 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_pause_holds_every_later_request_to_the_host() {
+    async fn pauses_hold_and_refusals_turn_away_every_later_request() {
         let pool = HostPool::new(16);
-        drop(pool.slot("a.org", limits(8, 0)).await);
-        pool.pause("a.org", Duration::from_secs(5));
+        let ticket = pool.ticket("a.org", limits(8, 0)).await.unwrap();
+        drop(pool.start(&ticket).await.unwrap());
+        pool.pause(&ticket, Duration::from_secs(5));
         let waited = Instant::now();
-        drop(pool.slot("a.org", limits(8, 0)).await);
+        drop(pool.start(&ticket).await.unwrap());
         assert!(waited.elapsed() >= Duration::from_secs(5));
+        pool.refuse(&ticket, Duration::from_mins(1));
+        assert!(matches!(
+            pool.start(&ticket).await,
+            Err(NotStarted::Refused(_))
+        ));
         pool.close();
-        assert!(pool.slot("a.org", limits(8, 0)).await.is_none());
+        assert!(pool.ticket("b.org", limits(8, 0)).await.is_none());
     }
 }

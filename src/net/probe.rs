@@ -1,7 +1,7 @@
 //! Asking a URL how it is: one logical request, with its redirects, retries and
 //! method fallback, within the per-URL deadline.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::error::Error as _;
 use std::io;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::client::{Clients, ResolveError};
-use super::pool::{HostLimits, HostPool};
+use super::pool::{HostLimits, HostPool, NotStarted, Ticket};
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
 
@@ -37,6 +37,8 @@ pub struct Response {
     pub headers: HeaderMap,
     /// The first bytes of the body (empty after HEAD).
     pub body: Vec<u8>,
+    /// The host asked (Retry-After) to wait longer than the run allows.
+    pub waited_too_long: bool,
 }
 
 impl Response {
@@ -72,6 +74,9 @@ pub enum Failure {
     RedirectLoop(String),
     /// A redirect to something that is not an http(s) URL.
     BadRedirect(String),
+    /// Not asked: the host asked to be left alone for longer than the run allows
+    /// (this much is left).
+    HostRefused(Duration),
     /// The run is being stopped.
     Cancelled,
     /// Anything else, as the HTTP client put it.
@@ -91,16 +96,14 @@ impl Failure {
         )
     }
 
-    /// Whether the failure is at the network level (nothing answered), which,
-    /// for every host at once, means the network is down.
+    /// Whether the failure is what a machine without a network sees (no name
+    /// resolves, nothing is reachable, nothing answers). A refused connection is
+    /// not: something answered it.
     #[must_use]
     pub fn is_network(&self) -> bool {
         matches!(
             self,
-            Failure::NoSuchHost(_)
-                | Failure::Resolve(_)
-                | Failure::Refused(_)
-                | Failure::Connect(_)
+            Failure::NoSuchHost(_) | Failure::Resolve(_) | Failure::Connect(_) | Failure::Timeout
         )
     }
 }
@@ -156,8 +159,11 @@ impl Engine {
     /// before they are asked.
     pub async fn probe(&self, url: &Url) -> Outcome {
         let mut hops = Vec::new();
-        let mut deadline = None;
-        let result = self.follow(url, &mut hops, &mut deadline).await;
+        let mut state = Progress {
+            deadline: None,
+            ticket: None,
+        };
+        let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
     }
 
@@ -165,21 +171,29 @@ impl Engine {
         &self,
         start: &Url,
         hops: &mut Vec<Hop>,
-        deadline: &mut Option<Instant>,
+        state: &mut Progress,
     ) -> Result<Response, Failure> {
         let mut url = start.clone();
-        let mut visited = HashSet::from([url.clone()]);
+        // A URL may come round twice (a redirect that sets a cookie and sends the
+        // client back); a third time is a loop.
+        let mut visits: HashMap<Url, usize> = HashMap::from([(url.clone(), 1)]);
         let mut redirects = 0;
         loop {
-            let response = self.request(&url, hops, deadline).await?;
+            let response = self.request(&url, hops, state).await?;
             if !matches!(response.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(response);
             }
-            let Some(location) = response.header("location") else {
+            // Servers send raw UTF-8 in Location; read it as such (joining
+            // percent-encodes it).
+            let Some(location) = response
+                .headers
+                .get(header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            else {
                 return Ok(response);
             };
             let next = url
-                .join(location)
+                .join(location.trim())
                 .map_err(|e| Failure::BadRedirect(format!("{location} ({e})")))?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(Failure::BadRedirect(format!(
@@ -190,7 +204,9 @@ impl Engine {
             if redirects == self.settings.max_redirects {
                 return Err(Failure::TooManyRedirects(redirects + 1));
             }
-            if !visited.insert(next.clone()) {
+            let seen = visits.entry(next.clone()).or_default();
+            *seen += 1;
+            if *seen > 2 {
                 return Err(Failure::RedirectLoop(next.to_string()));
             }
             tracing::debug!("{url} → {} {next}", response.status);
@@ -203,51 +219,78 @@ impl Engine {
         url.host_str().and_then(|h| self.sites.lookup(h))
     }
 
+    /// The limits for a host: the configured ones, which a site rule may tighten
+    /// (a lower concurrency, a longer interval) but not loosen.
+    fn limits(&self, rule: Option<&SiteRule>) -> HostLimits {
+        let rule_concurrency = rule.and_then(|r| r.host_concurrency);
+        let rule_interval = rule.and_then(|r| r.min_interval);
+        HostLimits {
+            concurrency: rule_concurrency.map_or(self.settings.host_concurrency, |c| {
+                c.min(self.settings.host_concurrency)
+            }),
+            interval: rule_interval.map_or(self.settings.min_interval, |i| {
+                i.max(self.settings.min_interval)
+            }),
+        }
+    }
+
     /// One hop: HEAD (or GET, when the site rule says so), falling back to GET
-    /// when HEAD is refused, retrying transient failures.
+    /// when HEAD is refused, retrying transient failures, waiting out Retry-After.
     async fn request(
         &self,
         url: &Url,
         hops: &mut Vec<Hop>,
-        deadline: &mut Option<Instant>,
+        state: &mut Progress,
     ) -> Result<Response, Failure> {
         let rule = self.rule(url);
         let host = url.host_str().unwrap_or_default().to_owned();
-        let limits = HostLimits {
-            concurrency: rule
-                .and_then(|r| r.host_concurrency)
-                .unwrap_or(self.settings.host_concurrency),
-            interval: rule
-                .and_then(|r| r.min_interval)
-                .unwrap_or(self.settings.min_interval),
-        };
         if let Some(rule) = rule {
             tracing::debug!("{url}: site rule `{}`", rule.name);
         }
+        // Hops and retries on the same host keep the URL's ticket: they do not
+        // queue again behind every other URL for that host.
+        if state.ticket.as_ref().is_none_or(|t| t.host() != host) {
+            state.ticket = None;
+            let waiting = self.pool.ticket(&host, self.limits(rule));
+            let ticket = match state.deadline {
+                Some(at) => tokio::time::timeout_at(at, waiting)
+                    .await
+                    .map_err(|_| Failure::Deadline)?,
+                None => waiting.await,
+            };
+            state.ticket = Some(ticket.ok_or(Failure::Cancelled)?);
+        }
+        let Some(ticket) = state.ticket.as_ref() else {
+            return Err(Failure::Cancelled);
+        };
         let mut method = rule.and_then(|r| r.method).unwrap_or(Method::Head);
         let mut attempt = 0;
         loop {
-            let slot = match *deadline {
-                // Later requests (redirect hops, retries) wait within the deadline.
-                Some(at) => tokio::time::timeout_at(at, self.pool.slot(&host, limits))
+            let starting = self.pool.start(ticket);
+            let started = match state.deadline {
+                Some(at) => tokio::time::timeout_at(at, starting)
                     .await
                     .map_err(|_| Failure::Deadline)?,
-                None => self.pool.slot(&host, limits).await,
-            }
-            .ok_or(Failure::Cancelled)?;
-            let at = *deadline.get_or_insert_with(|| Instant::now() + self.settings.deadline);
+                None => starting.await,
+            };
+            let started = match started {
+                Ok(started) => started,
+                Err(NotStarted::Closed) => return Err(Failure::Cancelled),
+                Err(NotStarted::Refused(left)) => return Err(Failure::HostRefused(left)),
+            };
+            let at = *state
+                .deadline
+                .get_or_insert_with(|| Instant::now() + self.settings.deadline);
             let left = at.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Failure::Deadline);
             }
             let budget = self.settings.timeout.min(left);
-            let sent = tokio::time::timeout(budget, self.send(url, method, rule)).await;
-            drop(slot);
-            let result = sent.unwrap_or(Err(if budget < self.settings.timeout {
-                Failure::Deadline
-            } else {
-                Failure::Timeout
-            }));
+            let result = self.send(url, method, rule, budget).await;
+            let result = match result {
+                Err(Failure::Timeout) if budget < self.settings.timeout => Err(Failure::Deadline),
+                other => other,
+            };
             hops.push(Hop {
                 url: url.clone(),
                 method: method_name(method),
@@ -255,23 +298,24 @@ impl Engine {
             });
             let retries_left = attempt < self.settings.retries;
             match result {
-                Ok(response) => {
+                Ok(mut response) => {
                     let status = response.status;
                     if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
                         tracing::debug!("{url}: HEAD answered {status}, asking with GET");
                         method = Method::Get;
                         continue;
                     }
-                    if matches!(status, 429 | 503) && retries_left {
-                        let wait =
-                            retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
-                        if wait > self.settings.max_retry_after {
-                            tracing::debug!("{url}: Retry-After {wait:?} is longer than allowed");
-                            return Ok(response);
+                    if matches!(status, 429 | 503) {
+                        match self.rate_limited(url, ticket, &mut response, at) {
+                            _ if response.waited_too_long || !retries_left => return Ok(response),
+                            RateLimit::Paused => {}
+                            RateLimit::NoRetryAfter => {
+                                tracing::debug!("{url}: {status}, retrying");
+                                wait(self.backoff(attempt), at).await?;
+                            }
                         }
-                        tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
-                        self.pool.pause(&host, wait);
                     } else if (500..600).contains(&status) && retries_left {
+                        tracing::debug!("{url}: {status}, retrying");
                         wait(self.backoff(attempt), at).await?;
                     } else {
                         return Ok(response);
@@ -283,8 +327,39 @@ impl Engine {
                 }
                 Err(failure) => return Err(failure),
             }
+            drop(started);
             attempt += 1;
         }
+    }
+
+    /// Honours a 429 or 503's Retry-After for the whole host: a pause every request
+    /// to it waits out, or, when longer than the run may wait (or than this URL's
+    /// deadline), giving up on it, marked on the response.
+    fn rate_limited(
+        &self,
+        url: &Url,
+        ticket: &Ticket,
+        response: &mut Response,
+        at: Instant,
+    ) -> RateLimit {
+        let Some(wait) = retry_after(&response.headers) else {
+            return RateLimit::NoRetryAfter;
+        };
+        let (status, host) = (response.status, ticket.host());
+        if wait > self.settings.max_retry_after {
+            tracing::debug!(
+                "{url}: {status}, Retry-After {wait:?} is longer than allowed; not asking {host} again"
+            );
+            self.pool.refuse(ticket, wait);
+            response.waited_too_long = true;
+            return RateLimit::Paused;
+        }
+        tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
+        self.pool.pause(ticket, wait);
+        if Instant::now() + wait > at {
+            response.waited_too_long = true;
+        }
+        RateLimit::Paused
     }
 
     /// `retry_delay` × 2^attempt, times a jitter between ½ and 1½.
@@ -296,12 +371,16 @@ impl Engine {
         base.mul_f64(0.5 + fastrand::f64())
     }
 
+    /// Sends one request and reads at most the body prefix, all within `budget`.
+    /// A body still arriving when the time is up is judged on what arrived.
     async fn send(
         &self,
         url: &Url,
         method: Method,
         rule: Option<&SiteRule>,
+        budget: Duration,
     ) -> Result<Response, Failure> {
+        let started = Instant::now();
         let client = self.clients.for_url(url);
         let http_method = match method {
             Method::Head => reqwest::Method::HEAD,
@@ -332,22 +411,33 @@ impl Engine {
             }
             Some(UserAgent::Tool) | None => {}
         }
-        let mut response = request.send().await.map_err(|e| classify(&e))?;
+        let mut response = tokio::time::timeout(budget, request.send())
+            .await
+            .map_err(|_| Failure::Timeout)?
+            .map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let mut body = Vec::new();
         if method == Method::Get {
             let limit = self.settings.body_prefix;
+            let until = started + budget;
             while body.len() < limit {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => {
+                match tokio::time::timeout_at(until, response.chunk()).await {
+                    Ok(Ok(Some(chunk))) => {
                         let room = limit - body.len();
                         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                     }
-                    Ok(None) => break,
-                    // A body cut short still says what it said so far.
-                    Err(e) => {
+                    Ok(Ok(None)) => break,
+                    // A body cut short, or too slow, still says what it said so far.
+                    Ok(Err(e)) => {
                         tracing::debug!("{url}: body ended early: {e}");
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::debug!(
+                            "{url}: body too slow; judging on the first {} bytes",
+                            body.len()
+                        );
                         break;
                     }
                 }
@@ -358,8 +448,25 @@ impl Engine {
             url: url.clone(),
             headers,
             body,
+            waited_too_long: false,
         })
     }
+}
+
+/// What a 429 or 503 asked for.
+enum RateLimit {
+    /// The host is paused (or given up on, as the response says).
+    Paused,
+    /// No Retry-After: back off as for any transient failure.
+    NoRetryAfter,
+}
+
+/// What one URL's check carries from hop to hop.
+struct Progress {
+    /// Set when the first request starts.
+    deadline: Option<Instant>,
+    /// The URL's hold on its current host's concurrency.
+    ticket: Option<Ticket>,
 }
 
 /// Sleeps `wait`, unless that would pass the deadline.

@@ -90,12 +90,20 @@ pub struct Summary {
     /// Whether the run was stopped before it finished.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// URLs not checked because the run was stopped.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unchecked: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // the signature `skip_serializing_if` requires
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
     /// Counts `results`.
     #[must_use]
-    pub fn of(results: &[CheckResult], seconds: f64, interrupted: bool) -> Self {
+    pub fn of(results: &[CheckResult], seconds: f64, unchecked: Option<usize>) -> Self {
         let by_verdict = Verdict::ALL
             .iter()
             .map(|&v| (v, results.iter().filter(|r| r.verdict == v).count()))
@@ -105,7 +113,8 @@ impl Summary {
             urls: results.len(),
             links: results.iter().map(|r| r.occurrences.len().max(1)).sum(),
             seconds: (seconds * 1000.0).round() / 1000.0,
-            interrupted,
+            interrupted: unchecked.is_some(),
+            unchecked: unchecked.unwrap_or(0),
         }
     }
 
@@ -123,7 +132,7 @@ impl Summary {
             self.urls, self.links, self.seconds
         );
         if self.interrupted {
-            line.push_str(", interrupted");
+            let _ = write!(line, ", interrupted with {} not checked", self.unchecked);
         }
         if !counts.is_empty() {
             line.push_str(": ");
@@ -185,10 +194,15 @@ impl Report<'_> {
 /// A problem to report: where it is cited (if anywhere) and its result.
 pub type Problem<'a> = (Option<&'a Occurrence>, &'a CheckResult);
 
-/// Whether a result belongs in the list of problems a person reads.
+/// Whether a result belongs in the list a person reads: every verdict but the
+/// plainly fine ones and those left out on purpose. A moved page is listed, with
+/// its new address.
 #[must_use]
 pub fn is_problem(verdict: Verdict) -> bool {
-    !verdict.is_alive() && !matches!(verdict, Verdict::Excluded | Verdict::Unsupported)
+    !matches!(
+        verdict,
+        Verdict::Ok | Verdict::Redirected | Verdict::Excluded | Verdict::Unsupported
+    )
 }
 
 /// Writes a report in one format.

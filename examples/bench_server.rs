@@ -1,0 +1,69 @@
+//! A plain-HTTP server for the `check` benchmark (`bench/check.sh`): answers every
+//! request after a fixed latency, 404 for about 5% of paths (chosen by a hash, so
+//! every tool sees the same dead links), 200 otherwise. Many hosts are simulated
+//! with many loopback addresses (127.0.0.2, 127.0.0.3 …) on one port.
+//!
+//! Usage: bench_server PORT LATENCY_MS DEAD_PERCENT
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+fn is_dead(path: &str, percent: u64) -> bool {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash % 100 < percent
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let port: u16 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8090);
+    let latency = Duration::from_millis(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50));
+    let dead_percent: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+        .await
+        .expect("the benchmark port is free");
+    eprintln!("bench server on port {port}, {latency:?} latency, {dead_percent}% dead");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let service = service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| async move {
+                    tokio::time::sleep(latency).await;
+                    let dead = is_dead(request.uri().path(), dead_percent);
+                    let response = hyper::Response::builder()
+                        .status(if dead { 404 } else { 200 })
+                        .header("content-type", "text/html")
+                        .body(Full::new(Bytes::from_static(
+                            b"<html><body>ok</body></html>",
+                        )))
+                        .unwrap_or_default();
+                    Ok::<_, Infallible>(response)
+                },
+            );
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn about_five_percent_are_dead() {
+        let dead = (0..20_000)
+            .filter(|i| super::is_dead(&format!("/p{i}"), 5))
+            .count();
+        assert!((800..1200).contains(&dead), "{dead}");
+    }
+}
