@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::StreamExt;
 use regex::Regex;
 use tokio::task::JoinSet;
 use url::Url;
@@ -65,21 +66,21 @@ impl Target {
         }
     }
 
-    fn result(&self, judgement: Judgement) -> CheckResult {
+    fn into_result(self, judgement: Judgement) -> CheckResult {
         // Occurrences on an `archiver-ignore` line are not reported, unless they
         // are all there is (the URL is then excluded, and they say where).
         let occurrences = if self.ignored.iter().all(|i| *i) {
-            self.occurrences.clone()
+            self.occurrences
         } else {
             self.occurrences
-                .iter()
+                .into_iter()
                 .zip(&self.ignored)
                 .filter(|(_, ignored)| !**ignored)
-                .map(|(o, _)| o.clone())
+                .map(|(o, _)| o)
                 .collect()
         };
         CheckResult {
-            url: self.url.clone(),
+            url: self.url,
             verdict: judgement.verdict,
             status: judgement.status,
             final_url: judgement.final_url,
@@ -129,7 +130,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let mut web = Vec::new();
     for target in targets.into_values() {
         match offline_verdict(&target, &excluder) {
-            Some(judgement) => results.push(target.result(judgement)),
+            Some(judgement) => results.push(target.into_result(judgement)),
             None => web.push(target),
         }
     }
@@ -385,19 +386,48 @@ struct WebRun {
     network_down: Option<String>,
 }
 
+/// Checks the web targets: one feeder per host takes its URLs in turn, as many
+/// at once as the host allows, so only the URLs being asked exist as live
+/// requests (memory stays flat however many URLs wait) and no host's queue holds
+/// up another's. Outcomes come back through a channel as they finish.
 async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
-    let mut tasks = JoinSet::new();
-    let mut urls = Vec::with_capacity(targets.len());
-    for (i, target) in targets.iter().enumerate() {
-        let Ok(url) = Url::parse(&target.url) else {
-            urls.push(None);
-            continue;
-        };
-        urls.push(Some(url.clone()));
-        let engine = Arc::clone(&engine);
-        tasks.spawn(async move { (i, engine.probe(&url).await) });
+    let urls: Arc<Vec<Option<Url>>> =
+        Arc::new(targets.iter().map(|t| Url::parse(&t.url).ok()).collect());
+    let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, url) in urls.iter().enumerate() {
+        if let Some(host) = url.as_ref().map(|u| u.host_str().unwrap_or_default()) {
+            by_host.entry(host).or_default().push(i);
+        }
     }
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
+    let mut tasks = JoinSet::new();
+    for queue in by_host.into_values() {
+        let (engine, done, all) = (Arc::clone(&engine), done.clone(), Arc::clone(&urls));
+        let at_once = queue
+            .first()
+            .and_then(|i| urls[*i].as_ref())
+            .map_or(1, |u| engine.concurrency_for(u));
+        tasks.spawn(async move {
+            futures_util::stream::iter(queue)
+                .filter_map(move |i| {
+                    let url = all[i].clone();
+                    std::future::ready(url.map(|url| (i, url)))
+                })
+                .map(|(i, url)| {
+                    let engine = Arc::clone(&engine);
+                    async move { (i, engine.probe(&url).await) }
+                })
+                .buffer_unordered(at_once)
+                .for_each(|finished| {
+                    let _ = done.send(finished);
+                    std::future::ready(())
+                })
+                .await;
+        });
+    }
+    drop(done);
+    // Judged as they arrive, so responses (headers, body prefixes) do not pile up.
+    let mut judged: Vec<Option<Judgement>> = vec![None; targets.len()];
     let mut answered: HashSet<String> = HashSet::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let mut run = WebRun::default();
@@ -428,9 +458,8 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
                 run.interrupted = true;
                 break;
             }
-            next = tasks.join_next() => {
-                let Some(joined) = next else { break };
-                let Ok((i, outcome)) = joined else { continue };
+            next = finished.recv() => {
+                let Some((i, outcome)) = next else { break };
                 let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default().to_owned();
                 // Any answer, a redirect or a refused connection included, shows the
                 // network works.
@@ -444,7 +473,11 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
                         answered.insert(host);
                     }
                 }
-                outcomes[i] = Some(outcome);
+                if !matches!(outcome.result, Err(Failure::Cancelled))
+                    && let Some(url) = &urls[i]
+                {
+                    judged[i] = Some(judge(url, &outcome, &settings.sites));
+                }
                 progress.advance();
                 if answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS && down_check.is_none() {
                     down_check = Some(tokio::time::Instant::now() + grace);
@@ -462,16 +495,11 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         ));
         return run;
     }
-    for (target, outcome) in targets.iter().zip(outcomes) {
-        let Some(outcome) = outcome.filter(|o| !matches!(o.result, Err(Failure::Cancelled))) else {
-            run.unchecked += 1;
-            continue;
-        };
-        let Some(url) = Url::parse(&target.url).ok() else {
-            continue;
-        };
-        run.results
-            .push(target.result(judge(&url, &outcome, &settings.sites)));
+    for (target, judgement) in targets.into_iter().zip(judged) {
+        match judgement {
+            Some(judgement) => run.results.push(target.into_result(judgement)),
+            None => run.unchecked += 1,
+        }
     }
     run
 }

@@ -140,6 +140,12 @@ impl Engine {
         })
     }
 
+    /// How many URLs of `url`'s host may be checked at once.
+    #[must_use]
+    pub fn concurrency_for(&self, url: &Url) -> usize {
+        self.limits(self.rule(url)).concurrency
+    }
+
     /// The hosts with requests in flight now, busiest first, with their counts.
     #[must_use]
     pub fn busy_hosts(&self) -> Vec<(String, usize)> {
