@@ -400,31 +400,7 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         }
     }
     let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
-    let mut tasks = JoinSet::new();
-    for queue in by_host.into_values() {
-        let (engine, done, all) = (Arc::clone(&engine), done.clone(), Arc::clone(&urls));
-        let at_once = queue
-            .first()
-            .and_then(|i| urls[*i].as_ref())
-            .map_or(1, |u| engine.concurrency_for(u));
-        tasks.spawn(async move {
-            futures_util::stream::iter(queue)
-                .filter_map(move |i| {
-                    let url = all[i].clone();
-                    std::future::ready(url.map(|url| (i, url)))
-                })
-                .map(|(i, url)| {
-                    let engine = Arc::clone(&engine);
-                    async move { (i, engine.probe(&url).await) }
-                })
-                .buffer_unordered(at_once)
-                .for_each(|finished| {
-                    let _ = done.send(finished);
-                    std::future::ready(())
-                })
-                .await;
-        });
-    }
+    let mut tasks = spawn_feeders(by_host, &urls, &engine, &done);
     drop(done);
     // Judged as they arrive, so responses (headers, body prefixes) do not pile up.
     let mut judged: Vec<Option<Judgement>> = vec![None; targets.len()];
@@ -502,6 +478,42 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         }
     }
     run
+}
+
+/// Spawns one feeder per host: it checks the host's URLs in turn, as many at once
+/// as the host allows, and sends each outcome to `done`.
+fn spawn_feeders(
+    by_host: BTreeMap<&str, Vec<usize>>,
+    urls: &Arc<Vec<Option<Url>>>,
+    engine: &Arc<Engine>,
+    done: &tokio::sync::mpsc::UnboundedSender<(usize, Outcome)>,
+) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    for queue in by_host.into_values() {
+        let (engine, done, all) = (Arc::clone(engine), done.clone(), Arc::clone(urls));
+        let at_once = queue
+            .first()
+            .and_then(|i| urls[*i].as_ref())
+            .map_or(1, |u| engine.concurrency_for(u));
+        tasks.spawn(async move {
+            futures_util::stream::iter(queue)
+                .filter_map(move |i| {
+                    let url = all[i].clone();
+                    std::future::ready(url.map(|url| (i, url)))
+                })
+                .map(|(i, url)| {
+                    let engine = Arc::clone(&engine);
+                    async move { (i, engine.probe(&url).await) }
+                })
+                .buffer_unordered(at_once)
+                .for_each(|finished| {
+                    let _ = done.send(finished);
+                    std::future::ready(())
+                })
+                .await;
+        });
+    }
+    tasks
 }
 
 /// A progress bar on stderr when stderr is a terminal; nothing otherwise.
