@@ -56,14 +56,3 @@ async fn main() {
         });
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn about_five_percent_are_dead() {
-        let dead = (0..20_000)
-            .filter(|i| super::is_dead(&format!("/p{i}"), 5))
-            .count();
-        assert!((800..1200).contains(&dead), "{dead}");
-    }
-}

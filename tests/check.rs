@@ -672,3 +672,24 @@ fn redirect_hops_do_not_queue_behind_other_urls() {
     assert_eq!(code, 0);
     assert!(fixture.most_in_flight("example.org") <= 2);
 }
+
+#[test]
+fn exclusions_cover_local_links_and_ignored_occurrences_are_not_listed() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::status(404));
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "n.md",
+        "[draft](drafts/missing.md)\n\n[gone](https://example.org/gone)\n\n[gone again](https://example.org/gone) <!-- archiver-ignore -->\n",
+    );
+    let (_, _, results) = check(&tree, &fixture, &["--exclude", "^drafts/", "n.md"]);
+    assert_eq!(verdict(&results, "drafts/missing.md"), "excluded");
+    let gone = &results["https://example.org/gone"];
+    assert_eq!(s(gone, "verdict"), "dead");
+    let lines: Vec<u64> = gone["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3], "the ignored line is not listed");
+}
