@@ -46,9 +46,14 @@ impl Judgement {
 /// Judges the outcome of asking `url`.
 #[must_use]
 pub fn judge(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Judgement {
-    // Requests to the last URL asked (redirect hops before it are not attempts).
-    let last = outcome.hops.last().map(|h| &h.url);
-    let attempts = outcome.hops.iter().filter(|h| Some(&h.url) == last).count();
+    // Requests to the last URL asked with the last method (redirect hops before
+    // it, and a HEAD that was refused, are not attempts).
+    let last = outcome.hops.last().map(|h| (&h.url, h.method));
+    let attempts = outcome
+        .hops
+        .iter()
+        .filter(|h| Some((&h.url, h.method)) == last)
+        .count();
     let rule_of = |u: &Url| u.host_str().and_then(|h| sites.lookup(h));
     let start_rule = rule_of(url);
     let mut judgement = match &outcome.result {
@@ -101,6 +106,10 @@ fn judge_failure(failure: &Failure, attempts: usize) -> Judgement {
                 "not asked: the host asked to be left alone for another {}s (Retry-After), longer than the run may wait",
                 left.as_secs()
             ),
+        ),
+        Failure::RateLimited => (
+            Verdict::Blocked,
+            "rate limited: the host asked for a pause (Retry-After) that outlasted this URL's deadline".to_owned(),
         ),
         Failure::Cancelled => (
             Verdict::Error,

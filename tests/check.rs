@@ -693,3 +693,84 @@ fn exclusions_cover_local_links_and_ignored_occurrences_are_not_listed() {
         .collect();
     assert_eq!(lines, [3], "the ignored line is not listed");
 }
+
+#[test]
+fn rate_limits_that_cannot_be_waited_out_are_blocked_not_timeouts() {
+    // One host answers every request 429 with a Retry-After of 2^64-1 seconds
+    // (no crash), another 429 with a pause longer than the URLs' deadline.
+    let fixture = Fixture::start(
+        &["huge.example", "slow.example", "ok.example"],
+        |req: &Req| match req.host.as_str() {
+            "huge.example" => Reply::status(429).header("retry-after", "18446744073709551615"),
+            "slow.example" => Reply::status(429).header("retry-after", "6"),
+            _ => Reply::html("ok"),
+        },
+    );
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        "[network]\ndeadline = \"3s\"\nmax_retry_after = \"30s\"\nretry_delay = \"20ms\"\n",
+    );
+    let note: String = (0..3)
+        .map(|i| format!("[h{i}](https://huge.example/{i}) [s{i}](https://slow.example/{i})\n"))
+        .chain(std::iter::once("[ok](https://ok.example/)\n".to_owned()))
+        .collect();
+    tree.file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "1", "n.md"]);
+    assert_eq!(results.len(), 7, "no URL vanishes: {results:#?}");
+    for (url, result) in &results {
+        let want = if url.contains("ok.example") {
+            "ok"
+        } else {
+            "blocked"
+        };
+        assert_eq!(s(result, "verdict"), want, "{url}: {result}");
+    }
+    assert_eq!(fixture.requests_to("huge.example"), 1);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_trailing_dot_is_the_same_host_for_politeness() {
+    let fixture = Fixture::start(&["example.org"], |_: &Req| {
+        Reply::html("ok").delay(Duration::from_millis(100))
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST);
+    let note: String = (0..6)
+        .map(|i| format!("[a{i}](https://example.org/{i}) [b{i}](https://example.org./{i}b)\n"))
+        .collect();
+    tree.file("n.md", &note);
+    let (code, _, _) = check(&tree, &fixture, &["--host-concurrency", "2", "n.md"]);
+    assert_eq!(code, 0);
+    assert!(
+        fixture.most_in_flight("example.org") <= 2,
+        "{}",
+        fixture.most_in_flight("example.org")
+    );
+}
+
+#[test]
+fn answers_count_as_they_come_for_the_network_down_test() {
+    // Nine dead domains fail at once; the live host only answers with a
+    // redirect after 3 s, then its page after 3 more: the network is up.
+    let fixture = Fixture::start(&["live.example"], |req: &Req| {
+        if req.path == "/start" {
+            Reply::redirect(302, "/end").delay(Duration::from_secs(3))
+        } else {
+            Reply::html("ok").delay(Duration::from_secs(3))
+        }
+    });
+    let tree = Tree::new();
+    let mut note: String = (0..9)
+        .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
+        .collect();
+    note.push_str("[live](https://live.example/start)\n");
+    tree.file("archiver.toml", FAST).file("n.md", &note);
+    let (code, _, results) = check(&tree, &fixture, &["--timeout", "10", "n.md"]);
+    assert_eq!(
+        verdict(&results, "https://live.example/start"),
+        "redirected"
+    );
+    assert_eq!(code, 2);
+}

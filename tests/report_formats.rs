@@ -189,3 +189,41 @@ fn sarif_snapshot_and_it_validates_against_the_2_1_0_schema() {
         "every listed occurrence has a physical location"
     );
 }
+
+#[test]
+fn an_interrupted_run_says_so_in_junit_and_sarif() {
+    let results = results();
+    let summary = Summary::of(&results, 3.0, Some(42));
+    let report = Report {
+        summary: &summary,
+        results: &results,
+        fail_on: &[Verdict::Dead],
+    };
+    let mut junit = Vec::new();
+    reporter(CheckFormat::Junit)
+        .write(&report, &mut junit)
+        .unwrap();
+    let junit = String::from_utf8(junit).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let error = doc
+        .descendants()
+        .find(|n| n.has_tag_name("error"))
+        .expect("an error case");
+    assert!(
+        error
+            .attribute("message")
+            .unwrap()
+            .contains("42 URLs were not checked")
+    );
+    assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+
+    let mut sarif = Vec::new();
+    reporter(CheckFormat::Sarif)
+        .write(&report, &mut sarif)
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&sarif).unwrap();
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
+}

@@ -24,7 +24,7 @@ use crate::config::{CheckSettings, Settings};
 use crate::input::{Inputs, WalkOptions};
 use crate::judge::{Judgement, judge};
 use crate::link::{Kind, Link};
-use crate::net::probe::{Engine, Failure, Outcome};
+use crate::net::probe::{Engine, Failure, Outcome, host_key};
 use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
@@ -146,7 +146,11 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
                 path: "tokio runtime".into(),
                 message: e.to_string(),
             })?;
-        runtime.block_on(check_web(web, engine, settings))
+        let run = runtime.block_on(check_web(web, engine, settings));
+        // Lookups still running in the resolver's threads (an unreachable DNS
+        // server) must not hold up the report.
+        runtime.shutdown_background();
+        run
     };
     if let Some(message) = run.network_down {
         return Err(Error::NetworkDown(message));
@@ -185,7 +189,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         .any(|r| settings.check.fail_on.contains(&r.verdict));
     Ok(if run.interrupted {
         ExitStatus::Interrupted
-    } else if errors > 0 {
+    } else if errors > 0 || run.lost {
         ExitStatus::Failure
     } else if failing {
         ExitStatus::Findings
@@ -382,6 +386,8 @@ struct WebRun {
     interrupted: bool,
     /// URLs not checked because the run was stopped.
     unchecked: usize,
+    /// Some check failed for a bug rather than an answer: the run fails.
+    lost: bool,
     /// Set when no host answered and many failed: the network, not the links.
     network_down: Option<String>,
 }
@@ -395,7 +401,7 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         Arc::new(targets.iter().map(|t| Url::parse(&t.url).ok()).collect());
     let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, url) in urls.iter().enumerate() {
-        if let Some(host) = url.as_ref().map(|u| u.host_str().unwrap_or_default()) {
+        if let Some(host) = url.as_ref().map(host_key) {
             by_host.entry(host).or_default().push(i);
         }
     }
@@ -420,7 +426,9 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         tokio::select! {
             _ = tick.tick(), if progress.is_visible() => progress.hosts(&engine.busy_hosts()),
             () = tokio::time::sleep_until(check_at), if down_check.is_some() => {
-                if answered.is_empty() {
+                // Answers count as they come, not when their URL is done (a URL
+                // may still be waiting out a Retry-After or following redirects).
+                if answered.is_empty() && !engine.heard_an_answer() {
                     engine.stop();
                     tasks.abort_all();
                     break;
@@ -463,7 +471,11 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     }
     progress.finish();
     // No answer from anyone, and enough hosts tried to tell.
-    if !run.interrupted && answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS {
+    if !run.interrupted
+        && answered.is_empty()
+        && !engine.heard_an_answer()
+        && failed.len() >= NETWORK_DOWN_HOSTS
+    {
         let example = failed.values().next().cloned().unwrap_or_default();
         run.network_down = Some(format!(
             "none of the {} hosts tried answered (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to",
@@ -471,10 +483,36 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         ));
         return run;
     }
+    collect(targets, judged, tasks, run).await
+}
+
+/// Puts each target with its judgement. A feeder that failed (a bug) must not make
+/// its URLs vanish from the report: they are reported as errors and the run fails.
+async fn collect(
+    targets: Vec<Target>,
+    judged: Vec<Option<Judgement>>,
+    mut tasks: JoinSet<()>,
+    mut run: WebRun,
+) -> WebRun {
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            tracing::error!("internal error: the checks of one host stopped: {e}");
+            run.lost = true;
+        }
+    }
     for (target, judgement) in targets.into_iter().zip(judged) {
         match judgement {
             Some(judgement) => run.results.push(target.into_result(judgement)),
-            None => run.unchecked += 1,
+            None if run.interrupted => run.unchecked += 1,
+            None => {
+                run.lost = true;
+                run.results.push(target.into_result(Judgement::new(
+                    Verdict::Error,
+                    "internal error: this URL's check did not finish; please report it".to_owned(),
+                )));
+            }
         }
     }
     run

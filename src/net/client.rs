@@ -144,7 +144,9 @@ struct Resolver {
 
 impl Resolve for Resolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_ascii_lowercase();
+        let lower = name.as_str().to_ascii_lowercase();
+        // `example.org.` is `example.org`.
+        let host = lower.strip_suffix('.').unwrap_or(&lower).to_owned();
         if let Some(addr) = self.overrides.get(&host) {
             let addr = *addr;
             return Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as Addrs) });

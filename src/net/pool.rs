@@ -54,6 +54,17 @@ struct Schedule {
     /// Until when the host is given up on: it asked for a pause longer than the
     /// run allows, so its requests are not sent.
     refused_until: Option<Instant>,
+    /// How many pauses it asked for.
+    pauses: u32,
+}
+
+/// `now + wait`, saturating at a century: a server may ask for a pause of 2^64
+/// seconds, a configuration set a deadline of 10^19.
+#[must_use]
+pub fn later(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_hours(100 * 365 * 24))
 }
 
 /// One URL's hold on one of its host's concurrency slots.
@@ -103,6 +114,7 @@ impl HostPool {
                     next_start: Instant::now(),
                     paused_until: None,
                     refused_until: None,
+                    pauses: 0,
                 }),
             })
         }))
@@ -156,6 +168,9 @@ impl HostPool {
             let start = {
                 let mut schedule = host.lock();
                 let now = Instant::now();
+                if let Some(until) = schedule.refused_until.filter(|u| *u > now) {
+                    return Err(NotStarted::Refused(until - now));
+                }
                 if schedule.paused_until.is_some_and(|u| u > now) {
                     None
                 } else {
@@ -168,7 +183,18 @@ impl HostPool {
                 continue;
             };
             tokio::time::sleep_until(start).await;
-            if host.lock().paused_until.is_some_and(|u| u > Instant::now()) {
+            let (refused, paused) = {
+                let schedule = host.lock();
+                let now = Instant::now();
+                (
+                    schedule.refused_until.filter(|u| *u > now).map(|u| u - now),
+                    schedule.paused_until.is_some_and(|u| u > now),
+                )
+            };
+            if let Some(left) = refused {
+                return Err(NotStarted::Refused(left));
+            }
+            if paused {
                 // A pause began while this request waited for its turn. Its start
                 // time is lost, which only spaces later requests more widely.
                 continue;
@@ -179,15 +205,37 @@ impl HostPool {
 
     /// Leaves `ticket`'s host alone for `pause` (a Retry-After), for every request
     /// to it.
-    pub fn pause(&self, ticket: &Ticket, pause: Duration) {
-        let until = Instant::now() + pause;
+    pub fn pause(
+        &self,
+        ticket: &Ticket,
+        pause: Duration,
+        give_up_after: u32,
+        give_up_for: Duration,
+    ) {
+        let until = later(pause);
         let mut schedule = ticket.host.lock();
         schedule.paused_until = Some(schedule.paused_until.map_or(until, |p| p.max(until)));
+        // A host that keeps asking for pauses is not going to let the run through:
+        // give up on it rather than wait out pause after pause.
+        schedule.pauses += 1;
+        if schedule.pauses > give_up_after {
+            let until = later(give_up_for);
+            schedule.refused_until = Some(schedule.refused_until.map_or(until, |p| p.max(until)));
+        }
+    }
+
+    /// Whether `ticket`'s host is paused now.
+    #[must_use]
+    pub fn is_paused(&self, ticket: &Ticket) -> bool {
+        let now = Instant::now();
+        let schedule = ticket.host.lock();
+        schedule.paused_until.is_some_and(|u| u > now)
+            || schedule.refused_until.is_some_and(|u| u > now)
     }
 
     /// Gives up on `ticket`'s host for `pause`: its requests are not sent.
     pub fn refuse(&self, ticket: &Ticket, pause: Duration) {
-        let until = Instant::now() + pause;
+        let until = later(pause);
         let mut schedule = ticket.host.lock();
         schedule.refused_until = Some(schedule.refused_until.map_or(until, |p| p.max(until)));
     }
@@ -325,7 +373,7 @@ mod tests {
         let pool = HostPool::new(16);
         let ticket = pool.ticket("a.org", limits(8, 0)).await.unwrap();
         drop(pool.start(&ticket).await.unwrap());
-        pool.pause(&ticket, Duration::from_secs(5));
+        pool.pause(&ticket, Duration::from_secs(5), 3, Duration::from_mins(2));
         let waited = Instant::now();
         drop(pool.start(&ticket).await.unwrap());
         assert!(waited.elapsed() >= Duration::from_secs(5));

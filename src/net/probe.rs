@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::client::{Clients, ResolveError};
-use super::pool::{HostLimits, HostPool, NotStarted, Ticket};
+use super::pool::{HostLimits, HostPool, NotStarted, Ticket, later};
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
 
@@ -77,6 +77,8 @@ pub enum Failure {
     /// Not asked: the host asked to be left alone for longer than the run allows
     /// (this much is left).
     HostRefused(Duration),
+    /// The URL's deadline ran out while its host was paused at its request.
+    RateLimited,
     /// The run is being stopped.
     Cancelled,
     /// Anything else, as the HTTP client put it.
@@ -120,6 +122,8 @@ pub struct Outcome {
 /// Sends requests, politely.
 #[derive(Debug)]
 pub struct Engine {
+    /// Whether any request got any answer (a status, a redirect): the network is up.
+    heard: std::sync::atomic::AtomicBool,
     clients: Clients,
     pool: HostPool,
     settings: NetworkSettings,
@@ -133,11 +137,18 @@ impl Engine {
     /// When the HTTP client cannot be set up (an unreadable CA file, say).
     pub fn new(settings: &NetworkSettings, sites: &SiteRules) -> Result<Self, crate::Error> {
         Ok(Self {
+            heard: std::sync::atomic::AtomicBool::new(false),
             clients: Clients::new(settings)?,
             pool: HostPool::new(settings.max_concurrency),
             settings: settings.clone(),
             sites: sites.clone(),
         })
+    }
+
+    /// Whether any request has had an answer yet, on any host.
+    #[must_use]
+    pub fn heard_an_answer(&self) -> bool {
+        self.heard.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many URLs of `url`'s host may be checked at once.
@@ -249,7 +260,8 @@ impl Engine {
         state: &mut Progress,
     ) -> Result<Response, Failure> {
         let rule = self.rule(url);
-        let host = url.host_str().unwrap_or_default().to_owned();
+        // `example.org.` is the same host as `example.org`, and shares its limits.
+        let host = host_key(url).to_owned();
         if let Some(rule) = rule {
             tracing::debug!("{url}: site rule `{}`", rule.name);
         }
@@ -274,9 +286,15 @@ impl Engine {
         loop {
             let starting = self.pool.start(ticket);
             let started = match state.deadline {
-                Some(at) => tokio::time::timeout_at(at, starting)
-                    .await
-                    .map_err(|_| Failure::Deadline)?,
+                Some(at) => tokio::time::timeout_at(at, starting).await.map_err(|_| {
+                    // Waiting out the host's pause (another URL's 429) ate the
+                    // deadline: a rate limit, not a silent host.
+                    if self.pool.is_paused(ticket) {
+                        Failure::RateLimited
+                    } else {
+                        Failure::Deadline
+                    }
+                })?,
                 None => starting.await,
             };
             let started = match started {
@@ -286,7 +304,7 @@ impl Engine {
             };
             let at = *state
                 .deadline
-                .get_or_insert_with(|| Instant::now() + self.settings.deadline);
+                .get_or_insert_with(|| later(self.settings.deadline));
             let left = at.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Failure::Deadline);
@@ -317,19 +335,26 @@ impl Engine {
                             RateLimit::Paused => {}
                             RateLimit::NoRetryAfter => {
                                 tracing::debug!("{url}: {status}, retrying");
-                                wait(self.backoff(attempt), at).await?;
+                                // No time left to retry: the answer stands.
+                                if !wait(self.backoff(attempt), at).await {
+                                    return Ok(response);
+                                }
                             }
                         }
                     } else if (500..600).contains(&status) && retries_left {
                         tracing::debug!("{url}: {status}, retrying");
-                        wait(self.backoff(attempt), at).await?;
+                        if !wait(self.backoff(attempt), at).await {
+                            return Ok(response);
+                        }
                     } else {
                         return Ok(response);
                     }
                 }
                 Err(failure) if failure.is_transient() && retries_left => {
                     tracing::debug!("{url}: {failure:?}, retrying");
-                    wait(self.backoff(attempt), at).await?;
+                    if !wait(self.backoff(attempt), at).await {
+                        return Err(failure);
+                    }
                 }
                 Err(failure) => return Err(failure),
             }
@@ -361,8 +386,9 @@ impl Engine {
             return RateLimit::Paused;
         }
         tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
-        self.pool.pause(ticket, wait);
-        if Instant::now() + wait > at {
+        self.pool
+            .pause(ticket, wait, MAX_PAUSES, self.settings.max_retry_after);
+        if later(wait) > at {
             response.waited_too_long = true;
         }
         RateLimit::Paused
@@ -422,6 +448,7 @@ impl Engine {
             .map_err(|_| Failure::Timeout)?
             .map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
+        self.heard.store(true, std::sync::atomic::Ordering::Relaxed);
         let headers = response.headers().clone();
         let mut body = Vec::new();
         if method == Method::Get {
@@ -459,6 +486,10 @@ impl Engine {
     }
 }
 
+/// Pauses a host may ask for before it is given up on for the run: a host that
+/// answers every request with 429 would otherwise make the run wait for ever.
+const MAX_PAUSES: u32 = 3;
+
 /// What a 429 or 503 asked for.
 enum RateLimit {
     /// The host is paused (or given up on, as the response says).
@@ -475,13 +506,20 @@ struct Progress {
     ticket: Option<Ticket>,
 }
 
-/// Sleeps `wait`, unless that would pass the deadline.
-async fn wait(wait: Duration, deadline: Instant) -> Result<(), Failure> {
-    if Instant::now() + wait > deadline {
-        return Err(Failure::Deadline);
+/// Sleeps `wait` and says so, unless that would pass the deadline.
+async fn wait(wait: Duration, deadline: Instant) -> bool {
+    if later(wait) > deadline {
+        return false;
     }
     tokio::time::sleep(wait).await;
-    Ok(())
+    true
+}
+
+/// A URL's host as the pool and the feeders know it: a trailing dot dropped.
+#[must_use]
+pub fn host_key(url: &Url) -> &str {
+    let host = url.host_str().unwrap_or_default();
+    host.strip_suffix('.').unwrap_or(host)
 }
 
 fn method_name(method: Method) -> &'static str {

@@ -31,12 +31,32 @@ impl Reporter for Junit {
             .flatten()
             .filter(|(_, r)| report.fails(r.verdict))
             .count();
+        let interrupted = report.summary.interrupted;
         writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(
             out,
-            r#"<testsuites name="archiver check" tests="{total}" failures="{failures}" time="{:.3}">"#,
+            r#"<testsuites name="archiver check" tests="{}" failures="{failures}" errors="{}" time="{:.3}">"#,
+            total + usize::from(interrupted),
+            usize::from(interrupted),
             report.summary.seconds
         )?;
+        if interrupted {
+            // The run did not finish: say so where CI looks, as an error.
+            writeln!(
+                out,
+                r#"  <testsuite name="archiver" tests="1" failures="0" errors="1">"#
+            )?;
+            writeln!(
+                out,
+                r#"    <testcase classname="archiver" name="the run finished">"#
+            )?;
+            writeln!(
+                out,
+                r#"      <error message="interrupted: {} URLs were not checked"/>"#,
+                report.summary.unchecked
+            )?;
+            writeln!(out, "    </testcase>\n  </testsuite>")?;
+        }
         for (file, mut cases) in suites {
             cases.sort_by_key(|(o, r)| (o.map(|o| (o.line, o.column)), r.url.as_str()));
             let failed = cases
@@ -78,6 +98,11 @@ impl Reporter for Junit {
                 } else if left_out(result.verdict) {
                     writeln!(out, ">")?;
                     writeln!(out, r#"      <skipped message="{}"/>"#, xml(&message))?;
+                    writeln!(out, "    </testcase>")?;
+                } else if super::is_problem(result.verdict) {
+                    // Not a failure, but worth a look (blocked, timeout, moved …).
+                    writeln!(out, ">")?;
+                    writeln!(out, "      <system-out>{}</system-out>", xml(&message))?;
                     writeln!(out, "    </testcase>")?;
                 } else {
                     writeln!(out, "/>")?;

@@ -27,9 +27,9 @@ impl Reporter for Markdown {
             summary.links,
             summary.seconds,
             if summary.interrupted {
-                " (interrupted)"
+                format!(" (interrupted: {} URLs not checked)", summary.unchecked)
             } else {
-                ""
+                String::new()
             }
         )?;
         writeln!(out, "| Verdict | URLs |\n| --- | ---: |")?;

@@ -27,6 +27,11 @@ impl Reporter for Sarif {
             .collect();
         let mut results = Vec::new();
         for (file, problems) in report.problems_by_note() {
+            // Code scanning wants every result in a file; URLs given on the
+            // command line have none, and other formats report them.
+            if file.is_none() {
+                continue;
+            }
             for (occurrence, result) in problems {
                 let mut entry = json!({
                     "ruleId": result.verdict.as_str(),
@@ -57,6 +62,17 @@ impl Reporter for Sarif {
                     }
                 },
                 "columnKind": "unicodeCodePoints",
+                "invocations": [{
+                    "executionSuccessful": !report.summary.interrupted,
+                    "toolExecutionNotifications": if report.summary.interrupted {
+                        json!([{
+                            "level": "error",
+                            "message": { "text": format!("interrupted: {} URLs were not checked", report.summary.unchecked) },
+                        }])
+                    } else {
+                        json!([])
+                    },
+                }],
                 "results": results,
             }]
         });
