@@ -167,6 +167,20 @@ pub struct Link {
     /// A likely fix, e.g. a web address written without its scheme.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For a candidate of an HTML `srcset`, its descriptor and whether it is the
+    /// largest of its set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srcset: Option<SrcsetCandidate>,
+}
+
+/// A candidate of an HTML `srcset` attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SrcsetCandidate {
+    /// The descriptor as written (`800w`, `2x`); empty when there is none (1x).
+    pub descriptor: String,
+    /// Whether it is its set's largest candidate (the first, among equals): the
+    /// one `fetch` archives.
+    pub largest: bool,
 }
 
 impl Link {

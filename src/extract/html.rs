@@ -15,7 +15,7 @@ use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{Emitter, ForwardingEmitter, Span as TokenSpan, Tokenizer};
 
 use super::Found;
-use crate::link::{Element, Kind};
+use crate::link::{Element, Kind, SrcsetCandidate};
 
 /// Quoted attribute values a fragment may hold and still be read on any thread.
 const SHALLOW_ATTRIBUTES: usize = 2_000;
@@ -421,6 +421,7 @@ fn push_attribute(
         attribute: Some(selector),
         text,
         element_kind: kind,
+        srcset: None,
     });
 }
 
@@ -442,7 +443,8 @@ fn empty_value_at(source: &str, name_end: usize) -> Option<usize> {
     matches!(bytes.get(quote), Some(b'"' | b'\'')).then_some(quote + 1)
 }
 
-/// Pushes every candidate URL of a `srcset` attribute.
+/// Pushes every candidate URL of a `srcset` attribute, each with its descriptor
+/// and whether it is the largest of the set (the one worth archiving).
 fn push_srcset(
     attr: &Attribute,
     selector: &'static str,
@@ -458,23 +460,74 @@ fn push_srcset(
     let Some(raw) = source.get(span.clone()) else {
         return;
     };
-    for candidate in srcset_candidates(raw) {
-        let written = &raw[candidate.clone()];
+    let candidates = srcset_candidates(raw);
+    let sizes: Vec<Size> = candidates
+        .iter()
+        .map(|c| Size::of(&raw[c.descriptor.clone()]))
+        .collect();
+    // The first of the largest wins a tie.
+    let largest = sizes
+        .iter()
+        .enumerate()
+        .fold(None::<usize>, |best, (i, size)| match best {
+            Some(b) if sizes[b] >= *size => Some(b),
+            _ => Some(i),
+        });
+    for (i, candidate) in candidates.into_iter().enumerate() {
+        let written = &raw[candidate.url.clone()];
         out.push(Found {
-            span: span.start + candidate.start..span.start + candidate.end,
+            span: span.start + candidate.url.start..span.start + candidate.url.end,
             target: super::entities::decode(written).into_owned(),
             element: Element::Html,
             attribute: Some(selector),
             text: alt.map(str::to_owned),
             element_kind: Some(Kind::Image),
+            srcset: Some(SrcsetCandidate {
+                descriptor: raw[candidate.descriptor].trim().to_owned(),
+                largest: largest == Some(i),
+            }),
         });
     }
 }
 
-/// The URL ranges of a `srcset` value, following the HTML standard's parsing: URLs
+/// How large a `srcset` candidate says it is: widths (`800w`) rank above
+/// densities (`2x`), as a set mixing them is malformed anyway; no descriptor is 1x.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+enum Size {
+    Density(f64),
+    Width(f64),
+}
+
+impl Size {
+    fn of(descriptor: &str) -> Self {
+        let mut size = Size::Density(1.0);
+        for word in descriptor.split_ascii_whitespace() {
+            let number = |unit: char| {
+                word.strip_suffix(unit)
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .filter(|n| n.is_finite())
+            };
+            if let Some(w) = number('w') {
+                size = Size::Width(w);
+            } else if let Some(x) = number('x') {
+                size = Size::Density(x);
+            }
+        }
+        size
+    }
+}
+
+/// One `srcset` candidate: where its URL and its descriptors stand in the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Candidate {
+    url: Range<usize>,
+    descriptor: Range<usize>,
+}
+
+/// The candidates of a `srcset` value, following the HTML standard's parsing: URLs
 /// are separated from their descriptors by whitespace, candidates by commas; a URL
 /// may itself contain commas, but not end with one.
-fn srcset_candidates(value: &str) -> Vec<Range<usize>> {
+fn srcset_candidates(value: &str) -> Vec<Candidate> {
     let bytes = value.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -494,13 +547,17 @@ fn srcset_candidates(value: &str) -> Vec<Range<usize>> {
         while end > start && bytes[end - 1] == b',' {
             end -= 1;
         }
-        if end > start {
-            out.push(start..end);
-        }
         if ended_with_comma {
+            if end > start {
+                out.push(Candidate {
+                    url: start..end,
+                    descriptor: end..end,
+                });
+            }
             continue;
         }
-        // Skip the descriptors up to the next comma outside parentheses.
+        // The descriptors run up to the next comma outside parentheses.
+        let descriptor_start = i;
         let mut depth = 0usize;
         while i < bytes.len() {
             match bytes[i] {
@@ -510,6 +567,12 @@ fn srcset_candidates(value: &str) -> Vec<Range<usize>> {
                 _ => {}
             }
             i += 1;
+        }
+        if end > start {
+            out.push(Candidate {
+                url: start..end,
+                descriptor: descriptor_start..i,
+            });
         }
     }
     out
@@ -619,12 +682,46 @@ mod tests {
             .collect();
         assert_eq!(got, expect);
         // A comma inside a URL is part of it; only trailing commas end one.
-        assert_eq!(srcset_candidates("a.png,b.png"), vec![0..11_usize]);
-        assert_eq!(srcset_candidates("a.png, b.png"), [0..5, 7..12]);
+        let urls = |v: &str| -> Vec<Range<usize>> {
+            srcset_candidates(v).into_iter().map(|c| c.url).collect()
+        };
+        assert_eq!(urls("a.png,b.png"), vec![0..11_usize]);
+        assert_eq!(urls("a.png, b.png"), [0..5, 7..12]);
+        assert_eq!(urls("data:x,y 1x, c.png (a, b) 2x"), [0..8, 13..18]);
+    }
+
+    #[test]
+    fn the_largest_srcset_candidate_is_marked() {
+        let marks = |html: &str| -> Vec<(String, String, bool)> {
+            extract_document(html, 0)
+                .into_iter()
+                .filter_map(|f| f.srcset.map(|c| (f.target, c.descriptor, c.largest)))
+                .collect()
+        };
+        let s = |t: &str, d: &str, l: bool| (t.to_owned(), d.to_owned(), l);
         assert_eq!(
-            srcset_candidates("data:x,y 1x, c.png (a, b) 2x"),
-            [0..8, 13..18]
+            marks(r#"<img srcset="s.png 480w, l.png 1200w, m.png 800w">"#),
+            [
+                s("s.png", "480w", false),
+                s("l.png", "1200w", true),
+                s("m.png", "800w", false)
+            ]
         );
+        // No descriptor is 1x; the first of equals wins.
+        assert_eq!(
+            marks(r#"<img srcset="a.png, b.png 2x, c.png 2.0x">"#),
+            [
+                s("a.png", "", false),
+                s("b.png", "2x", true),
+                s("c.png", "2.0x", false)
+            ]
+        );
+        // Each set has its own largest.
+        let two = marks(
+            r#"<picture><source srcset="a.webp 1x, b.webp 2x"><img srcset="c.png 3x, d.png"></picture>"#,
+        );
+        let largest: Vec<&str> = two.iter().filter(|m| m.2).map(|m| m.0.as_str()).collect();
+        assert_eq!(largest, ["b.webp", "c.png"]);
     }
 
     #[test]

@@ -200,6 +200,7 @@ fn collect_definitions(
             attribute: None,
             text: None,
             element_kind: None,
+            srcset: None,
         });
     }
     definitions.sort_by_key(|(at, _)| *at);
@@ -305,6 +306,7 @@ impl Walker<'_> {
             attribute: None,
             text: None,
             element_kind: image.then_some(Kind::Image),
+            srcset: None,
         });
     }
 
@@ -408,6 +410,7 @@ impl Walker<'_> {
                 attribute: None,
                 text: None,
                 element_kind: None,
+                srcset: None,
             });
         });
         *depth = bracket_depth(*depth, &text.as_bytes()[counted..]);

@@ -12,7 +12,7 @@ pub mod text;
 use std::path::Path;
 
 use crate::classify::{Classifier, NoteContext};
-use crate::link::{Element, Kind, Link};
+use crate::link::{Element, Kind, Link, SrcsetCandidate};
 use source::SourceText;
 use span::{LineIndex, Span};
 
@@ -41,6 +41,8 @@ pub struct Found {
     pub text: Option<String>,
     /// The kind the element imposes, if any (`<img>` → image).
     pub element_kind: Option<Kind>,
+    /// For a `srcset` candidate, its descriptor and rank.
+    pub srcset: Option<SrcsetCandidate>,
 }
 
 impl Found {
@@ -134,6 +136,7 @@ pub fn extract(
                 text: f.text,
                 reason: resolved.reason,
                 hint: resolved.hint,
+                srcset: f.srcset,
             }
         })
         .collect()
