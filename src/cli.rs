@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::extract::Format;
 use crate::link::Kind;
+use crate::media::MediaKind;
 use crate::report::check::CheckFormat;
+use crate::report::fetch::FetchFormat;
 use crate::report::links::LinksFormat;
 use crate::verdict::Verdict;
 
@@ -48,6 +50,18 @@ Examples:
   archiver check --format json notes/ > r.json   one result per URL, for programs
   archiver check --fail-on dead notes/           fail only on dead links
   archiver check -vv https://arxiv.org/abs/2207.02696   each hop, for one URL
+
+",
+    after_help!()
+);
+
+const FETCH_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  archiver fetch notes/                          images, PDFs and papers into ./archive
+  archiver fetch --kinds image,video notes/      only images and videos
+  archiver fetch --format json notes/ > r.json   one result per URL, for programs
+  archiver fetch --archive ~/mirror notes/       another archive folder
 
 ",
     after_help!()
@@ -106,6 +120,32 @@ pub enum Command {
     #[command(after_help = AFTER_HELP, after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
 
+    /// Mirror the media the notes link to into the local archive.
+    ///
+    /// Images (Markdown images, img src/data-src, the largest srcset candidate),
+    /// PDFs, paper pages resolved to their PDF, and videos, as `--kinds` chooses,
+    /// are downloaded once each into archive/objects/, named by their sha256, and
+    /// listed in archive/manifest.jsonl. Content that is not what the link promised
+    /// (an HTML error page for an image), bodies cut short and bodies over the size
+    /// limit are not archived, and say why. A rerun downloads only what is missing.
+    #[command(after_help = AFTER_HELP, after_long_help = FETCH_EXAMPLES)]
+    Fetch(FetchArgs),
+
+    /// Check the archive: rehash every object, check every manifest record.
+    ///
+    /// Lists missing, corrupt and unreferenced objects and bad manifest records;
+    /// exit status 2 when there is any, 0 when the archive is clean.
+    #[command(after_help = AFTER_HELP)]
+    Verify(VerifyArgs),
+
+    /// Remove objects nothing refers to.
+    ///
+    /// An object is kept while the manifest, the notes given (links into
+    /// archive/objects/) or the rewrite journal (archive/rewrites.jsonl) refer to
+    /// it. Temp files left by a killed run are removed once they are an hour old.
+    #[command(after_help = AFTER_HELP)]
+    Gc(GcArgs),
+
     /// Show the configuration in effect.
     #[command(after_help = AFTER_HELP)]
     Config(ConfigArgs),
@@ -115,8 +155,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct NotesArgs {
     /// Notes to read: files, directories (walked recursively), glob patterns
-    /// ("notes/**/*.md"), or - for standard input. `check` also takes http(s) URLs
-    /// to check directly.
+    /// ("notes/**/*.md"), or - for standard input. `check` and `fetch` also take
+    /// http(s) URLs to work on directly.
     #[arg(value_name = "INPUT", default_value = ".")]
     pub inputs: Vec<String>,
 
@@ -192,8 +232,16 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REGEX")]
     pub exclude: Vec<String>,
 
-    /// The most one request may take: seconds (20), or with a unit (20s, 1m)
-    /// [default: 20s].
+    /// How to use the network.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// How to use the network, for every command that does.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// The most one request may take to answer, and the longest a download may
+    /// stall: seconds (20), or with a unit (20s, 1m) [default: 20s].
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
@@ -217,6 +265,70 @@ pub struct CheckArgs {
     /// The User-Agent to send (site rules may still send a browser's).
     #[arg(long, value_name = "UA")]
     pub user_agent: Option<String>,
+}
+
+/// `archiver fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Which notes (or URLs to fetch directly: `archiver fetch https://…`).
+    #[command(flatten)]
+    pub notes: NotesArgs,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub format: FetchFormat,
+
+    /// What to fetch (comma-separated): image, pdf, paper, video
+    /// [default: image,pdf,paper].
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    pub kinds: Option<Vec<MediaKind>>,
+
+    /// The largest object archived, counted after decompression: bytes, or with a
+    /// unit (200MB, 1.5GiB) [default: 200MB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_object_size: Option<String>,
+
+    /// The archive.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+
+    /// How to use the network.
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+/// Which archive, for every command that uses one.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// The archive folder [default: archive, or archive.dir from the
+    /// configuration].
+    #[arg(long = "archive", value_name = "DIR", env = "ARCHIVER_ARCHIVE")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `archiver verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The archive.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// `archiver gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The notes whose local links keep objects alive (links written as paths into
+    /// the archive's objects/), besides the manifest and the rewrite journal.
+    #[command(flatten)]
+    pub notes: NotesArgs,
+
+    /// List what would be removed, and remove nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// The archive.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
 }
 
 /// `archiver config`.

@@ -110,6 +110,16 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The archive cannot be used: missing, another version, locked by another
+    /// run, or a file in it that cannot be read or written.
+    #[error("archive {}: {message}", path.display())]
+    Archive {
+        /// The archive folder, or the file in it.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
     /// The report could not be written.
     #[error("cannot write output: {0}")]
     Output(#[source] io::Error),

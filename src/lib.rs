@@ -26,9 +26,13 @@ pub mod input;
 pub mod judge;
 pub mod link;
 mod logging;
+pub mod manifest;
+pub mod media;
+pub mod mirror;
 pub mod net;
 pub mod report;
 pub mod sites;
+pub mod store;
 pub mod verdict;
 
 use cli::{Cli, Command};
@@ -70,6 +74,9 @@ pub fn run(cli: &Cli) -> ExitStatus {
     let result = settings_for(cli).and_then(|settings| match &cli.command {
         Command::Links(args) => commands::links::run(args, &settings),
         Command::Check(args) => commands::check::run(args, &settings),
+        Command::Fetch(args) => commands::fetch::run(args, &settings),
+        Command::Verify(args) => commands::verify::run(args, &settings),
+        Command::Gc(args) => commands::gc::run(args, &settings),
         Command::Config(args) => commands::config::run(args, &settings),
     });
     match result {
@@ -95,19 +102,42 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
             ..Overrides::default()
         },
         Command::Check(args) => Overrides {
-            base_url: args.notes.base_url.clone(),
-            root_dir: args.notes.root_dir.clone(),
-            timeout: args.timeout.clone(),
-            max_concurrency: args.max_concurrency,
-            host_concurrency: args.host_concurrency,
-            user_agent: args.user_agent.clone(),
-            connect_to: args.connect_to.clone(),
-            ca_certs: args.ca_cert.clone(),
             fail_on: args.fail_on.clone(),
             include: args.include.clone(),
             exclude: args.exclude.clone(),
+            ..network_overrides(&args.notes, &args.network)
+        },
+        Command::Fetch(args) => Overrides {
+            archive_dir: args.archive.dir.clone(),
+            fetch_kinds: args.kinds.clone(),
+            max_object_size: args.max_object_size.clone(),
+            ..network_overrides(&args.notes, &args.network)
+        },
+        Command::Verify(args) => Overrides {
+            archive_dir: args.archive.dir.clone(),
+            ..Overrides::default()
+        },
+        Command::Gc(args) => Overrides {
+            base_url: args.notes.base_url.clone(),
+            root_dir: args.notes.root_dir.clone(),
+            archive_dir: args.archive.dir.clone(),
+            ..Overrides::default()
         },
         Command::Config(_) => Overrides::default(),
     };
     Settings::load(&user, &overrides)
+}
+
+fn network_overrides(notes: &cli::NotesArgs, network: &cli::NetworkArgs) -> Overrides {
+    Overrides {
+        base_url: notes.base_url.clone(),
+        root_dir: notes.root_dir.clone(),
+        timeout: network.timeout.clone(),
+        max_concurrency: network.max_concurrency,
+        host_concurrency: network.host_concurrency,
+        user_agent: network.user_agent.clone(),
+        connect_to: network.connect_to.clone(),
+        ca_certs: network.ca_cert.clone(),
+        ..Overrides::default()
+    }
 }

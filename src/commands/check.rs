@@ -12,12 +12,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use regex::Regex;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::scan::{Scanned, Scope, report_skipped, scan};
+use super::feed::{shutdown_signal, spawn_feeders};
+use super::scan::{Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
 use crate::config::{CheckSettings, Settings};
@@ -216,11 +216,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-fn is_web_url(input: &str) -> bool {
-    let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
 /// Reads the notes into `targets`; returns how many inputs could not be read.
 fn gather(
     args: &CheckArgs,
@@ -406,7 +401,13 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
         }
     }
     let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
-    let mut tasks = spawn_feeders(by_host, &urls, &engine, &done);
+    let mut tasks = spawn_feeders(
+        by_host,
+        &urls,
+        &engine,
+        &done,
+        |engine, _, url| async move { engine.probe(&url).await },
+    );
     drop(done);
     // Judged as they arrive, so responses (headers, body prefixes) do not pile up.
     let mut judged: Vec<Option<Judgement>> = vec![None; targets.len()];
@@ -518,42 +519,6 @@ async fn collect(
     run
 }
 
-/// Spawns one feeder per host: it checks the host's URLs in turn, as many at once
-/// as the host allows, and sends each outcome to `done`.
-fn spawn_feeders(
-    by_host: BTreeMap<&str, Vec<usize>>,
-    urls: &Arc<Vec<Option<Url>>>,
-    engine: &Arc<Engine>,
-    done: &tokio::sync::mpsc::UnboundedSender<(usize, Outcome)>,
-) -> JoinSet<()> {
-    let mut tasks = JoinSet::new();
-    for queue in by_host.into_values() {
-        let (engine, done, all) = (Arc::clone(engine), done.clone(), Arc::clone(urls));
-        let at_once = queue
-            .first()
-            .and_then(|i| urls[*i].as_ref())
-            .map_or(1, |u| engine.concurrency_for(u));
-        tasks.spawn(async move {
-            futures_util::stream::iter(queue)
-                .filter_map(move |i| {
-                    let url = all[i].clone();
-                    std::future::ready(url.map(|url| (i, url)))
-                })
-                .map(|(i, url)| {
-                    let engine = Arc::clone(&engine);
-                    async move { (i, engine.probe(&url).await) }
-                })
-                .buffer_unordered(at_once)
-                .for_each(|finished| {
-                    let _ = done.send(finished);
-                    std::future::ready(())
-                })
-                .await;
-        });
-    }
-    tasks
-}
-
 /// A progress bar on stderr when stderr is a terminal; nothing otherwise.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
@@ -623,32 +588,6 @@ fn describe(failure: &Failure) -> String {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term = async {
-            match terminate.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            () = term => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,13 +597,5 @@ mod tests {
         let text = "a\n<!-- archiver-ignore --> [x](y)\r\nz";
         assert!(line_around(text, text.find('y').unwrap()).contains(IGNORE_MARKER));
         assert_eq!(line_around(text, text.len() - 1), "z");
-    }
-
-    #[test]
-    fn urls_on_the_command_line_are_told_from_notes() {
-        assert!(is_web_url("https://a.org"));
-        assert!(is_web_url("HTTP://a.org"));
-        assert!(!is_web_url("notes/a.md"));
-        assert!(!is_web_url("http"));
     }
 }

@@ -2,5 +2,9 @@
 
 pub mod check;
 pub mod config;
+pub mod feed;
+pub mod fetch;
+pub mod gc;
 pub mod links;
 pub mod scan;
+pub mod verify;

@@ -88,6 +88,13 @@ pub fn scan<T: Send>(
     })
 }
 
+/// Whether a command-line input is a web URL rather than a note.
+#[must_use]
+pub fn is_web_url(input: &str) -> bool {
+    let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
 /// Reports a skipped file: a warning when the user named it, a note otherwise.
 pub fn report_skipped(skipped: &Skipped) {
     let name = input::display_path(&skipped.path);
@@ -137,4 +144,17 @@ fn read_links<T>(
             message,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_on_the_command_line_are_told_from_notes() {
+        assert!(is_web_url("https://a.org"));
+        assert!(is_web_url("HTTP://a.org"));
+        assert!(!is_web_url("notes/a.md"));
+        assert!(!is_web_url("http"));
+    }
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::values;
 use crate::error::Error;
 use crate::link::Kind;
+use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
 use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
 use crate::verdict::Verdict;
@@ -23,7 +24,22 @@ pub(super) struct FileConfig {
     kinds: Option<KindsFile>,
     network: Option<NetworkFile>,
     check: Option<CheckFile>,
+    archive: Option<ArchiveFile>,
+    fetch: Option<FetchFile>,
     sites: Option<Vec<SiteFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArchiveFile {
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FetchFile {
+    kinds: Option<Vec<String>>,
+    max_object_size: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -133,6 +149,9 @@ pub(super) struct Partial {
     pub include: Option<Vec<Regex>>,
     pub exclude: Option<Vec<Regex>>,
     pub ignore_file: Option<PathBuf>,
+    pub archive_dir: Option<PathBuf>,
+    pub fetch_kinds: Option<Vec<MediaKind>>,
+    pub max_object_size: Option<u64>,
     pub sites: Vec<SiteRule>,
 }
 
@@ -166,6 +185,8 @@ impl FileConfig {
         let kinds = self.kinds.unwrap_or_default();
         let network = self.network.unwrap_or_default();
         let check = self.check.unwrap_or_default();
+        let archive = self.archive.unwrap_or_default();
+        let fetch = self.fetch.unwrap_or_default();
         let positive = |key: &str, v: Option<usize>| -> Result<_, Error> {
             match v {
                 Some(0) => Err(bad(format!("{key} must be at least 1"))),
@@ -215,6 +236,22 @@ impl FileConfig {
                 .map(|v| values::regexes("check.exclude", &v).map_err(bad))
                 .transpose()?,
             ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
+            archive_dir: archive.dir.map(|p| values::relative_to(folder, &p)),
+            fetch_kinds: fetch
+                .kinds
+                .map(|v| values::media_kinds(&v).map_err(|e| bad(format!("fetch.kinds: {e}"))))
+                .transpose()?,
+            max_object_size: fetch
+                .max_object_size
+                .map(|v| {
+                    let text = match v {
+                        toml::Value::Integer(n) => n.to_string(),
+                        toml::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    values::size(&text).map_err(|e| bad(format!("fetch.max_object_size: {e}")))
+                })
+                .transpose()?,
             sites: self
                 .sites
                 .unwrap_or_default()
@@ -322,6 +359,9 @@ impl Partial {
             include,
             exclude,
             ignore_file,
+            archive_dir,
+            fetch_kinds,
+            max_object_size,
         );
         for rule in top.sites {
             match self.sites.iter_mut().find(|r| r.name == rule.name) {

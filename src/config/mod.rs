@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::error::Error;
 use crate::link::Kind;
+use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
 use crate::sites::SiteRules;
 use crate::verdict::Verdict;
@@ -58,6 +59,12 @@ pub struct Overrides {
     pub include: Vec<String>,
     /// `--exclude`, repeated.
     pub exclude: Vec<String>,
+    /// `--archive DIR`, relative to the current directory.
+    pub archive_dir: Option<PathBuf>,
+    /// `--kinds`.
+    pub fetch_kinds: Option<Vec<MediaKind>>,
+    /// `--max-object-size`.
+    pub max_object_size: Option<String>,
 }
 
 /// Where the user layer comes from.
@@ -82,6 +89,10 @@ pub struct Settings {
     pub network: NetworkSettings,
     /// What `check` reports and fails on.
     pub check: CheckSettings,
+    /// The archive.
+    pub archive: ArchiveSettings,
+    /// `fetch`.
+    pub fetch: FetchSettings,
     /// Site rules, merged by name.
     pub sites: SiteRules,
     /// The files that were merged, lowest first (not part of `config --show`'s TOML).
@@ -187,6 +198,28 @@ pub struct CheckSettings {
     pub ignore_file: PathBuf,
 }
 
+/// Where the archive is.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveSettings {
+    /// The archive folder (`archive.dir`, `--archive`).
+    pub dir: PathBuf,
+}
+
+/// What `fetch` mirrors, and how much of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FetchSettings {
+    /// The kinds of media fetched (`fetch.kinds`, `--kinds`).
+    pub kinds: Vec<MediaKind>,
+    /// The largest object archived, in bytes (after decompression).
+    #[serde(serialize_with = "size")]
+    pub max_object_size: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // the signature `serialize_with` requires
+fn size<S: Serializer>(bytes: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&values::format_size(*bytes))
+}
+
 #[allow(clippy::ref_option)] // the signature `serialize_with` requires
 fn url_or_empty<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(url.as_ref().map_or("", Url::as_str))
@@ -272,6 +305,12 @@ impl Overrides {
                 .then(|| {
                     values::regexes("--exclude", &self.exclude).map_err(|e| bad("--exclude", e))
                 })
+                .transpose()?,
+            archive_dir: self.archive_dir,
+            fetch_kinds: self.fetch_kinds,
+            max_object_size: self
+                .max_object_size
+                .map(|v| values::size(&v).map_err(|e| bad("--max-object-size", e)))
                 .transpose()?,
             ..Partial::default()
         })
@@ -379,6 +418,13 @@ impl Settings {
                 include: p.include.unwrap_or_default(),
                 exclude: p.exclude.unwrap_or_default(),
                 ignore_file: get!(ignore_file, "check.ignore_file"),
+            },
+            archive: ArchiveSettings {
+                dir: get!(archive_dir, "archive.dir"),
+            },
+            fetch: FetchSettings {
+                kinds: get!(fetch_kinds, "fetch.kinds"),
+                max_object_size: get!(max_object_size, "fetch.max_object_size"),
             },
             sites: SiteRules::new(p.sites),
             sources,

@@ -34,6 +34,90 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// A size in bytes: a plain number of bytes (`1048576`) or a number with a unit
+/// (`200MB`, `1.5 GiB`, `512k`). KB, MB and GB are powers of 1000; KiB, MiB and
+/// GiB powers of 1024.
+///
+/// # Errors
+/// A message with an example when `s` is not a size.
+pub fn size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let bad = || format!("`{s}` is not a size; write bytes (1048576) or a unit (200MB, 1.5GiB)");
+    let number: f64 = number.parse().map_err(|_| bad())?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "m" | "mb" => 1000 * 1000,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    #[allow(clippy::cast_precision_loss)] // sizes far below 2^52 are exact
+    let (bytes, max) = (number * multiplier as f64, u64::MAX as f64);
+    if !bytes.is_finite() || bytes >= max {
+        return Err(bad());
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(bytes.round() as u64)
+}
+
+/// A size as the configuration writes it, in the largest unit that divides it
+/// (`200MB`, `1536KiB`), else in bytes.
+#[must_use]
+pub fn format_size(bytes: u64) -> String {
+    for (unit, n) in [
+        ("GB", 1_000_000_000),
+        ("GiB", 1 << 30),
+        ("MB", 1_000_000),
+        ("MiB", 1 << 20),
+        ("KB", 1000),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes >= n && bytes.is_multiple_of(n) {
+            return format!("{}{unit}", bytes / n);
+        }
+    }
+    bytes.to_string()
+}
+
+/// A size for people: `1.5 MB`, `320 B`.
+#[must_use]
+pub fn human_size(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // a display value
+    let b = bytes as f64;
+    if bytes < 1000 {
+        format!("{bytes} B")
+    } else if b < 1e6 {
+        format!("{:.1} KB", b / 1e3)
+    } else if b < 1e9 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.2} GB", b / 1e9)
+    }
+}
+
+/// A list of media kinds (`image`, `pdf`, `paper`, `video`), each once, in the
+/// order given.
+///
+/// # Errors
+/// The unknown name, with the known ones.
+pub fn media_kinds(names: &[String]) -> Result<Vec<crate::media::MediaKind>, String> {
+    let mut kinds = Vec::new();
+    for name in names {
+        let kind = name.parse()?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
 /// A base URL for root-relative links; empty means none.
 ///
 /// # Errors
@@ -107,5 +191,23 @@ mod tests {
             duration(&format_duration(Duration::from_millis(1500))),
             Ok(Duration::from_millis(1500))
         );
+    }
+
+    #[test]
+    fn sizes_in_bytes_or_with_units() {
+        assert_eq!(size("1048576"), Ok(1 << 20));
+        assert_eq!(size("200MB"), Ok(200_000_000));
+        assert_eq!(size("200 mb"), Ok(200_000_000));
+        assert_eq!(size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(size("512k"), Ok(512_000));
+        for bad in ["", "MB", "-1", "1e3", "12 parsecs", "99999999999999GB"] {
+            assert!(size(bad).unwrap_err().contains("200MB"), "{bad}");
+        }
+        for n in [0, 1, 999, 200_000_000, 3 << 29, 1536 << 10, 123_457] {
+            assert_eq!(size(&format_size(n)), Ok(n), "{n}");
+        }
+        assert_eq!(format_size(200_000_000), "200MB");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
+        assert_eq!(human_size(320), "320 B");
     }
 }

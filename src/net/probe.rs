@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::client::{Clients, ResolveError};
-use super::pool::{HostLimits, HostPool, NotStarted, Ticket, later};
+use super::pool::{HostLimits, HostPool, NotStarted, Started, Ticket, later};
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
 
@@ -98,6 +98,26 @@ impl Failure {
         )
     }
 
+    /// A short code for reports: `no-such-host`, `timeout`, `tls` …
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::NoSuchHost(_) => "no-such-host",
+            Failure::Resolve(_) => "dns",
+            Failure::Refused(_) => "refused",
+            Failure::Reset(_) => "reset",
+            Failure::Connect(_) => "connect",
+            Failure::Tls(_) => "tls",
+            Failure::Timeout | Failure::Deadline => "timeout",
+            Failure::TooManyRedirects(_) => "too-many-redirects",
+            Failure::RedirectLoop(_) => "redirect-loop",
+            Failure::BadRedirect(_) => "bad-redirect",
+            Failure::HostRefused(_) | Failure::RateLimited => "rate-limited",
+            Failure::Cancelled => "interrupted",
+            Failure::Other(_) => "error",
+        }
+    }
+
     /// Whether the failure is what a machine without a network sees (no name
     /// resolves, nothing is reachable, nothing answers). A refused connection is
     /// not: something answered it.
@@ -179,9 +199,36 @@ impl Engine {
         let mut state = Progress {
             deadline: None,
             ticket: None,
+            mode: Mode::Probe,
+            unread: None,
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
+    }
+
+    /// Asks `url` for its body with GET, following redirects as [`Engine::probe`]
+    /// does. A 2xx answer comes with its [`Body`] unread; any other answer with
+    /// its first bytes, as for a probe. The deadline covers the answer's headers;
+    /// the body has no overall limit, only a stall limit (the request timeout).
+    pub async fn download(&self, url: &Url) -> Download {
+        let mut hops = Vec::new();
+        let mut state = Progress {
+            deadline: None,
+            ticket: None,
+            mode: Mode::Download,
+            unread: None,
+        };
+        let result = self.follow(url, &mut hops, &mut state).await;
+        let body = match (&result, state.unread, state.ticket) {
+            (Ok(_), Some((response, started)), Some(ticket)) => Some(Body {
+                response,
+                idle: self.settings.timeout,
+                _started: started,
+                _ticket: ticket,
+            }),
+            _ => None,
+        };
+        Download { hops, result, body }
     }
 
     async fn follow(
@@ -251,6 +298,32 @@ impl Engine {
         }
     }
 
+    /// Makes sure the URL holds a ticket for `url`'s host. Hops and retries on
+    /// the same host keep the URL's ticket: they do not queue again behind every
+    /// other URL for that host.
+    async fn hold_ticket(
+        &self,
+        url: &Url,
+        rule: Option<&SiteRule>,
+        state: &mut Progress,
+    ) -> Result<(), Failure> {
+        // `example.org.` is the same host as `example.org`, and shares its limits.
+        let host = host_key(url);
+        if state.ticket.as_ref().is_some_and(|t| t.host() == host) {
+            return Ok(());
+        }
+        state.ticket = None;
+        let waiting = self.pool.ticket(host, self.limits(rule));
+        let ticket = match state.deadline {
+            Some(at) => tokio::time::timeout_at(at, waiting)
+                .await
+                .map_err(|_| Failure::Deadline)?,
+            None => waiting.await,
+        };
+        state.ticket = Some(ticket.ok_or(Failure::Cancelled)?);
+        Ok(())
+    }
+
     /// One hop: HEAD (or GET, when the site rule says so), falling back to GET
     /// when HEAD is refused, retrying transient failures, waiting out Retry-After.
     async fn request(
@@ -260,28 +333,17 @@ impl Engine {
         state: &mut Progress,
     ) -> Result<Response, Failure> {
         let rule = self.rule(url);
-        // `example.org.` is the same host as `example.org`, and shares its limits.
-        let host = host_key(url).to_owned();
         if let Some(rule) = rule {
             tracing::debug!("{url}: site rule `{}`", rule.name);
         }
-        // Hops and retries on the same host keep the URL's ticket: they do not
-        // queue again behind every other URL for that host.
-        if state.ticket.as_ref().is_none_or(|t| t.host() != host) {
-            state.ticket = None;
-            let waiting = self.pool.ticket(&host, self.limits(rule));
-            let ticket = match state.deadline {
-                Some(at) => tokio::time::timeout_at(at, waiting)
-                    .await
-                    .map_err(|_| Failure::Deadline)?,
-                None => waiting.await,
-            };
-            state.ticket = Some(ticket.ok_or(Failure::Cancelled)?);
-        }
+        self.hold_ticket(url, rule, state).await?;
         let Some(ticket) = state.ticket.as_ref() else {
             return Err(Failure::Cancelled);
         };
-        let mut method = rule.and_then(|r| r.method).unwrap_or(Method::Head);
+        let mut method = match state.mode {
+            Mode::Probe => rule.and_then(|r| r.method).unwrap_or(Method::Head),
+            Mode::Download => Method::Get,
+        };
         let mut attempt = 0;
         loop {
             let starting = self.pool.start(ticket);
@@ -310,7 +372,7 @@ impl Engine {
                 return Err(Failure::Deadline);
             }
             let budget = self.settings.timeout.min(left);
-            let result = self.send(url, method, rule, budget).await;
+            let result = self.send(url, method, rule, budget, state.mode).await;
             let result = match result {
                 Err(Failure::Timeout) if budget < self.settings.timeout => Err(Failure::Deadline),
                 other => other,
@@ -318,11 +380,15 @@ impl Engine {
             hops.push(Hop {
                 url: url.clone(),
                 method: method_name(method),
-                status: result.as_ref().ok().map(|r| r.status),
+                status: result.as_ref().ok().map(|(r, _)| r.status),
             });
             let retries_left = attempt < self.settings.retries;
             match result {
-                Ok(mut response) => {
+                Ok((response, Some(unread))) => {
+                    state.unread = Some((unread, started));
+                    return Ok(response);
+                }
+                Ok((mut response, None)) => {
                     let status = response.status;
                     if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
                         tracing::debug!("{url}: HEAD answered {status}, asking with GET");
@@ -404,23 +470,29 @@ impl Engine {
     }
 
     /// Sends one request and reads at most the body prefix, all within `budget`.
-    /// A body still arriving when the time is up is judged on what arrived.
+    /// A body still arriving when the time is up is judged on what arrived. In
+    /// [`Mode::Download`], a 2xx answer's body is not read but handed back.
     async fn send(
         &self,
         url: &Url,
         method: Method,
         rule: Option<&SiteRule>,
         budget: Duration,
-    ) -> Result<Response, Failure> {
+        mode: Mode,
+    ) -> Result<(Response, Option<reqwest::Response>), Failure> {
         let started = Instant::now();
         let client = self.clients.for_url(url);
         let http_method = match method {
             Method::Head => reqwest::Method::HEAD,
             Method::Get => reqwest::Method::GET,
         };
+        let accept = match mode {
+            Mode::Probe => "text/html,application/xhtml+xml,*/*;q=0.8",
+            Mode::Download => "*/*",
+        };
         let mut request = client
             .request(http_method, url.clone())
-            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::ACCEPT, accept)
             .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
         let agent = rule.and_then(|r| r.user_agent.as_ref());
         tracing::debug!(
@@ -450,6 +522,16 @@ impl Engine {
         let status = response.status().as_u16();
         self.heard.store(true, std::sync::atomic::Ordering::Relaxed);
         let headers = response.headers().clone();
+        if mode == Mode::Download && (200..300).contains(&status) {
+            let answer = Response {
+                status,
+                url: url.clone(),
+                headers,
+                body: Vec::new(),
+                waited_too_long: false,
+            };
+            return Ok((answer, Some(response)));
+        }
         let mut body = Vec::new();
         if method == Method::Get {
             let limit = self.settings.body_prefix;
@@ -476,13 +558,16 @@ impl Engine {
                 }
             }
         }
-        Ok(Response {
-            status,
-            url: url.clone(),
-            headers,
-            body,
-            waited_too_long: false,
-        })
+        Ok((
+            Response {
+                status,
+                url: url.clone(),
+                headers,
+                body,
+                waited_too_long: false,
+            },
+            None,
+        ))
     }
 }
 
@@ -504,6 +589,84 @@ struct Progress {
     deadline: Option<Instant>,
     /// The URL's hold on its current host's concurrency.
     ticket: Option<Ticket>,
+    /// Whether the body is wanted whole.
+    mode: Mode,
+    /// In [`Mode::Download`], the 2xx answer's body, not yet read, with the
+    /// request's global slot.
+    unread: Option<(reqwest::Response, Started)>,
+}
+
+/// What a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Judging a link: HEAD where it will do, a body prefix at most.
+    Probe,
+    /// Downloading: GET, and a 2xx answer's body is left for the caller to stream.
+    Download,
+}
+
+/// A response body being downloaded. It keeps the request's place in its host's
+/// concurrency and in the global limit until it is dropped, so a large download
+/// counts against the host like any request.
+#[derive(Debug)]
+pub struct Body {
+    response: reqwest::Response,
+    idle: Duration,
+    _started: Started,
+    _ticket: Ticket,
+}
+
+/// Why a body stopped before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// No byte arrived for this long.
+    Stalled(Duration),
+    /// The connection broke, or the body was malformed (a bad chunk, broken
+    /// compression).
+    Broken(String),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::Stalled(d) => write!(f, "no data for {}s", d.as_secs()),
+            BodyError::Broken(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Body {
+    /// The next piece of the body (decompressed), `None` at its end. A stall
+    /// longer than the request timeout is an error; a slow but steady body is not.
+    ///
+    /// # Errors
+    /// A stall or a broken connection.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, BodyError> {
+        match tokio::time::timeout(self.idle, self.response.chunk()).await {
+            Err(_) => Err(BodyError::Stalled(self.idle)),
+            Ok(Err(e)) => {
+                let mut message = e.to_string();
+                let mut source = e.source();
+                while let Some(cause) = source {
+                    message = format!("{message}: {cause}");
+                    source = cause.source();
+                }
+                Err(BodyError::Broken(message))
+            }
+            Ok(Ok(chunk)) => Ok(chunk),
+        }
+    }
+}
+
+/// What asking a URL for its body gave.
+#[derive(Debug)]
+pub struct Download {
+    /// Every request sent, in order.
+    pub hops: Vec<Hop>,
+    /// The final answer, or why there is none.
+    pub result: Result<Response, Failure>,
+    /// For a 2xx answer, its body, to be streamed.
+    pub body: Option<Body>,
 }
 
 /// Sleeps `wait` and says so, unless that would pass the deadline.

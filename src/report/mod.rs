@@ -1,4 +1,5 @@
 //! Writing results for people and programs. One module per kind of result.
 
 pub mod check;
+pub mod fetch;
 pub mod links;

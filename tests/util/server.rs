@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -49,6 +51,10 @@ pub struct Reply {
     body: Vec<u8>,
     /// Wait this long before answering (while counted as in flight).
     delay: Duration,
+    /// Send the body in pieces of this many bytes, this far apart.
+    pieces: Option<(usize, Duration)>,
+    /// Break the connection after this many body bytes.
+    cut_after: Option<usize>,
 }
 
 impl Reply {
@@ -59,6 +65,8 @@ impl Reply {
             headers: Vec::new(),
             body: Vec::new(),
             delay: Duration::ZERO,
+            pieces: None,
+            cut_after: None,
         }
     }
 
@@ -83,6 +91,19 @@ impl Reply {
     /// Sets the body.
     pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
         self.body = body.as_ref().to_vec();
+        self
+    }
+
+    /// Sends the body in pieces of `size` bytes, `pause` apart (chunked, unless
+    /// a content-length header is set).
+    pub fn in_pieces(mut self, size: usize, pause: Duration) -> Self {
+        self.pieces = Some((size.max(1), pause));
+        self
+    }
+
+    /// Breaks the connection after `n` bytes of the body.
+    pub fn cut_after(mut self, n: usize) -> Self {
+        self.cut_after = Some(n);
         self
     }
 
@@ -323,7 +344,7 @@ async fn answer(
     request: &hyper::Request<Incoming>,
     handler: &Handler,
     counters: &Mutex<Counters>,
-) -> hyper::Response<Full<Bytes>> {
+) -> hyper::Response<BoxBody<Bytes, std::io::Error>> {
     let host = request
         .uri()
         .host()
@@ -387,10 +408,45 @@ async fn answer(
     for (name, value) in &reply.headers {
         response = response.header(name, value);
     }
-    let body = if req.method == "HEAD" {
-        Bytes::new()
-    } else {
-        Bytes::from(reply.body)
-    };
-    response.body(Full::new(body)).unwrap()
+    if req.method == "HEAD" {
+        return response.body(empty()).unwrap();
+    }
+    let mut body = reply.body;
+    let cut = reply.cut_after.is_some_and(|n| n < body.len());
+    if let Some(n) = reply.cut_after {
+        body.truncate(n);
+    }
+    if reply.pieces.is_none() && !cut {
+        return response
+            .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed())
+            .unwrap();
+    }
+    let (size, pause) = reply.pieces.unwrap_or((body.len().max(1), Duration::ZERO));
+    let pieces: Vec<Bytes> = body.chunks(size).map(Bytes::copy_from_slice).collect();
+    let stream = futures_util::stream::unfold(
+        (pieces.into_iter(), true, cut),
+        move |(mut rest, first, cut)| async move {
+            match rest.next() {
+                Some(piece) => {
+                    if !first && !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                    Some((Ok(Frame::data(piece)), (rest, false, cut)))
+                }
+                // An error ends the body abruptly: the connection breaks.
+                None if cut => Some((
+                    Err(std::io::Error::other("cut off by the fixture")),
+                    (rest, false, false),
+                )),
+                None => None,
+            }
+        },
+    );
+    response
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap()
+}
+
+fn empty() -> BoxBody<Bytes, std::io::Error> {
+    Full::new(Bytes::new()).map_err(|e| match e {}).boxed()
 }

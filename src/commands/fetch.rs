@@ -1,0 +1,629 @@
+//! `archiver fetch`: mirror the media the notes link to into the archive.
+//!
+//! The notes are read as for `check`; each unique URL of a wanted kind becomes one
+//! target. Targets already in the manifest with their object intact are `present`
+//! and cost no request; the others are downloaded through the same polite engine
+//! as `check`, one feeder per host, and streamed into the store. The manifest is
+//! rewritten as objects land (every few seconds, and at the end), always after the
+//! objects it names are durable. Ctrl-C or SIGTERM stops the run with what is
+//! done recorded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::feed::{shutdown_signal, spawn_feeders};
+use super::scan::{Scanned, Scope, is_web_url, report_skipped, scan};
+use crate::classify::{Classifier, NoteContext};
+use crate::cli::FetchArgs;
+use crate::config::Settings;
+use crate::input::{Inputs, WalkOptions};
+use crate::link::{Kind, Link};
+use crate::manifest::{Manifest, Record, Source};
+use crate::media::MediaKind;
+use crate::mirror::{self, Mirrored, Problem};
+use crate::net::probe::{Engine, host_key};
+use crate::report::fetch::{self, Citation, FetchOutcome, FetchResult, FetchSummary};
+use crate::store::{Archive, LockMode, ObjectName};
+use crate::{Error, ExitStatus};
+
+/// How often the manifest is rewritten while objects land: a kill loses at most
+/// this much of the record (the objects stay, and the next run finds them).
+const SAVE_EVERY: Duration = Duration::from_secs(3);
+
+/// One URL to archive.
+#[derive(Debug)]
+struct Want {
+    url: String,
+    kind: MediaKind,
+    /// The notes citing it, as the manifest names them.
+    notes: BTreeSet<String>,
+    cited_at: Option<Citation>,
+}
+
+impl Want {
+    fn result(&self, outcome: FetchOutcome) -> FetchResult {
+        FetchResult {
+            url: self.url.clone(),
+            kind: self.kind,
+            outcome,
+            reason_code: None,
+            reason: None,
+            object: None,
+            sha256: None,
+            media_type: None,
+            size: None,
+            source: None,
+            cited_at: self.cited_at.clone(),
+        }
+    }
+
+    fn failed(&self, problem: Problem) -> FetchResult {
+        FetchResult {
+            reason_code: Some(problem.code),
+            reason: Some(problem.reason),
+            ..self.result(FetchOutcome::Failed)
+        }
+    }
+
+    fn with_record(&self, outcome: FetchOutcome, record: &Record) -> FetchResult {
+        FetchResult {
+            object: Some(record.object.clone()),
+            sha256: Some(record.sha256.clone()),
+            media_type: Some(record.media_type.clone()),
+            size: Some(record.size),
+            source: Some(record.source),
+            ..self.result(outcome)
+        }
+    }
+}
+
+/// What the notes ask for.
+#[derive(Debug, Default)]
+struct Wanted {
+    targets: BTreeMap<String, Want>,
+    /// Every note read, as the manifest names notes.
+    scanned: BTreeSet<String>,
+    /// Inputs that could not be read.
+    errors: usize,
+}
+
+/// Fetches the media.
+///
+/// # Errors
+/// An unusable archive (locked, another version, unwritable), a malformed input,
+/// an unusable network setup, or a write error on stdout.
+pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
+    let started = Instant::now();
+    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, true)?;
+    // Under the exclusive lock no other run is writing: any temp file is a
+    // leftover of a killed one.
+    let swept = archive.clean_tmp(Duration::ZERO)?;
+    if !swept.is_empty() {
+        tracing::info!(
+            "removed {} temp files left by an interrupted run",
+            swept.len()
+        );
+    }
+    let names = NoteNames::new(archive.root());
+    let wanted = gather(args, settings, &names)?;
+    let manifest_path = archive.manifest_path();
+    let mut manifest = Manifest::load(&manifest_path)?;
+
+    // Notes read now speak for themselves: a note that no longer cites a URL is
+    // no longer listed under it. Notes not read keep their citations.
+    for record in manifest.records.values_mut() {
+        record.notes.retain(|n| !wanted.scanned.contains(n));
+    }
+    let mut results = Vec::new();
+    let mut downloads = Vec::new();
+    for want in wanted.targets.into_values() {
+        if let Some(record) = manifest.records.get_mut(&want.url) {
+            record.notes.extend(want.notes.iter().cloned());
+            if intact(&archive, record) {
+                results.push(want.with_record(FetchOutcome::Present, record));
+                continue;
+            }
+        }
+        if want.kind == MediaKind::Paper && !is_pdf_url(&want.url) {
+            results.push(FetchResult {
+                reason_code: Some("no-pdf-rule".into()),
+                reason: Some(
+                    "a paper page; no site rule says where its PDF is, so there is nothing to download"
+                        .into(),
+                ),
+                ..want.result(FetchOutcome::Skipped)
+            });
+            continue;
+        }
+        downloads.push(want);
+    }
+
+    let run = if downloads.is_empty() {
+        WebRun::default()
+    } else {
+        let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal {
+                path: "tokio runtime".into(),
+                message: e.to_string(),
+            })?;
+        let job = Job {
+            archive: &archive,
+            manifest: &mut manifest,
+            manifest_path: &manifest_path,
+            settings,
+        };
+        let run = runtime.block_on(fetch_all(downloads, engine, job));
+        runtime.shutdown_background();
+        run?
+    };
+    results.extend(run.results);
+    manifest.save(&manifest_path)?;
+    results.sort_by(|a, b| a.url.cmp(&b.url));
+
+    let summary = FetchSummary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    fetch::write(args.format, &summary, &results, &mut out).map_err(Error::Output)?;
+    out.flush().map_err(Error::Output)?;
+    if args.format != fetch::FetchFormat::Text {
+        tracing::info!("{}", summary.line());
+    }
+    Ok(if run.interrupted {
+        ExitStatus::Interrupted
+    } else if wanted.errors > 0 || run.lost {
+        ExitStatus::Failure
+    } else if summary.failed > 0 {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Whether a record's object is there, at its recorded size. (Rehashing every
+/// object on every run would cost as much as `verify`; `verify` does that.)
+fn intact(archive: &Archive, record: &Record) -> bool {
+    ObjectName::from_relative(&record.object).is_some_and(|name| {
+        name.sha256 == record.sha256
+            && std::fs::metadata(archive.object_path(&name)).is_ok_and(|m| m.len() == record.size)
+    })
+}
+
+fn is_pdf_url(url: &str) -> bool {
+    Url::parse(url).is_ok_and(|u| u.path().to_ascii_lowercase().ends_with(".pdf"))
+}
+
+/// What a link is fetched as, if it is fetched at all.
+fn wanted_kind(
+    link_url: &str,
+    kind: Kind,
+    largest: bool,
+    kinds: &[MediaKind],
+) -> Option<MediaKind> {
+    if !is_web_url(link_url) || !largest {
+        return None;
+    }
+    let wants = |k: MediaKind| kinds.contains(&k).then_some(k);
+    if is_pdf_url(link_url)
+        && let Some(k) = wants(MediaKind::Pdf)
+    {
+        return Some(k);
+    }
+    match kind {
+        Kind::Image => wants(MediaKind::Image),
+        Kind::Video => wants(MediaKind::Video),
+        Kind::Paper => wants(MediaKind::Paper),
+        _ => None,
+    }
+}
+
+/// How notes are named in the manifest: relative to the archive's parent folder
+/// (the notes' repository, usually), with forward slashes, so the manifest reads
+/// the same on every machine.
+struct NoteNames {
+    base: Option<PathBuf>,
+}
+
+impl NoteNames {
+    fn new(archive: &Path) -> Self {
+        let base = std::fs::canonicalize(archive)
+            .ok()
+            .and_then(|a| a.parent().map(Path::to_path_buf));
+        NoteNames { base }
+    }
+
+    fn name(&self, note: &Path) -> String {
+        if note == Path::new("-") {
+            return "-".into();
+        }
+        let absolute = std::fs::canonicalize(note).unwrap_or_else(|_| note.to_path_buf());
+        let shown = match &self.base {
+            Some(base) => absolute.strip_prefix(base).unwrap_or(&absolute),
+            None => &absolute,
+        };
+        crate::input::display_path(shown)
+    }
+}
+
+fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wanted, Error> {
+    let (urls, notes): (Vec<String>, Vec<String>) = args
+        .notes
+        .inputs
+        .iter()
+        .cloned()
+        .partition(|i| is_web_url(i));
+    let kinds = &settings.fetch.kinds;
+    let mut wanted = Wanted::default();
+    let mut add = |url: &str, kind: MediaKind, note: Option<(String, Citation)>| {
+        let want = wanted
+            .targets
+            .entry(url.to_owned())
+            .or_insert_with(|| Want {
+                url: url.to_owned(),
+                kind,
+                notes: BTreeSet::new(),
+                cited_at: None,
+            });
+        // A URL cited both as a PDF and as a paper page is fetched as the former.
+        if rank(kind) < rank(want.kind) {
+            want.kind = kind;
+        }
+        if let Some((name, citation)) = note {
+            want.notes.insert(name);
+            want.cited_at.get_or_insert(citation);
+        }
+    };
+    if !notes.is_empty() {
+        let inputs = Inputs::parse(&notes)?;
+        let scope = Scope {
+            inputs: &inputs,
+            walk: WalkOptions {
+                hidden: args.notes.hidden,
+                no_ignore: args.notes.no_ignore,
+            },
+            stdin_format: args.notes.stdin_format,
+        };
+        let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| {
+            let name = names.name(note.path());
+            let wants: Vec<(Link, MediaKind)> = links
+                .into_iter()
+                .filter_map(|link| {
+                    let largest = link.srcset.as_ref().is_none_or(|s| s.largest);
+                    wanted_kind(&link.url, link.kind, largest, kinds).map(|k| (link, k))
+                })
+                .collect();
+            (name, wants)
+        };
+        let mut scanned = BTreeSet::new();
+        let mut errors = 0;
+        scan(scope, settings, per_note, |result| {
+            match result {
+                Scanned::Note((name, wants)) => {
+                    for (link, kind) in wants {
+                        let citation = Citation {
+                            file: Arc::clone(&link.file),
+                            line: link.line,
+                            column: link.column,
+                        };
+                        add(link.identity(), kind, Some((name.clone(), citation)));
+                    }
+                    scanned.insert(name);
+                }
+                Scanned::Skipped(skipped) => report_skipped(&skipped),
+                Scanned::Failed(e) => {
+                    tracing::error!("{e}");
+                    errors += 1;
+                }
+            }
+            Ok(())
+        })?;
+        wanted.scanned = scanned;
+        wanted.errors = errors;
+    }
+    let classifier = Classifier::new(settings);
+    for url in &urls {
+        let resolved = classifier.resolve(url, &NoteContext::for_file(Path::new("-")), None);
+        let key = resolved
+            .url
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        // Named on the command line: fetched whatever --kinds says, as what it is.
+        let all = MediaKind::ALL;
+        if let Some(kind) = wanted_kind(&key, resolved.kind, true, &all) {
+            add(&key, kind, None);
+        } else {
+            tracing::warn!(
+                "{url}: not an image, PDF, paper or video link (its kind is {}); not fetched",
+                resolved.kind
+            );
+        }
+    }
+    Ok(wanted)
+}
+
+fn rank(kind: MediaKind) -> u8 {
+    match kind {
+        MediaKind::Pdf => 0,
+        MediaKind::Image => 1,
+        MediaKind::Video => 2,
+        MediaKind::Paper => 3,
+    }
+}
+
+/// What the downloads work with.
+struct Job<'a> {
+    archive: &'a Archive,
+    manifest: &'a mut Manifest,
+    manifest_path: &'a Path,
+    settings: &'a Settings,
+}
+
+/// What the network part of a run gave.
+#[derive(Debug, Default)]
+struct WebRun {
+    results: Vec<FetchResult>,
+    interrupted: bool,
+    /// A download's task failed for a bug rather than an answer.
+    lost: bool,
+}
+
+async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Result<WebRun, Error> {
+    let urls: Arc<Vec<Option<Url>>> =
+        Arc::new(wants.iter().map(|w| Url::parse(&w.url).ok()).collect());
+    let kinds: Arc<Vec<MediaKind>> = Arc::new(wants.iter().map(|w| w.kind).collect());
+    let mut run = WebRun::default();
+    let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut done_with: Vec<bool> = vec![false; wants.len()];
+    for (i, url) in urls.iter().enumerate() {
+        if let Some(host) = url.as_ref().map(host_key) {
+            by_host.entry(host).or_default().push(i);
+        } else {
+            run.results.push(wants[i].failed(Problem {
+                code: "invalid".into(),
+                reason: "not a valid URL".into(),
+            }));
+            done_with[i] = true;
+        }
+    }
+    let received = Arc::new(AtomicU64::new(0));
+    let target = Arc::new(mirror::Target {
+        tmp: job.archive.tmp_dir(),
+        objects: job.archive.root().join("objects"),
+        max_size: job.settings.fetch.max_object_size,
+        received: Arc::clone(&received),
+    });
+    let sites = Arc::new(job.settings.sites.clone());
+    let (done, mut finished) =
+        tokio::sync::mpsc::unbounded_channel::<(usize, Result<Mirrored, Problem>)>();
+    let work = {
+        let (kinds, target, sites) = (Arc::clone(&kinds), Arc::clone(&target), Arc::clone(&sites));
+        move |engine: Arc<Engine>, i: usize, url: Url| {
+            let (kinds, target, sites) =
+                (Arc::clone(&kinds), Arc::clone(&target), Arc::clone(&sites));
+            async move { mirror::mirror(&engine, &sites, &target, &url, kinds[i]).await }
+        }
+    };
+    let mut tasks = spawn_feeders(by_host, &urls, &engine, &done, work);
+    drop(done);
+
+    let progress = Progress::new(wants.len(), &received);
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut dirty = false;
+    let mut saved_at = Instant::now();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                progress.show(&engine.busy_hosts());
+                if dirty && saved_at.elapsed() >= SAVE_EVERY {
+                    job.manifest.save(job.manifest_path)?;
+                    (dirty, saved_at) = (false, Instant::now());
+                }
+            }
+            () = &mut stop => {
+                tracing::warn!("stopping: recording what was fetched so far");
+                engine.stop();
+                tasks.abort_all();
+                run.interrupted = true;
+                break;
+            }
+            next = finished.recv() => {
+                let Some((i, result)) = next else { break };
+                done_with[i] = true;
+                let want = &wants[i];
+                let result = match result {
+                    Ok(mirrored) => {
+                        let record = record_for(want, &mirrored, job.manifest.records.get(&want.url));
+                        let result = want.with_record(FetchOutcome::Fetched, &record);
+                        job.manifest.records.insert(want.url.clone(), record);
+                        dirty = true;
+                        result
+                    }
+                    Err(problem) => want.failed(problem),
+                };
+                progress.advance(&result);
+                run.results.push(result);
+            }
+        }
+    }
+    progress.finish();
+    drop(finished);
+    settle(&wants, &done_with, tasks, &mut run).await;
+    Ok(run)
+}
+
+/// Waits for the feeders, and gives every URL without a result one: stopped by
+/// the user, or lost to a bug (which fails the run).
+async fn settle(wants: &[Want], done_with: &[bool], mut tasks: JoinSet<()>, run: &mut WebRun) {
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            tracing::error!("internal error: the downloads of one host stopped: {e}");
+            run.lost = true;
+        }
+    }
+    for (want, done) in wants.iter().zip(done_with) {
+        if *done {
+            continue;
+        }
+        let problem = if run.interrupted {
+            Problem {
+                code: "interrupted".into(),
+                reason: "not fetched: the run was stopped".into(),
+            }
+        } else {
+            run.lost = true;
+            Problem {
+                code: "internal".into(),
+                reason: "internal error: this URL's download did not finish; please report it"
+                    .into(),
+            }
+        };
+        run.results.push(want.failed(problem));
+    }
+}
+
+fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>) -> Record {
+    let mut notes = old.map(|r| r.notes.clone()).unwrap_or_default();
+    notes.extend(want.notes.iter().cloned());
+    Record {
+        url: want.url.clone(),
+        object: mirrored.stored.name.relative(),
+        sha256: mirrored.stored.name.sha256.clone(),
+        media_type: mirrored.sniffed.media_type.to_owned(),
+        size: mirrored.stored.size,
+        final_url: mirrored.final_url.clone(),
+        fetched_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        etag: mirrored.etag.clone(),
+        last_modified: mirrored.last_modified.clone(),
+        source: Source::Origin,
+        notes,
+    }
+}
+
+/// Progress bars on stderr when stderr is a terminal: URLs done, bytes received,
+/// and the hosts downloading now. Nothing otherwise: the report's summary line
+/// says it all at the end.
+struct Progress {
+    bars: Option<(
+        indicatif::MultiProgress,
+        indicatif::ProgressBar,
+        indicatif::ProgressBar,
+    )>,
+    received: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn new(total: usize, received: &Arc<AtomicU64>) -> Self {
+        let visible =
+            std::io::stderr().is_terminal() && tracing::enabled!(tracing::Level::WARN) && total > 0;
+        let bars = visible.then(|| {
+            let multi =
+                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let items = multi.add(indicatif::ProgressBar::new(total as u64));
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} URLs · {msg}")
+            {
+                items.set_style(style);
+            }
+            let bytes = multi.add(indicatif::ProgressBar::no_length());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes} received, {bytes_per_sec} · {msg}",
+            ) {
+                bytes.set_style(style);
+            }
+            (multi, items, bytes)
+        });
+        Progress {
+            bars,
+            received: Arc::clone(received),
+        }
+    }
+
+    fn advance(&self, result: &FetchResult) {
+        if let Some((_, items, _)) = &self.bars {
+            items.inc(1);
+            if result.outcome == FetchOutcome::Failed {
+                items.set_message(format!(
+                    "last failure: {} [{}]",
+                    result.url,
+                    result.reason_code.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+    }
+
+    fn show(&self, busy: &[(String, usize)]) {
+        if let Some((_, _, bytes)) = &self.bars {
+            bytes.set_position(self.received.load(Ordering::Relaxed));
+            let active: Vec<String> = busy
+                .iter()
+                .take(3)
+                .map(|(h, n)| format!("{h} ×{n}"))
+                .collect();
+            let more = busy.len().saturating_sub(3);
+            let mut msg = format!("downloading from {}", active.join(", "));
+            if active.is_empty() {
+                msg = "waiting".into();
+            } else if more > 0 {
+                msg = format!("{msg} +{more} hosts");
+            }
+            bytes.set_message(msg);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some((multi, items, bytes)) = &self.bars {
+            items.finish_and_clear();
+            bytes.finish_and_clear();
+            let _ = multi.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_each_link_is_fetched_as() {
+        let all = MediaKind::ALL;
+        let images = [MediaKind::Image];
+        assert_eq!(
+            wanted_kind("https://a.org/x.png", Kind::Image, true, &all),
+            Some(MediaKind::Image)
+        );
+        // A smaller srcset candidate is not fetched.
+        assert_eq!(
+            wanted_kind("https://a.org/x.png", Kind::Image, false, &all),
+            None
+        );
+        // A paper host's direct PDF is a PDF, whatever its kind.
+        assert_eq!(
+            wanted_kind("https://arxiv.org/pdf/1.pdf", Kind::Paper, true, &all),
+            Some(MediaKind::Pdf)
+        );
+        assert_eq!(
+            wanted_kind("https://arxiv.org/abs/1", Kind::Paper, true, &all),
+            Some(MediaKind::Paper)
+        );
+        assert_eq!(
+            wanted_kind("https://a.org/x.PDF", Kind::Page, true, &images),
+            None
+        );
+        assert_eq!(wanted_kind("https://a.org/", Kind::Page, true, &all), None);
+        assert_eq!(wanted_kind("img/x.png", Kind::Local, true, &all), None);
+    }
+}

@@ -1,0 +1,58 @@
+//! `archiver verify`: is the archive whole? Every object is rehashed and
+//! compared with its name, every manifest record with its object.
+
+use std::io::{BufWriter, Write};
+
+use crate::cli::VerifyArgs;
+use crate::config::Settings;
+use crate::config::values::human_size;
+use crate::manifest::Manifest;
+use crate::store::{Archive, LockMode, verify};
+use crate::{Error, ExitStatus};
+
+/// Verifies the archive.
+///
+/// # Errors
+/// No archive, an archive in use by a writer, an unreadable manifest, or a
+/// write error on stdout.
+pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error> {
+    // Shared: other readers may look at the same time, writers may not.
+    let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false)?;
+    let manifest = Manifest::load(&archive.manifest_path())?;
+    let journal = archive.journal_refs()?;
+    let report = verify::verify(&archive, &manifest, &journal)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let write = |out: &mut BufWriter<_>| -> std::io::Result<()> {
+        for problem in &report.problems {
+            writeln!(out, "{:<13} {problem}", problem.code())?;
+        }
+        let temp = archive.tmp_files().len();
+        if temp > 0 {
+            writeln!(
+                out,
+                "note          {temp} temp files in {}: left by an interrupted fetch; the next fetch removes them",
+                archive.tmp_dir().display()
+            )?;
+        }
+        let verdict = if report.problems.is_empty() {
+            "clean".to_owned()
+        } else {
+            format!("{} problems", report.problems.len())
+        };
+        writeln!(
+            out,
+            "{}: {} objects ({}) rehashed, {} manifest records checked: {verdict}",
+            archive.root().display(),
+            report.objects,
+            human_size(report.bytes),
+            report.records
+        )?;
+        out.flush()
+    };
+    write(&mut out).map_err(Error::Output)?;
+    Ok(if report.problems.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}

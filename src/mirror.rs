@@ -1,0 +1,221 @@
+//! Mirroring one URL into the archive: download it, stream its body to the
+//! store while checking it is what the link promised and within the size limit.
+//!
+//! Memory stays bounded whatever the server sends: the body passes through in
+//! pieces (decompressed by the HTTP client, and counted after decompression, so
+//! a gzip or brotli bomb stops at the same limit as a plain large body), and only
+//! the first [`SNIFF_LEN`] bytes are kept, to judge the content type.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use url::Url;
+
+use crate::config::values::human_size;
+use crate::judge::judge;
+use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
+use crate::net::probe::{BodyError, Engine, Outcome};
+use crate::sites::SiteRules;
+use crate::store::write::{Stored, Writer};
+
+/// What a successful download gave.
+#[derive(Debug, Clone)]
+pub struct Mirrored {
+    /// The object.
+    pub stored: Stored,
+    /// Its type, from its magic bytes.
+    pub sniffed: Sniffed,
+    /// Where redirects ended.
+    pub final_url: String,
+    /// The server's ETag.
+    pub etag: Option<String>,
+    /// The server's Last-Modified.
+    pub last_modified: Option<String>,
+}
+
+/// Why a URL was not archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// A short code: `too-large`, `not-an-image`, `truncated`, `http-404` …
+    pub code: String,
+    /// The sentence for people.
+    pub reason: String,
+}
+
+impl Problem {
+    fn new(code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Problem {
+            code: code.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Where and how objects are written, shared by every download of a run.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The archive's `tmp/` folder.
+    pub tmp: PathBuf,
+    /// The archive's `objects/` folder.
+    pub objects: PathBuf,
+    /// The largest body archived, in bytes.
+    pub max_size: u64,
+    /// Bytes received so far by every download, for the progress display.
+    pub received: Arc<AtomicU64>,
+}
+
+/// Downloads `url`, expecting content of `kind`, into the archive.
+///
+/// # Errors
+/// A [`Problem`] naming why nothing was archived: the server's answer, a body
+/// over the limit, cut short, or not what the link promised.
+pub async fn mirror(
+    engine: &Engine,
+    sites: &SiteRules,
+    target: &Target,
+    url: &Url,
+    kind: MediaKind,
+) -> Result<Mirrored, Problem> {
+    let download = engine.download(url).await;
+    let (response, body) = match (download.result, download.body) {
+        (Ok(response), Some(body)) => (response, body),
+        (result, _) => {
+            let outcome = Outcome {
+                hops: download.hops,
+                result,
+            };
+            return Err(unanswered(url, &outcome, sites));
+        }
+    };
+    let header = |name: &str| response.header(name).map(str::to_owned);
+    // After decompression the client drops Content-Length: a length present here
+    // is the body's true length.
+    let expected: Option<u64> = header("content-length").and_then(|v| v.trim().parse().ok());
+    let limit = target.max_size;
+    if let Some(len) = expected
+        && len > limit
+    {
+        return Err(too_large(len, limit, false));
+    }
+    let (stored, sniffed) = stream(body, target, kind, expected).await?;
+    Ok(Mirrored {
+        stored,
+        sniffed,
+        final_url: response.url.to_string(),
+        etag: header("etag"),
+        last_modified: header("last-modified"),
+    })
+}
+
+/// Streams a 2xx body into a new object.
+async fn stream(
+    mut body: crate::net::probe::Body,
+    target: &Target,
+    kind: MediaKind,
+    expected: Option<u64>,
+) -> Result<(Stored, Sniffed), Problem> {
+    let limit = target.max_size;
+    let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
+    let mut head: Vec<u8> = Vec::new();
+    let mut sniffed: Option<Sniffed> = None;
+    let mut size: u64 = 0;
+    loop {
+        let chunk = match body.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(BodyError::Stalled(d)) => {
+                return Err(Problem::new(
+                    "timeout",
+                    format!(
+                        "the download stalled: no data for {}s after {}",
+                        d.as_secs(),
+                        human_size(size)
+                    ),
+                ));
+            }
+            Err(BodyError::Broken(m)) => {
+                return Err(Problem::new(
+                    "truncated",
+                    format!("the body broke off after {}: {m}", human_size(size)),
+                ));
+            }
+        };
+        size += chunk.len() as u64;
+        target
+            .received
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        if size > limit {
+            // Dropping the writer removes its temp file; dropping the body closes
+            // the connection.
+            return Err(too_large(size, limit, true));
+        }
+        if sniffed.is_none() {
+            let room = SNIFF_LEN - head.len();
+            head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if head.len() == SNIFF_LEN {
+                sniffed = Some(judge_content(kind, &head)?);
+            }
+        }
+        writer.write(chunk).await.map_err(write_failed)?;
+    }
+    let sniffed = match sniffed {
+        Some(s) => s,
+        None => judge_content(kind, &head)?,
+    };
+    if let Some(expected) = expected
+        && expected != size
+    {
+        return Err(Problem::new(
+            "truncated",
+            format!("the body ended after {size} of the {expected} bytes announced"),
+        ));
+    }
+    let stored = writer
+        .commit(sniffed.extension, Some(size))
+        .await
+        .map_err(write_failed)?;
+    Ok((stored, sniffed))
+}
+
+fn judge_content(kind: MediaKind, head: &[u8]) -> Result<Sniffed, Problem> {
+    media::check(kind, media::sniff(head)).map_err(|m| Problem::new(m.code, m.reason))
+}
+
+fn too_large(size: u64, limit: u64, cut: bool) -> Problem {
+    let what = if cut {
+        format!("more than {} arrived; cut off", human_size(limit))
+    } else {
+        format!(
+            "{} announced, over the {} limit; not downloaded",
+            human_size(size),
+            human_size(limit)
+        )
+    };
+    Problem::new(
+        "too-large",
+        format!("{what} (raise fetch.max_object_size or --max-object-size to keep it)"),
+    )
+}
+
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` hands it
+fn write_failed(e: std::io::Error) -> Problem {
+    Problem::new("write-failed", format!("cannot write to the archive: {e}"))
+}
+
+/// The problem with an answer that brought no body to archive: a failure to
+/// connect, or a status other than 2xx, judged as `check` judges it.
+fn unanswered(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Problem {
+    let judgement = judge(url, outcome, sites);
+    let reason = judgement
+        .reason
+        .clone()
+        .unwrap_or_else(|| judgement.verdict.to_string());
+    let code = match (&outcome.result, judgement.verdict) {
+        (_, crate::verdict::Verdict::Expired) => "expired".to_owned(),
+        (_, crate::verdict::Verdict::Blocked) => "blocked".to_owned(),
+        (Ok(response), _) => format!("http-{}", response.status),
+        (Err(failure), _) => failure.code().to_owned(),
+    };
+    Problem::new(code, reason)
+}

@@ -1,0 +1,235 @@
+//! Checking an archive: every object rehashed and compared with its name (and
+//! its content type with its extension), every manifest record checked against
+//! its object, and objects nothing refers to listed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::write::hex;
+use super::{Archive, ObjectName};
+use crate::error::Error;
+use crate::manifest::Manifest;
+use crate::media::{self, SNIFF_LEN};
+
+/// One thing wrong with the archive.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    /// An object whose content does not match its name.
+    Corrupt {
+        /// Its path relative to the archive.
+        object: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// An object the manifest names that is not there.
+    Missing {
+        /// Its path relative to the archive.
+        object: String,
+        /// The URL whose record names it.
+        url: String,
+    },
+    /// A manifest record that contradicts itself or its object.
+    BadRecord {
+        /// The record's URL.
+        url: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// An object nothing refers to.
+    Unreferenced {
+        /// Its path relative to the archive.
+        object: String,
+    },
+    /// A file under objects/ that is not named like an object.
+    Stray {
+        /// Its path relative to the archive.
+        path: String,
+    },
+}
+
+impl Problem {
+    /// A short word for the kind of problem.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Corrupt { .. } => "corrupt",
+            Problem::Missing { .. } => "missing",
+            Problem::BadRecord { .. } => "bad-record",
+            Problem::Unreferenced { .. } => "unreferenced",
+            Problem::Stray { .. } => "stray",
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Corrupt { object, why } => write!(
+                f,
+                "{object}: {why}; fetch it again (remove the object, then `archiver fetch`) or restore it from a copy"
+            ),
+            Problem::Missing { object, url } => write!(
+                f,
+                "{object}: missing, though the manifest stores {url} there; `archiver fetch` downloads it again"
+            ),
+            Problem::BadRecord { url, why } => write!(f, "manifest record for {url}: {why}"),
+            Problem::Unreferenced { object } => write!(
+                f,
+                "{object}: nothing refers to it; `archiver gc` removes it"
+            ),
+            Problem::Stray { path } => write!(f, "{path}: not an object's name (sha256.ext)"),
+        }
+    }
+}
+
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Objects rehashed.
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Manifest records checked.
+    pub records: usize,
+    /// Everything wrong, sorted.
+    pub problems: Vec<Problem>,
+}
+
+/// What reading one object found.
+struct Read_ {
+    size: u64,
+    sha256: String,
+    head: Vec<u8>,
+}
+
+/// Checks `archive` against `manifest`; `also_live` names objects referred to
+/// from elsewhere (the rewrite journal).
+///
+/// # Errors
+/// The objects folder cannot be listed.
+pub fn verify(
+    archive: &Archive,
+    manifest: &Manifest,
+    also_live: &BTreeSet<String>,
+) -> Result<Report, Error> {
+    let files = archive.list_objects()?;
+    let mut problems = Vec::new();
+    let mut objects: Vec<(String, ObjectName)> = Vec::new();
+    for path in files {
+        match ObjectName::from_relative(&path) {
+            Some(name) => objects.push((path, name)),
+            None => problems.push(Problem::Stray { path }),
+        }
+    }
+    let read: Vec<(String, ObjectName, std::io::Result<Read_>)> = objects
+        .into_par_iter()
+        .map(|(path, name)| {
+            let read = read_object(&archive.root().join(&path));
+            (path, name, read)
+        })
+        .collect();
+    let mut report = Report {
+        records: manifest.records.len(),
+        ..Report::default()
+    };
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    for (path, name, read) in read {
+        report.objects += 1;
+        match read {
+            Err(e) => problems.push(Problem::Corrupt {
+                object: path.clone(),
+                why: format!("cannot be read: {e}"),
+            }),
+            Ok(read) => {
+                report.bytes += read.size;
+                if read.sha256 != name.sha256 {
+                    problems.push(Problem::Corrupt {
+                        object: path.clone(),
+                        why: format!("its content hashes to {}", read.sha256),
+                    });
+                } else if let Some(sniffed) = media::sniff(&read.head)
+                    && sniffed.extension != name.extension
+                {
+                    problems.push(Problem::Corrupt {
+                        object: path.clone(),
+                        why: format!(
+                            "its content is {} but it is named .{}",
+                            sniffed.media_type, name.extension
+                        ),
+                    });
+                }
+                sizes.insert(path.clone(), read.size);
+            }
+        }
+    }
+    let mut live: BTreeSet<&str> = also_live.iter().map(String::as_str).collect();
+    for record in manifest.records.values() {
+        live.insert(&record.object);
+        let Some(name) = ObjectName::from_relative(&record.object) else {
+            problems.push(Problem::BadRecord {
+                url: record.url.clone(),
+                why: format!("`{}` is not an object path", record.object),
+            });
+            continue;
+        };
+        if name.sha256 != record.sha256 {
+            problems.push(Problem::BadRecord {
+                url: record.url.clone(),
+                why: format!(
+                    "sha256 {} does not match its object {}",
+                    record.sha256, record.object
+                ),
+            });
+        }
+        match sizes.get(&record.object) {
+            None if !archive.object_path(&name).exists() => problems.push(Problem::Missing {
+                object: record.object.clone(),
+                url: record.url.clone(),
+            }),
+            Some(size) if *size != record.size => problems.push(Problem::BadRecord {
+                url: record.url.clone(),
+                why: format!("size {} but its object has {size} bytes", record.size),
+            }),
+            _ => {}
+        }
+    }
+    for path in sizes.keys() {
+        if !live.contains(path.as_str()) {
+            problems.push(Problem::Unreferenced {
+                object: path.clone(),
+            });
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    report.problems = problems;
+    Ok(report)
+}
+
+fn read_object(path: &std::path::Path) -> std::io::Result<Read_> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    let mut size: u64 = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < SNIFF_LEN {
+            let room = SNIFF_LEN - head.len();
+            head.extend_from_slice(&buf[..n.min(room)]);
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(Read_ {
+        size,
+        sha256: hex(&hasher.finalize()),
+        head,
+    })
+}

@@ -1,0 +1,275 @@
+//! Writing one object, off the async threads.
+//!
+//! A download hands its body over in pieces through a small bounded channel to a
+//! blocking thread, which writes them to a temp file in `archive/tmp/` and hashes
+//! them as they pass. On commit it checks the length, fsyncs the file, moves it to
+//! `objects/<2 hex>/<sha256>.<ext>` without replacing anything there (the same
+//! bytes already stored are success: the temp file is simply removed) and fsyncs
+//! the folder. Dropped without a commit, the temp file is removed; killed, it is
+//! left in `tmp/` for the next run to sweep, and no object is ever partial.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::{ObjectName, sync_dir};
+
+/// Pieces in flight between a download and its writer: bounds the memory a fast
+/// network and a slow disk can take.
+const QUEUE: usize = 8;
+
+/// An object in the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Its name.
+    pub name: ObjectName,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Whether this write created it (false: the same bytes were there already).
+    pub created: bool,
+}
+
+enum Piece {
+    Data(Bytes),
+    Commit {
+        extension: &'static str,
+        expected_len: Option<u64>,
+    },
+}
+
+/// A writer for one object.
+#[derive(Debug)]
+pub struct Writer {
+    pieces: mpsc::Sender<Piece>,
+    done: Option<tokio::task::JoinHandle<io::Result<Option<Stored>>>>,
+}
+
+impl std::fmt::Debug for Piece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Piece::Data(b) => write!(f, "Data({} bytes)", b.len()),
+            Piece::Commit { extension, .. } => write!(f, "Commit({extension})"),
+        }
+    }
+}
+
+impl Writer {
+    /// Starts a writer whose temp file lives in `tmp` and whose object will go
+    /// under `objects`. Must be called within the tokio runtime.
+    #[must_use]
+    pub fn start(tmp_dir: PathBuf, objects: PathBuf) -> Self {
+        let (pieces, mut received) = mpsc::channel::<Piece>(QUEUE);
+        let done = tokio::task::spawn_blocking(move || -> io::Result<Option<Stored>> {
+            std::fs::create_dir_all(&tmp_dir)?;
+            let part = tempfile::Builder::new()
+                .prefix("fetch-")
+                .suffix(".part")
+                .tempfile_in(&tmp_dir)?;
+            let mut file = BufWriter::with_capacity(256 * 1024, part);
+            let mut hasher = Sha256::new();
+            let mut len: u64 = 0;
+            while let Some(piece) = received.blocking_recv() {
+                match piece {
+                    Piece::Data(bytes) => {
+                        hasher.update(&bytes);
+                        file.write_all(&bytes)?;
+                        len += bytes.len() as u64;
+                    }
+                    Piece::Commit {
+                        extension,
+                        expected_len,
+                    } => {
+                        if let Some(expected) = expected_len
+                            && expected != len
+                        {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                format!("{len} bytes written, {expected} expected"),
+                            ));
+                        }
+                        let part = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+                        part.as_file().sync_all()?;
+                        let name = ObjectName {
+                            sha256: hex(&hasher.finalize()),
+                            extension: extension.to_owned(),
+                        };
+                        let created = place(part, &objects, &name)?;
+                        return Ok(Some(Stored {
+                            name,
+                            size: len,
+                            created,
+                        }));
+                    }
+                }
+            }
+            // Dropped without a commit: the temp file goes with `file`.
+            Ok(None)
+        });
+        Writer {
+            pieces,
+            done: Some(done),
+        }
+    }
+
+    /// Hands a piece of the body to the writer.
+    ///
+    /// # Errors
+    /// The writer failed (a full disk, say): its error.
+    pub async fn write(&mut self, bytes: Bytes) -> io::Result<()> {
+        if self.pieces.send(Piece::Data(bytes)).await.is_ok() {
+            return Ok(());
+        }
+        // The writer stopped early: it failed, and says why.
+        match self.done.take() {
+            Some(done) => match done.await {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(_)) => Err(io::Error::other("the object writer stopped")),
+                Err(e) => Err(io::Error::other(format!("the object writer failed: {e}"))),
+            },
+            None => Err(io::Error::other("the object writer stopped")),
+        }
+    }
+
+    /// Finishes the object: checks that `expected_len` bytes (if known) were
+    /// written, fsyncs, and moves it into place under its hash.
+    ///
+    /// # Errors
+    /// A length mismatch or an I/O error; the temp file is then removed.
+    pub async fn commit(
+        self,
+        extension: &'static str,
+        expected_len: Option<u64>,
+    ) -> io::Result<Stored> {
+        let _ = self
+            .pieces
+            .send(Piece::Commit {
+                extension,
+                expected_len,
+            })
+            .await;
+        drop(self.pieces);
+        let Some(done) = self.done else {
+            return Err(io::Error::other("the object writer stopped"));
+        };
+        match done.await {
+            Ok(Ok(Some(stored))) => Ok(stored),
+            Ok(Ok(None)) => Err(io::Error::other("the object writer stopped")),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(io::Error::other(format!("the object writer failed: {e}"))),
+        }
+    }
+}
+
+/// Moves a complete temp file to its object path unless that exists; returns
+/// whether it created the object.
+fn place(
+    temp: tempfile::NamedTempFile,
+    objects: &std::path::Path,
+    name: &ObjectName,
+) -> io::Result<bool> {
+    let fan = objects.join(&name.sha256[..2]);
+    if !fan.is_dir() {
+        std::fs::create_dir_all(&fan)?;
+        sync_dir(objects)?;
+    }
+    let target = fan.join(format!("{}.{}", name.sha256, name.extension));
+    // Never replace: an object that exists holds these very bytes (its name is
+    // their hash), and rewriting it would only open a window for a torn file.
+    match temp.persist_noclobber(&target) {
+        Ok(_) => {
+            sync_dir(&fan)?;
+            Ok(true)
+        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.error),
+    }
+}
+
+/// Lowercase hex.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The sha256 of a file, read in blocks.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn hash_file(path: &std::path::Path) -> io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let len = io::copy(&mut file, &mut hasher)?;
+    Ok((hex(&hasher.finalize()), len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_same_bytes_are_stored_once_and_temp_files_do_not_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tmp, objects) = (dir.path().join("tmp"), dir.path().join("objects"));
+        let rt = runtime();
+        let store = |parts: Vec<&'static [u8]>, len: Option<u64>| {
+            let (tmp, objects) = (tmp.clone(), objects.clone());
+            rt.block_on(async move {
+                let mut w = Writer::start(tmp, objects);
+                for p in parts {
+                    w.write(Bytes::from_static(p)).await.unwrap();
+                }
+                w.commit("txt", len).await
+            })
+        };
+        let first = store(vec![b"hello ", b"world"], Some(11)).unwrap();
+        assert!(first.created);
+        assert_eq!(
+            first.name.sha256,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        let again = store(vec![b"hello world"], None).unwrap();
+        assert!(!again.created);
+        assert_eq!(again.name, first.name);
+        let path = objects
+            .join(&first.name.sha256[..2])
+            .join(format!("{}.txt", first.name.sha256));
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
+        assert_eq!(hash_file(&path).unwrap(), (first.name.sha256.clone(), 11));
+        // Short of the promised length: no object, no temp file.
+        let e = store(vec![b"hell"], Some(11)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        // Abandoned midway.
+        rt.block_on(async {
+            let mut w = Writer::start(tmp.clone(), objects.clone());
+            w.write(Bytes::from_static(b"partial")).await.unwrap();
+            drop(w);
+        });
+        // The writer thread removes its temp file once it sees the channel close.
+        let mut left = usize::MAX;
+        for _ in 0..500 {
+            left = std::fs::read_dir(&tmp).unwrap().count();
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(left, 0);
+        assert_eq!(std::fs::read_dir(&objects).unwrap().count(), 1);
+    }
+}

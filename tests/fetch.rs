@@ -1,0 +1,706 @@
+//! `archiver fetch`, `verify` and `gc` against the fixture server: what lands in
+//! the archive, what is refused and why, and that nothing is ever lost or torn.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use util::server::{Fixture, Reply, Req};
+use util::{Tree, archiver_in, s};
+
+const FAST: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n";
+
+const HOSTS: &[&str] = &[
+    "mmbiz.qpic.cn",
+    "img.example.org",
+    "arxiv.org",
+    "files.example.org",
+];
+
+/// A file that starts like its type says, then `len` bytes of filler that
+/// depend on `seed`, so two fixtures never share a hash by accident.
+fn file(magic: &[u8], seed: u8, len: usize) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    bytes.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    bytes
+}
+
+fn png(seed: u8) -> Vec<u8> {
+    file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", seed, 2000)
+}
+fn jpeg() -> Vec<u8> {
+    file(b"\xff\xd8\xff\xe0\0\x10JFIF\0", 2, 3000)
+}
+fn gif() -> Vec<u8> {
+    file(b"GIF89a\x01\0\x01\0", 3, 500)
+}
+fn webp() -> Vec<u8> {
+    file(b"RIFF\x24\0\0\0WEBPVP8 ", 4, 700)
+}
+fn pdf() -> Vec<u8> {
+    file(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", 5, 9000)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The object path an archive gives `bytes` with extension `ext`.
+fn object_of(bytes: &[u8], ext: &str) -> String {
+    let sha = sha256(bytes);
+    format!("objects/{}/{sha}.{ext}", &sha[..2])
+}
+
+/// Runs a command in `tree` (with the fixture's network options for `fetch`);
+/// exit code, stdout, stderr.
+fn run(tree: &Tree, fixture: &Fixture, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = archiver_in(tree.path());
+    cmd.args(args);
+    if args.first() == Some(&"fetch") {
+        cmd.args(fixture.args());
+    }
+    let output = cmd.output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs `archiver fetch --format json ARGS… notes`; exit code, the summary and
+/// the results by URL.
+fn fetch(tree: &Tree, fixture: &Fixture, args: &[&str]) -> (i32, Value, BTreeMap<String, Value>) {
+    let mut all = vec!["fetch", "--format", "json"];
+    all.extend(args);
+    all.push("notes");
+    let (code, stdout, stderr) = run(tree, fixture, &all);
+    let doc: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    let results = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (s(r, "url").to_owned(), r.clone()))
+        .collect();
+    (code, doc["summary"].clone(), results)
+}
+
+fn outcome<'a>(results: &'a BTreeMap<String, Value>, url: &str) -> (&'a str, &'a str) {
+    let r = results
+        .get(url)
+        .unwrap_or_else(|| panic!("no result for {url}: {results:#?}"));
+    (s(r, "outcome"), s(r, "reason_code"))
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(
+                    path.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn objects(tree: &Tree) -> Vec<String> {
+    files_under(&tree.path().join("archive"))
+        .into_iter()
+        .filter(|f| f.starts_with("objects/"))
+        .collect()
+}
+
+fn temp_files(tree: &Tree) -> Vec<String> {
+    files_under(&tree.path().join("archive/tmp"))
+}
+
+fn manifest(tree: &Tree) -> Vec<Value> {
+    let text = std::fs::read_to_string(tree.path().join("archive/manifest.jsonl")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(r#"{"format":"archiver-manifest","version":1}"#)
+    );
+    lines.map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn media_site(req: &Req) -> Reply {
+    match (req.host.as_str(), req.path.as_str()) {
+        // WeChat's extension-less image URLs, with a content type that lies.
+        ("mmbiz.qpic.cn", "/mmbiz_png/a/640?wx_fmt=png") => Reply::status(200)
+            .header("content-type", "application/octet-stream")
+            .body(png(1)),
+        ("mmbiz.qpic.cn", "/mmbiz_jpg/b/640?wx_fmt=jpeg") => Reply::status(200)
+            .header("content-type", "image/jpeg")
+            .header("etag", "\"jpeg-1\"")
+            .body(jpeg()),
+        ("mmbiz.qpic.cn", "/mmbiz_gif/c/0?wx_fmt=gif") => Reply::status(200).body(gif()),
+        ("img.example.org", "/pic.webp") => Reply::status(200).body(webp()),
+        // The same bytes as the first PNG, from another URL.
+        ("img.example.org", "/copy-of-a.png") => Reply::status(200)
+            .header("content-type", "image/png")
+            .body(png(1)),
+        // An error page served as an image.
+        ("img.example.org", "/missing.png") => Reply::status(200)
+            .header("content-type", "image/png")
+            .body("<!DOCTYPE html><html><body>Not found</body></html>"),
+        ("img.example.org", "/gone.png") => Reply::status(404),
+        ("img.example.org", "/large-2x.png") => Reply::status(200).body(png(7)),
+        ("files.example.org", "/paper.pdf") => Reply::status(200)
+            .header("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT")
+            .body(pdf()),
+        ("arxiv.org", "/pdf/2207.02696.pdf") => Reply::status(200).body(pdf()),
+        _ => Reply::status(404),
+    }
+}
+
+fn media_notes() -> Tree {
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/day1.md",
+        "# Day 1\n\n\n\
+         ![a](https://mmbiz.qpic.cn/mmbiz_png/a/640?wx_fmt=png)\n\n\
+         <div align=center><img src=\"https://mmbiz.qpic.cn/mmbiz_jpg/b/640?wx_fmt=jpeg\"></div>\n\n\
+         <img data-src=\"https://mmbiz.qpic.cn/mmbiz_gif/c/0?wx_fmt=gif\">\n\n\
+         ![webp](https://img.example.org/pic.webp)\n\n\
+         [the paper](https://files.example.org/paper.pdf)\n\n\
+         [abs](https://arxiv.org/abs/2207.02696) and [pdf](https://arxiv.org/pdf/2207.02696.pdf)\n\n\
+         [a page](https://img.example.org/about) is not fetched.\n",
+    );
+    tree.file(
+        "notes/day2.md",
+        "![same bytes](https://img.example.org/copy-of-a.png)\n\n\
+         ![html](https://img.example.org/missing.png)\n\n\
+         ![404](https://img.example.org/gone.png)\n\n\
+         <img srcset=\"https://img.example.org/small.png 1x, https://img.example.org/large-2x.png 2x\">\n",
+    );
+    tree
+}
+
+#[test]
+fn media_land_named_by_their_bytes_and_bad_content_is_refused() {
+    let fixture = Fixture::start(HOSTS, media_site);
+    let tree = media_notes();
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "a wanted object failed: {summary}");
+
+    let expect = [
+        (
+            "https://mmbiz.qpic.cn/mmbiz_png/a/640?wx_fmt=png",
+            png(1),
+            "png",
+            "image/png",
+        ),
+        (
+            "https://mmbiz.qpic.cn/mmbiz_jpg/b/640?wx_fmt=jpeg",
+            jpeg(),
+            "jpg",
+            "image/jpeg",
+        ),
+        (
+            "https://mmbiz.qpic.cn/mmbiz_gif/c/0?wx_fmt=gif",
+            gif(),
+            "gif",
+            "image/gif",
+        ),
+        (
+            "https://img.example.org/pic.webp",
+            webp(),
+            "webp",
+            "image/webp",
+        ),
+        (
+            "https://files.example.org/paper.pdf",
+            pdf(),
+            "pdf",
+            "application/pdf",
+        ),
+        (
+            "https://arxiv.org/pdf/2207.02696.pdf",
+            pdf(),
+            "pdf",
+            "application/pdf",
+        ),
+        (
+            "https://img.example.org/copy-of-a.png",
+            png(1),
+            "png",
+            "image/png",
+        ),
+        (
+            "https://img.example.org/large-2x.png",
+            png(7),
+            "png",
+            "image/png",
+        ),
+    ];
+    for (url, bytes, ext, media_type) in &expect {
+        let r = results
+            .get(*url)
+            .unwrap_or_else(|| panic!("no result for {url}: {results:#?}"));
+        assert_eq!(s(r, "outcome"), "fetched", "{r}");
+        assert_eq!(s(r, "object"), object_of(bytes, ext), "{url}");
+        assert_eq!(s(r, "sha256"), sha256(bytes));
+        assert_eq!(s(r, "media_type"), *media_type);
+        assert_eq!(r["size"], bytes.len());
+        assert_eq!(s(r, "source"), "origin");
+        let stored = std::fs::read(tree.path().join("archive").join(s(r, "object"))).unwrap();
+        assert_eq!(&stored, bytes, "{url}");
+    }
+    assert_eq!(
+        outcome(&results, "https://img.example.org/missing.png"),
+        ("failed", "not-an-image")
+    );
+    let reason = s(&results["https://img.example.org/missing.png"], "reason");
+    assert!(reason.contains("HTML"), "{reason}");
+    assert_eq!(
+        outcome(&results, "https://img.example.org/gone.png"),
+        ("failed", "http-404")
+    );
+    // The paper page has no PDF rule yet; the smaller srcset candidate and the
+    // plain page are not wanted at all.
+    assert_eq!(
+        outcome(&results, "https://arxiv.org/abs/2207.02696"),
+        ("skipped", "no-pdf-rule")
+    );
+    assert!(!results.contains_key("https://img.example.org/small.png"));
+    assert!(!results.contains_key("https://img.example.org/about"));
+    assert_eq!(fixture.requests("img.example.org", "/small.png"), 0);
+
+    // Identical bytes from two URLs (and the same PDF from two hosts) are one
+    // object each: 8 fetched URLs, 6 distinct objects.
+    let objects = objects(&tree);
+    assert_eq!(objects.len(), 6, "{objects:#?}");
+    assert_eq!(summary["fetched"], 8);
+    assert_eq!(summary["failed"], 2);
+    assert_eq!(summary["skipped"], 1);
+    assert!(temp_files(&tree).is_empty());
+
+    // The manifest: sorted by URL, every field, the citing notes.
+    let records = manifest(&tree);
+    let urls: Vec<&str> = records.iter().map(|r| s(r, "url")).collect();
+    let mut sorted = urls.clone();
+    sorted.sort_unstable();
+    assert_eq!(urls, sorted);
+    assert_eq!(urls.len(), 8);
+    let jpeg_record = records
+        .iter()
+        .find(|r| s(r, "url").contains("mmbiz_jpg"))
+        .unwrap();
+    assert_eq!(s(jpeg_record, "etag"), "\"jpeg-1\"");
+    assert_eq!(jpeg_record["notes"], serde_json::json!(["notes/day1.md"]));
+    assert!(s(jpeg_record, "fetched_at").ends_with('Z'));
+    let pdf_record = records
+        .iter()
+        .find(|r| s(r, "url") == "https://files.example.org/paper.pdf")
+        .unwrap();
+    assert_eq!(
+        s(pdf_record, "last_modified"),
+        "Wed, 21 Oct 2015 07:28:00 GMT"
+    );
+    for field in [
+        "url",
+        "object",
+        "sha256",
+        "media_type",
+        "size",
+        "final_url",
+        "fetched_at",
+        "etag",
+        "last_modified",
+        "source",
+        "notes",
+    ] {
+        assert!(pdf_record.get(field).is_some(), "{field} in {pdf_record}");
+    }
+
+    // A second run downloads nothing that is archived.
+    let before: Vec<usize> = expect
+        .iter()
+        .map(|(url, ..)| requests_for(&fixture, url))
+        .collect();
+    let manifest_before = std::fs::read(tree.path().join("archive/manifest.jsonl")).unwrap();
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(summary["present"], 8, "{summary}");
+    assert_eq!(summary["fetched"], 0);
+    for ((url, ..), n) in expect.iter().zip(before) {
+        assert_eq!(requests_for(&fixture, url), n, "{url} asked again");
+        assert_eq!(outcome(&results, url).0, "present");
+    }
+    // Nothing changed, so the manifest is byte for byte the same.
+    assert_eq!(
+        std::fs::read(tree.path().join("archive/manifest.jsonl")).unwrap(),
+        manifest_before
+    );
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("6 objects") && stdout.contains("clean"),
+        "{stdout}"
+    );
+}
+
+fn requests_for(fixture: &Fixture, url: &str) -> usize {
+    let url = url::Url::parse(url).unwrap();
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    fixture.requests(url.host_str().unwrap(), &path)
+}
+
+/// A gzip stream of `len` zero bytes after a PNG signature: a tiny body that
+/// inflates to far more than the limit.
+fn gzip_bomb(len: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&png(9)[..16]).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..len / zeros.len() {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn limits_and_broken_bodies_leave_nothing_behind() {
+    let bomb = gzip_bomb(64 << 20);
+    assert!(bomb.len() < 200_000, "the bomb is small: {}", bomb.len());
+    let big = file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 11, 600_000);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        // No length announced: counted while streaming and cut off.
+        "/chunked-big.png" => Reply::status(200)
+            .body(big.clone())
+            .in_pieces(16 * 1024, Duration::ZERO),
+        // A length over the limit: not downloaded at all.
+        "/announced-big.png" => Reply::status(200).body(big.clone()),
+        "/bomb.png" => Reply::status(200)
+            .header("content-encoding", "gzip")
+            .body(bomb.clone()),
+        // Shorter than its Content-Length: the connection breaks midway.
+        "/cut.pdf" => Reply::status(200)
+            .header("content-length", &pdf().len().to_string())
+            .body(pdf())
+            .in_pieces(1000, Duration::from_millis(10))
+            .cut_after(4000),
+        "/small.png" => Reply::status(200).body(png(12)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![](https://img.example.org/chunked-big.png)\n\
+         ![](https://img.example.org/announced-big.png)\n\
+         ![](https://img.example.org/bomb.png)\n\
+         [pdf](https://files.example.org/cut.pdf)\n\
+         ![](https://img.example.org/small.png)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &["--max-object-size", "100KB"]);
+    assert_eq!(code, 2, "{summary}");
+    for url in [
+        "https://img.example.org/chunked-big.png",
+        "https://img.example.org/announced-big.png",
+        "https://img.example.org/bomb.png",
+    ] {
+        assert_eq!(outcome(&results, url), ("failed", "too-large"), "{url}");
+    }
+    assert!(
+        s(
+            &results["https://img.example.org/chunked-big.png"],
+            "reason"
+        )
+        .contains("cut off")
+    );
+    assert!(
+        s(
+            &results["https://img.example.org/announced-big.png"],
+            "reason"
+        )
+        .contains("not downloaded")
+    );
+    assert_eq!(
+        outcome(&results, "https://files.example.org/cut.pdf"),
+        ("failed", "truncated")
+    );
+    assert_eq!(
+        outcome(&results, "https://img.example.org/small.png").0,
+        "fetched"
+    );
+    assert_eq!(objects(&tree), vec![object_of(&png(12), "png")]);
+    assert!(temp_files(&tree).is_empty(), "{:?}", temp_files(&tree));
+    assert_eq!(manifest(&tree).len(), 1);
+}
+
+#[test]
+fn a_killed_fetch_leaves_a_consistent_archive_and_the_next_run_completes_it() {
+    // 3 MB in 48 KB pieces, 40 ms apart: about 2.5 s, long enough to be killed
+    // in the middle. Asked again, it comes at once.
+    let large = file(b"%PDF-1.5\n", 21, 3 << 20);
+    let served = large.clone();
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        "/large.pdf" if req.nth == 0 => Reply::status(200)
+            .header("content-length", &served.len().to_string())
+            .body(served.clone())
+            .in_pieces(48 * 1024, Duration::from_millis(40)),
+        "/large.pdf" => Reply::status(200).body(served.clone()),
+        "/small.png" => Reply::status(200).body(png(13)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![](https://img.example.org/small.png)\n[big](https://files.example.org/large.pdf)\n",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
+        .current_dir(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .env_remove("ARCHIVER_CONFIG")
+        .env_remove("ARCHIVER_ARCHIVE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the download is well under way: a part file of some size.
+    let tmp = tree.path().join("archive/tmp");
+    let mut waited = 0;
+    loop {
+        let partial = std::fs::read_dir(&tmp).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .find(|e| e.metadata().is_ok_and(|m| m.len() > 256 * 1024))
+        });
+        if partial.is_some() {
+            break;
+        }
+        assert!(waited < 3000, "the download never started");
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+    }
+    // Meanwhile the archive is locked: gc is told so, and removes nothing.
+    let (code, _, stderr) = run(&tree, &fixture, &["gc", "notes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("in use by another archiver run"),
+        "{stderr}"
+    );
+
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    assert!(!temp_files(&tree).is_empty(), "the kill left its part file");
+    // No partial object, ever: whatever is in objects/ is whole.
+    for object in objects(&tree) {
+        let bytes = std::fs::read(tree.path().join("archive").join(&object)).unwrap();
+        assert!(object.contains(&sha256(&bytes)), "{object} is torn");
+    }
+    if tree.path().join("archive/manifest.jsonl").exists() {
+        manifest(&tree);
+    }
+
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        outcome(&results, "https://files.example.org/large.pdf").0,
+        "fetched"
+    );
+    assert_eq!(
+        s(&results["https://files.example.org/large.pdf"], "object"),
+        object_of(&large, "pdf")
+    );
+    assert!(temp_files(&tree).is_empty(), "{:?}", temp_files(&tree));
+    assert_eq!(manifest(&tree).len(), 2);
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("clean"), "{stdout}");
+}
+
+/// A fetched archive of two images cited by one note.
+fn small_archive() -> (Fixture, Tree) {
+    let fixture = Fixture::start(HOSTS, |req: &Req| match req.path.as_str() {
+        "/one.png" => Reply::status(200).body(png(31)),
+        "/two.gif" => Reply::status(200).body(gif()),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![](https://img.example.org/one.png)\n![](https://img.example.org/two.gif)\n",
+    );
+    let (code, summary, _) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary}");
+    (fixture, tree)
+}
+
+#[test]
+fn verify_finds_a_flipped_byte_a_missing_object_and_an_unreferenced_one() {
+    let (fixture, tree) = small_archive();
+    let archive = tree.path().join("archive");
+    let one = archive.join(object_of(&png(31), "png"));
+    let mut bytes = std::fs::read(&one).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&one, &bytes).unwrap();
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("corrupt") && l.contains(&object_of(&png(31), "png"))),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 problems"), "{stdout}");
+
+    // Put it right, then lose the other object and add one nothing refers to.
+    bytes[100] ^= 0x01;
+    std::fs::write(&one, &bytes).unwrap();
+    std::fs::remove_file(archive.join(object_of(&gif(), "gif"))).unwrap();
+    let stray = object_of(&webp(), "webp");
+    put_object(&archive, &stray, &webp());
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("missing") && l.contains("two.gif")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("unreferenced") && l.contains(&stray)),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("corrupt"), "{stdout}");
+
+    // fetch brings the lost object back; gc takes the stray away: clean again.
+    let (code, _, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        outcome(&results, "https://img.example.org/two.gif").0,
+        "fetched"
+    );
+    let (code, stdout, _) = run(&tree, &fixture, &["gc", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+fn put_object(archive: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+    let path = archive.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn gc_removes_exactly_what_nothing_refers_to() {
+    let (fixture, tree) = small_archive();
+    let archive = tree.path().join("archive");
+    // Three objects the manifest does not know: one a note links to locally, one
+    // the rewrite journal names, one nothing refers to.
+    let by_note = object_of(&jpeg(), "jpg");
+    let by_journal = object_of(&pdf(), "pdf");
+    let orphan = object_of(&webp(), "webp");
+    put_object(&archive, &by_note, &jpeg());
+    put_object(&archive, &by_journal, &pdf());
+    put_object(&archive, &orphan, &webp());
+    tree.file("notes/local.md", format!("![kept](../archive/{by_note})\n"));
+    tree.file(
+        "archive/rewrites.jsonl",
+        format!("{{\"note\":\"notes/x.md\",\"object\":\"{by_journal}\"}}\n"),
+    );
+    let before = objects(&tree);
+    assert_eq!(before.len(), 5);
+
+    let (code, stdout, _) = run(&tree, &fixture, &["gc", "--dry-run", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("would remove  "))
+        .collect();
+    assert_eq!(listed.len(), 1, "{stdout}");
+    assert!(listed[0].contains(&orphan), "{stdout}");
+    assert_eq!(objects(&tree), before, "a dry run removes nothing");
+
+    let (code, stdout, _) = run(&tree, &fixture, &["gc", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    let after = objects(&tree);
+    let gone: Vec<&String> = before.iter().filter(|o| !after.contains(o)).collect();
+    assert_eq!(gone, vec![&orphan], "{stdout}");
+
+    // Without the note, its object is garbage too.
+    let (_, stdout, _) = run(&tree, &fixture, &["gc", "--dry-run", "notes/n.md"]);
+    assert!(
+        stdout.contains(&by_note) && !stdout.contains(&by_journal),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_archive_folder_is_chosen_by_flag_or_config_and_others_are_refused() {
+    let fixture = Fixture::start(HOSTS, |_: &Req| Reply::status(200).body(png(41)));
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        format!("{FAST}[archive]\ndir = \"mirror\"\n"),
+    )
+    .file("notes/n.md", "![](https://img.example.org/a.png)\n");
+    let (code, _, _) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0);
+    assert!(tree.path().join("mirror/FORMAT").is_file());
+    assert!(!tree.path().join("archive").exists());
+    let (code, _, _) = fetch(&tree, &fixture, &["--archive", "elsewhere"]);
+    assert_eq!(code, 0);
+    assert_eq!(files_under(&tree.path().join("elsewhere/objects")).len(), 1);
+
+    // verify and gc never create an archive, and say what to do.
+    let (code, _, stderr) = run(&tree, &fixture, &["verify", "--archive", "nowhere"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("no archive") && stderr.contains("archiver fetch"),
+        "{stderr}"
+    );
+    // Another version's archive is left alone.
+    tree.file("old/FORMAT", "archiver-archive 7\n");
+    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "--archive", "old", "notes"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("archiver-archive 7"), "{stderr}");
+    // Bad values are usage errors naming the flag.
+    let (code, _, stderr) = run(
+        &tree,
+        &fixture,
+        &["fetch", "--max-object-size", "lots", "notes"],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--max-object-size"), "{stderr}");
+}
