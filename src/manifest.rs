@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::store::write_atomic;
+use crate::store::write_atomic_in;
 
 /// The manifest's file name inside the archive.
 pub const FILE_NAME: &str = "manifest.jsonl";
@@ -73,6 +73,14 @@ impl Manifest {
     /// cannot be read.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let text = match std::fs::read_to_string(path) {
+            // Rewritten whole, the manifest always has its format line: an empty
+            // file is damage, not an empty archive.
+            Ok(text) if text.trim().is_empty() => {
+                return Err(Error::Archive {
+                    path: path.to_path_buf(),
+                    message: "the manifest is empty (not even its format line); restore it from git, or remove it if the archive is new".into(),
+                });
+            }
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => {
@@ -140,12 +148,13 @@ impl Manifest {
         out
     }
 
-    /// Writes the manifest to `path` atomically.
+    /// Writes the manifest to `path` atomically, through a temp file in
+    /// `temp_dir` (the archive's `tmp/`).
     ///
     /// # Errors
     /// [`Error::Archive`] when it cannot be written; the old file is then intact.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
-        write_atomic(path, self.render().as_bytes()).map_err(|e| Error::Archive {
+    pub fn save(&self, path: &Path, temp_dir: &Path) -> Result<(), Error> {
+        write_atomic_in(path, temp_dir, self.render().as_bytes()).map_err(|e| Error::Archive {
             path: path.to_path_buf(),
             message: format!("cannot write the manifest: {e}"),
         })

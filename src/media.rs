@@ -138,14 +138,17 @@ pub struct Sniffed {
 #[must_use]
 pub fn sniff(head: &[u8]) -> Option<Sniffed> {
     let head = &head[..head.len().min(SNIFF_LEN)];
+    // First: infer takes any text opening with a comment for HTML, and SVG
+    // editors open their files with one.
+    if is_svg(head) {
+        return Some(SVG);
+    }
     if let Some(kind) = infer::get(head) {
         let class = match kind.matcher_type() {
             infer::MatcherType::Image => Class::Image,
             infer::MatcherType::Video => Class::Video,
             _ if kind.mime_type() == "application/pdf" => Class::Pdf,
             infer::MatcherType::Text if kind.mime_type() == "text/html" => Class::Html,
-            // An SVG starts as XML.
-            infer::MatcherType::Text if is_svg(head) => return Some(SVG),
             _ => Class::Other,
         };
         return Some(Sniffed {
@@ -153,9 +156,6 @@ pub fn sniff(head: &[u8]) -> Option<Sniffed> {
             media_type: kind.mime_type(),
             extension: kind.extension(),
         });
-    }
-    if is_svg(head) {
-        return Some(SVG);
     }
     if looks_like_html(head) {
         return Some(Sniffed {
@@ -309,6 +309,11 @@ mod tests {
             Some("svg")
         );
         assert_eq!(ext(b"<svg>"), Some("svg"));
+        assert_eq!(
+            ext(b"<!-- Generator: Adobe Illustrator 24.0.0 -->\n<svg version=\"1.1\">"),
+            Some("svg")
+        );
+        assert_eq!(ext(b"<!-- a page -->\n<html><body>"), Some("html"));
         assert_eq!(ext(b"<svgx>"), None);
         assert_eq!(ext(b"\n\n<!DOCTYPE html><html>"), Some("html"));
         assert_eq!(ext(b"\xef\xbb\xbf<!doctype html>"), Some("html"));

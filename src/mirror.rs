@@ -16,6 +16,7 @@ use crate::config::values::human_size;
 use crate::judge::judge;
 use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
 use crate::net::probe::{BodyError, Engine, Outcome};
+use crate::net::watch::Heard;
 use crate::sites::SiteRules;
 use crate::store::write::{Stored, Writer};
 
@@ -41,13 +42,18 @@ pub struct Problem {
     pub code: String,
     /// The sentence for people.
     pub reason: String,
+    /// What the attempt showed about the network.
+    pub heard: Heard,
 }
 
 impl Problem {
-    fn new(code: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A problem with what a server sent (so the network works).
+    #[must_use]
+    pub fn new(code: impl Into<String>, reason: impl Into<String>) -> Self {
         Problem {
             code: code.into(),
             reason: reason.into(),
+            heard: Heard::Answer,
         }
     }
 }
@@ -108,18 +114,59 @@ pub async fn mirror(
     })
 }
 
-/// Streams a 2xx body into a new object.
+/// Streams a 2xx body into a new object; on any problem the temp file is gone
+/// before this returns.
 async fn stream(
-    mut body: crate::net::probe::Body,
+    body: crate::net::probe::Body,
     target: &Target,
     kind: MediaKind,
     expected: Option<u64>,
 ) -> Result<(Stored, Sniffed), Problem> {
-    let limit = target.max_size;
     let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
+    match pour(body, &mut writer, target, kind).await {
+        Ok((size, sniffed)) => {
+            if let Some(expected) = expected
+                && expected != size
+            {
+                writer.abandon().await;
+                return Err(Problem::new(
+                    "truncated",
+                    format!("the body ended after {size} of the {expected} bytes announced"),
+                ));
+            }
+            let stored = writer
+                .commit(sniffed.extension, Some(size))
+                .await
+                .map_err(|e| write_failed(&e, &target.tmp))?;
+            Ok((stored, sniffed))
+        }
+        Err(problem) => {
+            writer.abandon().await;
+            Err(problem)
+        }
+    }
+}
+
+/// The least a download must receive in each [`RATE_WINDOW`]: a server that
+/// drips a byte now and then would otherwise hold its slots for ever.
+const MIN_BYTES_PER_WINDOW: u64 = 16 * 1024;
+
+/// See [`MIN_BYTES_PER_WINDOW`].
+const RATE_WINDOW: std::time::Duration = std::time::Duration::from_mins(1);
+
+/// Pours the body into the writer, judging its type from its first bytes and
+/// keeping to the size limit; returns its size and type.
+async fn pour(
+    mut body: crate::net::probe::Body,
+    writer: &mut Writer,
+    target: &Target,
+    kind: MediaKind,
+) -> Result<(u64, Sniffed), Problem> {
+    let limit = target.max_size;
     let mut head: Vec<u8> = Vec::new();
     let mut sniffed: Option<Sniffed> = None;
     let mut size: u64 = 0;
+    let (mut window_start, mut window_bytes) = (tokio::time::Instant::now(), 0u64);
     loop {
         let chunk = match body.chunk().await {
             Ok(Some(chunk)) => chunk,
@@ -146,9 +193,22 @@ async fn stream(
             .received
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
         if size > limit {
-            // Dropping the writer removes its temp file; dropping the body closes
-            // the connection.
             return Err(too_large(size, limit, true));
+        }
+        window_bytes += chunk.len() as u64;
+        if window_start.elapsed() >= RATE_WINDOW {
+            if window_bytes < MIN_BYTES_PER_WINDOW {
+                return Err(Problem::new(
+                    "too-slow",
+                    format!(
+                        "the download crawled: {} in the last {}s, after {}",
+                        human_size(window_bytes),
+                        RATE_WINDOW.as_secs(),
+                        human_size(size)
+                    ),
+                ));
+            }
+            (window_start, window_bytes) = (tokio::time::Instant::now(), 0);
         }
         if sniffed.is_none() {
             let room = SNIFF_LEN - head.len();
@@ -157,25 +217,16 @@ async fn stream(
                 sniffed = Some(judge_content(kind, &head)?);
             }
         }
-        writer.write(chunk).await.map_err(write_failed)?;
+        writer
+            .write(chunk)
+            .await
+            .map_err(|e| write_failed(&e, &target.tmp))?;
     }
     let sniffed = match sniffed {
         Some(s) => s,
         None => judge_content(kind, &head)?,
     };
-    if let Some(expected) = expected
-        && expected != size
-    {
-        return Err(Problem::new(
-            "truncated",
-            format!("the body ended after {size} of the {expected} bytes announced"),
-        ));
-    }
-    let stored = writer
-        .commit(sniffed.extension, Some(size))
-        .await
-        .map_err(write_failed)?;
-    Ok((stored, sniffed))
+    Ok((size, sniffed))
 }
 
 fn judge_content(kind: MediaKind, head: &[u8]) -> Result<Sniffed, Problem> {
@@ -198,9 +249,14 @@ fn too_large(size: u64, limit: u64, cut: bool) -> Problem {
     )
 }
 
-#[allow(clippy::needless_pass_by_value)] // the shape `map_err` hands it
-fn write_failed(e: std::io::Error) -> Problem {
-    Problem::new("write-failed", format!("cannot write to the archive: {e}"))
+fn write_failed(e: &std::io::Error, tmp: &std::path::Path) -> Problem {
+    Problem::new(
+        "write-failed",
+        format!(
+            "cannot write to the archive ({}): {e}; check its free space and permissions",
+            tmp.display()
+        ),
+    )
 }
 
 /// The problem with an answer that brought no body to archive: a failure to
@@ -217,5 +273,8 @@ fn unanswered(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Problem {
         (Ok(response), _) => format!("http-{}", response.status),
         (Err(failure), _) => failure.code().to_owned(),
     };
-    Problem::new(code, reason)
+    Problem {
+        heard: Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ())),
+        ..Problem::new(code, reason)
+    }
 }

@@ -775,63 +775,6 @@ fn answers_count_as_they_come_for_the_network_down_test() {
     assert_eq!(code, 2);
 }
 
-/// Runs `archiver ARGS…` in `dir` with stderr on a fresh pseudo-terminal, as a
-/// user at a terminal would; returns everything drawn on that terminal.
-#[cfg(target_os = "linux")]
-fn stderr_on_a_terminal(dir: &std::path::Path, args: &[String]) -> String {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    use std::io::Read;
-
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
-    grantpt(&master).unwrap();
-    unlockpt(&master).unwrap();
-    let name = ptsname(&master, Vec::new()).unwrap();
-    let terminal = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().unwrap())
-        .unwrap();
-    let size = rustix::termios::Winsize {
-        ws_row: 40,
-        ws_col: 160,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    rustix::termios::tcsetwinsize(&terminal, size).unwrap();
-
-    // The terminal side is read on its own thread so that the child never blocks
-    // on a full buffer; reading ends with EIO once the child has closed it.
-    let mut reader = std::fs::File::from(master);
-    let drawn = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            bytes.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    });
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_archiver"));
-    child
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::from(terminal));
-    let status = child.status().unwrap();
-    // The command still owns the terminal side; dropping it lets the reader end.
-    drop(child);
-    assert_eq!(status.code(), Some(2), "one link is dead");
-    drawn.join().unwrap()
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn a_progress_bar_is_drawn_on_a_terminal_and_nowhere_else() {
@@ -860,7 +803,8 @@ fn a_progress_bar_is_drawn_on_a_terminal_and_nowhere_else() {
     args.extend(fixture.args());
     args.push("a.md".to_owned());
 
-    let drawn = stderr_on_a_terminal(tree.path(), &args);
+    let (code, drawn) = util::stderr_on_a_terminal(tree.path(), &args);
+    assert_eq!(code, Some(2), "one link is dead");
     assert!(drawn.contains("/13 URLs"), "no done/total: {drawn:?}");
     assert!(drawn.contains("/s"), "no rate: {drawn:?}");
     assert!(

@@ -295,6 +295,7 @@ fn media_land_named_by_their_bytes_and_bad_content_is_refused() {
     let objects = objects(&tree);
     assert_eq!(objects.len(), 6, "{objects:#?}");
     assert_eq!(summary["fetched"], 8);
+    assert_eq!(summary["new_objects"], 6);
     assert_eq!(summary["failed"], 2);
     assert_eq!(summary["skipped"], 1);
     assert!(temp_files(&tree).is_empty());
@@ -347,6 +348,7 @@ fn media_land_named_by_their_bytes_and_bad_content_is_refused() {
     assert_eq!(code, 2);
     assert_eq!(summary["present"], 8, "{summary}");
     assert_eq!(summary["fetched"], 0);
+    assert_eq!(summary["new_objects"], 0);
     for ((url, ..), n) in expect.iter().zip(before) {
         assert_eq!(requests_for(&fixture, url), n, "{url} asked again");
         assert_eq!(outcome(&results, url).0, "present");
@@ -407,6 +409,11 @@ fn limits_and_broken_bodies_leave_nothing_behind() {
             .in_pieces(1000, Duration::from_millis(10))
             .cut_after(4000),
         "/small.png" => Reply::status(200).body(png(12)),
+        // A body without end: only the limit stops it.
+        "/endless.png" => Reply::status(200)
+            .body(png(14))
+            .in_pieces(64 * 1024, Duration::ZERO)
+            .endless(),
         _ => Reply::status(404),
     });
     let tree = Tree::new();
@@ -416,7 +423,8 @@ fn limits_and_broken_bodies_leave_nothing_behind() {
          ![](https://img.example.org/announced-big.png)\n\
          ![](https://img.example.org/bomb.png)\n\
          [pdf](https://files.example.org/cut.pdf)\n\
-         ![](https://img.example.org/small.png)\n",
+         ![](https://img.example.org/small.png)\n\
+         ![](https://img.example.org/endless.png)\n",
     );
     let (code, summary, results) = fetch(&tree, &fixture, &["--max-object-size", "100KB"]);
     assert_eq!(code, 2, "{summary}");
@@ -424,6 +432,7 @@ fn limits_and_broken_bodies_leave_nothing_behind() {
         "https://img.example.org/chunked-big.png",
         "https://img.example.org/announced-big.png",
         "https://img.example.org/bomb.png",
+        "https://img.example.org/endless.png",
     ] {
         assert_eq!(outcome(&results, url), ("failed", "too-large"), "{url}");
     }
@@ -504,8 +513,18 @@ fn a_killed_fetch_leaves_a_consistent_archive_and_the_next_run_completes_it() {
         std::thread::sleep(Duration::from_millis(10));
         waited += 1;
     }
-    // Meanwhile the archive is locked: gc is told so, and removes nothing.
+    // Meanwhile the archive is locked: gc and a second fetch are told so, and
+    // touch nothing.
     let (code, _, stderr) = run(&tree, &fixture, &["gc", "notes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "in use by another archiver run (process {})",
+            child.id()
+        )),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("in use by another archiver run"),
@@ -519,6 +538,7 @@ fn a_killed_fetch_leaves_a_consistent_archive_and_the_next_run_completes_it() {
     .unwrap();
     child.wait().unwrap();
     assert!(!temp_files(&tree).is_empty(), "the kill left its part file");
+    assert_only_archive_files(&tree);
     // No partial object, ever: whatever is in objects/ is whole.
     for object in objects(&tree) {
         let bytes = std::fs::read(tree.path().join("archive").join(&object)).unwrap();
@@ -539,10 +559,22 @@ fn a_killed_fetch_leaves_a_consistent_archive_and_the_next_run_completes_it() {
         object_of(&large, "pdf")
     );
     assert!(temp_files(&tree).is_empty(), "{:?}", temp_files(&tree));
+    assert_only_archive_files(&tree);
     assert_eq!(manifest(&tree).len(), 2);
     let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("clean"), "{stdout}");
+}
+
+/// Asserts that the archive holds nothing but its own files: no temp file of a
+/// manifest or FORMAT write beside them.
+fn assert_only_archive_files(tree: &Tree) {
+    for file in files_under(&tree.path().join("archive")) {
+        let known = ["FORMAT", ".gitignore", "lock", "manifest.jsonl"].contains(&file.as_str())
+            || file.starts_with("objects/")
+            || file.starts_with("tmp/");
+        assert!(known, "unexpected file in the archive: {file}");
+    }
 }
 
 /// A fetched archive of two images cited by one note.
@@ -703,4 +735,296 @@ fn the_archive_folder_is_chosen_by_flag_or_config_and_others_are_refused() {
     );
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("--max-object-size"), "{stderr}");
+}
+
+#[test]
+fn with_the_network_down_fetch_says_so_instead_of_failing_every_image() {
+    let fixture = Fixture::start(&["live.example"], |_: &Req| {
+        Reply::status(200).body(png(51))
+    });
+    let tree = Tree::new();
+    let note: String = (0..9)
+        .map(|i| format!("![{i}](https://host{i}.invalid/{i}.png)\n\n"))
+        .collect();
+    tree.file("archiver.toml", FAST).file("notes/n.md", &note);
+    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("network looks down"), "{stderr}");
+
+    // One live host among them proves the network up: the others are failures.
+    tree.file(
+        "notes/n.md",
+        format!("{note}![live](https://live.example/a.png)\n"),
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "{summary}");
+    assert_eq!(outcome(&results, "https://live.example/a.png").0, "fetched");
+    assert_eq!(
+        outcome(&results, "https://host0.invalid/0.png"),
+        ("failed", "no-such-host")
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn progress_bars_show_urls_bytes_and_downloads_on_a_terminal_only() {
+    // Bodies in slow pieces keep the run long enough to draw.
+    let fixture = Fixture::start(HOSTS, |req: &Req| {
+        let seed = req.path.len() as u8;
+        Reply::status(200)
+            .body(file(b"%PDF-1.4\n", seed, 64 * 1024))
+            .in_pieces(8 * 1024, Duration::from_millis(60))
+    });
+    let tree = Tree::new();
+    let note: String = (0..4)
+        .map(|i| {
+            format!(
+                "[p](https://files.example.org/{}.pdf)\n\n",
+                "x".repeat(i + 1)
+            )
+        })
+        .collect();
+    tree.file("archiver.toml", FAST).file("notes/n.md", note);
+    let mut args: Vec<String> = vec!["fetch".into(), "--host-concurrency".into(), "2".into()];
+    args.extend(fixture.args());
+    args.push("notes".into());
+
+    let (code, drawn) = util::stderr_on_a_terminal(tree.path(), &args);
+    assert_eq!(code, Some(0), "{drawn}");
+    assert!(drawn.contains("/4 URLs"), "no done/total: {drawn:?}");
+    assert!(drawn.contains("received"), "no bytes: {drawn:?}");
+    assert!(
+        drawn.contains("downloading from files.example.org ×"),
+        "no active downloads: {drawn:?}"
+    );
+
+    // On a pipe: no bar, no escape codes; the summary line is the report's.
+    std::fs::remove_dir_all(tree.path().join("archive")).unwrap();
+    let output = archiver_in(tree.path()).args(&args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("URLs"), "a bar on a pipe: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes on a pipe: {stderr:?}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.trim_end().ends_with('s')
+            && stdout
+                .contains("fetched 4, already present 0, failed 0, skipped 0; 262.2 KB downloaded"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn sigterm_stops_with_what_landed_recorded() {
+    let large = file(b"%PDF-1.5\n", 61, 2 << 20);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        "/slow.pdf" => Reply::status(200)
+            .body(large.clone())
+            .in_pieces(32 * 1024, Duration::from_millis(100)),
+        "/quick.png" => Reply::status(200).body(png(62)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![](https://img.example.org/quick.png)\n[slow](https://files.example.org/slow.pdf)\n",
+    );
+    let out = tree.path().join("out.json");
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"));
+    command
+        .current_dir(tree.path())
+        .args(["fetch", "--format", "json", "notes"])
+        .args(fixture.args())
+        .env_remove("ARCHIVER_CONFIG")
+        .env_remove("ARCHIVER_ARCHIVE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let quick = tree.path().join("archive").join(object_of(&png(62), "png"));
+    for _ in 0..3000 {
+        if quick.exists() && !temp_files(&tree).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(quick.exists(), "the quick image never landed");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["interrupted"], true);
+    let results: BTreeMap<String, Value> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (s(r, "url").to_owned(), r.clone()))
+        .collect();
+    assert_eq!(
+        outcome(&results, "https://img.example.org/quick.png").0,
+        "fetched"
+    );
+    assert_eq!(
+        outcome(&results, "https://files.example.org/slow.pdf"),
+        ("failed", "interrupted")
+    );
+    let records = manifest(&tree);
+    assert_eq!(records.len(), 1);
+    assert_eq!(s(&records[0], "url"), "https://img.example.org/quick.png");
+    // The stopped download's temp file went with the run.
+    assert!(temp_files(&tree).is_empty(), "{:?}", temp_files(&tree));
+    assert_only_archive_files(&tree);
+}
+
+#[test]
+fn kinds_choose_what_is_fetched_and_citations_follow_the_notes() {
+    let fixture = Fixture::start(HOSTS, |req: &Req| match req.path.as_str() {
+        "/a.png" => Reply::status(200).body(png(71)),
+        "/b.png" => Reply::status(200).body(png(72)),
+        "/report.pdf" => Reply::status(200).body(pdf()),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file(
+            "notes/one.md",
+            "![a](https://img.example.org/a.png)\n\n[report](https://files.example.org/report.pdf)\n",
+        )
+        .file(
+            "notes/two.md",
+            "![a again](https://img.example.org/a.png)\n\n![b](https://img.example.org/b.png)\n",
+        );
+
+    // Only PDFs: a plain link whose path ends in .pdf is one.
+    let (code, summary, results) = fetch(&tree, &fixture, &["--kinds", "pdf"]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        results.keys().collect::<Vec<_>>(),
+        ["https://files.example.org/report.pdf"]
+    );
+    assert_eq!(fixture.requests("img.example.org", "/a.png"), 0);
+
+    let (code, _, _) = fetch(&tree, &fixture, &["--kinds", "image"]);
+    assert_eq!(code, 0);
+    let notes_of = |url: &str| -> Vec<String> {
+        manifest(&tree)
+            .iter()
+            .find(|r| s(r, "url") == url)
+            .map(|r| {
+                r["notes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_else(|| panic!("no record for {url}"))
+    };
+    assert_eq!(
+        notes_of("https://img.example.org/a.png"),
+        ["notes/one.md", "notes/two.md"]
+    );
+    // A run for images keeps the PDF's citations.
+    assert_eq!(
+        notes_of("https://files.example.org/report.pdf"),
+        ["notes/one.md"]
+    );
+
+    // A note that stops citing a URL leaves its record's notes; a note not read
+    // keeps its citations.
+    tree.file("notes/two.md", "![b](https://img.example.org/b.png)\n");
+    let (code, _, results) = fetch(&tree, &fixture, &["--kinds", "image"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        outcome(&results, "https://img.example.org/a.png").0,
+        "present"
+    );
+    assert_eq!(notes_of("https://img.example.org/a.png"), ["notes/one.md"]);
+    let (code, _, _) = run(&tree, &fixture, &["fetch", "notes/two.md"]);
+    assert_eq!(code, 0);
+    assert_eq!(notes_of("https://img.example.org/a.png"), ["notes/one.md"]);
+    assert_eq!(notes_of("https://img.example.org/b.png"), ["notes/two.md"]);
+}
+
+#[test]
+fn gc_keeps_a_fresh_temp_file_and_refuses_without_a_manifest() {
+    let (_fixture, tree) = small_archive();
+    let tmp = tree.path().join("archive/tmp");
+    let fresh = tmp.join("fetch-fresh.part");
+    let stale = tmp.join("fetch-stale.part");
+    std::fs::write(&fresh, b"still downloading").unwrap();
+    std::fs::write(&stale, b"left by a killed run").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let output = archiver_in(tree.path())
+        .args(["gc", "notes"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        fresh.exists(),
+        "a fresh temp file may belong to a running fetch"
+    );
+    assert!(!stale.exists());
+
+    // A lost manifest would make every object garbage: gc refuses.
+    let before = objects(&tree);
+    let manifest = tree.path().join("archive/manifest.jsonl");
+    std::fs::rename(&manifest, tree.path().join("manifest.bak")).unwrap();
+    let output = archiver_in(tree.path())
+        .args(["gc", "notes/none.md"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("manifest.jsonl") && stderr.contains("restore"),
+        "{stderr}"
+    );
+    assert_eq!(objects(&tree), before);
+    // An empty manifest is damage, not an empty archive.
+    std::fs::write(&manifest, "").unwrap();
+    let output = archiver_in(tree.path())
+        .args(["gc", "notes/none.md"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(objects(&tree), before);
+}
+
+#[test]
+fn an_svg_with_a_comment_first_is_an_image_and_a_folder_of_notes_is_not_an_archive() {
+    let svg = "<?xml version=\"1.0\"?>\n<!-- Generator: Adobe Illustrator 24.0.0 -->\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1\" height=\"1\"></svg>\n";
+    let fixture = Fixture::start(HOSTS, move |_: &Req| {
+        Reply::status(200)
+            .header("content-type", "image/svg+xml")
+            .body(svg)
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "![logo](https://img.example.org/logo.svg)\n");
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        s(&results["https://img.example.org/logo.svg"], "media_type"),
+        "image/svg+xml"
+    );
+    assert_eq!(objects(&tree), vec![object_of(svg.as_bytes(), "svg")]);
+
+    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "--archive", "notes", "notes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("not an archive"), "{stderr}");
+    assert!(!tree.path().join("notes/FORMAT").exists());
 }

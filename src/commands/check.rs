@@ -6,7 +6,7 @@
 //! at once (the host pool does the pacing). Ctrl-C or SIGTERM stops the run with a
 //! report of what was checked.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use regex::Regex;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::feed::{shutdown_signal, spawn_feeders};
+use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::{Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
@@ -25,22 +25,13 @@ use crate::input::{Inputs, WalkOptions};
 use crate::judge::{Judgement, judge};
 use crate::link::{Kind, Link};
 use crate::net::probe::{Engine, Failure, Outcome, host_key};
+use crate::net::watch::{Heard, NetworkWatch};
 use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
 
 /// The comment that keeps the links on its line from being checked.
 const IGNORE_MARKER: &str = "archiver-ignore";
-
-/// When this many hosts have failed as on a machine without a network (no name
-/// resolves, nothing is reachable) and none answered, the network is taken to be
-/// down rather than every link dead: a collection of notes with that many dead
-/// domains and not one live link does not happen.
-const NETWORK_DOWN_HOSTS: usize = 8;
-
-/// How long the run waits, once that many hosts failed, for any host to answer
-/// before it stops (a live host may just be slower than the dead ones).
-const NETWORK_DOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One URL to judge, and where it is cited.
 #[derive(Debug)]
@@ -411,30 +402,22 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     drop(done);
     // Judged as they arrive, so responses (headers, body prefixes) do not pile up.
     let mut judged: Vec<Option<Judgement>> = vec![None; targets.len()];
-    let mut answered: HashSet<String> = HashSet::new();
-    let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let mut run = WebRun::default();
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let progress = Progress::new(targets.len());
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    // Armed when many hosts have failed and none answered: if nothing answers in
-    // the grace time either, the network is down.
-    let grace = settings.network.timeout.min(NETWORK_DOWN_GRACE);
-    let mut down_check: Option<tokio::time::Instant> = None;
+    let mut watch = NetworkWatch::new(settings.network.timeout);
     loop {
-        let check_at = down_check.unwrap_or_else(|| tokio::time::Instant::now() + grace);
+        let check_at = watch.check_at();
         tokio::select! {
             _ = tick.tick(), if progress.is_visible() => progress.hosts(&engine.busy_hosts()),
-            () = tokio::time::sleep_until(check_at), if down_check.is_some() => {
-                // Answers count as they come, not when their URL is done (a URL
-                // may still be waiting out a Retry-After or following redirects).
-                if answered.is_empty() && !engine.heard_an_answer() {
+            () = sleep_until_some(check_at), if check_at.is_some() => {
+                if watch.grace_over(&engine) {
                     engine.stop();
                     tasks.abort_all();
                     break;
                 }
-                down_check = None;
             }
             () = &mut stop => {
                 tracing::warn!("stopping: reporting what was checked so far");
@@ -445,43 +428,22 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
             }
             next = finished.recv() => {
                 let Some((i, outcome)) = next else { break };
-                let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default().to_owned();
-                // Any answer, a redirect or a refused connection included, shows the
-                // network works.
-                let any_answer = outcome.hops.iter().any(|h| h.status.is_some());
-                match &outcome.result {
-                    Err(f) if f.is_network() && !any_answer => {
-                        failed.entry(host).or_insert_with(|| describe(f));
-                    }
-                    Err(Failure::Cancelled | Failure::Deadline) => {}
-                    _ => {
-                        answered.insert(host);
-                    }
-                }
+                let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default();
+                watch.observe(host, Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ())));
                 if !matches!(outcome.result, Err(Failure::Cancelled))
                     && let Some(url) = &urls[i]
                 {
                     judged[i] = Some(judge(url, &outcome, &settings.sites));
                 }
                 progress.advance();
-                if answered.is_empty() && failed.len() >= NETWORK_DOWN_HOSTS && down_check.is_none() {
-                    down_check = Some(tokio::time::Instant::now() + grace);
-                }
             }
         }
     }
     progress.finish();
-    // No answer from anyone, and enough hosts tried to tell.
     if !run.interrupted
-        && answered.is_empty()
-        && !engine.heard_an_answer()
-        && failed.len() >= NETWORK_DOWN_HOSTS
+        && let Some(message) = watch.down(&engine)
     {
-        let example = failed.values().next().cloned().unwrap_or_default();
-        run.network_down = Some(format!(
-            "none of the {} hosts tried answered (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to",
-            failed.len()
-        ));
+        run.network_down = Some(message);
         return run;
     }
     collect(targets, judged, tasks, run).await
@@ -575,16 +537,6 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-fn describe(failure: &Failure) -> String {
-    match failure {
-        Failure::NoSuchHost(m)
-        | Failure::Resolve(m)
-        | Failure::Refused(m)
-        | Failure::Connect(m) => m.clone(),
-        other => format!("{other:?}"),
     }
 }
 

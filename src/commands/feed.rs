@@ -12,6 +12,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use url::Url;
 
 use crate::net::probe::Engine;
@@ -58,6 +59,15 @@ where
         });
     }
     tasks
+}
+
+/// Sleeps until `at`; for ever when there is no `at` (a `select!` branch that
+/// is disabled then anyway).
+pub async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

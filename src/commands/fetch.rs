@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::feed::{shutdown_signal, spawn_feeders};
+use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::{Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::FetchArgs;
@@ -29,6 +29,7 @@ use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
 use crate::mirror::{self, Mirrored, Problem};
 use crate::net::probe::{Engine, host_key};
+use crate::net::watch::{Heard, NetworkWatch};
 use crate::report::fetch::{self, Citation, FetchOutcome, FetchResult, FetchSummary};
 use crate::store::{Archive, LockMode, ObjectName};
 use crate::{Error, ExitStatus};
@@ -61,6 +62,7 @@ impl Want {
             size: None,
             source: None,
             cited_at: self.cited_at.clone(),
+            new_object: false,
         }
     }
 
@@ -90,8 +92,30 @@ struct Wanted {
     targets: BTreeMap<String, Want>,
     /// Every note read, as the manifest names notes.
     scanned: BTreeSet<String>,
+    /// The notes citing each media URL, of any kind.
+    cited: BTreeMap<String, BTreeSet<String>>,
     /// Inputs that could not be read.
     errors: usize,
+}
+
+impl Wanted {
+    /// Adds a citation of `url`, to be fetched as `kind`.
+    fn add(&mut self, url: &str, kind: MediaKind, note: Option<(String, Citation)>) {
+        let want = self.targets.entry(url.to_owned()).or_insert_with(|| Want {
+            url: url.to_owned(),
+            kind,
+            notes: BTreeSet::new(),
+            cited_at: None,
+        });
+        // A URL cited both as a PDF and as a paper page is fetched as the former.
+        if rank(kind) < rank(want.kind) {
+            want.kind = kind;
+        }
+        if let Some((name, citation)) = note {
+            want.notes.insert(name);
+            want.cited_at.get_or_insert(citation);
+        }
+    }
 }
 
 /// Fetches the media.
@@ -117,19 +141,22 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let mut manifest = Manifest::load(&manifest_path)?;
 
     // Notes read now speak for themselves: a note that no longer cites a URL is
-    // no longer listed under it. Notes not read keep their citations.
-    for record in manifest.records.values_mut() {
+    // no longer listed under it. Notes not read keep their citations. Citations
+    // of every media kind count, whatever --kinds fetches now.
+    for (url, record) in &mut manifest.records {
         record.notes.retain(|n| !wanted.scanned.contains(n));
+        if let Some(notes) = wanted.cited.get(url) {
+            record.notes.extend(notes.iter().cloned());
+        }
     }
     let mut results = Vec::new();
     let mut downloads = Vec::new();
     for want in wanted.targets.into_values() {
-        if let Some(record) = manifest.records.get_mut(&want.url) {
-            record.notes.extend(want.notes.iter().cloned());
-            if intact(&archive, record) {
-                results.push(want.with_record(FetchOutcome::Present, record));
-                continue;
-            }
+        if let Some(record) = manifest.records.get(&want.url)
+            && intact(&archive, record)
+        {
+            results.push(want.with_record(FetchOutcome::Present, record));
+            continue;
         }
         if want.kind == MediaKind::Paper && !is_pdf_url(&want.url) {
             results.push(FetchResult {
@@ -163,11 +190,16 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             settings,
         };
         let run = runtime.block_on(fetch_all(downloads, engine, job));
-        runtime.shutdown_background();
+        // Object writers finishing or removing their temp files get a moment;
+        // lookups stuck in the resolver's threads do not hold up the exit.
+        runtime.shutdown_timeout(Duration::from_secs(2));
         run?
     };
     results.extend(run.results);
-    manifest.save(&manifest_path)?;
+    manifest.save(&manifest_path, &archive.tmp_dir())?;
+    // Still under the lock: nothing else writes here, so a temp file left now
+    // is one of this run's stopped downloads.
+    let _ = archive.clean_tmp(Duration::ZERO);
     results.sort_by(|a, b| a.url.cmp(&b.url));
 
     let summary = FetchSummary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
@@ -260,73 +292,9 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
         .iter()
         .cloned()
         .partition(|i| is_web_url(i));
-    let kinds = &settings.fetch.kinds;
     let mut wanted = Wanted::default();
-    let mut add = |url: &str, kind: MediaKind, note: Option<(String, Citation)>| {
-        let want = wanted
-            .targets
-            .entry(url.to_owned())
-            .or_insert_with(|| Want {
-                url: url.to_owned(),
-                kind,
-                notes: BTreeSet::new(),
-                cited_at: None,
-            });
-        // A URL cited both as a PDF and as a paper page is fetched as the former.
-        if rank(kind) < rank(want.kind) {
-            want.kind = kind;
-        }
-        if let Some((name, citation)) = note {
-            want.notes.insert(name);
-            want.cited_at.get_or_insert(citation);
-        }
-    };
     if !notes.is_empty() {
-        let inputs = Inputs::parse(&notes)?;
-        let scope = Scope {
-            inputs: &inputs,
-            walk: WalkOptions {
-                hidden: args.notes.hidden,
-                no_ignore: args.notes.no_ignore,
-            },
-            stdin_format: args.notes.stdin_format,
-        };
-        let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| {
-            let name = names.name(note.path());
-            let wants: Vec<(Link, MediaKind)> = links
-                .into_iter()
-                .filter_map(|link| {
-                    let largest = link.srcset.as_ref().is_none_or(|s| s.largest);
-                    wanted_kind(&link.url, link.kind, largest, kinds).map(|k| (link, k))
-                })
-                .collect();
-            (name, wants)
-        };
-        let mut scanned = BTreeSet::new();
-        let mut errors = 0;
-        scan(scope, settings, per_note, |result| {
-            match result {
-                Scanned::Note((name, wants)) => {
-                    for (link, kind) in wants {
-                        let citation = Citation {
-                            file: Arc::clone(&link.file),
-                            line: link.line,
-                            column: link.column,
-                        };
-                        add(link.identity(), kind, Some((name.clone(), citation)));
-                    }
-                    scanned.insert(name);
-                }
-                Scanned::Skipped(skipped) => report_skipped(&skipped),
-                Scanned::Failed(e) => {
-                    tracing::error!("{e}");
-                    errors += 1;
-                }
-            }
-            Ok(())
-        })?;
-        wanted.scanned = scanned;
-        wanted.errors = errors;
+        read_notes(args, settings, names, &notes, &mut wanted)?;
     }
     let classifier = Classifier::new(settings);
     for url in &urls {
@@ -338,9 +306,8 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
             .unwrap_or_default()
             .to_owned();
         // Named on the command line: fetched whatever --kinds says, as what it is.
-        let all = MediaKind::ALL;
-        if let Some(kind) = wanted_kind(&key, resolved.kind, true, &all) {
-            add(&key, kind, None);
+        if let Some(kind) = wanted_kind(&key, resolved.kind, true, &MediaKind::ALL) {
+            wanted.add(&key, kind, None);
         } else {
             tracing::warn!(
                 "{url}: not an image, PDF, paper or video link (its kind is {}); not fetched",
@@ -349,6 +316,67 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
         }
     }
     Ok(wanted)
+}
+
+/// Reads the notes' media links into `wanted`.
+fn read_notes(
+    args: &FetchArgs,
+    settings: &Settings,
+    names: &NoteNames,
+    notes: &[String],
+    wanted: &mut Wanted,
+) -> Result<(), Error> {
+    let kinds = &settings.fetch.kinds;
+    let inputs = Inputs::parse(notes)?;
+    let scope = Scope {
+        inputs: &inputs,
+        walk: WalkOptions {
+            hidden: args.notes.hidden,
+            no_ignore: args.notes.no_ignore,
+        },
+        stdin_format: args.notes.stdin_format,
+    };
+    // Each media link, and what it is fetched as under --kinds (if at all).
+    let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| {
+        let name = names.name(note.path());
+        let media: Vec<(Link, Option<MediaKind>)> = links
+            .into_iter()
+            .filter_map(|link| {
+                let largest = link.srcset.as_ref().is_none_or(|s| s.largest);
+                wanted_kind(&link.url, link.kind, largest, &MediaKind::ALL)?;
+                let kind = wanted_kind(&link.url, link.kind, largest, kinds);
+                Some((link, kind))
+            })
+            .collect();
+        (name, media)
+    };
+    scan(scope, settings, per_note, |result| {
+        match result {
+            Scanned::Note((name, media)) => {
+                for (link, kind) in media {
+                    wanted
+                        .cited
+                        .entry(link.identity().to_owned())
+                        .or_default()
+                        .insert(name.clone());
+                    let Some(kind) = kind else { continue };
+                    let citation = Citation {
+                        file: Arc::clone(&link.file),
+                        line: link.line,
+                        column: link.column,
+                    };
+                    wanted.add(link.identity(), kind, Some((name.clone(), citation)));
+                }
+                wanted.scanned.insert(name);
+            }
+            Scanned::Skipped(skipped) => report_skipped(&skipped),
+            Scanned::Failed(e) => {
+                tracing::error!("{e}");
+                wanted.errors += 1;
+            }
+        }
+        Ok(())
+    })
 }
 
 fn rank(kind: MediaKind) -> u8 {
@@ -388,10 +416,8 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
         if let Some(host) = url.as_ref().map(host_key) {
             by_host.entry(host).or_default().push(i);
         } else {
-            run.results.push(wants[i].failed(Problem {
-                code: "invalid".into(),
-                reason: "not a valid URL".into(),
-            }));
+            run.results
+                .push(wants[i].failed(Problem::new("invalid", "not a valid URL")));
             done_with[i] = true;
         }
     }
@@ -416,51 +442,121 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     let mut tasks = spawn_feeders(by_host, &urls, &engine, &done, work);
     drop(done);
 
-    let progress = Progress::new(wants.len(), &received);
+    let watch = NetworkWatch::new(job.settings.network.timeout);
+    let mut landed = Landed {
+        wants: &wants,
+        urls: &urls,
+        job,
+        done_with,
+        run,
+        dirty: false,
+        watch,
+        progress: Progress::new(wants.len(), &received),
+    };
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let mut dirty = false;
     let mut saved_at = Instant::now();
     loop {
+        let check_at = landed.watch.check_at();
         tokio::select! {
             _ = tick.tick() => {
-                progress.show(&engine.busy_hosts());
-                if dirty && saved_at.elapsed() >= SAVE_EVERY {
-                    job.manifest.save(job.manifest_path)?;
-                    (dirty, saved_at) = (false, Instant::now());
+                landed.progress.show(&engine.busy_hosts());
+                if landed.dirty && saved_at.elapsed() >= SAVE_EVERY {
+                    landed.save()?;
+                    saved_at = Instant::now();
+                }
+            }
+            () = sleep_until_some(check_at), if check_at.is_some() => {
+                if landed.watch.grace_over(&engine) {
+                    engine.stop();
+                    tasks.abort_all();
+                    break;
                 }
             }
             () = &mut stop => {
                 tracing::warn!("stopping: recording what was fetched so far");
                 engine.stop();
                 tasks.abort_all();
-                run.interrupted = true;
+                landed.run.interrupted = true;
                 break;
             }
             next = finished.recv() => {
                 let Some((i, result)) = next else { break };
-                done_with[i] = true;
-                let want = &wants[i];
-                let result = match result {
-                    Ok(mirrored) => {
-                        let record = record_for(want, &mirrored, job.manifest.records.get(&want.url));
-                        let result = want.with_record(FetchOutcome::Fetched, &record);
-                        job.manifest.records.insert(want.url.clone(), record);
-                        dirty = true;
-                        result
-                    }
-                    Err(problem) => want.failed(problem),
-                };
-                progress.advance(&result);
-                run.results.push(result);
+                landed.accept(i, result);
             }
         }
     }
-    progress.finish();
-    drop(finished);
+    // Downloads that finished while the run was stopping are kept too.
+    while let Ok((i, result)) = finished.try_recv() {
+        landed.accept(i, result);
+    }
+    landed.progress.finish();
+    if !landed.run.interrupted
+        && let Some(message) = landed.watch.down(&engine)
+    {
+        // What did land is recorded; the rest is not reported as failed links.
+        landed.save()?;
+        return Err(Error::NetworkDown(message));
+    }
+    let Landed {
+        done_with, mut run, ..
+    } = landed;
     settle(&wants, &done_with, tasks, &mut run).await;
     Ok(run)
+}
+
+/// The results as they land, and the manifest they go into.
+struct Landed<'a, 'j> {
+    wants: &'a [Want],
+    urls: &'a [Option<Url>],
+    job: Job<'j>,
+    done_with: Vec<bool>,
+    run: WebRun,
+    /// The manifest has records not yet saved.
+    dirty: bool,
+    watch: NetworkWatch,
+    progress: Progress,
+}
+
+impl Landed<'_, '_> {
+    /// Takes one URL's result: a record for what was archived.
+    fn accept(&mut self, i: usize, result: Result<Mirrored, Problem>) {
+        self.done_with[i] = true;
+        let want = &self.wants[i];
+        let host = self.urls[i]
+            .as_ref()
+            .and_then(Url::host_str)
+            .unwrap_or_default();
+        let result = match result {
+            Ok(mirrored) => {
+                self.watch.observe(host, Heard::Answer);
+                let manifest = &mut *self.job.manifest;
+                let record = record_for(want, &mirrored, manifest.records.get(&want.url));
+                let result = FetchResult {
+                    new_object: mirrored.stored.created,
+                    ..want.with_record(FetchOutcome::Fetched, &record)
+                };
+                manifest.records.insert(want.url.clone(), record);
+                self.dirty = true;
+                result
+            }
+            Err(problem) => {
+                self.watch.observe(host, problem.heard.clone());
+                want.failed(problem)
+            }
+        };
+        self.progress.advance(&result);
+        self.run.results.push(result);
+    }
+
+    fn save(&mut self) -> Result<(), Error> {
+        self.job
+            .manifest
+            .save(self.job.manifest_path, &self.job.archive.tmp_dir())?;
+        self.dirty = false;
+        Ok(())
+    }
 }
 
 /// Waits for the feeders, and gives every URL without a result one: stopped by
@@ -479,23 +575,20 @@ async fn settle(wants: &[Want], done_with: &[bool], mut tasks: JoinSet<()>, run:
             continue;
         }
         let problem = if run.interrupted {
-            Problem {
-                code: "interrupted".into(),
-                reason: "not fetched: the run was stopped".into(),
-            }
+            Problem::new("interrupted", "not fetched: the run was stopped")
         } else {
             run.lost = true;
-            Problem {
-                code: "internal".into(),
-                reason: "internal error: this URL's download did not finish; please report it"
-                    .into(),
-            }
+            Problem::new(
+                "internal",
+                "internal error: this URL's download did not finish; please report it",
+            )
         };
         run.results.push(want.failed(problem));
     }
 }
 
 fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>) -> Record {
+    // The old record's notes were brought up to date before the downloads.
     let mut notes = old.map(|r| r.notes.clone()).unwrap_or_default();
     notes.extend(want.notes.iter().cloned());
     Record {

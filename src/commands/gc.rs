@@ -32,7 +32,20 @@ const TEMP_GRACE: Duration = Duration::from_hours(1);
 /// file that cannot be removed.
 pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, false)?;
-    let manifest = Manifest::load(&archive.manifest_path())?;
+    let manifest_path = archive.manifest_path();
+    let objects = archive.list_objects()?;
+    // Without its manifest an archive looks like garbage: refuse rather than
+    // sweep it (a moved-away or lost manifest is a mistake to undo, not a plan).
+    if !manifest_path.exists() && !objects.is_empty() {
+        return Err(Error::Archive {
+            path: manifest_path,
+            message: format!(
+                "missing, so nothing would keep the {} objects; restore it (from git), or run `archiver fetch` to rebuild it, then gc",
+                objects.len()
+            ),
+        });
+    }
+    let manifest = Manifest::load(&manifest_path)?;
     let mut live: BTreeSet<String> = manifest
         .records
         .values()
@@ -50,7 +63,7 @@ pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         "removed"
     };
-    for path in archive.list_objects()? {
+    for path in objects {
         // Files not named like objects are not gc's to judge; verify lists them.
         if ObjectName::from_relative(&path).is_none() || live.contains(&path) {
             kept += 1;

@@ -18,3 +18,4 @@ pub mod client;
 pub mod connect_to;
 pub mod pool;
 pub mod probe;
+pub mod watch;

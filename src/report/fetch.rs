@@ -72,6 +72,9 @@ pub struct FetchResult {
     /// Where the notes first cite it (absent for a URL given on the command line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cited_at: Option<Citation>,
+    /// Whether fetching it wrote a new object (not bytes the archive held).
+    #[serde(skip)]
+    pub new_object: bool,
 }
 
 /// The whole run.
@@ -112,6 +115,7 @@ impl FetchSummary {
                 FetchOutcome::Fetched => {
                     s.fetched += 1;
                     s.bytes += r.size.unwrap_or(0);
+                    s.new_objects += usize::from(r.new_object);
                 }
                 FetchOutcome::Present => s.present += 1,
                 FetchOutcome::Failed => s.failed += 1,

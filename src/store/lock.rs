@@ -21,7 +21,21 @@ pub enum LockMode {
 /// A held lock; released when dropped.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    /// `None` for a read-only archive whose lock file cannot be created.
+    file: Option<File>,
+    mode: LockMode,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // The holder's name goes with the hold, so a later message never names a
+        // process long gone (a kill skips this, but a killed holder holds nothing).
+        if self.mode == LockMode::Exclusive
+            && let Some(file) = &self.file
+        {
+            let _ = file.set_len(0);
+        }
+    }
 }
 
 impl Lock {
@@ -36,13 +50,26 @@ impl Lock {
             path: root.to_path_buf(),
             message,
         };
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(|e| fail(format!("cannot open the lock file {}: {e}", path.display())))?;
+            .open(&path);
+        let mut file = match opened {
+            Ok(file) => file,
+            // A reader may look at a read-only copy of an archive.
+            Err(_) if mode == LockMode::Shared => match File::open(&path) {
+                Ok(file) => file,
+                Err(_) => return Ok(Lock { file: None, mode }),
+            },
+            Err(e) => {
+                return Err(fail(format!(
+                    "cannot open the lock file {}: {e}",
+                    path.display()
+                )));
+            }
+        };
         let taken = match mode {
             LockMode::Exclusive => file.try_lock(),
             LockMode::Shared => file.try_lock_shared(),
@@ -74,6 +101,9 @@ impl Lock {
                 write!(file, "process {}", std::process::id())
             });
         }
-        Ok(Lock { _file: file })
+        Ok(Lock {
+            file: Some(file),
+            mode,
+        })
     }
 }

@@ -129,6 +129,13 @@ impl Archive {
                         "not an archive (no FORMAT file); `archiver fetch` creates one".into(),
                     ));
                 }
+                // `--archive notes` must not scatter an archive among the notes.
+                if !may_become_archive(root).unwrap_or(false) {
+                    return Err(fail(
+                        "this folder holds other files and is not an archive (no FORMAT file); name a new or empty folder with --archive DIR"
+                            .into(),
+                    ));
+                }
             }
             Err(e) => return Err(fail(format!("cannot read FORMAT: {e}"))),
         }
@@ -282,14 +289,6 @@ impl Archive {
 /// Writes FORMAT, .gitignore and the folders of a new archive; fills in what an
 /// older run left missing.
 fn init(root: &Path) -> io::Result<()> {
-    let format = root.join("FORMAT");
-    if !format.exists() {
-        write_atomic(&format, format!("{FORMAT_LINE}\n").as_bytes())?;
-    }
-    let ignore = root.join(".gitignore");
-    if !ignore.exists() {
-        write_atomic(&ignore, GITIGNORE.as_bytes())?;
-    }
     for dir in ["objects", "tmp"] {
         let path = root.join(dir);
         if !path.is_dir() {
@@ -297,7 +296,38 @@ fn init(root: &Path) -> io::Result<()> {
             sync_dir(root)?;
         }
     }
+    let tmp = root.join("tmp");
+    let format = root.join("FORMAT");
+    if !format.exists() {
+        write_atomic_in(&format, &tmp, format!("{FORMAT_LINE}\n").as_bytes())?;
+    }
+    let ignore = root.join(".gitignore");
+    if !ignore.exists() {
+        write_atomic_in(&ignore, &tmp, GITIGNORE.as_bytes())?;
+    }
     Ok(())
+}
+
+/// Whether a folder without FORMAT may become an archive: it is empty, or holds
+/// only what an archive folder in a repository starts with.
+fn may_become_archive(root: &Path) -> io::Result<bool> {
+    const ALLOWED: [&str; 8] = [
+        "README.md",
+        ".gitkeep",
+        ".gitignore",
+        "objects",
+        "tmp",
+        "lock",
+        "manifest.jsonl",
+        JOURNAL,
+    ];
+    for entry in fs::read_dir(root)? {
+        let name = entry?.file_name();
+        if !ALLOWED.iter().any(|a| name == *a) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Writes a file whole or not at all: a temp file beside it, fsynced, renamed over
@@ -306,17 +336,31 @@ fn init(root: &Path) -> io::Result<()> {
 /// # Errors
 /// Any I/O error; the old file is then untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    write_atomic_in(path, folder, bytes)
+}
+
+/// [`write_atomic`] with the temp file in `temp_dir` (on the same file system):
+/// a kill between its creation and the rename leaves it there, where a later
+/// run sweeps it, rather than beside `path`.
+///
+/// # Errors
+/// Any I/O error; the old file is then untouched.
+pub fn write_atomic_in(path: &Path, temp_dir: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
     let mut temp = tempfile::Builder::new()
         .prefix(".archiver-")
-        .tempfile_in(folder)?;
+        .tempfile_in(temp_dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     sync_dir(folder)
 }
 

@@ -78,7 +78,7 @@ impl std::fmt::Display for Problem {
             Problem::BadRecord { url, why } => write!(f, "manifest record for {url}: {why}"),
             Problem::Unreferenced { object } => write!(
                 f,
-                "{object}: nothing refers to it; `archiver gc` removes it"
+                "{object}: neither the manifest nor the rewrite journal refers to it; `archiver gc NOTES` removes it unless a note links to it"
             ),
             Problem::Stray { path } => write!(f, "{path}: not an object's name (sha256.ext)"),
         }
@@ -102,7 +102,8 @@ pub struct Report {
 struct Read_ {
     size: u64,
     sha256: String,
-    head: Vec<u8>,
+    /// What its first bytes say it is.
+    extension: Option<&'static str>,
 }
 
 /// Checks `archive` against `manifest`; `also_live` names objects referred to
@@ -150,14 +151,14 @@ pub fn verify(
                         object: path.clone(),
                         why: format!("its content hashes to {}", read.sha256),
                     });
-                } else if let Some(sniffed) = media::sniff(&read.head)
-                    && sniffed.extension != name.extension
+                } else if let Some(extension) = read.extension
+                    && extension != name.extension
                 {
                     problems.push(Problem::Corrupt {
                         object: path.clone(),
                         why: format!(
-                            "its content is {} but it is named .{}",
-                            sniffed.media_type, name.extension
+                            "its content is a .{extension} file but it is named .{}",
+                            name.extension
                         ),
                     });
                 }
@@ -230,6 +231,6 @@ fn read_object(path: &std::path::Path) -> std::io::Result<Read_> {
     Ok(Read_ {
         size,
         sha256: hex(&hasher.finalize()),
-        head,
+        extension: media::sniff(&head).map(|s| s.extension),
     })
 }

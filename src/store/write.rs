@@ -133,6 +133,15 @@ impl Writer {
         }
     }
 
+    /// Gives up on the object: the temp file is removed before this returns (a
+    /// process about to exit must not leave it behind).
+    pub async fn abandon(self) {
+        drop(self.pieces);
+        if let Some(done) = self.done {
+            let _ = done.await;
+        }
+    }
+
     /// Finishes the object: checks that `expected_len` bytes (if known) were
     /// written, fsyncs, and moves it into place under its hash.
     ///
@@ -171,21 +180,21 @@ fn place(
     name: &ObjectName,
 ) -> io::Result<bool> {
     let fan = objects.join(&name.sha256[..2]);
-    if !fan.is_dir() {
-        std::fs::create_dir_all(&fan)?;
-        sync_dir(objects)?;
-    }
+    std::fs::create_dir_all(&fan)?;
     let target = fan.join(format!("{}.{}", name.sha256, name.extension));
     // Never replace: an object that exists holds these very bytes (its name is
     // their hash), and rewriting it would only open a window for a torn file.
-    match temp.persist_noclobber(&target) {
-        Ok(_) => {
-            sync_dir(&fan)?;
-            Ok(true)
-        }
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e.error),
-    }
+    let created = match temp.persist_noclobber(&target) {
+        Ok(_) => true,
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(e.error),
+    };
+    // Both folders are synced whoever created them: another download of the
+    // same bytes may have put the name there without syncing it yet, and the
+    // manifest must not name an object a power cut could take back.
+    sync_dir(&fan)?;
+    sync_dir(objects)?;
+    Ok(created)
 }
 
 /// Lowercase hex.

@@ -55,6 +55,8 @@ pub struct Reply {
     pieces: Option<(usize, Duration)>,
     /// Break the connection after this many body bytes.
     cut_after: Option<usize>,
+    /// Send the body again and again, for ever.
+    endless: bool,
 }
 
 impl Reply {
@@ -67,6 +69,7 @@ impl Reply {
             delay: Duration::ZERO,
             pieces: None,
             cut_after: None,
+            endless: false,
         }
     }
 
@@ -104,6 +107,12 @@ impl Reply {
     /// Breaks the connection after `n` bytes of the body.
     pub fn cut_after(mut self, n: usize) -> Self {
         self.cut_after = Some(n);
+        self
+    }
+
+    /// Sends the body again and again, without end (in pieces, chunked).
+    pub fn endless(mut self) -> Self {
+        self.endless = true;
         self
     }
 
@@ -416,15 +425,20 @@ async fn answer(
     if let Some(n) = reply.cut_after {
         body.truncate(n);
     }
-    if reply.pieces.is_none() && !cut {
+    if reply.pieces.is_none() && !cut && !reply.endless {
         return response
             .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed())
             .unwrap();
     }
     let (size, pause) = reply.pieces.unwrap_or((body.len().max(1), Duration::ZERO));
     let pieces: Vec<Bytes> = body.chunks(size).map(Bytes::copy_from_slice).collect();
+    let pieces: Box<dyn Iterator<Item = Bytes> + Send + Sync> = if reply.endless {
+        Box::new(pieces.into_iter().cycle())
+    } else {
+        Box::new(pieces.into_iter())
+    };
     let stream = futures_util::stream::unfold(
-        (pieces.into_iter(), true, cut),
+        (pieces, true, cut),
         move |(mut rest, first, cut)| async move {
             match rest.next() {
                 Some(piece) => {

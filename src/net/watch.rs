@@ -1,0 +1,136 @@
+//! Telling a machine without a network from a collection of dead links, for
+//! `check` and `fetch`: when many hosts fail as unreachable and none answers,
+//! the run stops with "the network looks down" instead of reporting every link
+//! dead.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::probe::{Engine, Failure, Hop};
+
+/// When this many hosts have failed as on a machine without a network (no name
+/// resolves, nothing is reachable) and none answered, the network is taken to be
+/// down rather than every link dead: a collection of notes with that many dead
+/// domains and not one live link does not happen.
+const NETWORK_DOWN_HOSTS: usize = 8;
+
+/// How long a run waits, once that many hosts failed, for any host to answer
+/// before it stops (a live host may just be slower than the dead ones).
+const NETWORK_DOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What one URL's requests showed about the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Some host answered something (a status, a redirect, a refused connection).
+    Answer,
+    /// Nothing answered, as on a machine without a network; with the failure.
+    Unreachable(String),
+    /// Nothing to tell (the run was stopped, a deadline passed).
+    Nothing,
+}
+
+impl Heard {
+    /// What an outcome shows.
+    #[must_use]
+    pub fn of(hops: &[Hop], result: Result<(), &Failure>) -> Self {
+        // Any answer, a redirect or a refused connection included, shows the
+        // network works.
+        let any_answer = hops.iter().any(|h| h.status.is_some());
+        match result {
+            Err(f) if f.is_network() && !any_answer => Heard::Unreachable(describe(f)),
+            Err(Failure::Cancelled | Failure::Deadline) => Heard::Nothing,
+            _ => Heard::Answer,
+        }
+    }
+}
+
+fn describe(failure: &Failure) -> String {
+    match failure {
+        Failure::NoSuchHost(m)
+        | Failure::Resolve(m)
+        | Failure::Refused(m)
+        | Failure::Connect(m) => m.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Tells a machine without a network from a collection of dead links: when
+/// many hosts failed as unreachable and none answered, and none answers within a
+/// grace time either, the run stops with [`NetworkWatch::down`] saying why.
+#[derive(Debug)]
+pub struct NetworkWatch {
+    answered: HashSet<String>,
+    unreachable: BTreeMap<String, String>,
+    grace: Duration,
+    check_at: Option<Instant>,
+}
+
+impl NetworkWatch {
+    /// A watch whose grace time is at most `timeout`.
+    #[must_use]
+    pub fn new(timeout: Duration) -> Self {
+        NetworkWatch {
+            answered: HashSet::new(),
+            unreachable: BTreeMap::new(),
+            grace: timeout.min(NETWORK_DOWN_GRACE),
+            check_at: None,
+        }
+    }
+
+    /// Counts what a URL of `host` showed. Answers count as they come, not when
+    /// their URL is done (a URL may still be waiting out a Retry-After).
+    pub fn observe(&mut self, host: &str, heard: Heard) {
+        match heard {
+            Heard::Unreachable(why) => {
+                self.unreachable.entry(host.to_owned()).or_insert(why);
+            }
+            Heard::Answer => {
+                self.answered.insert(host.to_owned());
+            }
+            Heard::Nothing => {}
+        }
+        if self.answered.is_empty()
+            && self.unreachable.len() >= NETWORK_DOWN_HOSTS
+            && self.check_at.is_none()
+        {
+            self.check_at = Some(Instant::now() + self.grace);
+        }
+    }
+
+    /// When to look again, if the network is in doubt.
+    #[must_use]
+    pub fn check_at(&self) -> Option<Instant> {
+        self.check_at
+    }
+
+    /// At [`NetworkWatch::check_at`]: whether to stop now, nothing having
+    /// answered in the grace time.
+    pub fn grace_over(&mut self, engine: &Engine) -> bool {
+        self.check_at = None;
+        self.answered.is_empty() && !engine.heard_an_answer()
+    }
+
+    /// Why the network looks down, if it does: no answer from anyone, and enough
+    /// hosts tried to tell.
+    #[must_use]
+    pub fn down(&self, engine: &Engine) -> Option<String> {
+        if !self.answered.is_empty()
+            || engine.heard_an_answer()
+            || self.unreachable.len() < NETWORK_DOWN_HOSTS
+        {
+            return None;
+        }
+        let example = self
+            .unreachable
+            .values()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        Some(format!(
+            "none of the {} hosts tried answered (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to",
+            self.unreachable.len()
+        ))
+    }
+}
