@@ -387,10 +387,27 @@ fn gzip_bomb(len: usize) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// The same as a brotli stream.
+fn brotli_bomb(len: usize) -> Vec<u8> {
+    let mut encoder = brotli::CompressorWriter::new(Vec::new(), 4096, 9, 22);
+    encoder.write_all(&png(9)[..16]).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..len / zeros.len() {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder.into_inner()
+}
+
 #[test]
 fn limits_and_broken_bodies_leave_nothing_behind() {
-    let bomb = gzip_bomb(64 << 20);
+    let bomb = gzip_bomb(16 << 20);
     assert!(bomb.len() < 200_000, "the bomb is small: {}", bomb.len());
+    let br_bomb = brotli_bomb(16 << 20);
+    assert!(
+        br_bomb.len() < 100_000,
+        "the bomb is small: {}",
+        br_bomb.len()
+    );
     let big = file(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 11, 600_000);
     let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
         // No length announced: counted while streaming and cut off.
@@ -402,6 +419,9 @@ fn limits_and_broken_bodies_leave_nothing_behind() {
         "/bomb.png" => Reply::status(200)
             .header("content-encoding", "gzip")
             .body(bomb.clone()),
+        "/br-bomb.png" => Reply::status(200)
+            .header("content-encoding", "br")
+            .body(br_bomb.clone()),
         // Shorter than its Content-Length: the connection breaks midway.
         "/cut.pdf" => Reply::status(200)
             .header("content-length", &pdf().len().to_string())
@@ -422,6 +442,7 @@ fn limits_and_broken_bodies_leave_nothing_behind() {
         "![](https://img.example.org/chunked-big.png)\n\
          ![](https://img.example.org/announced-big.png)\n\
          ![](https://img.example.org/bomb.png)\n\
+         ![](https://img.example.org/br-bomb.png)\n\
          [pdf](https://files.example.org/cut.pdf)\n\
          ![](https://img.example.org/small.png)\n\
          ![](https://img.example.org/endless.png)\n",
@@ -432,6 +453,7 @@ fn limits_and_broken_bodies_leave_nothing_behind() {
         "https://img.example.org/chunked-big.png",
         "https://img.example.org/announced-big.png",
         "https://img.example.org/bomb.png",
+        "https://img.example.org/br-bomb.png",
         "https://img.example.org/endless.png",
     ] {
         assert_eq!(outcome(&results, url), ("failed", "too-large"), "{url}");
@@ -1027,4 +1049,63 @@ fn an_svg_with_a_comment_first_is_an_image_and_a_folder_of_notes_is_not_an_archi
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("not an archive"), "{stderr}");
     assert!(!tree.path().join("notes/FORMAT").exists());
+}
+
+/// The peak resident memory of a running process, in bytes (Linux).
+#[cfg(target_os = "linux")]
+fn peak_memory(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_large_body_streams_to_disk_in_flat_memory() {
+    // 64 MiB sent as 1 MiB pieces; the server never holds more than one.
+    let piece = file(b"%PDF-1.7\n", 81, (1 << 20) - 9);
+    let fixture = Fixture::start(HOSTS, move |_: &Req| {
+        Reply::status(200)
+            .body(piece.clone())
+            .in_pieces(256 * 1024, Duration::ZERO)
+            .repeated(64)
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "[big](https://files.example.org/big.pdf)\n");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
+        .current_dir(tree.path())
+        .args(["fetch", "--format", "json", "notes"])
+        .args(fixture.args())
+        .env_remove("ARCHIVER_CONFIG")
+        .env_remove("ARCHIVER_ARCHIVE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(bytes) = peak_memory(child.id()) {
+            peak = peak.max(bytes);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["results"][0]["size"], 64 << 20);
+    assert!(peak > 0, "the memory was never read");
+    eprintln!("peak resident memory: {} MiB", peak >> 20);
+    assert!(
+        peak < 48 << 20,
+        "{} MiB resident for a 64 MiB download",
+        peak >> 20
+    );
 }

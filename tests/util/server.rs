@@ -55,8 +55,8 @@ pub struct Reply {
     pieces: Option<(usize, Duration)>,
     /// Break the connection after this many body bytes.
     cut_after: Option<usize>,
-    /// Send the body again and again, for ever.
-    endless: bool,
+    /// Send the body this many times over (`usize::MAX`: for ever).
+    times: usize,
 }
 
 impl Reply {
@@ -69,7 +69,7 @@ impl Reply {
             delay: Duration::ZERO,
             pieces: None,
             cut_after: None,
-            endless: false,
+            times: 1,
         }
     }
 
@@ -111,8 +111,14 @@ impl Reply {
     }
 
     /// Sends the body again and again, without end (in pieces, chunked).
-    pub fn endless(mut self) -> Self {
-        self.endless = true;
+    pub fn endless(self) -> Self {
+        self.repeated(usize::MAX)
+    }
+
+    /// Sends the body `n` times over (in pieces, chunked): a large body that
+    /// the server never holds whole.
+    pub fn repeated(mut self, n: usize) -> Self {
+        self.times = n.max(1);
         self
     }
 
@@ -425,18 +431,16 @@ async fn answer(
     if let Some(n) = reply.cut_after {
         body.truncate(n);
     }
-    if reply.pieces.is_none() && !cut && !reply.endless {
+    if reply.pieces.is_none() && !cut && reply.times == 1 {
         return response
             .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed())
             .unwrap();
     }
     let (size, pause) = reply.pieces.unwrap_or((body.len().max(1), Duration::ZERO));
     let pieces: Vec<Bytes> = body.chunks(size).map(Bytes::copy_from_slice).collect();
-    let pieces: Box<dyn Iterator<Item = Bytes> + Send + Sync> = if reply.endless {
-        Box::new(pieces.into_iter().cycle())
-    } else {
-        Box::new(pieces.into_iter())
-    };
+    let count = pieces.len().saturating_mul(reply.times);
+    let pieces: Box<dyn Iterator<Item = Bytes> + Send + Sync> =
+        Box::new(pieces.into_iter().cycle().take(count));
     let stream = futures_util::stream::unfold(
         (pieces, true, cut),
         move |(mut rest, first, cut)| async move {
