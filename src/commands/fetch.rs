@@ -206,8 +206,9 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     fetch::write(args.format, &summary, &results, &mut out).map_err(Error::Output)?;
     out.flush().map_err(Error::Output)?;
-    if args.format != fetch::FetchFormat::Text {
-        tracing::info!("{}", summary.line());
+    // The text report ends with the summary; after JSON, people still get it.
+    if args.format != fetch::FetchFormat::Text && tracing::enabled!(tracing::Level::WARN) {
+        eprintln!("{}", summary.line());
     }
     Ok(if run.interrupted {
         ExitStatus::Interrupted
