@@ -172,7 +172,7 @@ fn media_site(req: &Req) -> Reply {
         ("files.example.org", "/paper.pdf") => Reply::status(200)
             .header("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT")
             .body(pdf()),
-        ("arxiv.org", "/pdf/2207.02696.pdf") => Reply::status(200).body(pdf()),
+        ("arxiv.org", "/pdf/2207.02696.pdf" | "/pdf/2207.02696") => Reply::status(200).body(pdf()),
         _ => Reply::status(404),
     }
 }
@@ -280,24 +280,24 @@ fn media_land_named_by_their_bytes_and_bad_content_is_refused() {
         outcome(&results, "https://img.example.org/gone.png"),
         ("failed", "http-404")
     );
-    // The paper page has no PDF rule yet; the smaller srcset candidate and the
-    // plain page are not wanted at all.
+    // The abstract page arrives as its PDF; the smaller srcset candidate and
+    // the plain page are not wanted at all.
     assert_eq!(
-        outcome(&results, "https://arxiv.org/abs/2207.02696"),
-        ("skipped", "no-pdf-rule")
+        s(&results["https://arxiv.org/abs/2207.02696"], "object"),
+        object_of(&pdf(), "pdf")
     );
     assert!(!results.contains_key("https://img.example.org/small.png"));
     assert!(!results.contains_key("https://img.example.org/about"));
     assert_eq!(fixture.requests("img.example.org", "/small.png"), 0);
 
     // Identical bytes from two URLs (and the same PDF from two hosts) are one
-    // object each: 8 fetched URLs, 6 distinct objects.
+    // object each: 9 fetched URLs, 6 distinct objects.
     let objects = objects(&tree);
     assert_eq!(objects.len(), 6, "{objects:#?}");
-    assert_eq!(summary["fetched"], 8);
+    assert_eq!(summary["fetched"], 9);
     assert_eq!(summary["new_objects"], 6);
     assert_eq!(summary["failed"], 2);
-    assert_eq!(summary["skipped"], 1);
+    assert_eq!(summary["skipped"], 0);
     assert!(temp_files(&tree).is_empty());
 
     // The manifest: sorted by URL, every field, the citing notes.
@@ -306,7 +306,7 @@ fn media_land_named_by_their_bytes_and_bad_content_is_refused() {
     let mut sorted = urls.clone();
     sorted.sort_unstable();
     assert_eq!(urls, sorted);
-    assert_eq!(urls.len(), 8);
+    assert_eq!(urls.len(), 9);
     let jpeg_record = records
         .iter()
         .find(|r| s(r, "url").contains("mmbiz_jpg"))
@@ -346,7 +346,7 @@ fn media_land_named_by_their_bytes_and_bad_content_is_refused() {
     let manifest_before = std::fs::read(tree.path().join("archive/manifest.jsonl")).unwrap();
     let (code, summary, results) = fetch(&tree, &fixture, &[]);
     assert_eq!(code, 2);
-    assert_eq!(summary["present"], 8, "{summary}");
+    assert_eq!(summary["present"], 9, "{summary}");
     assert_eq!(summary["fetched"], 0);
     assert_eq!(summary["new_objects"], 0);
     for ((url, ..), n) in expect.iter().zip(before) {
@@ -1108,4 +1108,245 @@ fn a_large_body_streams_to_disk_in_flat_memory() {
         "{} MiB resident for a 64 MiB download",
         peak >> 20
     );
+}
+
+/// A PNG of `width`×`height` (as its header says), with filler after.
+fn png_sized(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde]);
+    bytes.extend((0..1500).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)));
+    bytes
+}
+
+/// WeChat's CDN as the notes meet it: a placeholder for a foreign Referer, WebP
+/// when asked with `tp=webp`, the original at `/0`.
+fn wechat_cdn(req: &Req) -> Reply {
+    let referer = req.headers.get("referer").map(String::as_str);
+    let foreign = referer.is_some_and(|r| !r.starts_with("https://mp.weixin.qq.com/"));
+    let (path, query) = req.path.split_once('?').unwrap_or((&req.path, ""));
+    if foreign {
+        return Reply::status(200)
+            .header("content-type", "image/png")
+            .body(png_sized(470, 349, 1));
+    }
+    match path {
+        // Full size: the original; the 640 copy is smaller.
+        "/mmbiz_png/full/0" if query.contains("tp=webp") => Reply::status(200).body(webp()),
+        "/mmbiz_png/full/0" => Reply::status(200).body(png_sized(1280, 720, 2)),
+        "/mmbiz_png/full/640" => Reply::status(200).body(png_sized(640, 360, 3)),
+        // No original at /0 for this one.
+        "/mmbiz_jpg/only640/640" => Reply::status(200).body(jpeg()),
+        // This one answers every request with the placeholder.
+        p if p.starts_with("/mmbiz_png/walled/") => Reply::status(200).body(png_sized(470, 349, 1)),
+        _ => Reply::status(404),
+    }
+}
+
+#[test]
+fn wechat_images_arrive_as_originals_never_as_the_placeholder() {
+    let foreign = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&foreign);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| {
+        if req
+            .headers
+            .get("referer")
+            .is_some_and(|r| !r.starts_with("https://mp.weixin.qq.com/"))
+        {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        wechat_cdn(req)
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![full](https://mmbiz.qpic.cn/mmbiz_png/full/640?wx_fmt=png&tp=webp&wxfrom=5)\n\n\
+         ![only](https://mmbiz.qpic.cn/mmbiz_jpg/only640/640?wx_fmt=jpeg)\n\n\
+         ![walled](https://mmbiz.qpic.cn/mmbiz_png/walled/640?wx_fmt=png)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "{summary}");
+    // tp=webp dropped, /0 preferred: the full-size PNG, not WebP, not the 640 copy.
+    let full = &results["https://mmbiz.qpic.cn/mmbiz_png/full/640?wx_fmt=png&tp=webp&wxfrom=5"];
+    assert_eq!(s(full, "outcome"), "fetched", "{full}");
+    assert_eq!(
+        s(full, "object"),
+        object_of(&png_sized(1280, 720, 2), "png")
+    );
+    // /0 missing: the URL as written.
+    let only = &results["https://mmbiz.qpic.cn/mmbiz_jpg/only640/640?wx_fmt=jpeg"];
+    assert_eq!(s(only, "object"), object_of(&jpeg(), "jpg"), "{only}");
+    // Only ever the placeholder: reported, not archived.
+    assert_eq!(
+        outcome(
+            &results,
+            "https://mmbiz.qpic.cn/mmbiz_png/walled/640?wx_fmt=png"
+        ),
+        ("failed", "placeholder")
+    );
+    assert!(!objects(&tree).contains(&object_of(&png_sized(470, 349, 1), "png")));
+    // The manifest says where the bytes really came from.
+    let record = manifest(&tree)
+        .into_iter()
+        .find(|r| s(r, "url").contains("/full/"))
+        .unwrap();
+    assert_eq!(
+        s(&record, "final_url"),
+        "https://mmbiz.qpic.cn/mmbiz_png/full/0?wx_fmt=png&wxfrom=5"
+    );
+    // The shipped rule sends no Referer first: nothing foreign was sent but the
+    // one probe that learns the placeholder.
+    assert_eq!(foreign.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_placeholder_learnt_at_run_time_sends_fetch_to_the_next_referer() {
+    // This CDN answers a missing Referer with a stand-in of no known size or
+    // hash; only its own site's Referer gets the image.
+    let stand_in = png_sized(200, 100, 9);
+    let fixture = Fixture::start(&["cdn.example.net"], move |req: &Req| {
+        match req.headers.get("referer").map(String::as_str) {
+            Some("https://www.example.net/") => {
+                let seed = req.path.len() as u8;
+                Reply::status(200).body(png_sized(800, 600, seed))
+            }
+            _ => Reply::status(200).body(stand_in.clone()),
+        }
+    });
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        format!(
+            "{FAST}\n[[sites]]\nname = \"example-cdn\"\nhosts = [\"cdn.example.net\"]\nkind = \"image\"\n\
+             referers = [\"none\", \"https://www.example.net/\"]\nplaceholder_probe = \"https://elsewhere.example/\"\n"
+        ),
+    )
+    .file(
+        "notes/n.md",
+        "![a](https://cdn.example.net/a)\n\n![bb](https://cdn.example.net/bb)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary} {results:#?}");
+    assert_eq!(
+        s(&results["https://cdn.example.net/a"], "object"),
+        object_of(&png_sized(800, 600, 2), "png")
+    );
+    assert_eq!(
+        s(&results["https://cdn.example.net/bb"], "object"),
+        object_of(&png_sized(800, 600, 3), "png")
+    );
+}
+
+#[test]
+fn papers_arrive_as_pdfs() {
+    let paper = file(b"%PDF-1.5\n", 91, 5000);
+    let meta_pdf = file(b"%PDF-1.6\n", 92, 5000);
+    let fixture = Fixture::start(
+        &[
+            "arxiv.org",
+            "openreview.net",
+            "doi.org",
+            "publisher.example",
+            "github.com",
+            "raw.githubusercontent.com",
+        ],
+        move |req: &Req| match (req.host.as_str(), req.path.as_str()) {
+            ("arxiv.org", "/pdf/2207.02696v2" | "/pdf/quant-ph/0112019") => Reply::status(200)
+                .header("content-type", "application/pdf")
+                .body(paper.clone()),
+            ("openreview.net", "/forum?id=abc") => Reply::html(
+                "<html><head><meta name=\"citation_pdf_url\" content=\"https://openreview.net/pdf?id=abc\"></head></html>",
+            ),
+            ("openreview.net", "/pdf?id=abc") => Reply::status(200).body(meta_pdf.clone()),
+            ("openreview.net", "/forum?id=nopdf") => Reply::html("<html><head></head></html>"),
+            ("doi.org", "/10.1000/xyz") => {
+                Reply::redirect(302, "https://publisher.example/article/xyz")
+            }
+            ("publisher.example", "/article/xyz") => {
+                Reply::html("<meta name=\"citation_pdf_url\" content=\"/article/xyz.pdf\">")
+            }
+            ("publisher.example", "/article/xyz.pdf") => Reply::status(200).body(pdf()),
+            ("github.com", "/o/r/raw/main/fig.png") => {
+                Reply::redirect(302, "https://raw.githubusercontent.com/o/r/main/fig.png")
+            }
+            ("raw.githubusercontent.com", "/o/r/main/fig.png") => Reply::status(200).body(png(93)),
+            _ => Reply::status(404),
+        },
+    );
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "[v7](https://arxiv.org/abs/2207.02696v2) [old](https://arxiv.org/abs/quant-ph/0112019)\n\n\
+         [or](https://openreview.net/forum?id=abc) [none](https://openreview.net/forum?id=nopdf)\n\n\
+         [doi](https://doi.org/10.1000/xyz)\n\n\
+         ![fig](https://github.com/o/r/blob/main/fig.png)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "{summary}");
+    for (url, bytes) in [
+        (
+            "https://arxiv.org/abs/2207.02696v2",
+            &file(b"%PDF-1.5\n", 91, 5000),
+        ),
+        (
+            "https://arxiv.org/abs/quant-ph/0112019",
+            &file(b"%PDF-1.5\n", 91, 5000),
+        ),
+        (
+            "https://openreview.net/forum?id=abc",
+            &file(b"%PDF-1.6\n", 92, 5000),
+        ),
+        ("https://doi.org/10.1000/xyz", &pdf()),
+    ] {
+        let r = &results[url];
+        assert_eq!(s(r, "outcome"), "fetched", "{url}: {r}");
+        assert_eq!(s(r, "media_type"), "application/pdf");
+        assert_eq!(s(r, "object"), object_of(bytes, "pdf"), "{url}");
+    }
+    assert_eq!(
+        outcome(&results, "https://openreview.net/forum?id=nopdf"),
+        ("failed", "no-pdf")
+    );
+    assert_eq!(
+        s(
+            &results["https://github.com/o/r/blob/main/fig.png"],
+            "object"
+        ),
+        object_of(&png(93), "png")
+    );
+    // arXiv's abstract page itself was never asked for.
+    assert_eq!(fixture.requests("arxiv.org", "/abs/2207.02696v2"), 0);
+}
+
+#[test]
+fn urls_on_the_command_line_are_fetched_as_what_they_are() {
+    let fixture = Fixture::start(HOSTS, |req: &Req| match req.path.as_str() {
+        "/direct.gif" => Reply::status(200).body(gif()),
+        _ => Reply::html("a page"),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST);
+    let (code, stdout, stderr) = run(
+        &tree,
+        &fixture,
+        &[
+            "fetch",
+            "--kinds",
+            "pdf",
+            "https://img.example.org/direct.gif",
+            "https://img.example.org/about",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // --kinds chooses among the notes' links; a URL named is fetched as itself.
+    assert!(
+        stdout.contains("fetched  https://img.example.org/direct.gif"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("skipped  https://img.example.org/about  not an image, PDF, paper or video link (its kind is page) [not-media]"),
+        "{stdout}"
+    );
+    assert_eq!(fixture.requests("img.example.org", "/about"), 0);
 }

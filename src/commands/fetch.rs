@@ -52,7 +52,7 @@ impl Want {
     fn result(&self, outcome: FetchOutcome) -> FetchResult {
         FetchResult {
             url: self.url.clone(),
-            kind: self.kind,
+            kind: Some(self.kind),
             outcome,
             reason_code: None,
             reason: None,
@@ -96,6 +96,8 @@ struct Wanted {
     cited: BTreeMap<String, BTreeSet<String>>,
     /// Inputs that could not be read.
     errors: usize,
+    /// URLs named on the command line that are no media.
+    skipped: Vec<FetchResult>,
 }
 
 impl Wanted {
@@ -136,7 +138,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         );
     }
     let names = NoteNames::new(archive.root());
-    let wanted = gather(args, settings, &names)?;
+    let mut wanted = gather(args, settings, &names)?;
     let manifest_path = archive.manifest_path();
     let mut manifest = Manifest::load(&manifest_path)?;
 
@@ -149,24 +151,13 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             record.notes.extend(notes.iter().cloned());
         }
     }
-    let mut results = Vec::new();
+    let mut results = std::mem::take(&mut wanted.skipped);
     let mut downloads = Vec::new();
     for want in wanted.targets.into_values() {
         if let Some(record) = manifest.records.get(&want.url)
             && intact(&archive, record)
         {
             results.push(want.with_record(FetchOutcome::Present, record));
-            continue;
-        }
-        if want.kind == MediaKind::Paper && !is_pdf_url(&want.url) {
-            results.push(FetchResult {
-                reason_code: Some("no-pdf-rule".into()),
-                reason: Some(
-                    "a paper page; no site rule says where its PDF is, so there is nothing to download"
-                        .into(),
-                ),
-                ..want.result(FetchOutcome::Skipped)
-            });
             continue;
         }
         downloads.push(want);
@@ -310,10 +301,23 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
         if let Some(kind) = wanted_kind(&key, resolved.kind, true, &MediaKind::ALL) {
             wanted.add(&key, kind, None);
         } else {
-            tracing::warn!(
-                "{url}: not an image, PDF, paper or video link (its kind is {}); not fetched",
-                resolved.kind
-            );
+            wanted.skipped.push(FetchResult {
+                url: key,
+                kind: None,
+                outcome: FetchOutcome::Skipped,
+                reason_code: Some("not-media".into()),
+                reason: Some(format!(
+                    "not an image, PDF, paper or video link (its kind is {})",
+                    resolved.kind
+                )),
+                object: None,
+                sha256: None,
+                media_type: None,
+                size: None,
+                source: None,
+                cited_at: None,
+                new_object: false,
+            });
         }
     }
     Ok(wanted)
@@ -428,6 +432,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
         objects: job.archive.root().join("objects"),
         max_size: job.settings.fetch.max_object_size,
         received: Arc::clone(&received),
+        placeholders: mirror::Placeholders::default(),
     });
     let sites = Arc::new(job.settings.sites.clone());
     let (done, mut finished) =

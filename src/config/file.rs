@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::link::Kind;
 use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
+use crate::sites::fetch::{FetchRule, Referer, Rewrite, parse_size};
 use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
 use crate::verdict::Verdict;
 
@@ -116,6 +117,19 @@ struct SiteFile {
     moved_target: Option<String>,
     #[serde(default)]
     flags: Vec<String>,
+    #[serde(default)]
+    rewrite: Vec<(String, String)>,
+    #[serde(default)]
+    drop_query: Vec<String>,
+    #[serde(default)]
+    prefer: Vec<(String, String)>,
+    #[serde(default)]
+    referers: Vec<String>,
+    #[serde(default)]
+    placeholder_sha256: Vec<String>,
+    #[serde(default)]
+    placeholder_size: Vec<String>,
+    placeholder_probe: Option<String>,
 }
 
 /// One layer's values, validated and typed; `None` where the layer is silent.
@@ -305,6 +319,16 @@ impl SiteFile {
         if self.host_concurrency == Some(0) {
             return Err(within("host_concurrency must be at least 1".into()));
         }
+        let fetch = fetch_rule(
+            &self.rewrite,
+            self.drop_query,
+            &self.prefer,
+            &self.referers,
+            &self.placeholder_sha256,
+            &self.placeholder_size,
+            self.placeholder_probe,
+        )
+        .map_err(within)?;
         Ok(SiteRule {
             name,
             hosts,
@@ -323,8 +347,54 @@ impl SiteFile {
             moved_markers: self.moved_markers,
             moved_target,
             flags: self.flags,
+            fetch,
         })
     }
+}
+
+/// The fetch part of a site rule, validated.
+fn fetch_rule(
+    rewrite: &[(String, String)],
+    drop_query: Vec<String>,
+    prefer: &[(String, String)],
+    referers: &[String],
+    placeholder_sha256: &[String],
+    placeholder_size: &[String],
+    placeholder_probe: Option<String>,
+) -> Result<FetchRule, String> {
+    let rewrites = |key: &str, list: &[(String, String)]| {
+        list.iter()
+            .map(|(p, r)| Rewrite::parse(p, r).map_err(|e| format!("{key}: {e}")))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    for hash in placeholder_sha256 {
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "placeholder_sha256: `{hash}` is not a sha256 (64 hex digits)"
+            ));
+        }
+    }
+    if let Some(probe) = &placeholder_probe {
+        Referer::parse(probe).map_err(|e| format!("placeholder_probe: {e}"))?;
+    }
+    Ok(FetchRule {
+        rewrite: rewrites("rewrite", rewrite)?,
+        drop_query,
+        prefer: rewrites("prefer", prefer)?,
+        referers: referers
+            .iter()
+            .map(|r| Referer::parse(r).map_err(|e| format!("referers: {e}")))
+            .collect::<Result<_, _>>()?,
+        placeholder_sha256: placeholder_sha256
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        placeholder_size: placeholder_size
+            .iter()
+            .map(|s| parse_size(s).map_err(|e| format!("placeholder_size: {e}")))
+            .collect::<Result<_, _>>()?,
+        placeholder_probe,
+    })
 }
 
 impl Partial {

@@ -201,6 +201,22 @@ impl Engine {
             ticket: None,
             mode: Mode::Probe,
             unread: None,
+            referer: None,
+        };
+        let result = self.follow(url, &mut hops, &mut state).await;
+        Outcome { hops, result }
+    }
+
+    /// Reads the start of the page at `url` (`network.body_prefix` bytes) with
+    /// GET, following redirects as [`Engine::probe`] does.
+    pub async fn page(&self, url: &Url) -> Outcome {
+        let mut hops = Vec::new();
+        let mut state = Progress {
+            deadline: None,
+            ticket: None,
+            mode: Mode::Page,
+            unread: None,
+            referer: None,
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
@@ -210,13 +226,15 @@ impl Engine {
     /// does. A 2xx answer comes with its [`Body`] unread; any other answer with
     /// its first bytes, as for a probe. The deadline covers the answer's headers;
     /// the body has no overall limit, only a stall limit (the request timeout).
-    pub async fn download(&self, url: &Url) -> Download {
+    /// `referer` goes with every hop.
+    pub async fn download(&self, url: &Url, referer: Option<&str>) -> Download {
         let mut hops = Vec::new();
         let mut state = Progress {
             deadline: None,
             ticket: None,
             mode: Mode::Download,
             unread: None,
+            referer: referer.map(str::to_owned),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         let body = match (&result, state.unread, state.ticket) {
@@ -340,10 +358,7 @@ impl Engine {
         let Some(ticket) = state.ticket.as_ref() else {
             return Err(Failure::Cancelled);
         };
-        let mut method = match state.mode {
-            Mode::Probe => rule.and_then(|r| r.method).unwrap_or(Method::Head),
-            Mode::Download => Method::Get,
-        };
+        let mut method = first_method(state.mode, rule);
         let mut attempt = 0;
         loop {
             let starting = self.pool.start(ticket);
@@ -372,7 +387,15 @@ impl Engine {
                 return Err(Failure::Deadline);
             }
             let budget = self.settings.timeout.min(left);
-            let result = self.send(url, method, rule, budget, state.mode).await;
+            let result = self
+                .send(
+                    url,
+                    method,
+                    rule,
+                    budget,
+                    (state.mode, state.referer.as_deref()),
+                )
+                .await;
             let result = match result {
                 Err(Failure::Timeout) if budget < self.settings.timeout => Err(Failure::Deadline),
                 other => other,
@@ -478,7 +501,7 @@ impl Engine {
         method: Method,
         rule: Option<&SiteRule>,
         budget: Duration,
-        mode: Mode,
+        (mode, referer): (Mode, Option<&str>),
     ) -> Result<(Response, Option<reqwest::Response>), Failure> {
         let started = Instant::now();
         let client = self.clients.for_url(url);
@@ -487,13 +510,16 @@ impl Engine {
             Method::Get => reqwest::Method::GET,
         };
         let accept = match mode {
-            Mode::Probe => "text/html,application/xhtml+xml,*/*;q=0.8",
+            Mode::Probe | Mode::Page => "text/html,application/xhtml+xml,*/*;q=0.8",
             Mode::Download => "*/*",
         };
         let mut request = client
             .request(http_method, url.clone())
-            .header(header::ACCEPT, accept)
-            .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
+            .header(header::ACCEPT, accept);
+        if let Some(referer) = referer.and_then(|r| HeaderValue::from_str(r).ok()) {
+            request = request.header(header::REFERER, referer);
+        }
+        request = request.header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
         let agent = rule.and_then(|r| r.user_agent.as_ref());
         tracing::debug!(
             "{url}: {} with the {} User-Agent",
@@ -571,6 +597,15 @@ impl Engine {
     }
 }
 
+/// The method a request starts with: HEAD to probe unless the site rule says
+/// GET; always GET to read a page or a file.
+fn first_method(mode: Mode, rule: Option<&SiteRule>) -> Method {
+    match mode {
+        Mode::Probe => rule.and_then(|r| r.method).unwrap_or(Method::Head),
+        Mode::Page | Mode::Download => Method::Get,
+    }
+}
+
 /// Pauses a host may ask for before it is given up on for the run: a host that
 /// answers every request with 429 would otherwise make the run wait for ever.
 const MAX_PAUSES: u32 = 3;
@@ -594,6 +629,8 @@ struct Progress {
     /// In [`Mode::Download`], the 2xx answer's body, not yet read, with the
     /// request's global slot.
     unread: Option<(reqwest::Response, Started)>,
+    /// The Referer sent with every hop, if any.
+    referer: Option<String>,
 }
 
 /// What a request is for.
@@ -601,6 +638,8 @@ struct Progress {
 enum Mode {
     /// Judging a link: HEAD where it will do, a body prefix at most.
     Probe,
+    /// Reading a page: GET, a body prefix at most.
+    Page,
     /// Downloading: GET, and a 2xx answer's body is left for the caller to stream.
     Download,
 }

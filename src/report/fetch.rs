@@ -30,7 +30,8 @@ pub enum FetchOutcome {
     Present,
     /// Wanted but not archived; the reason says why.
     Failed,
-    /// Not attempted; the reason says why.
+    /// Not attempted; the reason says why (a URL given on the command line that
+    /// is no image, PDF, paper or video).
     Skipped,
 }
 
@@ -50,8 +51,8 @@ pub struct Citation {
 pub struct FetchResult {
     /// The URL (normalized, without fragment).
     pub url: String,
-    /// What it was fetched as.
-    pub kind: MediaKind,
+    /// What it was fetched as (none for a URL skipped as no media at all).
+    pub kind: Option<MediaKind>,
     /// What became of it.
     pub outcome: FetchOutcome,
     /// A short code for programs when it failed or was skipped: `too-large`,

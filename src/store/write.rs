@@ -12,8 +12,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use sha2::{Digest as _, Sha256};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{ObjectName, sync_dir};
 
@@ -34,10 +34,24 @@ pub struct Stored {
 
 enum Piece {
     Data(Bytes),
+    /// The body is complete: check its length and say its hash.
+    Finish {
+        expected_len: Option<u64>,
+        reply: oneshot::Sender<io::Result<Digest>>,
+    },
+    /// Keep it, under this extension.
     Commit {
         extension: &'static str,
-        expected_len: Option<u64>,
     },
+}
+
+/// A complete body's hash and length, before it is kept or dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    /// Lowercase hex sha256.
+    pub sha256: String,
+    /// Bytes.
+    pub size: u64,
 }
 
 /// A writer for one object.
@@ -51,7 +65,8 @@ impl std::fmt::Debug for Piece {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Piece::Data(b) => write!(f, "Data({} bytes)", b.len()),
-            Piece::Commit { extension, .. } => write!(f, "Commit({extension})"),
+            Piece::Finish { expected_len, .. } => write!(f, "Finish({expected_len:?})"),
+            Piece::Commit { extension } => write!(f, "Commit({extension})"),
         }
     }
 }
@@ -61,53 +76,8 @@ impl Writer {
     /// under `objects`. Must be called within the tokio runtime.
     #[must_use]
     pub fn start(tmp_dir: PathBuf, objects: PathBuf) -> Self {
-        let (pieces, mut received) = mpsc::channel::<Piece>(QUEUE);
-        let done = tokio::task::spawn_blocking(move || -> io::Result<Option<Stored>> {
-            std::fs::create_dir_all(&tmp_dir)?;
-            let part = tempfile::Builder::new()
-                .prefix("fetch-")
-                .suffix(".part")
-                .tempfile_in(&tmp_dir)?;
-            let mut file = BufWriter::with_capacity(256 * 1024, part);
-            let mut hasher = Sha256::new();
-            let mut len: u64 = 0;
-            while let Some(piece) = received.blocking_recv() {
-                match piece {
-                    Piece::Data(bytes) => {
-                        hasher.update(&bytes);
-                        file.write_all(&bytes)?;
-                        len += bytes.len() as u64;
-                    }
-                    Piece::Commit {
-                        extension,
-                        expected_len,
-                    } => {
-                        if let Some(expected) = expected_len
-                            && expected != len
-                        {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                format!("{len} bytes written, {expected} expected"),
-                            ));
-                        }
-                        let part = file.into_inner().map_err(io::IntoInnerError::into_error)?;
-                        part.as_file().sync_all()?;
-                        let name = ObjectName {
-                            sha256: hex(&hasher.finalize()),
-                            extension: extension.to_owned(),
-                        };
-                        let created = place(part, &objects, &name)?;
-                        return Ok(Some(Stored {
-                            name,
-                            size: len,
-                            created,
-                        }));
-                    }
-                }
-            }
-            // Dropped without a commit: the temp file goes with `file`.
-            Ok(None)
-        });
+        let (pieces, received) = mpsc::channel::<Piece>(QUEUE);
+        let done = tokio::task::spawn_blocking(move || write_object(&tmp_dir, &objects, received));
         Writer {
             pieces,
             done: Some(done),
@@ -122,14 +92,50 @@ impl Writer {
         if self.pieces.send(Piece::Data(bytes)).await.is_ok() {
             return Ok(());
         }
-        // The writer stopped early: it failed, and says why.
-        match self.done.take() {
-            Some(done) => match done.await {
-                Ok(Err(e)) => Err(e),
-                Ok(Ok(_)) => Err(io::Error::other("the object writer stopped")),
-                Err(e) => Err(io::Error::other(format!("the object writer failed: {e}"))),
-            },
-            None => Err(io::Error::other("the object writer stopped")),
+        Err(self.failure().await)
+    }
+
+    /// Ends the body: checks that `expected_len` bytes (if known) were written,
+    /// and returns the hash, for the caller to decide whether to keep it.
+    ///
+    /// # Errors
+    /// A length mismatch (the temp file is then removed) or an I/O error.
+    pub async fn finish(&mut self, expected_len: Option<u64>) -> io::Result<Digest> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .pieces
+            .send(Piece::Finish {
+                expected_len,
+                reply,
+            })
+            .await
+            .is_err()
+        {
+            return Err(self.failure().await);
+        }
+        match answer.await {
+            Ok(digest) => digest,
+            Err(_) => Err(self.failure().await),
+        }
+    }
+
+    /// Keeps a finished body: fsyncs it and moves it into place under its hash
+    /// with `extension`.
+    ///
+    /// # Errors
+    /// An I/O error; the temp file is then removed.
+    pub async fn commit(mut self, extension: &'static str) -> io::Result<Stored> {
+        if self.pieces.send(Piece::Commit { extension }).await.is_err() {
+            return Err(self.failure().await);
+        }
+        let Some(done) = self.done.take() else {
+            return Err(io::Error::other("the object writer stopped"));
+        };
+        match done.await {
+            Ok(Ok(Some(stored))) => Ok(stored),
+            Ok(Ok(None)) => Err(io::Error::other("the object writer stopped")),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(io::Error::other(format!("the object writer failed: {e}"))),
         }
     }
 
@@ -142,34 +148,84 @@ impl Writer {
         }
     }
 
-    /// Finishes the object: checks that `expected_len` bytes (if known) were
-    /// written, fsyncs, and moves it into place under its hash.
-    ///
-    /// # Errors
-    /// A length mismatch or an I/O error; the temp file is then removed.
-    pub async fn commit(
-        self,
-        extension: &'static str,
-        expected_len: Option<u64>,
-    ) -> io::Result<Stored> {
-        let _ = self
-            .pieces
-            .send(Piece::Commit {
-                extension,
-                expected_len,
-            })
-            .await;
-        drop(self.pieces);
-        let Some(done) = self.done else {
-            return Err(io::Error::other("the object writer stopped"));
-        };
-        match done.await {
-            Ok(Ok(Some(stored))) => Ok(stored),
-            Ok(Ok(None)) => Err(io::Error::other("the object writer stopped")),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(io::Error::other(format!("the object writer failed: {e}"))),
+    /// Why the writer stopped early.
+    async fn failure(&mut self) -> io::Error {
+        match self.done.take() {
+            Some(done) => match done.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(_)) => io::Error::other("the object writer stopped"),
+                Err(e) => io::Error::other(format!("the object writer failed: {e}")),
+            },
+            None => io::Error::other("the object writer stopped"),
         }
     }
+}
+
+/// The writer's thread: pieces into the temp file and the hasher, then the
+/// hash, then (if asked) the object. Returning without a commit drops the temp
+/// file.
+fn write_object(
+    tmp_dir: &std::path::Path,
+    objects: &std::path::Path,
+    mut received: mpsc::Receiver<Piece>,
+) -> io::Result<Option<Stored>> {
+    std::fs::create_dir_all(tmp_dir)?;
+    let part = tempfile::Builder::new()
+        .prefix("fetch-")
+        .suffix(".part")
+        .tempfile_in(tmp_dir)?;
+    let mut file = BufWriter::with_capacity(256 * 1024, part);
+    let mut hasher = Sha256::new();
+    let mut len: u64 = 0;
+    let mut digest: Option<Digest> = None;
+    while let Some(piece) = received.blocking_recv() {
+        match piece {
+            Piece::Data(bytes) if digest.is_none() => {
+                hasher.update(&bytes);
+                file.write_all(&bytes)?;
+                len += bytes.len() as u64;
+            }
+            Piece::Data(_) => return Err(io::Error::other("data after the end of the body")),
+            Piece::Finish {
+                expected_len,
+                reply,
+            } => {
+                if let Some(expected) = expected_len
+                    && expected != len
+                {
+                    let _ = reply.send(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("{len} bytes written, {expected} expected"),
+                    )));
+                    return Ok(None);
+                }
+                let d = Digest {
+                    sha256: hex(&hasher.clone().finalize()),
+                    size: len,
+                };
+                digest = Some(d.clone());
+                let _ = reply.send(Ok(d));
+            }
+            Piece::Commit { extension } => {
+                let Some(d) = digest.take() else {
+                    return Err(io::Error::other("commit before the end of the body"));
+                };
+                let part = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+                part.as_file().sync_all()?;
+                let name = ObjectName {
+                    sha256: d.sha256,
+                    extension: extension.to_owned(),
+                };
+                let created = place(part, objects, &name)?;
+                return Ok(Some(Stored {
+                    name,
+                    size: len,
+                    created,
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Moves a complete temp file to its object path unless that exists; returns
@@ -243,7 +299,9 @@ mod tests {
                 for p in parts {
                     w.write(Bytes::from_static(p)).await.unwrap();
                 }
-                w.commit("txt", len).await
+                let digest = w.finish(len).await?;
+                assert_eq!(digest.size, 11);
+                w.commit("txt").await
             })
         };
         let first = store(vec![b"hello ", b"world"], Some(11)).unwrap();

@@ -18,7 +18,14 @@ use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
 use crate::net::probe::{BodyError, Engine, Outcome};
 use crate::net::watch::Heard;
 use crate::sites::SiteRules;
+use crate::sites::fetch::{FetchRule, Referer};
 use crate::store::write::{Stored, Writer};
+
+mod paper;
+mod placeholder;
+
+pub use placeholder::Placeholders;
+use placeholder::{PlaceholderCheck, learn_placeholder};
 
 /// What a successful download gave.
 #[derive(Debug, Clone)]
@@ -69,13 +76,19 @@ pub struct Target {
     pub max_size: u64,
     /// Bytes received so far by every download, for the progress display.
     pub received: Arc<AtomicU64>,
+    /// Placeholders learnt during the run, by site rule.
+    pub placeholders: Placeholders,
 }
 
-/// Downloads `url`, expecting content of `kind`, into the archive.
+/// Downloads `url`, expecting content of `kind`, into the archive, the way its
+/// site rule says: rewritten, better versions first, each with the Referer
+/// policies in turn while the answer is a placeholder.
 ///
 /// # Errors
 /// A [`Problem`] naming why nothing was archived: the server's answer, a body
-/// over the limit, cut short, or not what the link promised.
+/// over the limit, cut short, not what the link promised, or only ever a
+/// placeholder. With several URLs tried, the problem of the last (the URL as
+/// written, after rewrites).
 pub async fn mirror(
     engine: &Engine,
     sites: &SiteRules,
@@ -83,7 +96,97 @@ pub async fn mirror(
     url: &Url,
     kind: MediaKind,
 ) -> Result<Mirrored, Problem> {
-    let download = engine.download(url).await;
+    let rule = url.host_str().and_then(|h| sites.lookup(h));
+    let none = FetchRule::default();
+    let fetch = rule.map_or(&none, |r| &r.fetch);
+    let mut goal = fetch.target(url);
+    // A paper page no rule rewrites to its PDF: the page names it.
+    if kind == MediaKind::Paper
+        && goal == *url
+        && !goal.path().to_ascii_lowercase().ends_with(".pdf")
+    {
+        goal = paper::pdf_of_page(engine, sites, url).await?;
+    }
+    let learnt = match (rule, &fetch.placeholder_probe) {
+        (Some(rule), Some(probe)) => {
+            target
+                .placeholders
+                .learn(&rule.name, || {
+                    learn_placeholder(engine, target, &goal, probe)
+                })
+                .await
+        }
+        _ => None,
+    };
+    let check = PlaceholderCheck {
+        rule: fetch,
+        learnt: learnt.as_deref(),
+    };
+    let referers = fetch.referer_policies();
+    let mut last = None;
+    for candidate in fetch.candidates(&goal) {
+        let mut placeholder = None;
+        for (n, referer) in referers.iter().enumerate() {
+            let tried = Tried {
+                referer,
+                last: n + 1 == referers.len(),
+            };
+            match attempt(engine, sites, target, &candidate, kind, tried, &check).await {
+                Ok(mirrored) => return Ok(mirrored),
+                Err(Attempt::Placeholder(why)) => placeholder = Some(why),
+                Err(Attempt::Failed(problem)) => {
+                    placeholder = None;
+                    last = Some(problem);
+                    break;
+                }
+            }
+        }
+        if let Some(why) = placeholder {
+            let tried: Vec<String> = referers.iter().map(ToString::to_string).collect();
+            last = Some(Problem::new(
+                "placeholder",
+                format!(
+                    "the host answered with its anti-hotlink placeholder ({why}) whatever the Referer ({})",
+                    tried.join(", ")
+                ),
+            ));
+        }
+    }
+    Err(last.unwrap_or_else(|| Problem::new("internal", "nothing was tried")))
+}
+
+/// How one attempt went wrong.
+enum Attempt {
+    /// The answer was a placeholder, said how it was recognized.
+    Placeholder(String),
+    /// Anything else.
+    Failed(Problem),
+}
+
+impl From<Problem> for Attempt {
+    fn from(problem: Problem) -> Self {
+        Attempt::Failed(problem)
+    }
+}
+
+/// A Referer policy, and whether it is the last one to try.
+#[derive(Clone, Copy)]
+struct Tried<'a> {
+    referer: &'a Referer,
+    last: bool,
+}
+
+/// One request for one URL with one Referer policy.
+async fn attempt(
+    engine: &Engine,
+    sites: &SiteRules,
+    target: &Target,
+    url: &Url,
+    kind: MediaKind,
+    Tried { referer, last }: Tried<'_>,
+    check: &PlaceholderCheck<'_>,
+) -> Result<Mirrored, Attempt> {
+    let download = engine.download(url, referer.header()).await;
     let (response, body) = match (download.result, download.body) {
         (Ok(response), Some(body)) => (response, body),
         (result, _) => {
@@ -91,7 +194,7 @@ pub async fn mirror(
                 hops: download.hops,
                 result,
             };
-            return Err(unanswered(url, &outcome, sites));
+            return Err(unanswered(url, &outcome, sites).into());
         }
     };
     let header = |name: &str| response.header(name).map(str::to_owned);
@@ -102,49 +205,60 @@ pub async fn mirror(
     if let Some(len) = expected
         && len > limit
     {
-        return Err(too_large(len, limit, false));
+        return Err(too_large(len, limit, false).into());
     }
-    let (stored, sniffed) = stream(body, target, kind, expected).await?;
+    let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
+    let poured = match pour(body, &mut writer, target, kind).await {
+        Ok(poured) => poured,
+        Err(problem) => {
+            writer.abandon().await;
+            return Err(problem.into());
+        }
+    };
+    if let Some(expected) = expected
+        && expected != poured.size
+    {
+        writer.abandon().await;
+        return Err(Problem::new(
+            "truncated",
+            format!(
+                "the body ended after {} of the {expected} bytes announced",
+                poured.size
+            ),
+        )
+        .into());
+    }
+    let digest = match writer.finish(Some(poured.size)).await {
+        Ok(digest) => digest,
+        Err(e) => {
+            writer.abandon().await;
+            return Err(write_failed(&e, &target.tmp).into());
+        }
+    };
+    if let Some(why) = check.recognizes(url, &digest, &poured.head, last) {
+        tracing::debug!("{url}: a placeholder with {referer} ({why})");
+        writer.abandon().await;
+        return Err(Attempt::Placeholder(why));
+    }
+    let stored = writer
+        .commit(poured.sniffed.extension)
+        .await
+        .map_err(|e| write_failed(&e, &target.tmp))?;
     Ok(Mirrored {
         stored,
-        sniffed,
+        sniffed: poured.sniffed,
         final_url: response.url.to_string(),
         etag: header("etag"),
         last_modified: header("last-modified"),
     })
 }
 
-/// Streams a 2xx body into a new object; on any problem the temp file is gone
-/// before this returns.
-async fn stream(
-    body: crate::net::probe::Body,
-    target: &Target,
-    kind: MediaKind,
-    expected: Option<u64>,
-) -> Result<(Stored, Sniffed), Problem> {
-    let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
-    match pour(body, &mut writer, target, kind).await {
-        Ok((size, sniffed)) => {
-            if let Some(expected) = expected
-                && expected != size
-            {
-                writer.abandon().await;
-                return Err(Problem::new(
-                    "truncated",
-                    format!("the body ended after {size} of the {expected} bytes announced"),
-                ));
-            }
-            let stored = writer
-                .commit(sniffed.extension, Some(size))
-                .await
-                .map_err(|e| write_failed(&e, &target.tmp))?;
-            Ok((stored, sniffed))
-        }
-        Err(problem) => {
-            writer.abandon().await;
-            Err(problem)
-        }
-    }
+/// What a body poured into a writer came to.
+struct Poured {
+    size: u64,
+    sniffed: Sniffed,
+    /// Its first bytes (up to [`SNIFF_LEN`]).
+    head: Vec<u8>,
 }
 
 /// The least a download must receive in each [`RATE_WINDOW`]: a server that
@@ -161,7 +275,7 @@ async fn pour(
     writer: &mut Writer,
     target: &Target,
     kind: MediaKind,
-) -> Result<(u64, Sniffed), Problem> {
+) -> Result<Poured, Problem> {
     let limit = target.max_size;
     let mut head: Vec<u8> = Vec::new();
     let mut sniffed: Option<Sniffed> = None;
@@ -226,7 +340,11 @@ async fn pour(
         Some(s) => s,
         None => judge_content(kind, &head)?,
     };
-    Ok((size, sniffed))
+    Ok(Poured {
+        size,
+        sniffed,
+        head,
+    })
 }
 
 fn judge_content(kind: MediaKind, head: &[u8]) -> Result<Sniffed, Problem> {

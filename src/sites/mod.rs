@@ -7,6 +7,8 @@
 //! the most specific matching rule, so a user's rule for `gist.github.com` wins over
 //! a shipped rule for `*.github.com` whatever the order of the files.
 
+pub mod fetch;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -186,6 +188,9 @@ pub struct SiteRule {
     /// Flags every result for these hosts carries (e.g. `hotlink-protected`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// How `fetch` asks for media on these hosts.
+    #[serde(flatten, skip_serializing_if = "fetch::FetchRule::is_empty")]
+    pub fetch: fetch::FetchRule,
 }
 
 impl SiteRule {
@@ -210,6 +215,7 @@ impl SiteRule {
             moved_markers: Vec::new(),
             moved_target: None,
             flags: Vec::new(),
+            fetch: fetch::FetchRule::default(),
         }
     }
 }
