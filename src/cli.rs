@@ -288,6 +288,11 @@ pub struct FetchArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_object_size: Option<String>,
 
+    /// Never ask the Wayback Machine for files gone at their source (it would
+    /// learn which URLs are wanted).
+    #[arg(long)]
+    pub no_wayback: bool,
+
     /// The archive.
     #[command(flatten)]
     pub archive: ArchiveArgs,

@@ -111,6 +111,7 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
             archive_dir: args.archive.dir.clone(),
             fetch_kinds: args.kinds.clone(),
             max_object_size: args.max_object_size.clone(),
+            no_wayback: args.no_wayback,
             ..network_overrides(&args.notes, &args.network)
         },
         Command::Verify(args) => Overrides {

@@ -54,6 +54,9 @@ pub struct Record {
     pub last_modified: Option<String>,
     /// Where the bytes came from.
     pub source: Source,
+    /// For a Wayback Machine capture, its timestamp (`YYYYMMDDhhmmss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
     /// The notes citing the URL, relative to the archive's parent folder, sorted.
     pub notes: BTreeSet<String>,
 }
@@ -177,6 +180,7 @@ mod tests {
             etag: Some("\"x\"".into()),
             last_modified: None,
             source: Source::Origin,
+            captured_at: None,
             notes: BTreeSet::from(["notes/b.md".to_owned(), "notes/a.md".to_owned()]),
         }
     }

@@ -13,7 +13,12 @@ use sha2::{Digest, Sha256};
 use util::server::{Fixture, Reply, Req};
 use util::{Tree, archiver_in, s};
 
-const FAST: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n";
+/// Quick retries, and no Wayback Machine: a test never asks the real one.
+const FAST: &str =
+    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
+
+/// [`FAST`] with the Wayback Machine asked (at the fixture server).
+const FAST_WAYBACK: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[[sites]]\nname = \"wayback\"\nhosts = [\"archive.org\", \"web.archive.org\"]\n";
 
 const HOSTS: &[&str] = &[
     "mmbiz.qpic.cn",
@@ -1349,4 +1354,78 @@ fn urls_on_the_command_line_are_fetched_as_what_they_are() {
         "{stdout}"
     );
     assert_eq!(fixture.requests("img.example.org", "/about"), 0);
+}
+
+#[test]
+fn a_dead_image_comes_back_from_the_wayback_machine() {
+    let captured = png(101);
+    let fixture = Fixture::start(
+        &["img.example.org", "archive.org", "web.archive.org"],
+        move |req: &Req| {
+            match (req.host.as_str(), req.path.as_str()) {
+            ("archive.org", p) if p.contains("kept.png") => Reply::status(200)
+                .header("content-type", "application/json")
+                .body(
+                    r#"{"url":"x","archived_snapshots":{"closest":{"status":"200","available":true,"url":"http://web.archive.org/web/20200102030405/https://img.example.org/kept.png","timestamp":"20200102030405"}}}"#,
+                ),
+            ("archive.org", _) => Reply::status(200).body(r#"{"url":"x","archived_snapshots":{}}"#),
+            ("web.archive.org", "/web/20200102030405id_/https://img.example.org/kept.png") => {
+                Reply::status(200).body(captured.clone())
+            }
+            ("img.example.org", "/walled.png") => Reply::status(403),
+            _ => Reply::status(404),
+        }
+        },
+    );
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST_WAYBACK)
+        .file(
+            "notes/n.md",
+            "![kept](https://img.example.org/kept.png)\n\n![lost](https://img.example.org/lost.png)\n\n![walled](https://img.example.org/walled.png)\n",
+        );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "{summary}");
+    let kept = &results["https://img.example.org/kept.png"];
+    assert_eq!(s(kept, "outcome"), "fetched", "{kept}");
+    assert_eq!(s(kept, "source"), "wayback");
+    assert_eq!(s(kept, "captured_at"), "20200102030405");
+    assert_eq!(s(kept, "object"), object_of(&png(101), "png"));
+    let record = manifest(&tree)
+        .into_iter()
+        .find(|r| s(r, "url") == "https://img.example.org/kept.png")
+        .unwrap();
+    assert_eq!(s(&record, "source"), "wayback");
+    assert_eq!(s(&record, "captured_at"), "20200102030405");
+    assert_eq!(
+        s(&record, "final_url"),
+        "https://web.archive.org/web/20200102030405id_/https://img.example.org/kept.png"
+    );
+    // No capture: the original failure, and that there is none.
+    let lost = &results["https://img.example.org/lost.png"];
+    assert_eq!(s(lost, "reason_code"), "http-404");
+    assert!(
+        s(lost, "reason").contains("no capture in the Wayback Machine"),
+        "{lost}"
+    );
+    // Walled is not gone: the archive is not asked.
+    assert_eq!(
+        s(
+            &results["https://img.example.org/walled.png"],
+            "reason_code"
+        ),
+        "blocked"
+    );
+    assert_eq!(fixture.requests_to("archive.org"), 2);
+
+    // --no-wayback: nothing is told to the Internet Archive.
+    std::fs::remove_dir_all(tree.path().join("archive")).unwrap();
+    let before = fixture.requests_to("archive.org");
+    let (code, _, results) = fetch(&tree, &fixture, &["--no-wayback"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        outcome(&results, "https://img.example.org/kept.png"),
+        ("failed", "http-404")
+    );
+    assert_eq!(fixture.requests_to("archive.org"), before);
+    assert_eq!(fixture.requests_to("web.archive.org"), 1);
 }

@@ -60,6 +60,10 @@ const PAPER_HOSTS: [&str; 5] = [
 fn imitate(req: &Req) -> Reply {
     let host = req.host.as_str();
     let path = req.path.as_str();
+    // The Wayback Machine has no capture of anything here.
+    if host == "archive.org" {
+        return Reply::status(200).body(r#"{"url":"x","archived_snapshots":{}}"#);
+    }
     let foreign = req
         .headers
         .get("referer")
@@ -135,27 +139,29 @@ fn every_image_and_paper_link_is_archived_or_says_why() {
                 .map(str::to_owned)
         })
         .collect();
-    let host_list: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let mut host_list: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    host_list.push("archive.org");
     let fixture = Fixture::start(&host_list, imitate);
 
-    // The shipped rules, with arXiv's interval shortened (its value has its own
-    // test).
+    // The shipped rules, with the intervals of arXiv and the Wayback Machine
+    // shortened (their values have their own tests).
     let tree = util::Tree::new();
     let mut config = String::from("[network]\nretry_delay = \"20ms\"\n");
     let shipped = archiver::config::Settings::shipped().unwrap();
-    let rule = shipped
+    let rules: Vec<toml::Value> = shipped
         .sites
         .rules()
         .iter()
-        .find(|r| r.name == "arxiv")
-        .unwrap();
-    let mut rule = toml::Table::try_from(rule).unwrap();
-    rule.insert("min_interval".into(), "0s".into());
+        .filter(|r| matches!(r.name.as_str(), "arxiv" | "wayback"))
+        .map(|rule| {
+            let mut rule = toml::Table::try_from(rule).unwrap();
+            rule.insert("min_interval".into(), "0s".into());
+            toml::Value::Table(rule)
+        })
+        .collect();
+    assert_eq!(rules.len(), 2);
     let mut doc = toml::Table::new();
-    doc.insert(
-        "sites".into(),
-        toml::Value::Array(vec![toml::Value::Table(rule)]),
-    );
+    doc.insert("sites".into(), toml::Value::Array(rules));
     config.push_str(&toml::to_string(&doc).unwrap());
     tree.file("archiver.toml", &config);
 

@@ -25,7 +25,7 @@ use crate::cli::FetchArgs;
 use crate::config::Settings;
 use crate::input::{Inputs, WalkOptions};
 use crate::link::{Kind, Link};
-use crate::manifest::{Manifest, Record, Source};
+use crate::manifest::{Manifest, Record};
 use crate::media::MediaKind;
 use crate::mirror::{self, Mirrored, Problem};
 use crate::net::probe::{Engine, host_key};
@@ -61,6 +61,7 @@ impl Want {
             media_type: None,
             size: None,
             source: None,
+            captured_at: None,
             cited_at: self.cited_at.clone(),
             new_object: false,
         }
@@ -81,6 +82,7 @@ impl Want {
             media_type: Some(record.media_type.clone()),
             size: Some(record.size),
             source: Some(record.source),
+            captured_at: record.captured_at.clone(),
             ..self.result(outcome)
         }
     }
@@ -315,6 +317,7 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
                 media_type: None,
                 size: None,
                 source: None,
+                captured_at: None,
                 cited_at: None,
                 new_object: false,
             });
@@ -427,13 +430,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
         }
     }
     let received = Arc::new(AtomicU64::new(0));
-    let target = Arc::new(mirror::Target {
-        tmp: job.archive.tmp_dir(),
-        objects: job.archive.root().join("objects"),
-        max_size: job.settings.fetch.max_object_size,
-        received: Arc::clone(&received),
-        placeholders: mirror::Placeholders::default(),
-    });
+    let target = Arc::new(mirror_target(&job, &received));
     let sites = Arc::new(job.settings.sites.clone());
     let (done, mut finished) =
         tokio::sync::mpsc::unbounded_channel::<(usize, Result<Mirrored, Problem>)>();
@@ -510,6 +507,21 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     } = landed;
     settle(&wants, &done_with, tasks, &mut run).await;
     Ok(run)
+}
+
+/// Where and how this run's downloads are written.
+fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
+    mirror::Target {
+        tmp: job.archive.tmp_dir(),
+        objects: job.archive.root().join("objects"),
+        max_size: job.settings.fetch.max_object_size,
+        received: Arc::clone(received),
+        placeholders: mirror::Placeholders::default(),
+        wayback: job.settings.fetch.wayback.then(|| mirror::Wayback {
+            api: job.settings.fetch.wayback_api.clone(),
+            capture: job.settings.fetch.wayback_capture.clone(),
+        }),
+    }
 }
 
 /// The results as they land, and the manifest they go into.
@@ -607,7 +619,8 @@ fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>) -> Record 
         fetched_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         etag: mirrored.etag.clone(),
         last_modified: mirrored.last_modified.clone(),
-        source: Source::Origin,
+        source: mirrored.source,
+        captured_at: mirrored.captured_at.clone(),
         notes,
     }
 }

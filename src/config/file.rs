@@ -41,6 +41,9 @@ struct ArchiveFile {
 struct FetchFile {
     kinds: Option<Vec<String>>,
     max_object_size: Option<toml::Value>,
+    wayback: Option<bool>,
+    wayback_api: Option<String>,
+    wayback_capture: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +169,9 @@ pub(super) struct Partial {
     pub archive_dir: Option<PathBuf>,
     pub fetch_kinds: Option<Vec<MediaKind>>,
     pub max_object_size: Option<u64>,
+    pub wayback: Option<bool>,
+    pub wayback_api: Option<url::Url>,
+    pub wayback_capture: Option<String>,
     pub sites: Vec<SiteRule>,
 }
 
@@ -257,15 +263,19 @@ impl FileConfig {
                 .transpose()?,
             max_object_size: fetch
                 .max_object_size
-                .map(|v| {
-                    let text = match v {
-                        toml::Value::Integer(n) => n.to_string(),
-                        toml::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    values::size(&text).map_err(|e| bad(format!("fetch.max_object_size: {e}")))
-                })
+                .map(|v| size_value(v).map_err(|e| bad(format!("fetch.max_object_size: {e}"))))
                 .transpose()?,
+            wayback: fetch.wayback,
+            wayback_api: fetch
+                .wayback_api
+                .map(|v| values::web_url(&v))
+                .transpose()
+                .map_err(|e| bad(format!("fetch.wayback_api: {e}")))?,
+            wayback_capture: fetch
+                .wayback_capture
+                .map(|v| values::capture_template(&v))
+                .transpose()
+                .map_err(|e| bad(format!("fetch.wayback_capture: {e}")))?,
             sites: self
                 .sites
                 .unwrap_or_default()
@@ -352,6 +362,16 @@ impl SiteFile {
     }
 }
 
+/// A size written as a number of bytes or as text with a unit.
+fn size_value(v: toml::Value) -> Result<u64, String> {
+    let text = match v {
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    values::size(&text)
+}
+
 /// The fetch part of a site rule, validated.
 fn fetch_rule(
     rewrite: &[(String, String)],
@@ -432,6 +452,9 @@ impl Partial {
             archive_dir,
             fetch_kinds,
             max_object_size,
+            wayback,
+            wayback_api,
+            wayback_capture,
         );
         for rule in top.sites {
             match self.sites.iter_mut().find(|r| r.name == rule.name) {

@@ -65,6 +65,8 @@ pub struct Overrides {
     pub fetch_kinds: Option<Vec<MediaKind>>,
     /// `--max-object-size`.
     pub max_object_size: Option<String>,
+    /// `--no-wayback`.
+    pub no_wayback: bool,
 }
 
 /// Where the user layer comes from.
@@ -213,6 +215,17 @@ pub struct FetchSettings {
     /// The largest object archived, in bytes (after decompression).
     #[serde(serialize_with = "size")]
     pub max_object_size: u64,
+    /// Whether a file gone at its source is looked for in the Wayback Machine.
+    pub wayback: bool,
+    /// The Wayback Machine's availability API.
+    #[serde(serialize_with = "url_str")]
+    pub wayback_api: Url,
+    /// Where a capture's raw bytes are: `{timestamp}` and `{url}` filled in.
+    pub wayback_capture: String,
+}
+
+fn url_str<S: Serializer>(url: &Url, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(url.as_str())
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // the signature `serialize_with` requires
@@ -312,6 +325,7 @@ impl Overrides {
                 .max_object_size
                 .map(|v| values::size(&v).map_err(|e| bad("--max-object-size", e)))
                 .transpose()?,
+            wayback: self.no_wayback.then_some(false),
             ..Partial::default()
         })
     }
@@ -425,6 +439,9 @@ impl Settings {
             fetch: FetchSettings {
                 kinds: get!(fetch_kinds, "fetch.kinds"),
                 max_object_size: get!(max_object_size, "fetch.max_object_size"),
+                wayback: get!(wayback, "fetch.wayback"),
+                wayback_api: get!(wayback_api, "fetch.wayback_api"),
+                wayback_capture: get!(wayback_capture, "fetch.wayback_capture"),
             },
             sites: SiteRules::new(p.sites),
             sources,
@@ -647,6 +664,28 @@ mod tests {
             ("[check]\nfail_on = [\"gone\"]\n", "unknown verdict"),
             ("[check]\nexclude = [\"(\"]\n", "not a regular expression"),
             ("[[sites]]\nname = \"x\"\nmethod = \"post\"\n", "method"),
+            (
+                "[fetch]\nwayback_capture = \"https://w.example/{url}\"\n",
+                "{timestamp}",
+            ),
+            ("[fetch]\nwayback_api = \"ftp://x\"\n", "fetch.wayback_api"),
+            (
+                "[fetch]\nmax_object_size = \"lots\"\n",
+                "fetch.max_object_size",
+            ),
+            ("[fetch]\nkinds = [\"audio\"]\n", "fetch.kinds"),
+            (
+                "[[sites]]\nname = \"x\"\nplaceholder_size = [\"big\"]\n",
+                "WIDTHxHEIGHT",
+            ),
+            (
+                "[[sites]]\nname = \"x\"\nrewrite = [[\"(\", \"y\"]]\n",
+                "rewrite",
+            ),
+            (
+                "[[sites]]\nname = \"x\"\nreferers = [\"nobody\"]\n",
+                "referers",
+            ),
         ] {
             let msg = try_layer(text, "/cfg").err().unwrap().to_string();
             assert!(

@@ -118,6 +118,32 @@ pub fn media_kinds(names: &[String]) -> Result<Vec<crate::media::MediaKind>, Str
     Ok(kinds)
 }
 
+/// An absolute http(s) URL.
+///
+/// # Errors
+/// A message naming the value when it is not one.
+pub fn web_url(value: &str) -> Result<Url, String> {
+    match Url::parse(value.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u),
+        _ => Err(format!("`{value}` is not an http(s) URL")),
+    }
+}
+
+/// A URL template with `{timestamp}` and `{url}` in it.
+///
+/// # Errors
+/// A message when a placeholder is missing or the rest is not a URL.
+pub fn capture_template(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if !value.contains("{timestamp}") || !value.contains("{url}") {
+        return Err(format!(
+            "`{value}` must contain {{timestamp}} and {{url}}, e.g. https://web.archive.org/web/{{timestamp}}id_/{{url}}"
+        ));
+    }
+    web_url(&value.replace("{timestamp}", "1").replace("{url}", "x"))?;
+    Ok(value.to_owned())
+}
+
 /// A base URL for root-relative links; empty means none.
 ///
 /// # Errors

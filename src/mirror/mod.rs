@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::config::values::human_size;
 use crate::judge::judge;
+use crate::manifest::Source;
 use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
 use crate::net::probe::{BodyError, Engine, Outcome};
 use crate::net::watch::Heard;
@@ -23,9 +24,11 @@ use crate::store::write::{Stored, Writer};
 
 mod paper;
 mod placeholder;
+mod wayback;
 
 pub use placeholder::Placeholders;
 use placeholder::{PlaceholderCheck, learn_placeholder};
+pub use wayback::Wayback;
 
 /// What a successful download gave.
 #[derive(Debug, Clone)]
@@ -40,6 +43,10 @@ pub struct Mirrored {
     pub etag: Option<String>,
     /// The server's Last-Modified.
     pub last_modified: Option<String>,
+    /// Where the bytes came from.
+    pub source: Source,
+    /// For a Wayback Machine capture, its timestamp.
+    pub captured_at: Option<String>,
 }
 
 /// Why a URL was not archived.
@@ -78,6 +85,8 @@ pub struct Target {
     pub received: Arc<AtomicU64>,
     /// Placeholders learnt during the run, by site rule.
     pub placeholders: Placeholders,
+    /// Where to look for files gone at their source, unless turned off.
+    pub wayback: Option<Wayback>,
 }
 
 /// Downloads `url`, expecting content of `kind`, into the archive, the way its
@@ -152,7 +161,21 @@ pub async fn mirror(
             ));
         }
     }
-    Err(last.unwrap_or_else(|| Problem::new("internal", "nothing was tried")))
+    let problem = last.unwrap_or_else(|| Problem::new("internal", "nothing was tried"));
+    // Gone at the source: the Wayback Machine may have kept it.
+    match &target.wayback {
+        Some(wayback) if wayback::is_gone(&problem.code) => {
+            let asked = if kind == MediaKind::Paper { &goal } else { url };
+            wayback
+                .capture(engine, sites, target, asked, kind, &check)
+                .await
+                .map_err(|missing| Problem {
+                    reason: format!("{}; {missing}", problem.reason),
+                    ..problem
+                })
+        }
+        _ => Err(problem),
+    }
 }
 
 /// How one attempt went wrong.
@@ -250,6 +273,8 @@ async fn attempt(
         final_url: response.url.to_string(),
         etag: header("etag"),
         last_modified: header("last-modified"),
+        source: Source::Origin,
+        captured_at: None,
     })
 }
 

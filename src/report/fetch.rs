@@ -70,6 +70,9 @@ pub struct FetchResult {
     pub size: Option<u64>,
     /// Where the object's bytes came from.
     pub source: Option<Source>,
+    /// For a Wayback Machine capture, its timestamp.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
     /// Where the notes first cite it (absent for a URL given on the command line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cited_at: Option<Citation>,
