@@ -293,6 +293,12 @@ pub struct FetchArgs {
     #[arg(long)]
     pub no_wayback: bool,
 
+    /// Ask again for what is archived, conditionally (If-None-Match,
+    /// If-Modified-Since): a changed file becomes a new object; the old one
+    /// stays until `archiver gc`.
+    #[arg(long)]
+    pub refresh: bool,
+
     /// The archive.
     #[command(flatten)]
     pub archive: ArchiveArgs,

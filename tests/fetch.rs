@@ -1429,3 +1429,78 @@ fn a_dead_image_comes_back_from_the_wayback_machine() {
     assert_eq!(fixture.requests_to("archive.org"), before);
     assert_eq!(fixture.requests_to("web.archive.org"), 1);
 }
+
+#[test]
+fn refresh_revalidates_and_downloads_only_what_changed() {
+    // The second version of /changing.png is served once the first was fetched.
+    let version = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let served = std::sync::Arc::clone(&version);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| {
+        let v = served.load(std::sync::atomic::Ordering::SeqCst);
+        let etag = format!("\"{}-v{v}\"", req.path);
+        match req.path.as_str() {
+            "/steady.png" | "/changing.png" => {
+                if req.headers.get("if-none-match") == Some(&etag)
+                    || (req.path == "/steady.png" && req.headers.contains_key("if-none-match"))
+                {
+                    return Reply::status(304);
+                }
+                // Asked without its ETag, steady.png would look changed.
+                let seed = if req.path == "/steady.png" {
+                    v as u8
+                } else {
+                    110 + v as u8
+                };
+                Reply::status(200).header("etag", &etag).body(png(seed))
+            }
+            // No validators at all: compared by hash.
+            "/plain.gif" => Reply::status(200).body(gif()),
+            _ => Reply::status(404),
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![](https://img.example.org/steady.png)\n\n![](https://img.example.org/changing.png)\n\n![](https://img.example.org/plain.gif)\n",
+    );
+    let (code, _, _) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0);
+    let first = objects(&tree);
+    assert_eq!(first.len(), 3);
+
+    version.store(2, std::sync::atomic::Ordering::SeqCst);
+    // Without --refresh nothing is asked.
+    let (code, summary, _) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(summary["present"], 3);
+    assert_eq!(fixture.requests("img.example.org", "/changing.png"), 1);
+
+    let (code, summary, results) = fetch(&tree, &fixture, &["--refresh"]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        outcome(&results, "https://img.example.org/steady.png").0,
+        "present"
+    );
+    assert_eq!(
+        outcome(&results, "https://img.example.org/plain.gif").0,
+        "present"
+    );
+    let changed = &results["https://img.example.org/changing.png"];
+    assert_eq!(s(changed, "outcome"), "fetched", "{changed}");
+    assert_eq!(s(changed, "object"), object_of(&png(112), "png"));
+    assert_eq!(summary["fetched"], 1);
+    // Each was asked conditionally: the ETags went along.
+    assert_eq!(fixture.requests("img.example.org", "/steady.png"), 2);
+    assert_eq!(fixture.requests("img.example.org", "/changing.png"), 2);
+    // The old version stays until gc; the manifest names the new one.
+    let now = objects(&tree);
+    assert_eq!(now.len(), 4);
+    assert!(now.contains(&object_of(&png(111), "png")));
+    let record = manifest(&tree)
+        .into_iter()
+        .find(|r| s(r, "url").ends_with("/changing.png"))
+        .unwrap();
+    assert_eq!(s(&record, "etag"), "\"/changing.png-v2\"");
+    let (_, stdout, _) = run(&tree, &fixture, &["gc", "--dry-run", "notes"]);
+    assert!(stdout.contains(&object_of(&png(111), "png")), "{stdout}");
+}

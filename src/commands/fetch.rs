@@ -25,9 +25,9 @@ use crate::cli::FetchArgs;
 use crate::config::Settings;
 use crate::input::{Inputs, WalkOptions};
 use crate::link::{Kind, Link};
-use crate::manifest::{Manifest, Record};
+use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
-use crate::mirror::{self, Mirrored, Problem};
+use crate::mirror::{self, Got, Known, Mirrored, Problem};
 use crate::net::probe::{Engine, host_key};
 use crate::net::watch::{Heard, NetworkWatch};
 use crate::report::fetch::{self, Citation, FetchOutcome, FetchResult, FetchSummary};
@@ -46,6 +46,8 @@ struct Want {
     /// The notes citing it, as the manifest names them.
     notes: BTreeSet<String>,
     cited_at: Option<Citation>,
+    /// With `--refresh`, the archived copy's validators.
+    known: Option<Known>,
 }
 
 impl Want {
@@ -110,6 +112,7 @@ impl Wanted {
             kind,
             notes: BTreeSet::new(),
             cited_at: None,
+            known: None,
         });
         // A URL cited both as a PDF and as a paper page is fetched as the former.
         if rank(kind) < rank(want.kind) {
@@ -155,11 +158,21 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     }
     let mut results = std::mem::take(&mut wanted.skipped);
     let mut downloads = Vec::new();
-    for want in wanted.targets.into_values() {
+    for mut want in wanted.targets.into_values() {
         if let Some(record) = manifest.records.get(&want.url)
             && intact(&archive, record)
         {
-            results.push(want.with_record(FetchOutcome::Present, record));
+            // A capture does not change; an origin may have.
+            if args.refresh && record.source == Source::Origin {
+                let known = Known {
+                    etag: record.etag.clone(),
+                    last_modified: record.last_modified.clone(),
+                };
+                want.known = Some(known);
+                downloads.push(want);
+            } else {
+                results.push(want.with_record(FetchOutcome::Present, record));
+            }
             continue;
         }
         downloads.push(want);
@@ -416,7 +429,7 @@ struct WebRun {
 async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Result<WebRun, Error> {
     let urls: Arc<Vec<Option<Url>>> =
         Arc::new(wants.iter().map(|w| Url::parse(&w.url).ok()).collect());
-    let kinds: Arc<Vec<MediaKind>> = Arc::new(wants.iter().map(|w| w.kind).collect());
+
     let mut run = WebRun::default();
     let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut done_with: Vec<bool> = vec![false; wants.len()];
@@ -433,15 +446,8 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     let target = Arc::new(mirror_target(&job, &received));
     let sites = Arc::new(job.settings.sites.clone());
     let (done, mut finished) =
-        tokio::sync::mpsc::unbounded_channel::<(usize, Result<Mirrored, Problem>)>();
-    let work = {
-        let (kinds, target, sites) = (Arc::clone(&kinds), Arc::clone(&target), Arc::clone(&sites));
-        move |engine: Arc<Engine>, i: usize, url: Url| {
-            let (kinds, target, sites) =
-                (Arc::clone(&kinds), Arc::clone(&target), Arc::clone(&sites));
-            async move { mirror::mirror(&engine, &sites, &target, &url, kinds[i]).await }
-        }
-    };
+        tokio::sync::mpsc::unbounded_channel::<(usize, Result<Got, Problem>)>();
+    let work = downloader(&wants, target, sites);
     let mut tasks = spawn_feeders(by_host, &urls, &engine, &done, work);
     drop(done);
 
@@ -509,6 +515,26 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     Ok(run)
 }
 
+/// One URL's download, as a feeder runs it.
+type Download = std::pin::Pin<Box<dyn Future<Output = Result<Got, Problem>> + Send>>;
+
+/// The work each feeder does for one of `wants` (by index).
+fn downloader(
+    wants: &[Want],
+    target: Arc<mirror::Target>,
+    sites: Arc<crate::sites::SiteRules>,
+) -> impl Fn(Arc<Engine>, usize, Url) -> Download + Clone + Send + Sync + 'static {
+    let asks: Arc<Vec<(MediaKind, Option<Known>)>> =
+        Arc::new(wants.iter().map(|w| (w.kind, w.known.clone())).collect());
+    move |engine: Arc<Engine>, i: usize, url: Url| -> Download {
+        let (asks, target, sites) = (Arc::clone(&asks), Arc::clone(&target), Arc::clone(&sites));
+        Box::pin(async move {
+            let (kind, known) = &asks[i];
+            mirror::mirror(&engine, &sites, &target, &url, *kind, known.as_ref()).await
+        })
+    }
+}
+
 /// Where and how this run's downloads are written.
 fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
     mirror::Target {
@@ -539,18 +565,33 @@ struct Landed<'a, 'j> {
 
 impl Landed<'_, '_> {
     /// Takes one URL's result: a record for what was archived.
-    fn accept(&mut self, i: usize, result: Result<Mirrored, Problem>) {
+    fn accept(&mut self, i: usize, result: Result<Got, Problem>) {
         self.done_with[i] = true;
         let want = &self.wants[i];
         let host = self.urls[i]
             .as_ref()
             .and_then(Url::host_str)
             .unwrap_or_default();
-        let result = match result {
-            Ok(mirrored) => {
+        let manifest = &mut *self.job.manifest;
+        let result = match (result, manifest.records.get(&want.url)) {
+            // Revalidated: the archived copy stands.
+            (Ok(Got::Unchanged), Some(record)) => {
                 self.watch.observe(host, Heard::Answer);
-                let manifest = &mut *self.job.manifest;
-                let record = record_for(want, &mirrored, manifest.records.get(&want.url));
+                want.with_record(FetchOutcome::Present, record)
+            }
+            (Ok(Got::Object(mirrored)), Some(record))
+                if want.known.is_some() && record.sha256 == mirrored.stored.name.sha256 =>
+            {
+                self.watch.observe(host, Heard::Answer);
+                want.with_record(FetchOutcome::Present, record)
+            }
+            (Ok(Got::Unchanged), None) => want.failed(Problem::new(
+                "internal",
+                "a 304 for a URL with no archived copy; please report it",
+            )),
+            (Ok(Got::Object(mirrored)), old) => {
+                self.watch.observe(host, Heard::Answer);
+                let record = record_for(want, &mirrored, old);
                 let result = FetchResult {
                     new_object: mirrored.stored.created,
                     ..want.with_record(FetchOutcome::Fetched, &record)
@@ -559,7 +600,7 @@ impl Landed<'_, '_> {
                 self.dirty = true;
                 result
             }
-            Err(problem) => {
+            (Err(problem), _) => {
                 self.watch.observe(host, problem.heard.clone());
                 want.failed(problem)
             }

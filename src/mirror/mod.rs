@@ -16,7 +16,7 @@ use crate::config::values::human_size;
 use crate::judge::judge;
 use crate::manifest::Source;
 use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
-use crate::net::probe::{BodyError, Engine, Outcome};
+use crate::net::probe::{BodyError, Engine, Extra, Outcome};
 use crate::net::watch::Heard;
 use crate::sites::SiteRules;
 use crate::sites::fetch::{FetchRule, Referer};
@@ -104,7 +104,8 @@ pub async fn mirror(
     target: &Target,
     url: &Url,
     kind: MediaKind,
-) -> Result<Mirrored, Problem> {
+    known: Option<&Known>,
+) -> Result<Got, Problem> {
     let rule = url.host_str().and_then(|h| sites.lookup(h));
     let none = FetchRule::default();
     let fetch = rule.map_or(&none, |r| &r.fetch);
@@ -139,9 +140,11 @@ pub async fn mirror(
             let tried = Tried {
                 referer,
                 last: n + 1 == referers.len(),
+                known,
             };
             match attempt(engine, sites, target, &candidate, kind, tried, &check).await {
-                Ok(mirrored) => return Ok(mirrored),
+                Ok(mirrored) => return Ok(Got::Object(Box::new(mirrored))),
+                Err(Attempt::Unchanged) => return Ok(Got::Unchanged),
                 Err(Attempt::Placeholder(why)) => placeholder = Some(why),
                 Err(Attempt::Failed(problem)) => {
                     placeholder = None;
@@ -169,6 +172,7 @@ pub async fn mirror(
             wayback
                 .capture(engine, sites, target, asked, kind, &check)
                 .await
+                .map(|m| Got::Object(Box::new(m)))
                 .map_err(|missing| Problem {
                     reason: format!("{}; {missing}", problem.reason),
                     ..problem
@@ -178,8 +182,28 @@ pub async fn mirror(
     }
 }
 
+/// What the validators of an archived copy are, for `--refresh`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// Its ETag.
+    pub etag: Option<String>,
+    /// Its Last-Modified.
+    pub last_modified: Option<String>,
+}
+
+/// What a successful [`mirror`] gave.
+#[derive(Debug, Clone)]
+pub enum Got {
+    /// An object, new or already stored.
+    Object(Box<Mirrored>),
+    /// The server says the archived copy is still current (304).
+    Unchanged,
+}
+
 /// How one attempt went wrong.
 enum Attempt {
+    /// The archived copy is current (304 to a conditional request).
+    Unchanged,
     /// The answer was a placeholder, said how it was recognized.
     Placeholder(String),
     /// Anything else.
@@ -192,11 +216,13 @@ impl From<Problem> for Attempt {
     }
 }
 
-/// A Referer policy, and whether it is the last one to try.
+/// How an attempt asks: its Referer policy, whether it is the last one to try,
+/// and the validators of the archived copy when revalidating.
 #[derive(Clone, Copy)]
 struct Tried<'a> {
     referer: &'a Referer,
     last: bool,
+    known: Option<&'a Known>,
 }
 
 /// One request for one URL with one Referer policy.
@@ -206,10 +232,22 @@ async fn attempt(
     target: &Target,
     url: &Url,
     kind: MediaKind,
-    Tried { referer, last }: Tried<'_>,
+    Tried {
+        referer,
+        last,
+        known,
+    }: Tried<'_>,
     check: &PlaceholderCheck<'_>,
 ) -> Result<Mirrored, Attempt> {
-    let download = engine.download(url, referer.header()).await;
+    let extra = Extra {
+        referer: referer.header().map(str::to_owned),
+        if_none_match: known.and_then(|k| k.etag.clone()),
+        if_modified_since: known.and_then(|k| k.last_modified.clone()),
+    };
+    let download = engine.download(url, &extra).await;
+    if known.is_some() && matches!(&download.result, Ok(r) if r.status == 304) {
+        return Err(Attempt::Unchanged);
+    }
     let (response, body) = match (download.result, download.body) {
         (Ok(response), Some(body)) => (response, body),
         (result, _) => {

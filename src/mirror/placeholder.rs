@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use super::Target;
-use crate::net::probe::Engine;
+use crate::net::probe::{Engine, Extra};
 use crate::sites::fetch::FetchRule;
 use crate::store::write::{Digest, Writer};
 
@@ -70,7 +70,11 @@ pub async fn learn_placeholder(
     url: &Url,
     probe: &str,
 ) -> Option<Learnt> {
-    let download = engine.download(url, Some(probe)).await;
+    let extra = Extra {
+        referer: Some(probe.to_owned()),
+        ..Extra::default()
+    };
+    let download = engine.download(url, &extra).await;
     let mut body = download.body?;
     // Hashed by the object writer, off the async threads, then dropped.
     let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());

@@ -63,6 +63,7 @@ impl Wayback {
         let tried = Tried {
             referer: &Referer::None,
             last: true,
+            known: None,
         };
         match attempt(engine, sites, target, &capture, kind, tried, check).await {
             Ok(mirrored) => Ok(Mirrored {
@@ -70,6 +71,7 @@ impl Wayback {
                 captured_at: Some(timestamp),
                 ..mirrored
             }),
+            Err(Attempt::Unchanged) => Err("the capture answered 304".to_owned()),
             Err(Attempt::Placeholder(why)) => Err(format!(
                 "the Wayback Machine's capture of {timestamp} is the placeholder too ({why})"
             )),

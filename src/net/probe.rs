@@ -201,7 +201,7 @@ impl Engine {
             ticket: None,
             mode: Mode::Probe,
             unread: None,
-            referer: None,
+            extra: Extra::default(),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
@@ -216,7 +216,7 @@ impl Engine {
             ticket: None,
             mode: Mode::Page,
             unread: None,
-            referer: None,
+            extra: Extra::default(),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
@@ -226,15 +226,15 @@ impl Engine {
     /// does. A 2xx answer comes with its [`Body`] unread; any other answer with
     /// its first bytes, as for a probe. The deadline covers the answer's headers;
     /// the body has no overall limit, only a stall limit (the request timeout).
-    /// `referer` goes with every hop.
-    pub async fn download(&self, url: &Url, referer: Option<&str>) -> Download {
+    /// `extra` headers go with every hop.
+    pub async fn download(&self, url: &Url, extra: &Extra) -> Download {
         let mut hops = Vec::new();
         let mut state = Progress {
             deadline: None,
             ticket: None,
             mode: Mode::Download,
             unread: None,
-            referer: referer.map(str::to_owned),
+            extra: extra.clone(),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         let body = match (&result, state.unread, state.ticket) {
@@ -388,13 +388,7 @@ impl Engine {
             }
             let budget = self.settings.timeout.min(left);
             let result = self
-                .send(
-                    url,
-                    method,
-                    rule,
-                    budget,
-                    (state.mode, state.referer.as_deref()),
-                )
+                .send(url, method, rule, budget, (state.mode, &state.extra))
                 .await;
             let result = match result {
                 Err(Failure::Timeout) if budget < self.settings.timeout => Err(Failure::Deadline),
@@ -501,7 +495,7 @@ impl Engine {
         method: Method,
         rule: Option<&SiteRule>,
         budget: Duration,
-        (mode, referer): (Mode, Option<&str>),
+        (mode, extra): (Mode, &Extra),
     ) -> Result<(Response, Option<reqwest::Response>), Failure> {
         let started = Instant::now();
         let client = self.clients.for_url(url);
@@ -516,8 +510,14 @@ impl Engine {
         let mut request = client
             .request(http_method, url.clone())
             .header(header::ACCEPT, accept);
-        if let Some(referer) = referer.and_then(|r| HeaderValue::from_str(r).ok()) {
-            request = request.header(header::REFERER, referer);
+        for (name, value) in [
+            (header::REFERER, &extra.referer),
+            (header::IF_NONE_MATCH, &extra.if_none_match),
+            (header::IF_MODIFIED_SINCE, &extra.if_modified_since),
+        ] {
+            if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                request = request.header(name, value);
+            }
         }
         request = request.header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
         let agent = rule.and_then(|r| r.user_agent.as_ref());
@@ -629,8 +629,19 @@ struct Progress {
     /// In [`Mode::Download`], the 2xx answer's body, not yet read, with the
     /// request's global slot.
     unread: Option<(reqwest::Response, Started)>,
-    /// The Referer sent with every hop, if any.
-    referer: Option<String>,
+    /// Headers sent with every hop.
+    extra: Extra,
+}
+
+/// Headers a download sends with every hop.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// `Referer`.
+    pub referer: Option<String>,
+    /// `If-None-Match`: revalidating an ETag.
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since`: revalidating a Last-Modified date.
+    pub if_modified_since: Option<String>,
 }
 
 /// What a request is for.
