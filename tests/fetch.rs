@@ -1504,3 +1504,192 @@ fn refresh_revalidates_and_downloads_only_what_changed() {
     let (_, stdout, _) = run(&tree, &fixture, &["gc", "--dry-run", "notes"]);
     assert!(stdout.contains(&object_of(&png(111), "png")), "{stdout}");
 }
+
+/// A rule for `cdn.example.net` that learns its stand-in.
+fn learning_rule() -> String {
+    format!(
+        "{FAST}\n[[sites]]\nname = \"example-cdn\"\nhosts = [\"cdn.example.net\"]\nkind = \"image\"\n\
+         host_concurrency = 1\nreferers = [\"none\", \"https://www.example.net/\"]\n\
+         placeholder_probe = \"https://elsewhere.example/\"\n"
+    )
+}
+
+/// `cdn.example.net`: the stand-in unless its own site's Referer is sent; a
+/// path starting `/0dead` is gone and one starting `/0walled` is always the
+/// stand-in (the `0` sorts them first, so learning meets them first).
+fn walled_cdn(req: &Req) -> Reply {
+    let stand_in = png_sized(200, 100, 9);
+    if req.path.starts_with("/0dead") {
+        return Reply::status(404);
+    }
+    if req.path.starts_with("/0walled") {
+        return Reply::status(200).body(stand_in);
+    }
+    match req.headers.get("referer").map(String::as_str) {
+        Some("https://www.example.net/") => {
+            Reply::status(200).body(png_sized(800, 600, req.path.len() as u8))
+        }
+        _ => Reply::status(200).body(stand_in),
+    }
+}
+
+#[test]
+fn learning_survives_a_dead_or_walled_first_url() {
+    let fixture = Fixture::start(&["cdn.example.net"], walled_cdn);
+    let tree = Tree::new();
+    tree.file("archiver.toml", learning_rule()).file(
+        "notes/n.md",
+        "![d](https://cdn.example.net/0dead)\n\n![w](https://cdn.example.net/0walled)\n\n\
+         ![a](https://cdn.example.net/a)\n\n![bb](https://cdn.example.net/bb)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "{summary}");
+    assert_eq!(
+        outcome(&results, "https://cdn.example.net/0dead"),
+        ("failed", "http-404")
+    );
+    assert_eq!(
+        outcome(&results, "https://cdn.example.net/0walled"),
+        ("failed", "placeholder")
+    );
+    assert_eq!(
+        s(&results["https://cdn.example.net/a"], "object"),
+        object_of(&png_sized(800, 600, 2), "png")
+    );
+    assert_eq!(
+        s(&results["https://cdn.example.net/bb"], "object"),
+        object_of(&png_sized(800, 600, 3), "png")
+    );
+    assert!(!objects(&tree).contains(&object_of(&png_sized(200, 100, 9), "png")));
+    assert!(temp_files(&tree).is_empty());
+}
+
+#[test]
+fn a_host_that_ignores_referers_keeps_every_picture() {
+    // Two URLs with the same bytes, one picture the size of WeChat's stand-in:
+    // this CDN gives everyone the same, so nothing is a placeholder.
+    let fixture = Fixture::start(HOSTS, |req: &Req| {
+        let path = req
+            .path
+            .split_once('?')
+            .map_or(req.path.as_str(), |(p, _)| p);
+        match path {
+            "/mmbiz_png/a/640" | "/mmbiz_png/b/640" => {
+                Reply::status(200).body(png_sized(640, 360, 3))
+            }
+            _ => Reply::status(404),
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![a](https://mmbiz.qpic.cn/mmbiz_png/a/640?wx_fmt=png)\n\n\
+         ![b](https://mmbiz.qpic.cn/mmbiz_png/b/640?wx_fmt=png)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary} {results:#?}");
+    for url in [
+        "https://mmbiz.qpic.cn/mmbiz_png/a/640?wx_fmt=png",
+        "https://mmbiz.qpic.cn/mmbiz_png/b/640?wx_fmt=png",
+    ] {
+        assert_eq!(
+            s(&results[url], "object"),
+            object_of(&png_sized(640, 360, 3), "png")
+        );
+    }
+}
+
+#[test]
+fn a_real_picture_the_size_of_the_stand_in_is_kept_once_the_stand_in_is_known() {
+    let fixture = Fixture::start(HOSTS, |req: &Req| {
+        let foreign = req
+            .headers
+            .get("referer")
+            .is_some_and(|r| !r.starts_with("https://mp.weixin.qq.com/"));
+        if foreign {
+            return Reply::status(200).body(png_sized(470, 349, 1));
+        }
+        let path = req
+            .path
+            .split_once('?')
+            .map_or(req.path.as_str(), |(p, _)| p);
+        match path {
+            "/mmbiz_png/real/640" => Reply::status(200).body(png_sized(470, 349, 7)),
+            _ => Reply::status(404),
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![r](https://mmbiz.qpic.cn/mmbiz_png/real/640?wx_fmt=png)\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        s(
+            &results["https://mmbiz.qpic.cn/mmbiz_png/real/640?wx_fmt=png"],
+            "object"
+        ),
+        object_of(&png_sized(470, 349, 7), "png")
+    );
+}
+
+#[test]
+fn a_refused_video_is_asked_again_with_wechat_s_referer() {
+    let mp4 = file(b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2", 6, 2000);
+    let served = mp4.clone();
+    let fixture = Fixture::start(&["mpvideo.qpic.cn"], move |req: &Req| {
+        match req.headers.get("referer").map(String::as_str) {
+            Some("https://mp.weixin.qq.com/") => Reply::status(200).body(served.clone()),
+            _ => Reply::status(403),
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "<video src=\"https://mpvideo.qpic.cn/0bc3abc.f10002.mp4?dis_k=x&dis_t=1\"></video>\n",
+    );
+    let (code, summary, results) = fetch(&tree, &fixture, &["--kinds", "video"]);
+    assert_eq!(code, 0, "{summary}");
+    let video = &results["https://mpvideo.qpic.cn/0bc3abc.f10002.mp4?dis_k=x&dis_t=1"];
+    assert_eq!(s(video, "object"), object_of(&mp4, "mp4"), "{video}");
+}
+
+#[test]
+fn an_expired_video_says_so() {
+    let fixture = Fixture::start(&["mpvideo.qpic.cn"], |_: &Req| Reply::status(403));
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "<video src=\"https://mpvideo.qpic.cn/old.f10002.mp4?dis_k=x&dis_t=1\"></video>\n",
+    );
+    let (code, _, results) = fetch(&tree, &fixture, &["--kinds", "video"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        outcome(
+            &results,
+            "https://mpvideo.qpic.cn/old.f10002.mp4?dis_k=x&dis_t=1"
+        ),
+        ("failed", "expired")
+    );
+}
+
+#[test]
+fn a_paper_link_that_is_a_pdf_is_asked_once() {
+    let fixture = Fixture::start(HOSTS, |req: &Req| match req.path.as_str() {
+        "/pdf/2207.02696" => Reply::status(200)
+            .header("content-type", "application/pdf")
+            .body(pdf()),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "[p](https://arxiv.org/pdf/2207.02696)\n");
+    let (code, summary, results) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(
+        s(&results["https://arxiv.org/pdf/2207.02696"], "object"),
+        object_of(&pdf(), "pdf")
+    );
+    assert_eq!(fixture.requests("arxiv.org", "/pdf/2207.02696"), 1);
+}

@@ -202,6 +202,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         run?
     };
     results.extend(run.results);
+    disown_stand_ins(&run.stand_ins, &mut results, &mut manifest, &archive);
     manifest.save(&manifest_path, &archive.tmp_dir())?;
     // Still under the lock: nothing else writes here, so a temp file left now
     // is one of this run's stopped downloads.
@@ -225,6 +226,61 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// URLs archived before the run learnt their host's placeholder, and found to
+/// hold it, lose their record (and the object, if nothing else refers to it):
+/// a placeholder is never a URL's object.
+fn disown_stand_ins(
+    stand_ins: &BTreeSet<String>,
+    results: &mut [FetchResult],
+    manifest: &mut Manifest,
+    archive: &Archive,
+) {
+    if stand_ins.is_empty() {
+        return;
+    }
+    let journal = archive.journal_refs().unwrap_or_default();
+    for result in results.iter_mut() {
+        let held = matches!(
+            result.outcome,
+            FetchOutcome::Fetched | FetchOutcome::Present
+        ) && result
+            .sha256
+            .as_ref()
+            .is_some_and(|s| stand_ins.contains(s));
+        if !held {
+            continue;
+        }
+        if manifest
+            .records
+            .get(&result.url)
+            .is_some_and(|r| stand_ins.contains(&r.sha256))
+        {
+            manifest.records.remove(&result.url);
+        }
+        if let Some(object) = result.object.take()
+            && !journal.contains(&object)
+            && !manifest.records.values().any(|r| r.object == object)
+            && let Some(name) = ObjectName::from_relative(&object)
+        {
+            let _ = std::fs::remove_file(archive.object_path(&name));
+        }
+        *result = FetchResult {
+            outcome: FetchOutcome::Failed,
+            reason_code: Some("placeholder".into()),
+            reason: Some(
+                "the host's anti-hotlink placeholder (learnt during the run), not the file".into(),
+            ),
+            sha256: None,
+            media_type: None,
+            size: None,
+            source: None,
+            captured_at: None,
+            new_object: false,
+            ..result.clone()
+        };
+    }
 }
 
 /// Whether a record's object is there, at its recorded size. (Rehashing every
@@ -424,6 +480,8 @@ struct WebRun {
     interrupted: bool,
     /// A download's task failed for a bug rather than an answer.
     lost: bool,
+    /// The placeholders learnt during the run.
+    stand_ins: BTreeSet<String>,
 }
 
 async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Result<WebRun, Error> {
@@ -447,7 +505,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     let sites = Arc::new(job.settings.sites.clone());
     let (done, mut finished) =
         tokio::sync::mpsc::unbounded_channel::<(usize, Result<Got, Problem>)>();
-    let work = downloader(&wants, target, sites);
+    let work = downloader(&wants, Arc::clone(&target), sites);
     let mut tasks = spawn_feeders(by_host, &urls, &engine, &done, work);
     drop(done);
 
@@ -511,6 +569,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     let Landed {
         done_with, mut run, ..
     } = landed;
+    run.stand_ins = target.placeholders.stand_ins();
     settle(&wants, &done_with, tasks, &mut run).await;
     Ok(run)
 }
@@ -543,6 +602,7 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
         max_size: job.settings.fetch.max_object_size,
         received: Arc::clone(received),
         placeholders: mirror::Placeholders::default(),
+        probe_timeout: job.settings.network.timeout,
         wayback: job.settings.fetch.wayback.then(|| mirror::Wayback {
             api: job.settings.fetch.wayback_api.clone(),
             capture: job.settings.fetch.wayback_capture.clone(),

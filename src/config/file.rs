@@ -336,7 +336,7 @@ impl SiteFile {
             &self.referers,
             &self.placeholder_sha256,
             &self.placeholder_size,
-            self.placeholder_probe,
+            self.placeholder_probe.as_deref(),
         )
         .map_err(within)?;
         Ok(SiteRule {
@@ -380,7 +380,7 @@ fn fetch_rule(
     referers: &[String],
     placeholder_sha256: &[String],
     placeholder_size: &[String],
-    placeholder_probe: Option<String>,
+    placeholder_probe: Option<&str>,
 ) -> Result<FetchRule, String> {
     let rewrites = |key: &str, list: &[(String, String)]| {
         list.iter()
@@ -394,9 +394,14 @@ fn fetch_rule(
             ));
         }
     }
-    if let Some(probe) = &placeholder_probe {
-        Referer::parse(probe).map_err(|e| format!("placeholder_probe: {e}"))?;
-    }
+    let placeholder_probe = match placeholder_probe.map(Referer::parse) {
+        None => None,
+        Some(Ok(Referer::Url(url))) => Some(url),
+        Some(Ok(Referer::None)) => {
+            return Err("placeholder_probe: a foreign Referer URL is needed, not \"none\"".into());
+        }
+        Some(Err(e)) => return Err(format!("placeholder_probe: {e}")),
+    };
     Ok(FetchRule {
         rewrite: rewrites("rewrite", rewrite)?,
         drop_query,

@@ -561,6 +561,78 @@ mod tests {
     }
 
     #[test]
+    fn shipped_fetch_rules_ask_for_the_real_files() {
+        let s = Settings::shipped().unwrap();
+        let fetch_of = |url: &str| {
+            let url = Url::parse(url).unwrap();
+            let rule = &s.sites.lookup(url.host_str().unwrap()).unwrap().fetch;
+            let target = rule.target(&url);
+            let tries: Vec<String> = rule
+                .candidates(&target)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            (target.to_string(), tries)
+        };
+        let (_, tries) = fetch_of(
+            "https://mmbiz.qpic.cn/mmbiz_png/abc/640?wx_fmt=png&tp=webp&wxfrom=5&wx_lazy=1&wx_co=1",
+        );
+        assert_eq!(
+            tries,
+            [
+                "https://mmbiz.qpic.cn/mmbiz_png/abc/0?wx_fmt=png&wxfrom=5&wx_lazy=1&wx_co=1",
+                "https://mmbiz.qpic.cn/mmbiz_png/abc/640?wx_fmt=png&wxfrom=5&wx_lazy=1&wx_co=1",
+            ]
+        );
+        let (_, tries) = fetch_of("https://mmbiz.qpic.cn/sz_mmbiz_jpg/x/640");
+        assert_eq!(
+            tries,
+            [
+                "https://mmbiz.qpic.cn/sz_mmbiz_jpg/x/0",
+                "https://mmbiz.qpic.cn/sz_mmbiz_jpg/x/640"
+            ]
+        );
+        // Already the original: asked as written, once.
+        let (_, tries) = fetch_of("https://mmbiz.qpic.cn/mmbiz_jpg/x/0?wx_fmt=jpeg");
+        assert_eq!(tries, ["https://mmbiz.qpic.cn/mmbiz_jpg/x/0?wx_fmt=jpeg"]);
+        for (from, to) in [
+            (
+                "https://arxiv.org/abs/2207.02696v2",
+                "https://arxiv.org/pdf/2207.02696v2",
+            ),
+            (
+                "http://arxiv.org/abs/quant-ph/0112019",
+                "https://arxiv.org/pdf/quant-ph/0112019",
+            ),
+            (
+                "https://arxiv.org/abs/2207.02696/",
+                "https://arxiv.org/pdf/2207.02696",
+            ),
+            (
+                "https://export.arxiv.org/abs/1706.03762",
+                "https://arxiv.org/pdf/1706.03762",
+            ),
+            (
+                "https://github.com/o/r/blob/main/docs/a.png",
+                "https://github.com/o/r/raw/main/docs/a.png",
+            ),
+            (
+                "https://github.com/o/r/tree/main/docs",
+                "https://github.com/o/r/tree/main/docs",
+            ),
+        ] {
+            assert_eq!(fetch_of(from).0, to, "{from}");
+        }
+        let wechat = &s.sites.lookup("mmbiz.qpic.cn").unwrap().fetch;
+        assert_eq!(
+            wechat.referer_policies()[0],
+            crate::sites::fetch::Referer::None
+        );
+        assert!(wechat.placeholder_size.contains(&(470, 349)));
+        assert!(wechat.placeholder_probe.is_some());
+    }
+
+    #[test]
     fn user_rules_replace_by_name_and_add_new_names() {
         let user = layer(
             r#"

@@ -87,6 +87,8 @@ pub struct Target {
     pub placeholders: Placeholders,
     /// Where to look for files gone at their source, unless turned off.
     pub wayback: Option<Wayback>,
+    /// The longest a placeholder lesson may take.
+    pub probe_timeout: std::time::Duration,
 }
 
 /// Downloads `url`, expecting content of `kind`, into the archive, the way its
@@ -110,19 +112,45 @@ pub async fn mirror(
     let none = FetchRule::default();
     let fetch = rule.map_or(&none, |r| &r.fetch);
     let mut goal = fetch.target(url);
-    // A paper page no rule rewrites to its PDF: the page names it.
+    // A paper link no rule rewrites: often the PDF itself (arXiv's /pdf/<id>),
+    // else a page that names it. Asked once as a file; read as a page only when
+    // it turns out to be one.
     if kind == MediaKind::Paper
         && goal == *url
         && !goal.path().to_ascii_lowercase().ends_with(".pdf")
     {
-        goal = paper::pdf_of_page(engine, sites, url).await?;
+        let tried = Tried {
+            referer: &Referer::None,
+            last: true,
+            known,
+        };
+        let check = PlaceholderCheck {
+            rule: fetch,
+            learnt: None,
+        };
+        match attempt(engine, sites, target, url, kind, tried, &check).await {
+            Ok(mirrored) => return Ok(Got::Object(Box::new(mirrored))),
+            Err(Attempt::Unchanged) => return Ok(Got::Unchanged),
+            Err(Attempt::Failed(problem)) if problem.code == "not-a-pdf" => {
+                goal = paper::pdf_of_page(engine, sites, url).await?;
+            }
+            Err(Attempt::Failed(problem)) => return Err(problem),
+            Err(Attempt::Placeholder(why)) => {
+                return Err(Problem::new(
+                    "placeholder",
+                    format!("a placeholder ({why})"),
+                ));
+            }
+        }
     }
+    let referers = fetch.referer_policies();
     let learnt = match (rule, &fetch.placeholder_probe) {
         (Some(rule), Some(probe)) => {
+            let key = format!("{} {}", rule.name, goal.host_str().unwrap_or_default());
             target
                 .placeholders
-                .learn(&rule.name, || {
-                    learn_placeholder(engine, target, &goal, probe)
+                .learn(&key, || {
+                    learn_placeholder(engine, target, &goal, probe, &referers)
                 })
                 .await
         }
@@ -132,7 +160,6 @@ pub async fn mirror(
         rule: fetch,
         learnt: learnt.as_deref(),
     };
-    let referers = fetch.referer_policies();
     let mut last = None;
     for candidate in fetch.candidates(&goal) {
         let mut placeholder = None;
@@ -146,6 +173,11 @@ pub async fn mirror(
                 Ok(mirrored) => return Ok(Got::Object(Box::new(mirrored))),
                 Err(Attempt::Unchanged) => return Ok(Got::Unchanged),
                 Err(Attempt::Placeholder(why)) => placeholder = Some(why),
+                // Refused, or sent something else: another Referer may do
+                // (a video CDN that wants WeChat's own).
+                Err(Attempt::Failed(problem)) if !tried.last && refused(&problem) => {
+                    last = Some(problem);
+                }
                 Err(Attempt::Failed(problem)) => {
                     placeholder = None;
                     last = Some(problem);
@@ -180,6 +212,20 @@ pub async fn mirror(
         }
         _ => Err(problem),
     }
+}
+
+/// Whether a failure may be the Referer's doing: a refusal, or other content.
+fn refused(problem: &Problem) -> bool {
+    matches!(
+        problem.code.as_str(),
+        "http-401"
+            | "http-403"
+            | "blocked"
+            | "expired"
+            | "not-an-image"
+            | "not-a-pdf"
+            | "not-a-video"
+    )
 }
 
 /// What the validators of an archived copy are, for `--refresh`.
@@ -234,7 +280,7 @@ async fn attempt(
     kind: MediaKind,
     Tried {
         referer,
-        last,
+        last: _,
         known,
     }: Tried<'_>,
     check: &PlaceholderCheck<'_>,
@@ -296,7 +342,7 @@ async fn attempt(
             return Err(write_failed(&e, &target.tmp).into());
         }
     };
-    if let Some(why) = check.recognizes(url, &digest, &poured.head, last) {
+    if let Some(why) = check.recognizes(&digest, &poured.head) {
         tracing::debug!("{url}: a placeholder with {referer} ({why})");
         writer.abandon().await;
         return Err(Attempt::Placeholder(why));

@@ -5,8 +5,10 @@
 use url::Url;
 
 use super::{Problem, unanswered};
+use crate::judge::judge;
 use crate::net::probe::Engine;
 use crate::sites::SiteRules;
+use crate::verdict::Verdict;
 
 /// The PDF a paper page names, reading the page (redirects followed, so a
 /// doi.org link arrives at the publisher's page).
@@ -19,6 +21,19 @@ pub async fn pdf_of_page(engine: &Engine, sites: &SiteRules, url: &Url) -> Resul
         Ok(r) if (200..300).contains(&r.status) => r,
         _ => return Err(unanswered(url, &outcome, sites)),
     };
+    // A bot wall or a page that says it is gone names no PDF, and says so.
+    let judgement = judge(url, &outcome, sites);
+    if matches!(
+        judgement.verdict,
+        Verdict::SoftDead | Verdict::Blocked | Verdict::Dead | Verdict::Expired
+    ) {
+        return Err(Problem::new(
+            judgement.verdict.as_str(),
+            judgement
+                .reason
+                .unwrap_or_else(|| judgement.verdict.to_string()),
+        ));
+    }
     // A paper link that is the PDF itself.
     let pdf_type = response
         .header("content-type")

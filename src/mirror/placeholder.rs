@@ -3,106 +3,185 @@
 //! never be archived as the image.
 //!
 //! A placeholder is recognized three ways, all from the site rule: its sha256
-//! among the known ones, its picture size, or the hash learnt during the run by
-//! asking once with a foreign Referer (`placeholder_probe`) and remembering the
-//! answer. A host that answers that probe with the real file is caught out when
-//! the probed URL gives the same bytes to every Referer policy: the learnt hash
-//! is then dropped.
+//! among the known ones; the hash learnt during the run (`placeholder_probe`);
+//! or, when nothing was learnt, its picture size. Learning asks one URL with
+//! the foreign Referer, then with the rule's policies in turn: only when one of
+//! them gets something else, and the foreign answer is a picture, is its hash
+//! the stand-in. Equal answers prove nothing (a walled URL gives everyone the
+//! stand-in, a host that ignores Referers gives everyone the file), so learning
+//! tries again on a later URL, a few times at most; URLs archived before it
+//! concluded are checked against what it learnt at the end of the run
+//! ([`Placeholders::stand_ins`]). A learnt hash outranks the size, so a real
+//! picture of the stand-in's size is kept.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::OnceCell;
 use url::Url;
 
 use super::Target;
+use crate::media::{self, Class, SNIFF_LEN};
 use crate::net::probe::{Engine, Extra};
-use crate::sites::fetch::FetchRule;
+use crate::sites::fetch::{FetchRule, Referer};
 use crate::store::write::{Digest, Writer};
 
-/// The most a placeholder probe reads: placeholders are small pictures, and a
+/// The most a learning request reads: stand-ins are small pictures, and a
 /// larger answer is the file itself.
-const PROBE_LIMIT: u64 = 4 << 20;
+const PROBE_LIMIT: u64 = 512 * 1024;
 
-/// A placeholder learnt at run time.
+/// How many URLs learning may try before deciding the host has no stand-in.
+const LESSONS: u32 = 3;
+
+/// A placeholder learnt at run time: the hash of the stand-in.
 #[derive(Debug)]
 pub struct Learnt {
-    /// The URL the probe asked.
-    url: Url,
-    /// What came back with the foreign Referer.
     sha256: String,
-    /// Cleared when the same URL gave the same bytes without that Referer.
-    trusted: AtomicBool,
 }
 
-/// Placeholders learnt during a run, one per site rule, each learnt once even
-/// when many downloads of the rule start together.
+/// What one lesson taught.
+pub enum Lesson {
+    /// The stand-in's hash.
+    Learnt(Learnt),
+    /// Nothing either way: try another URL.
+    Inconclusive,
+}
+
+/// Placeholders learnt during a run, one per site rule and host, each learnt
+/// once even when many downloads start together.
 #[derive(Debug, Default, Clone)]
 pub struct Placeholders {
-    by_rule: Arc<Mutex<HashMap<String, Arc<Learning>>>>,
+    by_key: Arc<Mutex<HashMap<String, Arc<Learning>>>>,
 }
 
-/// A rule's placeholder: being learnt, learnt, or found not to exist.
-type Learning = OnceCell<Option<Arc<Learnt>>>;
+/// A rule's placeholder on one host: being learnt, learnt, or given up on.
+#[derive(Debug, Default)]
+struct Learning {
+    learnt: OnceCell<Option<Arc<Learnt>>>,
+    lessons: AtomicU32,
+}
 
 impl Placeholders {
-    /// The placeholder learnt for `rule`, learning it with `learn` the first time.
-    pub async fn learn<F, Fut>(&self, rule: &str, learn: F) -> Option<Arc<Learnt>>
+    /// Every stand-in learnt so far.
+    #[must_use]
+    pub fn stand_ins(&self) -> std::collections::BTreeSet<String> {
+        let map = self.by_key.lock().unwrap_or_else(PoisonError::into_inner);
+        map.values()
+            .filter_map(|l| l.learnt.get().cloned().flatten())
+            .map(|l| l.sha256.clone())
+            .collect()
+    }
+
+    /// The placeholder learnt under `key` (rule and host), taking a lesson
+    /// with `learn` while none has been conclusive and lessons are left.
+    pub async fn learn<F, Fut>(&self, key: &str, learn: F) -> Option<Arc<Learnt>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Option<Learnt>>,
+        Fut: Future<Output = Lesson>,
     {
-        let cell = {
-            let mut map = self.by_rule.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(map.entry(rule.to_owned()).or_default())
+        let learning = {
+            let mut map = self.by_key.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(map.entry(key.to_owned()).or_default())
         };
-        cell.get_or_init(|| async { learn().await.map(Arc::new) })
-            .await
-            .clone()
+        let taught = learning
+            .learnt
+            .get_or_try_init(|| async {
+                match learn().await {
+                    Lesson::Learnt(learnt) => Ok(Some(Arc::new(learnt))),
+                    Lesson::Inconclusive
+                        if learning.lessons.fetch_add(1, Ordering::SeqCst) + 1 >= LESSONS =>
+                    {
+                        Ok(None)
+                    }
+                    Lesson::Inconclusive => Err(()),
+                }
+            })
+            .await;
+        taught.ok().cloned().flatten()
     }
 }
 
-/// Asks `url` with the foreign Referer `probe` and returns the answer's hash.
+/// Asks `url` with the foreign Referer `probe`, then with each of `policies`
+/// until one gets something else, and learns the foreign answer's hash when
+/// one does and it is a picture.
 pub async fn learn_placeholder(
     engine: &Engine,
     target: &Target,
     url: &Url,
     probe: &str,
-) -> Option<Learnt> {
+    policies: &[Referer],
+) -> Lesson {
+    let foreign = answer(engine, target, url, Some(probe)).await;
+    let Some((foreign, head)) = foreign else {
+        return Lesson::Inconclusive;
+    };
+    if !media::sniff(&head).is_some_and(|s| s.class == Class::Image) {
+        return Lesson::Inconclusive;
+    }
+    let mut differs = false;
+    for policy in policies {
+        if let Some((own, _)) = answer(engine, target, url, policy.header()).await
+            && own.sha256 != foreign.sha256
+        {
+            differs = true;
+            break;
+        }
+    }
+    if !differs {
+        tracing::debug!("{url}: the same answer whatever the Referer; no lesson");
+        return Lesson::Inconclusive;
+    }
+    tracing::debug!(
+        "{url}: Referer {probe} draws a stand-in of {} bytes, sha256 {}",
+        foreign.size,
+        foreign.sha256
+    );
+    Lesson::Learnt(Learnt {
+        sha256: foreign.sha256,
+    })
+}
+
+/// The hash and first bytes of a small 2xx answer, within the request timeout.
+async fn answer(
+    engine: &Engine,
+    target: &Target,
+    url: &Url,
+    referer: Option<&str>,
+) -> Option<(Digest, Vec<u8>)> {
     let extra = Extra {
-        referer: Some(probe.to_owned()),
+        referer: referer.map(str::to_owned),
         ..Extra::default()
     };
-    let download = engine.download(url, &extra).await;
-    let mut body = download.body?;
-    // Hashed by the object writer, off the async threads, then dropped.
-    let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
-    let mut size = 0u64;
-    let digest = loop {
-        match body.chunk().await {
-            Ok(Some(chunk)) => {
-                size += chunk.len() as u64;
-                if size > PROBE_LIMIT || writer.write(chunk).await.is_err() {
-                    break None;
+    let read = async {
+        let download = engine.download(url, &extra).await;
+        let mut body = download.body?;
+        // Hashed by the object writer, off the async threads, then dropped.
+        let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
+        let (mut size, mut head) = (0u64, Vec::new());
+        let digest = loop {
+            match body.chunk().await {
+                Ok(Some(chunk)) => {
+                    size += chunk.len() as u64;
+                    if head.len() < SNIFF_LEN {
+                        let room = SNIFF_LEN - head.len();
+                        head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    if size > PROBE_LIMIT || writer.write(chunk).await.is_err() {
+                        break None;
+                    }
                 }
+                Ok(None) => break writer.finish(Some(size)).await.ok(),
+                Err(_) => break None,
             }
-            Ok(None) => break writer.finish(Some(size)).await.ok(),
-            Err(_) => break None,
-        }
+        };
+        writer.abandon().await;
+        digest.map(|d| (d, head))
     };
-    writer.abandon().await;
-    let digest = digest?;
-    tracing::debug!(
-        "{url}: with Referer {probe}, {} bytes, sha256 {}",
-        digest.size,
-        digest.sha256
-    );
-    Some(Learnt {
-        url: url.clone(),
-        sha256: digest.sha256,
-        trusted: AtomicBool::new(true),
-    })
+    tokio::time::timeout(target.probe_timeout, read)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// What an answer is checked against.
@@ -114,18 +193,8 @@ pub struct PlaceholderCheck<'a> {
 }
 
 impl PlaceholderCheck<'_> {
-    /// How the body of `url` was recognized as a placeholder, if it was.
-    /// `last_try` says whether another Referer policy is left to try.
-    pub fn recognizes(
-        &self,
-        url: &Url,
-        digest: &Digest,
-        head: &[u8],
-        last_try: bool,
-    ) -> Option<String> {
-        let size = imagesize::blob_size(head)
-            .ok()
-            .and_then(|s| Some((u32::try_from(s.width).ok()?, u32::try_from(s.height).ok()?)));
+    /// How a body was recognized as a placeholder, if it was.
+    pub fn recognizes(&self, digest: &Digest, head: &[u8]) -> Option<String> {
         if self
             .rule
             .placeholder_sha256
@@ -134,25 +203,25 @@ impl PlaceholderCheck<'_> {
         {
             return Some(format!("known sha256 {}", short(&digest.sha256)));
         }
-        if let Some((w, h)) = size
-            && self.rule.placeholder_size.contains(&(w, h))
-        {
-            return Some(format!("a {w}×{h} picture"));
+        // What the host really sends as its stand-in outranks a size: a real
+        // picture of the same size is kept.
+        if let Some(learnt) = self.learnt {
+            return (learnt.sha256 == digest.sha256).then(|| {
+                format!(
+                    "the sha256 {} a foreign Referer draws",
+                    short(&digest.sha256)
+                )
+            });
         }
-        let learnt = self.learnt?;
-        if learnt.sha256 != digest.sha256 || !learnt.trusted.load(Ordering::Relaxed) {
-            return None;
+        let size = imagesize::blob_size(head)
+            .ok()
+            .and_then(|s| Some((u32::try_from(s.width).ok()?, u32::try_from(s.height).ok()?)));
+        match size {
+            Some((w, h)) if self.rule.placeholder_size.contains(&(w, h)) => {
+                Some(format!("a {w}×{h} picture"))
+            }
+            _ => None,
         }
-        if learnt.url == *url && last_try {
-            // The probed URL gives every Referer what the foreign one got: this
-            // host sends no placeholder, and the probe's answer was the file.
-            learnt.trusted.store(false, Ordering::Relaxed);
-            return None;
-        }
-        Some(format!(
-            "the sha256 {} a foreign Referer draws",
-            short(&digest.sha256)
-        ))
     }
 }
 

@@ -78,7 +78,8 @@ impl Referer {
             return Ok(Referer::None);
         }
         match Url::parse(s) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Referer::Url(s.to_owned())),
+            // Sent as the parsed URL is written: ASCII, as a header must be.
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Referer::Url(u.to_string())),
             _ => Err(format!(
                 "referer `{s}` is neither \"none\" nor an http(s) URL"
             )),
@@ -183,17 +184,19 @@ impl FetchRule {
             .iter()
             .find_map(|r| r.apply(url))
             .unwrap_or_else(|| url.clone());
-        if !self.drop_query.is_empty() && out.query().is_some() {
-            let kept: Vec<(String, String)> = out
-                .query_pairs()
-                .filter(|(k, _)| !self.drop_query.iter().any(|d| d == k))
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        if let Some(query) = out.query().filter(|_| !self.drop_query.is_empty()) {
+            // The other parameters stay byte for byte: a signed URL breaks if
+            // its query is re-encoded.
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|part| {
+                    let key = part.split('=').next().unwrap_or_default();
+                    let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+                    !self.drop_query.iter().any(|d| *d == key)
+                })
                 .collect();
-            if kept.is_empty() {
-                out.set_query(None);
-            } else {
-                out.query_pairs_mut().clear().extend_pairs(kept);
-            }
+            let kept = kept.join("&");
+            out.set_query((!kept.is_empty()).then_some(kept.as_str()));
         }
         out
     }
@@ -270,6 +273,13 @@ mod tests {
         assert_eq!(rule.candidates(&plain), vec![plain.clone()]);
         let only_tp = Url::parse("https://mmbiz.qpic.cn/a/0?tp=webp").unwrap();
         assert_eq!(rule.target(&only_tp).as_str(), "https://mmbiz.qpic.cn/a/0");
+        // What stays is byte for byte what was written: signatures survive.
+        let signed =
+            Url::parse("https://cdn.example/v.mp4?sig=a%2Fb~c:d&flag&tp=webp&e=1").unwrap();
+        assert_eq!(
+            rule.target(&signed).as_str(),
+            "https://cdn.example/v.mp4?sig=a%2Fb~c:d&flag&e=1"
+        );
     }
 
     #[test]
