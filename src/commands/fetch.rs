@@ -603,6 +603,9 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
         received: Arc::clone(received),
         placeholders: mirror::Placeholders::default(),
         probe_timeout: job.settings.network.timeout,
+        writers: Arc::new(tokio::sync::Semaphore::new(
+            job.settings.network.max_concurrency.max(1),
+        )),
         wayback: job.settings.fetch.wayback.then(|| mirror::Wayback {
             api: job.settings.fetch.wayback_api.clone(),
             capture: job.settings.fetch.wayback_capture.clone(),

@@ -89,6 +89,8 @@ pub struct Target {
     pub wayback: Option<Wayback>,
     /// The longest a placeholder lesson may take.
     pub probe_timeout: std::time::Duration,
+    /// Objects being written at once (each on a blocking thread).
+    pub writers: Arc<tokio::sync::Semaphore>,
 }
 
 /// Downloads `url`, expecting content of `kind`, into the archive, the way its
@@ -294,7 +296,7 @@ async fn attempt(
     if known.is_some() && matches!(&download.result, Ok(r) if r.status == 304) {
         return Err(Attempt::Unchanged);
     }
-    let (response, body) = match (download.result, download.body) {
+    let (response, mut body) = match (download.result, download.body) {
         (Ok(response), Some(body)) => (response, body),
         (result, _) => {
             let outcome = Outcome {
@@ -314,8 +316,17 @@ async fn attempt(
     {
         return Err(too_large(len, limit, false).into());
     }
+    // Writers are limited like requests: a download's fsync may outlast its
+    // request, and without a limit the fsyncs of finished downloads pile up on
+    // threads of their own while new downloads start.
+    let Ok(_writing) = target.writers.acquire().await else {
+        return Err(Problem::new("interrupted", "the run was stopped").into());
+    };
     let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
-    let poured = match pour(body, &mut writer, target, kind).await {
+    let poured = pour(&mut body, &mut writer, target, kind).await;
+    // The network's part is over: the request's slots go to the next download.
+    drop(body);
+    let poured = match poured {
         Ok(poured) => poured,
         Err(problem) => {
             writer.abandon().await;
@@ -380,7 +391,7 @@ const RATE_WINDOW: std::time::Duration = std::time::Duration::from_mins(1);
 /// Pours the body into the writer, judging its type from its first bytes and
 /// keeping to the size limit; returns its size and type.
 async fn pour(
-    mut body: crate::net::probe::Body,
+    body: &mut crate::net::probe::Body,
     writer: &mut Writer,
     target: &Target,
     kind: MediaKind,

@@ -19,7 +19,7 @@ use super::{ObjectName, sync_dir};
 
 /// Pieces in flight between a download and its writer: bounds the memory a fast
 /// network and a slow disk can take.
-const QUEUE: usize = 8;
+const QUEUE: usize = 4;
 
 /// An object in the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
