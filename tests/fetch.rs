@@ -1428,6 +1428,14 @@ fn a_dead_image_comes_back_from_the_wayback_machine() {
     );
     assert_eq!(fixture.requests_to("archive.org"), before);
     assert_eq!(fixture.requests_to("web.archive.org"), 1);
+
+    // The text report says where the bytes came from.
+    std::fs::remove_dir_all(tree.path().join("archive")).unwrap();
+    let (_, stdout, _) = run(&tree, &fixture, &["fetch", "notes"]);
+    assert!(
+        stdout.contains("from the Wayback Machine's capture of 20200102030405"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -1455,24 +1463,27 @@ fn refresh_revalidates_and_downloads_only_what_changed() {
             }
             // No validators at all: compared by hash.
             "/plain.gif" => Reply::status(200).body(gif()),
+            // Gone by the time of the refresh.
+            "/gone-later.png" if v == 1 => Reply::status(200).body(png(120)),
             _ => Reply::status(404),
         }
     });
     let tree = Tree::new();
     tree.file("archiver.toml", FAST).file(
         "notes/n.md",
-        "![](https://img.example.org/steady.png)\n\n![](https://img.example.org/changing.png)\n\n![](https://img.example.org/plain.gif)\n",
+        "![](https://img.example.org/steady.png)\n\n![](https://img.example.org/changing.png)\n\n\
+         ![](https://img.example.org/plain.gif)\n\n![](https://img.example.org/gone-later.png)\n",
     );
     let (code, _, _) = fetch(&tree, &fixture, &[]);
     assert_eq!(code, 0);
     let first = objects(&tree);
-    assert_eq!(first.len(), 3);
+    assert_eq!(first.len(), 4);
 
     version.store(2, std::sync::atomic::Ordering::SeqCst);
     // Without --refresh nothing is asked.
     let (code, summary, _) = fetch(&tree, &fixture, &[]);
     assert_eq!(code, 0);
-    assert_eq!(summary["present"], 3);
+    assert_eq!(summary["present"], 4);
     assert_eq!(fixture.requests("img.example.org", "/changing.png"), 1);
 
     let (code, summary, results) = fetch(&tree, &fixture, &["--refresh"]);
@@ -1485,6 +1496,11 @@ fn refresh_revalidates_and_downloads_only_what_changed() {
         outcome(&results, "https://img.example.org/plain.gif").0,
         "present"
     );
+    // Gone at the source: the archived copy stays the URL's object, and says so.
+    let gone = &results["https://img.example.org/gone-later.png"];
+    assert_eq!(s(gone, "outcome"), "present", "{gone}");
+    assert_eq!(s(gone, "reason_code"), "http-404");
+    assert_eq!(s(gone, "object"), object_of(&png(120), "png"));
     let changed = &results["https://img.example.org/changing.png"];
     assert_eq!(s(changed, "outcome"), "fetched", "{changed}");
     assert_eq!(s(changed, "object"), object_of(&png(112), "png"));
@@ -1494,7 +1510,7 @@ fn refresh_revalidates_and_downloads_only_what_changed() {
     assert_eq!(fixture.requests("img.example.org", "/changing.png"), 2);
     // The old version stays until gc; the manifest names the new one.
     let now = objects(&tree);
-    assert_eq!(now.len(), 4);
+    assert_eq!(now.len(), 5);
     assert!(now.contains(&object_of(&png(111), "png")));
     let record = manifest(&tree)
         .into_iter()
@@ -1692,4 +1708,77 @@ fn a_paper_link_that_is_a_pdf_is_asked_once() {
         object_of(&pdf(), "pdf")
     );
     assert_eq!(fixture.requests("arxiv.org", "/pdf/2207.02696"), 1);
+}
+
+#[test]
+fn a_refresh_keeps_the_archived_copy_when_the_origin_is_gone_or_walled() {
+    // Phase 1 serves everything; phase 2: /lm.png answers 304 to its date,
+    // /gone.png is gone (and has a Wayback capture, which must not be used),
+    // /0walled serves the stand-in to everyone.
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let served = std::sync::Arc::clone(&phase);
+    let fixture = Fixture::start(
+        &["cdn.example.net", "archive.org", "web.archive.org"],
+        move |req: &Req| {
+            let later = served.load(std::sync::atomic::Ordering::SeqCst) == 2;
+            match (req.host.as_str(), req.path.as_str()) {
+                ("archive.org", _) => Reply::status(200).body(
+                    r#"{"archived_snapshots":{"closest":{"available":true,"status":"200","timestamp":"20200101000000"}}}"#,
+                ),
+                ("web.archive.org", _) => Reply::status(200).body(png(131)),
+                ("cdn.example.net", "/lm.png") => {
+                    let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+                    if req.headers.get("if-modified-since").map(String::as_str) == Some(date) {
+                        Reply::status(304)
+                    } else {
+                        let seed = if later { 133 } else { 132 };
+                        Reply::status(200).header("last-modified", date).body(png(seed))
+                    }
+                }
+                ("cdn.example.net", "/gone.png") if later => Reply::status(404),
+                ("cdn.example.net", "/0walled.png") if later => {
+                    Reply::status(200).body(png_sized(200, 100, 9))
+                }
+                _ if later => walled_cdn(req),
+                _ => Reply::status(200).body(png_sized(800, 600, req.path.len() as u8)),
+            }
+        },
+    );
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        learning_rule().replace("[fetch]\nwayback = false\n", ""),
+    )
+    .file(
+        "notes/n.md",
+        "![](https://cdn.example.net/lm.png)\n\n![](https://cdn.example.net/gone.png)\n\n\
+         ![](https://cdn.example.net/0walled.png)\n\n![](https://cdn.example.net/a)\n",
+    );
+    let (code, summary, _) = fetch(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{summary}");
+    let before = manifest(&tree);
+
+    phase.store(2, std::sync::atomic::Ordering::SeqCst);
+    let (code, summary, results) = fetch(&tree, &fixture, &["--refresh"]);
+    assert_eq!(code, 0, "{summary} {results:#?}");
+    // The date went along, and 304 kept the copy.
+    assert_eq!(
+        outcome(&results, "https://cdn.example.net/lm.png"),
+        ("present", "")
+    );
+    // Gone at the origin: the copy stays, the Wayback Machine is not asked.
+    assert_eq!(
+        outcome(&results, "https://cdn.example.net/gone.png"),
+        ("present", "http-404")
+    );
+    assert_eq!(fixture.requests_to("archive.org"), 0);
+    // Walled now: the copy stays, whenever the stand-in was learnt.
+    assert_eq!(
+        outcome(&results, "https://cdn.example.net/0walled.png"),
+        ("present", "placeholder")
+    );
+    // Nothing the first run archived was lost.
+    assert_eq!(manifest(&tree), before);
+    let (_, stdout, _) = run(&tree, &fixture, &["gc", "--dry-run", "notes"]);
+    assert!(stdout.contains("would remove 0 unreferenced"), "{stdout}");
 }

@@ -165,6 +165,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             // A capture does not change; an origin may have.
             if args.refresh && record.source == Source::Origin {
                 let known = Known {
+                    url: record.final_url.clone(),
                     etag: record.etag.clone(),
                     last_modified: record.last_modified.clone(),
                 };
@@ -178,7 +179,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         downloads.push(want);
     }
 
-    let run = if downloads.is_empty() {
+    let mut run = if downloads.is_empty() {
         WebRun::default()
     } else {
         let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
@@ -201,9 +202,10 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         runtime.shutdown_timeout(Duration::from_secs(2));
         run?
     };
-    results.extend(run.results);
-    disown_stand_ins(&run.stand_ins, &mut results, &mut manifest, &archive);
+    results.extend(std::mem::take(&mut run.results));
+    let disowned = disown_stand_ins(&run, &mut results, &mut manifest);
     manifest.save(&manifest_path, &archive.tmp_dir())?;
+    remove_unreferenced(&disowned, &manifest, &archive);
     // Still under the lock: nothing else writes here, so a temp file left now
     // is one of this run's stopped downloads.
     let _ = archive.clean_tmp(Duration::ZERO);
@@ -229,18 +231,18 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 }
 
 /// URLs archived before the run learnt their host's placeholder, and found to
-/// hold it, lose their record (and the object, if nothing else refers to it):
-/// a placeholder is never a URL's object.
+/// hold it, lose their record (a refreshed one gets its old record back): a
+/// placeholder is never a URL's object. Returns the objects so disowned.
 fn disown_stand_ins(
-    stand_ins: &BTreeSet<String>,
+    run: &WebRun,
     results: &mut [FetchResult],
     manifest: &mut Manifest,
-    archive: &Archive,
-) {
+) -> Vec<String> {
+    let stand_ins = &run.stand_ins;
+    let mut disowned = Vec::new();
     if stand_ins.is_empty() {
-        return;
+        return disowned;
     }
-    let journal = archive.journal_refs().unwrap_or_default();
     for result in results.iter_mut() {
         let held = matches!(
             result.outcome,
@@ -259,12 +261,28 @@ fn disown_stand_ins(
         {
             manifest.records.remove(&result.url);
         }
-        if let Some(object) = result.object.take()
-            && !journal.contains(&object)
-            && !manifest.records.values().any(|r| r.object == object)
-            && let Some(name) = ObjectName::from_relative(&object)
-        {
-            let _ = std::fs::remove_file(archive.object_path(&name));
+        disowned.extend(result.object.take());
+        if let Some(old) = run.replaced.get(&result.url) {
+            manifest.records.insert(result.url.clone(), old.clone());
+            *result = FetchResult {
+                reason_code: Some("placeholder".into()),
+                reason: Some(
+                    "kept the archived copy; the host now answers with its anti-hotlink placeholder"
+                        .into(),
+                ),
+                new_object: false,
+                ..FetchResult {
+                    object: Some(old.object.clone()),
+                    sha256: Some(old.sha256.clone()),
+                    media_type: Some(old.media_type.clone()),
+                    size: Some(old.size),
+                    source: Some(old.source),
+                    captured_at: old.captured_at.clone(),
+                    outcome: FetchOutcome::Present,
+                    ..result.clone()
+                }
+            };
+            continue;
         }
         *result = FetchResult {
             outcome: FetchOutcome::Failed,
@@ -280,6 +298,24 @@ fn disown_stand_ins(
             new_object: false,
             ..result.clone()
         };
+    }
+    disowned
+}
+
+/// Removes `objects` that nothing refers to any more, once the manifest that
+/// no longer names them is saved. Left to `gc` when the rewrite journal cannot
+/// be read (it might name them).
+fn remove_unreferenced(objects: &[String], manifest: &Manifest, archive: &Archive) {
+    let Ok(journal) = archive.journal_refs() else {
+        return;
+    };
+    for object in objects {
+        if journal.contains(object) || manifest.records.values().any(|r| &r.object == object) {
+            continue;
+        }
+        if let Some(name) = ObjectName::from_relative(object) {
+            let _ = std::fs::remove_file(archive.object_path(&name));
+        }
     }
 }
 
@@ -482,6 +518,8 @@ struct WebRun {
     lost: bool,
     /// The placeholders learnt during the run.
     stand_ins: BTreeSet<String>,
+    /// Records a refresh replaced, by URL.
+    replaced: BTreeMap<String, Record>,
 }
 
 async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Result<WebRun, Error> {
@@ -636,6 +674,18 @@ impl Landed<'_, '_> {
             .and_then(Url::host_str)
             .unwrap_or_default();
         let manifest = &mut *self.job.manifest;
+        // Same bytes on a refresh: the record stands, with the server's new
+        // validators, so the next refresh can be conditional.
+        if let Ok(Got::Object(mirrored)) = &result
+            && want.known.is_some()
+            && let Some(record) = manifest.records.get_mut(&want.url)
+            && record.sha256 == mirrored.stored.name.sha256
+            && (record.etag != mirrored.etag || record.last_modified != mirrored.last_modified)
+        {
+            record.etag.clone_from(&mirrored.etag);
+            record.last_modified.clone_from(&mirrored.last_modified);
+            self.dirty = true;
+        }
         let result = match (result, manifest.records.get(&want.url)) {
             // Revalidated: the archived copy stands.
             (Ok(Got::Unchanged), Some(record)) => {
@@ -654,6 +704,13 @@ impl Landed<'_, '_> {
             )),
             (Ok(Got::Object(mirrored)), old) => {
                 self.watch.observe(host, Heard::Answer);
+                // A refresh replaces a record: the old one is kept aside in case
+                // the new bytes turn out to be a placeholder learnt later.
+                if want.known.is_some()
+                    && let Some(old) = old
+                {
+                    self.run.replaced.insert(want.url.clone(), old.clone());
+                }
                 let record = record_for(want, &mirrored, old);
                 let result = FetchResult {
                     new_object: mirrored.stored.created,
@@ -662,6 +719,18 @@ impl Landed<'_, '_> {
                 manifest.records.insert(want.url.clone(), record);
                 self.dirty = true;
                 result
+            }
+            // Revalidating failed: the archived copy is still the URL's object.
+            (Err(problem), Some(record)) if want.known.is_some() => {
+                self.watch.observe(host, problem.heard.clone());
+                FetchResult {
+                    reason: Some(format!(
+                        "kept the archived copy; asking again failed: {}",
+                        problem.reason
+                    )),
+                    reason_code: Some(problem.code),
+                    ..want.with_record(FetchOutcome::Present, record)
+                }
             }
             (Err(problem), _) => {
                 self.watch.observe(host, problem.heard.clone());

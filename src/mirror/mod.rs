@@ -114,35 +114,13 @@ pub async fn mirror(
     let none = FetchRule::default();
     let fetch = rule.map_or(&none, |r| &r.fetch);
     let mut goal = fetch.target(url);
-    // A paper link no rule rewrites: often the PDF itself (arXiv's /pdf/<id>),
-    // else a page that names it. Asked once as a file; read as a page only when
-    // it turns out to be one.
     if kind == MediaKind::Paper
         && goal == *url
         && !goal.path().to_ascii_lowercase().ends_with(".pdf")
     {
-        let tried = Tried {
-            referer: &Referer::None,
-            last: true,
-            known,
-        };
-        let check = PlaceholderCheck {
-            rule: fetch,
-            learnt: None,
-        };
-        match attempt(engine, sites, target, url, kind, tried, &check).await {
-            Ok(mirrored) => return Ok(Got::Object(Box::new(mirrored))),
-            Err(Attempt::Unchanged) => return Ok(Got::Unchanged),
-            Err(Attempt::Failed(problem)) if problem.code == "not-a-pdf" => {
-                goal = paper::pdf_of_page(engine, sites, url).await?;
-            }
-            Err(Attempt::Failed(problem)) => return Err(problem),
-            Err(Attempt::Placeholder(why)) => {
-                return Err(Problem::new(
-                    "placeholder",
-                    format!("a placeholder ({why})"),
-                ));
-            }
+        match paper_link(engine, sites, target, url, fetch, known).await? {
+            PaperLink::File(got) => return Ok(got),
+            PaperLink::Names(pdf) => goal = pdf,
         }
     }
     let referers = fetch.referer_policies();
@@ -199,10 +177,19 @@ pub async fn mirror(
         }
     }
     let problem = last.unwrap_or_else(|| Problem::new("internal", "nothing was tried"));
-    // Gone at the source: the Wayback Machine may have kept it.
+    // Gone at the source: the Wayback Machine may have kept it (unless this
+    // was a refresh: the archive keeps its own copy then).
     match &target.wayback {
-        Some(wayback) if wayback::is_gone(&problem.code) => {
-            let asked = if kind == MediaKind::Paper { &goal } else { url };
+        Some(wayback)
+            if known.is_none() && kind != MediaKind::Video && wayback::is_gone(&problem.code) =>
+        {
+            // The file's own URL: a paper's PDF, a GitHub blob's raw file.
+            let rewritten = fetch.rewrite.iter().any(|r| r.apply(url).is_some());
+            let asked = if kind == MediaKind::Paper || rewritten {
+                &goal
+            } else {
+                url
+            };
             wayback
                 .capture(engine, sites, target, asked, kind, &check)
                 .await
@@ -233,6 +220,9 @@ fn refused(problem: &Problem) -> bool {
 /// What the validators of an archived copy are, for `--refresh`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
+    /// The URL that answered with them (the record's final URL): validators
+    /// are sent to it alone.
+    pub url: String,
     /// Its ETag.
     pub etag: Option<String>,
     /// Its Last-Modified.
@@ -246,6 +236,50 @@ pub enum Got {
     Object(Box<Mirrored>),
     /// The server says the archived copy is still current (304).
     Unchanged,
+}
+
+/// What a paper link turned out to be.
+enum PaperLink {
+    /// The PDF itself, now archived (or still current).
+    File(Got),
+    /// A page naming its PDF.
+    Names(Url),
+}
+
+/// A paper link no rule rewrites: often the PDF itself (arXiv's /pdf/<id>),
+/// else a page that names it. Asked once as a file; read as a page only when it
+/// turns out to be one.
+async fn paper_link(
+    engine: &Engine,
+    sites: &SiteRules,
+    target: &Target,
+    url: &Url,
+    fetch: &FetchRule,
+    known: Option<&Known>,
+) -> Result<PaperLink, Problem> {
+    let tried = Tried {
+        referer: &Referer::None,
+        last: true,
+        known,
+    };
+    let check = PlaceholderCheck {
+        rule: fetch,
+        learnt: None,
+    };
+    match attempt(engine, sites, target, url, MediaKind::Paper, tried, &check).await {
+        Ok(mirrored) => Ok(PaperLink::File(Got::Object(Box::new(mirrored)))),
+        Err(Attempt::Unchanged) => Ok(PaperLink::File(Got::Unchanged)),
+        Err(Attempt::Failed(problem)) if problem.code == "not-a-pdf" => {
+            paper::pdf_of_page(engine, sites, url)
+                .await
+                .map(PaperLink::Names)
+        }
+        Err(Attempt::Failed(problem)) => Err(problem),
+        Err(Attempt::Placeholder(why)) => Err(Problem::new(
+            "placeholder",
+            format!("a placeholder ({why})"),
+        )),
+    }
 }
 
 /// How one attempt went wrong.
@@ -287,6 +321,15 @@ async fn attempt(
     }: Tried<'_>,
     check: &PlaceholderCheck<'_>,
 ) -> Result<Mirrored, Attempt> {
+    // Writers are limited like requests, and taken first: a response must not
+    // wait unread for a writer while it holds its host's slot.
+    let Ok(_writing) = target.writers.acquire().await else {
+        return Err(Problem::new("interrupted", "the run was stopped").into());
+    };
+    // Validators go only to the URL that gave them, and a 304 counts only when
+    // one was sent.
+    let known =
+        known.filter(|k| k.url == url.as_str() && (k.etag.is_some() || k.last_modified.is_some()));
     let extra = Extra {
         referer: referer.header().map(str::to_owned),
         if_none_match: known.and_then(|k| k.etag.clone()),
@@ -316,12 +359,6 @@ async fn attempt(
     {
         return Err(too_large(len, limit, false).into());
     }
-    // Writers are limited like requests: a download's fsync may outlast its
-    // request, and without a limit the fsyncs of finished downloads pile up on
-    // threads of their own while new downloads start.
-    let Ok(_writing) = target.writers.acquire().await else {
-        return Err(Problem::new("interrupted", "the run was stopped").into());
-    };
     let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
     let poured = pour(&mut body, &mut writer, target, kind).await;
     // The network's part is over: the request's slots go to the next download.

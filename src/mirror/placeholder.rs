@@ -112,8 +112,7 @@ pub async fn learn_placeholder(
     probe: &str,
     policies: &[Referer],
 ) -> Lesson {
-    let foreign = answer(engine, target, url, Some(probe)).await;
-    let Some((foreign, head)) = foreign else {
+    let Some(Answer::Small(foreign, head)) = answer(engine, target, url, Some(probe)).await else {
         return Lesson::Inconclusive;
     };
     if !media::sniff(&head).is_some_and(|s| s.class == Class::Image) {
@@ -121,10 +120,13 @@ pub async fn learn_placeholder(
     }
     let mut differs = false;
     for policy in policies {
-        if let Some((own, _)) = answer(engine, target, url, policy.header()).await
-            && own.sha256 != foreign.sha256
-        {
-            differs = true;
+        differs = match answer(engine, target, url, policy.header()).await {
+            Some(Answer::Small(own, _)) => own.sha256 != foreign.sha256,
+            // Larger than any stand-in: the file itself.
+            Some(Answer::Large) => true,
+            None => false,
+        };
+        if differs {
             break;
         }
     }
@@ -142,13 +144,21 @@ pub async fn learn_placeholder(
     })
 }
 
-/// The hash and first bytes of a small 2xx answer, within the request timeout.
+/// A 2xx answer to a lesson's request.
+enum Answer {
+    /// Small enough to be a stand-in: its hash and first bytes.
+    Small(Digest, Vec<u8>),
+    /// Over [`PROBE_LIMIT`].
+    Large,
+}
+
+/// A 2xx answer's hash and first bytes, within the request timeout.
 async fn answer(
     engine: &Engine,
     target: &Target,
     url: &Url,
     referer: Option<&str>,
-) -> Option<(Digest, Vec<u8>)> {
+) -> Option<Answer> {
     let extra = Extra {
         referer: referer.map(str::to_owned),
         ..Extra::default()
@@ -159,7 +169,7 @@ async fn answer(
         // Hashed by the object writer, off the async threads, then dropped.
         let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
         let (mut size, mut head) = (0u64, Vec::new());
-        let digest = loop {
+        let answer = loop {
             match body.chunk().await {
                 Ok(Some(chunk)) => {
                     size += chunk.len() as u64;
@@ -167,16 +177,25 @@ async fn answer(
                         let room = SNIFF_LEN - head.len();
                         head.extend_from_slice(&chunk[..chunk.len().min(room)]);
                     }
-                    if size > PROBE_LIMIT || writer.write(chunk).await.is_err() {
+                    if size > PROBE_LIMIT {
+                        break Some(Answer::Large);
+                    }
+                    if writer.write(chunk).await.is_err() {
                         break None;
                     }
                 }
-                Ok(None) => break writer.finish(Some(size)).await.ok(),
+                Ok(None) => {
+                    break writer
+                        .finish(Some(size))
+                        .await
+                        .ok()
+                        .map(|d| Answer::Small(d, std::mem::take(&mut head)));
+                }
                 Err(_) => break None,
             }
         };
         writer.abandon().await;
-        digest.map(|d| (d, head))
+        answer
     };
     tokio::time::timeout(target.probe_timeout, read)
         .await

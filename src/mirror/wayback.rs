@@ -23,18 +23,13 @@ pub struct Wayback {
 }
 
 /// Whether a failure means the file is gone at its source (rather than out of
-/// reach for now, too large, or behind a wall): only then is a capture sought.
+/// reach for now, too large, or behind a wall or a login page): only then is a
+/// capture sought. A refused connection may be a server down for the night.
 #[must_use]
 pub fn is_gone(code: &str) -> bool {
     matches!(
         code,
-        "http-404"
-            | "http-410"
-            | "no-such-host"
-            | "refused"
-            | "placeholder"
-            | "not-an-image"
-            | "not-a-pdf"
+        "http-404" | "http-410" | "no-such-host" | "placeholder" | "soft-dead"
     )
 }
 
@@ -71,7 +66,7 @@ impl Wayback {
                 captured_at: Some(timestamp),
                 ..mirrored
             }),
-            Err(Attempt::Unchanged) => Err("the capture answered 304".to_owned()),
+            Err(Attempt::Unchanged) => Err("the capture could not be read".to_owned()),
             Err(Attempt::Placeholder(why)) => Err(format!(
                 "the Wayback Machine's capture of {timestamp} is the placeholder too ({why})"
             )),
@@ -132,7 +127,7 @@ mod tests {
             "http-410",
             "no-such-host",
             "placeholder",
-            "not-an-image",
+            "soft-dead",
         ] {
             assert!(is_gone(code), "{code}");
         }
@@ -144,6 +139,8 @@ mod tests {
             "expired",
             "http-503",
             "tls",
+            "refused",
+            "not-an-image",
         ] {
             assert!(!is_gone(code), "{code}");
         }

@@ -183,14 +183,22 @@ pub fn write(
                     .map(|c| format!("{}:{}:{}  ", c.file, c.line, c.column))
                     .unwrap_or_default();
                 match r.outcome {
-                    FetchOutcome::Fetched => writeln!(
-                        out,
-                        "{word}  {at}{}  → {} ({}, {})",
-                        r.url,
-                        r.object.as_deref().unwrap_or_default(),
-                        r.media_type.as_deref().unwrap_or_default(),
-                        human_size(r.size.unwrap_or(0))
-                    )?,
+                    FetchOutcome::Fetched => {
+                        let from = match &r.captured_at {
+                            Some(at) if r.source == Some(Source::Wayback) => {
+                                format!(", from the Wayback Machine's capture of {at}")
+                            }
+                            _ => String::new(),
+                        };
+                        writeln!(
+                            out,
+                            "{word}  {at}{}  → {} ({}, {}{from})",
+                            r.url,
+                            r.object.as_deref().unwrap_or_default(),
+                            r.media_type.as_deref().unwrap_or_default(),
+                            human_size(r.size.unwrap_or(0))
+                        )?;
+                    }
                     _ => writeln!(
                         out,
                         "{word}  {at}{}  {} [{}]",
