@@ -146,6 +146,16 @@ pub enum Command {
     #[command(after_help = AFTER_HELP)]
     Gc(GcArgs),
 
+    /// Point the notes at the archive's copies, reversibly.
+    ///
+    /// Every link of a kind in `rewrite.kinds` (default: image, video) whose URL
+    /// has an archived object gets exactly the bytes of its URL replaced by the
+    /// relative path to the object; every other byte stays. The rewrite journal
+    /// (archive/rewrites.jsonl) records each change, so `--restore` puts the URLs
+    /// back byte for byte, even after other edits to the notes.
+    #[command(after_help = AFTER_HELP)]
+    Rewrite(RewriteArgs),
+
     /// Show the configuration in effect.
     #[command(after_help = AFTER_HELP)]
     Config(ConfigArgs),
@@ -336,6 +346,36 @@ pub struct GcArgs {
     /// List what would be removed, and remove nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+
+    /// The archive.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// `archiver rewrite`.
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// Which notes.
+    #[command(flatten)]
+    pub notes: NotesArgs,
+
+    /// Put the original URLs back, from the rewrite journal.
+    #[arg(long)]
+    pub restore: bool,
+
+    /// Show what would change, as a diff, and change nothing.
+    #[arg(short = 'n', long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Change nothing; exit 2 if any note would change (a CI gate that the
+    /// notes use the local copies).
+    #[arg(long)]
+    pub check: bool,
+
+    /// Which links (comma-separated): image, pdf, paper, video [default:
+    /// image,video].
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    pub kinds: Option<Vec<MediaKind>>,
 
     /// The archive.
     #[command(flatten)]

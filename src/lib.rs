@@ -31,6 +31,7 @@ pub mod media;
 pub mod mirror;
 pub mod net;
 pub mod report;
+pub mod rewrite;
 pub mod sites;
 pub mod store;
 pub mod verdict;
@@ -77,6 +78,7 @@ pub fn run(cli: &Cli) -> ExitStatus {
         Command::Fetch(args) => commands::fetch::run(args, &settings),
         Command::Verify(args) => commands::verify::run(args, &settings),
         Command::Gc(args) => commands::gc::run(args, &settings),
+        Command::Rewrite(args) => commands::rewrite::run(args, &settings),
         Command::Config(args) => commands::config::run(args, &settings),
     });
     match result {
@@ -116,6 +118,13 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
         },
         Command::Verify(args) => Overrides {
             archive_dir: args.archive.dir.clone(),
+            ..Overrides::default()
+        },
+        Command::Rewrite(args) => Overrides {
+            base_url: args.notes.base_url.clone(),
+            root_dir: args.notes.root_dir.clone(),
+            archive_dir: args.archive.dir.clone(),
+            rewrite_kinds: args.kinds.clone(),
             ..Overrides::default()
         },
         Command::Gc(args) => Overrides {

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
-use super::scan::{Scanned, Scope, is_web_url, report_skipped, scan};
+use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::FetchArgs;
 use crate::config::Settings;
@@ -353,34 +353,6 @@ fn wanted_kind(
         Kind::Video => wants(MediaKind::Video),
         Kind::Paper => wants(MediaKind::Paper),
         _ => None,
-    }
-}
-
-/// How notes are named in the manifest: relative to the archive's parent folder
-/// (the notes' repository, usually), with forward slashes, so the manifest reads
-/// the same on every machine.
-struct NoteNames {
-    base: Option<PathBuf>,
-}
-
-impl NoteNames {
-    fn new(archive: &Path) -> Self {
-        let base = std::fs::canonicalize(archive)
-            .ok()
-            .and_then(|a| a.parent().map(Path::to_path_buf));
-        NoteNames { base }
-    }
-
-    fn name(&self, note: &Path) -> String {
-        if note == Path::new("-") {
-            return "-".into();
-        }
-        let absolute = std::fs::canonicalize(note).unwrap_or_else(|_| note.to_path_buf());
-        let shown = match &self.base {
-            Some(base) => absolute.strip_prefix(base).unwrap_or(&absolute),
-            None => &absolute,
-        };
-        crate::input::display_path(shown)
     }
 }
 

@@ -6,5 +6,6 @@ pub mod feed;
 pub mod fetch;
 pub mod gc;
 pub mod links;
+pub mod rewrite;
 pub mod scan;
 pub mod verify;

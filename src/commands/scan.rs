@@ -2,6 +2,7 @@
 //! each batch is read, parsed and turned into whatever the command needs on every
 //! core; results come back in input order. Shared by `links` and `check`.
 
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
@@ -86,6 +87,38 @@ pub fn scan<T: Send>(
         }
         Ok(())
     })
+}
+
+/// How notes are named in the archive (the manifest, the rewrite journal): relative to the archive's parent folder
+/// (the notes' repository, usually), with forward slashes, so the manifest reads
+/// the same on every machine.
+pub struct NoteNames {
+    base: Option<PathBuf>,
+}
+
+impl NoteNames {
+    /// Names relative to the parent folder of the archive at `archive`.
+    #[must_use]
+    pub fn new(archive: &Path) -> Self {
+        let base = std::fs::canonicalize(archive)
+            .ok()
+            .and_then(|a| a.parent().map(Path::to_path_buf));
+        NoteNames { base }
+    }
+
+    /// The name of `note`.
+    #[must_use]
+    pub fn name(&self, note: &Path) -> String {
+        if note == Path::new("-") {
+            return "-".into();
+        }
+        let absolute = std::fs::canonicalize(note).unwrap_or_else(|_| note.to_path_buf());
+        let shown = match &self.base {
+            Some(base) => absolute.strip_prefix(base).unwrap_or(&absolute),
+            None => &absolute,
+        };
+        crate::input::display_path(shown)
+    }
 }
 
 /// Whether a command-line input is a web URL rather than a note.

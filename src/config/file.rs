@@ -27,6 +27,7 @@ pub(super) struct FileConfig {
     check: Option<CheckFile>,
     archive: Option<ArchiveFile>,
     fetch: Option<FetchFile>,
+    rewrite: Option<RewriteFile>,
     sites: Option<Vec<SiteFile>>,
 }
 
@@ -34,6 +35,12 @@ pub(super) struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct ArchiveFile {
     dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RewriteFile {
+    kinds: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +179,7 @@ pub(super) struct Partial {
     pub wayback: Option<bool>,
     pub wayback_api: Option<url::Url>,
     pub wayback_capture: Option<String>,
+    pub rewrite_kinds: Option<Vec<MediaKind>>,
     pub sites: Vec<SiteRule>,
 }
 
@@ -207,6 +215,11 @@ impl FileConfig {
         let check = self.check.unwrap_or_default();
         let archive = self.archive.unwrap_or_default();
         let fetch = self.fetch.unwrap_or_default();
+        let rewrite = self.rewrite.unwrap_or_default();
+        let media = |key: &str, v: Option<Vec<String>>| {
+            v.map(|v| values::media_kinds(&v).map_err(|e| bad(format!("{key}: {e}"))))
+                .transpose()
+        };
         let positive = |key: &str, v: Option<usize>| -> Result<_, Error> {
             match v {
                 Some(0) => Err(bad(format!("{key} must be at least 1"))),
@@ -257,14 +270,12 @@ impl FileConfig {
                 .transpose()?,
             ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
             archive_dir: archive.dir.map(|p| values::relative_to(folder, &p)),
-            fetch_kinds: fetch
-                .kinds
-                .map(|v| values::media_kinds(&v).map_err(|e| bad(format!("fetch.kinds: {e}"))))
-                .transpose()?,
+            fetch_kinds: media("fetch.kinds", fetch.kinds)?,
             max_object_size: fetch
                 .max_object_size
                 .map(|v| size_value(v).map_err(|e| bad(format!("fetch.max_object_size: {e}"))))
                 .transpose()?,
+            rewrite_kinds: media("rewrite.kinds", rewrite.kinds)?,
             wayback: fetch.wayback,
             wayback_api: fetch
                 .wayback_api
@@ -460,6 +471,7 @@ impl Partial {
             wayback,
             wayback_api,
             wayback_capture,
+            rewrite_kinds,
         );
         for rule in top.sites {
             match self.sites.iter_mut().find(|r| r.name == rule.name) {

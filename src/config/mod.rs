@@ -67,6 +67,8 @@ pub struct Overrides {
     pub max_object_size: Option<String>,
     /// `--no-wayback`.
     pub no_wayback: bool,
+    /// `rewrite --kinds`.
+    pub rewrite_kinds: Option<Vec<MediaKind>>,
 }
 
 /// Where the user layer comes from.
@@ -95,6 +97,8 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     /// `fetch`.
     pub fetch: FetchSettings,
+    /// `rewrite`.
+    pub rewrite: RewriteSettings,
     /// Site rules, merged by name.
     pub sites: SiteRules,
     /// The files that were merged, lowest first (not part of `config --show`'s TOML).
@@ -198,6 +202,13 @@ pub struct CheckSettings {
     pub exclude: Vec<Regex>,
     /// A file of URL patterns to exclude, one regular expression per line.
     pub ignore_file: PathBuf,
+}
+
+/// What `rewrite` points at the archive.
+#[derive(Debug, Clone, Serialize)]
+pub struct RewriteSettings {
+    /// The kinds of links rewritten (`rewrite.kinds`, `--kinds`).
+    pub kinds: Vec<MediaKind>,
 }
 
 /// Where the archive is.
@@ -326,6 +337,7 @@ impl Overrides {
                 .map(|v| values::size(&v).map_err(|e| bad("--max-object-size", e)))
                 .transpose()?,
             wayback: self.no_wayback.then_some(false),
+            rewrite_kinds: self.rewrite_kinds,
             ..Partial::default()
         })
     }
@@ -442,6 +454,9 @@ impl Settings {
                 wayback: get!(wayback, "fetch.wayback"),
                 wayback_api: get!(wayback_api, "fetch.wayback_api"),
                 wayback_capture: get!(wayback_capture, "fetch.wayback_capture"),
+            },
+            rewrite: RewriteSettings {
+                kinds: get!(rewrite_kinds, "rewrite.kinds"),
             },
             sites: SiteRules::new(p.sites),
             sources,

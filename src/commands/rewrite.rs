@@ -1,0 +1,353 @@
+//! `archiver rewrite`: point the notes at the archive's copies, or put the URLs
+//! back (`--restore`).
+//!
+//! The notes are read as for `links`; every link of a kind in `rewrite.kinds`
+//! whose URL has an object in the manifest gets its span replaced by the path
+//! from the note to the object. The journal is written before the notes (write
+//! order: object, manifest, journal, notes), and each note is replaced whole and
+//! atomically, with its permissions kept, so a failure midway leaves every file
+//! either old or new, and the journal able to undo what was done.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan};
+use crate::cli::RewriteArgs;
+use crate::config::Settings;
+use crate::input::{Inputs, WalkOptions};
+use crate::link::{Kind, Link};
+use crate::manifest::Manifest;
+use crate::media::MediaKind;
+use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, relative_href, restore};
+use crate::store::{Archive, LockMode, ObjectName};
+use crate::{Error, ExitStatus};
+
+/// One note's planned change.
+struct Plan {
+    path: PathBuf,
+    name: String,
+    edits: Vec<(Edit, Entry)>,
+    /// Links of a rewritten kind with no archived object: (line, column, URL).
+    unarchived: Vec<(u32, u32, String)>,
+}
+
+/// Rewrites (or restores) the notes.
+///
+/// # Errors
+/// No archive, an archive in use, an unreadable manifest or journal, a note
+/// that cannot be written, or a write error on stdout.
+pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error> {
+    let writes = !(args.dry_run || args.check);
+    let mode = if writes {
+        LockMode::Exclusive
+    } else {
+        LockMode::Shared
+    };
+    let archive = Archive::open(&settings.archive.dir, mode, false)?;
+    let journal_path = archive.root().join(JOURNAL);
+    let mut journal = Journal::load(&journal_path)?;
+    let names = NoteNames::new(archive.root());
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let status = if args.restore {
+        let notes = read_notes(args, settings, &names, |_, _| None)?;
+        restore_notes(args, &notes, &mut journal, &mut out)?
+    } else {
+        let manifest = Manifest::load(&archive.manifest_path())?;
+        let objects = std::fs::canonicalize(archive.root()).map_err(|e| Error::Archive {
+            path: archive.root().to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let kinds = &settings.rewrite.kinds;
+        let plans = read_notes(args, settings, &names, |link, folder| {
+            if !wanted(link, kinds) {
+                return None;
+            }
+            Some(manifest.records.get(link.identity()).and_then(|record| {
+                let name = ObjectName::from_relative(&record.object)?;
+                let href = relative_href(folder, &objects.join(name.relative()));
+                Some((href, record.object.clone()))
+            }))
+        })?;
+        let tmp = archive.tmp_dir();
+        rewrite_notes(args, plans, &mut journal, (&journal_path, &tmp), &mut out)?
+    };
+    // After a restore, the journal forgets what was put back.
+    if writes && args.restore {
+        journal.save(&journal_path, &archive.tmp_dir())?;
+    }
+    out.flush().map_err(Error::Output)?;
+    Ok(status)
+}
+
+/// Whether a link is of a kind rewritten.
+fn wanted(link: &Link, kinds: &[MediaKind]) -> bool {
+    let web = link.url.starts_with("http://") || link.url.starts_with("https://");
+    let pdf = link
+        .url
+        .split(['?', '#'])
+        .next()
+        .is_some_and(|p| p.to_ascii_lowercase().ends_with(".pdf"));
+    web && ((kinds.contains(&MediaKind::Image) && link.kind == Kind::Image)
+        || (kinds.contains(&MediaKind::Video) && link.kind == Kind::Video)
+        || (kinds.contains(&MediaKind::Pdf) && pdf)
+        || (kinds.contains(&MediaKind::Paper) && link.kind == Kind::Paper))
+}
+
+/// Reads the notes; `target` says for each link whether it is rewritten (Some)
+/// and with what (href, object), given the note's absolute folder.
+fn read_notes(
+    args: &RewriteArgs,
+    settings: &Settings,
+    names: &NoteNames,
+    target: impl Fn(&Link, &Path) -> Option<Option<(String, String)>> + Sync,
+) -> Result<Vec<Plan>, Error> {
+    let inputs = Inputs::parse(&args.notes.inputs)?;
+    let scope = Scope {
+        inputs: &inputs,
+        walk: WalkOptions {
+            hidden: args.notes.hidden,
+            no_ignore: args.notes.no_ignore,
+        },
+        stdin_format: args.notes.stdin_format,
+    };
+    let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| -> Option<Plan> {
+        let path = note.path().to_path_buf();
+        // Never through a symlink: it may lead out of the notes.
+        if path == Path::new("-") || std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink())
+        {
+            return None;
+        }
+        let folder = std::fs::canonicalize(&path).ok()?.parent()?.to_path_buf();
+        let name = names.name(&path);
+        let mut plan = Plan {
+            path,
+            name: name.clone(),
+            edits: Vec::new(),
+            unarchived: Vec::new(),
+        };
+        for link in &links {
+            match target(link, &folder) {
+                None => {}
+                Some(None) => plan
+                    .unarchived
+                    .push((link.line, link.column, link.url.clone())),
+                Some(Some((href, object))) => plan.edits.push((
+                    Edit {
+                        span: link.span.clone(),
+                        replacement: href.clone(),
+                    },
+                    Entry {
+                        note: name.clone(),
+                        original: link.raw.clone(),
+                        replacement: href,
+                        object,
+                    },
+                )),
+            }
+        }
+        Some(plan)
+    };
+    let mut plans = Vec::new();
+    let mut unreadable = None;
+    scan(scope, settings, per_note, |scanned| {
+        match scanned {
+            Scanned::Note(Some(plan)) => plans.push(plan),
+            Scanned::Note(None) => {}
+            Scanned::Skipped(skipped) => report_skipped(&skipped),
+            Scanned::Failed(e) => {
+                tracing::error!("{e}");
+                unreadable.get_or_insert(e);
+            }
+        }
+        Ok(())
+    })?;
+    match unreadable {
+        // Nothing is changed when a note could not even be read.
+        Some(e) => Err(e),
+        None => Ok(plans),
+    }
+}
+
+fn rewrite_notes(
+    args: &RewriteArgs,
+    plans: Vec<Plan>,
+    journal: &mut Journal,
+    (journal_path, temp_dir): (&Path, &Path),
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let (mut links, mut notes, mut missing) = (0, 0, 0);
+    let mut changed = Vec::new();
+    for mut plan in plans {
+        for (line, column, url) in &plan.unarchived {
+            writeln!(out, "not archived  {}:{line}:{column}  {url}", plan.name)
+                .map_err(Error::Output)?;
+            missing += 1;
+        }
+        let bytes = std::fs::read(&plan.path).map_err(|source| Error::Read {
+            path: plan.path.clone(),
+            source,
+        })?;
+        // Only spans that still hold what was read are touched.
+        plan.edits.retain(|(edit, entry)| {
+            bytes.get(edit.span.clone()) == Some(entry.original.as_bytes())
+        });
+        plan.edits.sort_by_key(|(edit, _)| edit.span.start);
+        if plan.edits.is_empty() {
+            continue;
+        }
+        let edits: Vec<Edit> = plan.edits.iter().map(|(e, _)| e.clone()).collect();
+        let new = apply(&bytes, &edits);
+        links += edits.len();
+        notes += 1;
+        if args.dry_run {
+            diff(out, &plan.name, &bytes, &new).map_err(Error::Output)?;
+        }
+        changed.push((plan, new));
+    }
+    if args.check || args.dry_run {
+        for (plan, _) in &changed {
+            if args.check {
+                writeln!(
+                    out,
+                    "would change  {} ({} links)",
+                    plan.name,
+                    plan.edits.len()
+                )
+                .map_err(Error::Output)?;
+            }
+        }
+        writeln!(
+            out,
+            "{links} links in {notes} notes would be rewritten; {missing} not archived"
+        )
+        .map_err(Error::Output)?;
+        return Ok(if args.check && !changed.is_empty() {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Success
+        });
+    }
+    // The journal first: a note is changed only once its undo is recorded.
+    for (plan, _) in &changed {
+        journal
+            .notes
+            .entry(plan.name.clone())
+            .or_default()
+            .extend(plan.edits.iter().map(|(_, entry)| entry.clone()));
+    }
+    journal.save(journal_path, temp_dir)?;
+    for (plan, new) in &changed {
+        write_note(&plan.path, new)?;
+        writeln!(out, "rewrote  {} ({} links)", plan.name, plan.edits.len())
+            .map_err(Error::Output)?;
+    }
+    writeln!(
+        out,
+        "rewrote {links} links in {notes} notes; {missing} not archived"
+    )
+    .map_err(Error::Output)?;
+    Ok(ExitStatus::Success)
+}
+
+fn restore_notes(
+    args: &RewriteArgs,
+    plans: &[Plan],
+    journal: &mut Journal,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    let (mut restored, mut notes) = (0, 0);
+    let mut pending = false;
+    for plan in plans {
+        let Some(entries) = journal.notes.get(&plan.name).cloned() else {
+            continue;
+        };
+        let bytes = std::fs::read(&plan.path).map_err(|source| Error::Read {
+            path: plan.path.clone(),
+            source,
+        })?;
+        let (new, missing) = restore(&bytes, &entries);
+        for entry in &missing {
+            tracing::warn!(
+                "{}: {} is no longer in the note; {} is not put back",
+                plan.name,
+                entry.replacement,
+                entry.original
+            );
+        }
+        if new == bytes {
+            continue;
+        }
+        restored += entries.len() - missing.len();
+        notes += 1;
+        pending = true;
+        if args.dry_run {
+            diff(out, &plan.name, &bytes, &new).map_err(Error::Output)?;
+        } else if args.check {
+            writeln!(out, "would change  {}", plan.name).map_err(Error::Output)?;
+        } else {
+            write_note(&plan.path, &new)?;
+            journal.notes.remove(&plan.name);
+            writeln!(out, "restored  {}", plan.name).map_err(Error::Output)?;
+        }
+    }
+    let verb = if args.dry_run || args.check {
+        "would restore"
+    } else {
+        "restored"
+    };
+    writeln!(out, "{verb} {restored} links in {notes} notes").map_err(Error::Output)?;
+    Ok(if args.check && pending {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Replaces a note whole: a temp file beside it with its permissions, fsynced,
+/// renamed over it.
+fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let failed = |source: std::io::Error| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let permissions = std::fs::metadata(path).map_err(failed)?.permissions();
+    let mut temp = tempfile::Builder::new()
+        .prefix(".archiver-")
+        .tempfile_in(folder)
+        .map_err(failed)?;
+    temp.write_all(bytes).map_err(failed)?;
+    temp.as_file()
+        .set_permissions(permissions)
+        .map_err(failed)?;
+    temp.as_file().sync_all().map_err(failed)?;
+    temp.persist(path).map_err(|e| failed(e.error))?;
+    crate::store::sync_dir(folder).map_err(failed)
+}
+
+/// The changed lines, as a unified diff without context.
+fn diff(out: &mut dyn Write, name: &str, old: &[u8], new: &[u8]) -> std::io::Result<()> {
+    writeln!(out, "--- a/{name}\n+++ b/{name}")?;
+    let old_lines: Vec<&[u8]> = old.split_inclusive(|b| *b == b'\n').collect();
+    let new_lines: Vec<&[u8]> = new.split_inclusive(|b| *b == b'\n').collect();
+    // Rewrites change bytes inside lines, never the number of lines.
+    for (n, (a, b)) in old_lines.iter().zip(&new_lines).enumerate() {
+        if a != b {
+            writeln!(out, "@@ -{0},1 +{0},1 @@", n + 1)?;
+            writeln!(
+                out,
+                "-{}",
+                String::from_utf8_lossy(a).trim_end_matches(['\n', '\r'])
+            )?;
+            writeln!(
+                out,
+                "+{}",
+                String::from_utf8_lossy(b).trim_end_matches(['\n', '\r'])
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Rewriting notes to use the archive's copies, and putting them back.
+//!
+//! A rewrite replaces exactly the bytes of a link's URL (its span) with the
+//! relative path from the note to the object; every other byte stays. Each
+//! replacement is recorded in the rewrite journal (`archive/rewrites.jsonl`):
+//! the note, the URL as written, the path put in its place, the object. A
+//! restore finds the paths by content, not by offset, so notes edited since still
+//! come back byte for byte, and puts the URLs back.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::store::write_atomic_in;
+
+/// The journal's file name inside the archive.
+pub const JOURNAL: &str = crate::store::JOURNAL;
+
+/// The journal's first line.
+pub const FORMAT_LINE: &str = r#"{"format":"archiver-rewrites","version":1}"#;
+
+/// One replacement made in a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The note, relative to the archive's parent folder.
+    pub note: String,
+    /// The URL exactly as it was written.
+    pub original: String,
+    /// The relative path written in its place.
+    pub replacement: String,
+    /// The object, relative to the archive folder.
+    pub object: String,
+}
+
+/// A replacement to make in a note's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// The bytes replaced.
+    pub span: Range<usize>,
+    /// What goes there.
+    pub replacement: String,
+}
+
+/// The journal: every replacement in force, note by note, in the order made.
+#[derive(Debug, Default, Clone)]
+pub struct Journal {
+    /// Entries by note.
+    pub notes: BTreeMap<String, Vec<Entry>>,
+}
+
+impl Journal {
+    /// Reads the journal at `path`; an absent file is an empty journal.
+    ///
+    /// # Errors
+    /// [`Error::Archive`] naming the line that does not parse.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Journal::default()),
+            Err(e) => {
+                return Err(Error::Archive {
+                    path: path.to_path_buf(),
+                    message: format!("cannot read the rewrite journal: {e}"),
+                });
+            }
+        };
+        let mut journal = Journal::default();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || (i == 0 && line.contains("archiver-rewrites")) {
+                continue;
+            }
+            let entry: Entry = serde_json::from_str(line).map_err(|e| Error::Archive {
+                path: PathBuf::from(format!("{}:{}", path.display(), i + 1)),
+                message: format!("bad journal entry: {e}; restore the file from git"),
+            })?;
+            journal
+                .notes
+                .entry(entry.note.clone())
+                .or_default()
+                .push(entry);
+        }
+        Ok(journal)
+    }
+
+    /// Writes the journal atomically (its temp file in `temp_dir`).
+    ///
+    /// # Errors
+    /// [`Error::Archive`] when it cannot be written.
+    pub fn save(&self, path: &Path, temp_dir: &Path) -> Result<(), Error> {
+        let mut out = String::from(FORMAT_LINE);
+        out.push('\n');
+        for entry in self.notes.values().flatten() {
+            if let Ok(line) = serde_json::to_string(entry) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        write_atomic_in(path, temp_dir, out.as_bytes()).map_err(|e| Error::Archive {
+            path: path.to_path_buf(),
+            message: format!("cannot write the rewrite journal: {e}"),
+        })
+    }
+}
+
+/// `text` with `edits` made (sorted by position, not overlapping).
+#[must_use]
+pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    for edit in edits {
+        if edit.span.start < at || edit.span.end > text.len() {
+            continue;
+        }
+        out.extend_from_slice(&text[at..edit.span.start]);
+        out.extend_from_slice(edit.replacement.as_bytes());
+        at = edit.span.end;
+    }
+    out.extend_from_slice(&text[at..]);
+    out
+}
+
+/// `text` with the journal's replacements put back: each occurrence of a
+/// replacement, in order, gets the URL recorded for it (in order, when one path
+/// stood for several URLs). Returns the text and the entries not found.
+#[must_use]
+pub fn restore(text: &[u8], entries: &[Entry]) -> (Vec<u8>, Vec<Entry>) {
+    let mut by_path: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for entry in entries {
+        by_path.entry(&entry.replacement).or_default().push(entry);
+    }
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    let mut missing = Vec::new();
+    for (path, wanted) in &by_path {
+        let found: Vec<usize> = memchr::memmem::find_iter(text, path.as_bytes()).collect();
+        for (n, at) in found.iter().enumerate() {
+            let entry = wanted[n.min(wanted.len() - 1)];
+            edits.push((*at..at + path.len(), entry.original.clone()));
+        }
+        missing.extend(wanted.iter().skip(found.len()).map(|e| (*e).clone()));
+    }
+    edits.sort_by_key(|(span, _)| span.start);
+    let edits: Vec<Edit> = edits
+        .into_iter()
+        .map(|(span, replacement)| Edit { span, replacement })
+        .collect();
+    (apply(text, &edits), missing)
+}
+
+/// The path from the folder `from` to `to` (both absolute), with forward
+/// slashes, every byte that could end a Markdown destination or an HTML
+/// attribute percent-encoded.
+#[must_use]
+pub fn relative_href(from: &Path, to: &Path) -> String {
+    let from: Vec<Component> = from.components().collect();
+    let to_parts: Vec<Component> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); from.len() - common];
+    parts.extend(
+        to_parts[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    let path = parts.join("/");
+    percent_encoding::utf8_percent_encode(&path, HREF).to_string()
+}
+
+/// Bytes kept as they are in a written path; everything else is encoded.
+const HREF: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_touch_only_their_spans() {
+        let text =
+            b"\xef\xbb\xbf![a](https://x.org/a.png)\r\n<img src='https://x.org/b.png' alt=1>\r\n";
+        let a = 8..27;
+        assert_eq!(&text[a.clone()], b"https://x.org/a.png");
+        let b = 40..59;
+        assert_eq!(&text[b.clone()], b"https://x.org/b.png");
+        let out = apply(
+            text,
+            &[
+                Edit {
+                    span: a,
+                    replacement: "../archive/objects/aa/a.png".into(),
+                },
+                Edit {
+                    span: b,
+                    replacement: "../archive/objects/bb/b.png".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            out,
+            b"\xef\xbb\xbf![a](../archive/objects/aa/a.png)\r\n<img src='../archive/objects/bb/b.png' alt=1>\r\n"
+        );
+    }
+
+    #[test]
+    fn restore_finds_paths_by_content_and_in_order() {
+        let entry = |original: &str, replacement: &str| Entry {
+            note: "n.md".into(),
+            original: original.into(),
+            replacement: replacement.into(),
+            object: replacement.trim_start_matches("../archive/").into(),
+        };
+        let entries = [
+            entry("https://a.org/1.png", "../archive/objects/aa/x.png"),
+            entry("https://b.org/same.png", "../archive/objects/aa/x.png"),
+            entry("https://c.org/gone.png", "../archive/objects/cc/z.png"),
+        ];
+        let text = b"new line\n![](../archive/objects/aa/x.png) ![](../archive/objects/aa/x.png)\n";
+        let (out, missing) = restore(text, &entries);
+        assert_eq!(
+            out,
+            b"new line\n![](https://a.org/1.png) ![](https://b.org/same.png)\n"
+        );
+        assert_eq!(missing, [entries[2].clone()]);
+    }
+
+    #[test]
+    fn paths_are_relative_and_safe_where_they_stand() {
+        assert_eq!(
+            relative_href(
+                Path::new("/r/notes/2022/06"),
+                Path::new("/r/archive/objects/ab/x.png")
+            ),
+            "../../../archive/objects/ab/x.png"
+        );
+        assert_eq!(
+            relative_href(
+                Path::new("/r"),
+                Path::new("/r/my archive/objects/ab/x (1).png")
+            ),
+            "my%20archive/objects/ab/x%20%281%29.png"
+        );
+    }
+}

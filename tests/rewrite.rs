@@ -1,0 +1,199 @@
+//! `archiver rewrite`: notes pointed at the archive's copies, only the URL bytes
+//! changed, and `--restore` putting them back byte for byte.
+
+mod util;
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use util::server::{Fixture, Reply, Req};
+use util::{Tree, archiver_in};
+
+const FAST: &str =
+    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
+
+fn png(seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend((0..600).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
+    bytes
+}
+
+fn object_of(bytes: &[u8]) -> String {
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("objects/{}/{sha}.png", &sha[..2])
+}
+
+fn run(tree: &Tree, args: &[&str]) -> (i32, String, String) {
+    let output = archiver_in(tree.path()).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir` (but the archive) with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.join("notes")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A deep note with a BOM and CRLF lines, HTML in single quotes, a Markdown
+/// destination in angle brackets, a srcset, and a link that is not archived.
+fn notes_and_archive() -> (Fixture, Tree) {
+    let fixture = Fixture::start(&["img.example.org"], |req: &Req| match req.path.as_str() {
+        "/a.png" => Reply::status(200).body(png(1)),
+        "/b%20c.png" => Reply::status(200).body(png(2)),
+        "/big.png" => Reply::status(200).body(png(3)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file(
+            "notes/2022/06/0620.md",
+            b"\xef\xbb\xbf# Day\r\n\r\n![a](https://img.example.org/a.png \"title\")\r\n\r\n\
+              <div align=center><img src='https://img.example.org/a.png' alt='x' width=300></div>\r\n\r\n\
+              ![b](<https://img.example.org/b c.png>)\r\n\r\n\
+              <img srcset=\"https://img.example.org/small.png 1x, https://img.example.org/big.png 2x\">\r\n\r\n\
+              ![gone](https://img.example.org/gone.png) and [a page](https://img.example.org/page)\r\n"
+                ,
+        )
+        .file("notes/top.md", "![a](https://img.example.org/a.png)\n");
+    let output = archiver_in(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    (fixture, tree)
+}
+
+#[test]
+fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
+    let (_fixture, tree) = notes_and_archive();
+    let original = snapshot(tree.path());
+
+    let (code, stdout, _) = run(&tree, &["rewrite", "--check", "notes"]);
+    assert_eq!(code, 2, "{stdout}");
+    let (code, stdout, stderr) = run(&tree, &["rewrite", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout
+            .contains("not archived  notes/2022/06/0620.md:11:9  https://img.example.org/gone.png"),
+        "{stdout}"
+    );
+
+    let deep = std::fs::read(tree.path().join("notes/2022/06/0620.md")).unwrap();
+    let a = format!("../../../archive/{}", object_of(&png(1)));
+    let b = format!("../../../archive/{}", object_of(&png(2)));
+    let big = format!("../../../archive/{}", object_of(&png(3)));
+    let expected = format!(
+        "\u{feff}# Day\r\n\r\n![a]({a} \"title\")\r\n\r\n\
+         <div align=center><img src='{a}' alt='x' width=300></div>\r\n\r\n\
+         ![b](<{b}>)\r\n\r\n\
+         <img srcset=\"https://img.example.org/small.png 1x, {big} 2x\">\r\n\r\n\
+         ![gone](https://img.example.org/gone.png) and [a page](https://img.example.org/page)\r\n"
+    );
+    assert_eq!(String::from_utf8(deep).unwrap(), expected);
+    let top = std::fs::read_to_string(tree.path().join("notes/top.md")).unwrap();
+    assert_eq!(top, format!("![a](../archive/{})\n", object_of(&png(1))));
+    // Every rewritten link resolves to an object.
+    for path in [&a, &b, &big] {
+        assert!(
+            tree.path().join("notes/2022/06").join(path).is_file(),
+            "{path}"
+        );
+    }
+
+    // A second rewrite changes nothing; --check now passes.
+    let after = snapshot(tree.path());
+    let (code, _, _) = run(&tree, &["rewrite", "notes"]);
+    assert_eq!(code, 0);
+    assert_eq!(snapshot(tree.path()), after);
+    let (code, _, _) = run(&tree, &["rewrite", "--check", "notes"]);
+    assert_eq!(code, 0);
+
+    // gc keeps what the notes point to (through the journal and the links).
+    let (code, stdout, _) = run(&tree, &["gc", "--dry-run", "notes"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("would remove 0 unreferenced"), "{stdout}");
+
+    // An unrelated edit, then restore: the URLs come back byte for byte.
+    let top_path = tree.path().join("notes/top.md");
+    let mut edited = std::fs::read(&top_path).unwrap();
+    edited.extend_from_slice(b"a line added later\n");
+    std::fs::write(&top_path, &edited).unwrap();
+    let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    let mut restored = snapshot(tree.path());
+    for (name, bytes) in &mut restored {
+        if name.ends_with("top.md") {
+            assert!(bytes.ends_with(b"a line added later\n"));
+            bytes.truncate(bytes.len() - b"a line added later\n".len());
+        }
+    }
+    assert_eq!(restored, original);
+    // The journal forgot what it put back.
+    let journal = std::fs::read_to_string(tree.path().join("archive/rewrites.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 1, "{journal}");
+}
+
+#[test]
+fn a_dry_run_shows_the_change_and_touches_nothing() {
+    let (_fixture, tree) = notes_and_archive();
+    let before = snapshot(tree.path());
+    let (code, stdout, _) = run(&tree, &["rewrite", "--dry-run", "notes"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--- a/notes/top.md\n+++ b/notes/top.md\n@@ -1,1 +1,1 @@\n-![a](https://img.example.org/a.png)\n+![a](../archive/objects/"), "{stdout}");
+    assert_eq!(snapshot(tree.path()), before);
+    assert!(!tree.path().join("archive/rewrites.jsonl").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rewritten_note_keeps_its_permissions_and_a_symlink_is_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_fixture, tree) = notes_and_archive();
+    let top = tree.path().join("notes/top.md");
+    std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // A note outside the notes, linked from inside them.
+    tree.file("outside/o.md", "![a](https://img.example.org/a.png)\n");
+    std::os::unix::fs::symlink(
+        tree.path().join("outside/o.md"),
+        tree.path().join("notes/link.md"),
+    )
+    .unwrap();
+    let (code, _, _) = run(&tree, &["rewrite", "notes", "notes/link.md"]);
+    assert_eq!(code, 0);
+    let mode = std::fs::metadata(&top).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    assert_eq!(
+        std::fs::read_to_string(tree.path().join("outside/o.md")).unwrap(),
+        "![a](https://img.example.org/a.png)\n"
+    );
+}
