@@ -197,3 +197,109 @@ fn a_rewritten_note_keeps_its_permissions_and_a_symlink_is_not_followed() {
         "![a](https://img.example.org/a.png)\n"
     );
 }
+
+/// Copies the files under `from` into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
+    let Some(dir) = util::corpus() else { return };
+    let tree = Tree::new();
+    copy_tree(&dir.join("notes"), &tree.path().join("notes"));
+    let fixture = util::media_hosts::start(tree.path());
+    tree.file("archiver.toml", util::media_hosts::config());
+    let output = archiver_in(tree.path())
+        .args(["fetch", "--kinds", "image,video", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "some images are dead in the imitation"
+    );
+    let original = snapshot(tree.path());
+
+    let (code, _, _) = run(&tree, &["rewrite", "--check", "notes"]);
+    assert_eq!(code, 2);
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run(&tree, &["rewrite", "notes"]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{stderr}");
+    let last = stdout.lines().last().unwrap_or_default().to_owned();
+    let rewritten: usize = last
+        .strip_prefix("rewrote ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{last}"));
+    assert!(rewritten > 400, "{last}");
+    eprintln!("rewrote {rewritten} links of the corpus in {took:?} (debug build)");
+
+    // Only URL bytes changed: every line count is the same, and every link that
+    // now points into the archive resolves to an object.
+    let after = snapshot(tree.path());
+    assert_eq!(after.len(), original.len());
+    for ((name, old), (_, new)) in original.iter().zip(&after) {
+        assert_eq!(
+            old.iter().filter(|b| **b == b'\n').count(),
+            new.iter().filter(|b| **b == b'\n').count(),
+            "{name}"
+        );
+    }
+    let links = util::links_in(tree.path(), &["notes"]);
+    let local: Vec<&serde_json::Value> = links
+        .iter()
+        .filter(|l| util::s(l, "url").contains("archive/objects/"))
+        .collect();
+    assert_eq!(local.len(), rewritten);
+    for link in local {
+        assert!(
+            Path::new(util::s(link, "url")).is_file()
+                || tree.path().join(util::s(link, "url")).is_file(),
+            "{link}"
+        );
+    }
+
+    // Again: nothing to do. gc keeps every object a note points to.
+    let (code, _, _) = run(&tree, &["rewrite", "--check", "notes"]);
+    assert_eq!(code, 0);
+    let (code, stdout, _) = run(&tree, &["gc", "--dry-run", "notes"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("would remove 0 unreferenced"), "{stdout}");
+
+    // An unrelated line added to a note, then restore: byte for byte.
+    let (first, _) = &after[0];
+    let first_path = tree.path().join(first);
+    let mut edited = std::fs::read(&first_path).unwrap();
+    edited.extend_from_slice(b"\nadded later\n");
+    std::fs::write(&first_path, &edited).unwrap();
+    let (code, _, _) = run(&tree, &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0);
+    let mut restored = snapshot(tree.path());
+    let keep = restored[0].1.len() - b"\nadded later\n".len();
+    restored[0].1.truncate(keep);
+    let hash = |files: &[(String, Vec<u8>)]| -> Vec<(String, String)> {
+        files
+            .iter()
+            .map(|(n, b)| {
+                let sha: String = Sha256::digest(b)
+                    .iter()
+                    .map(|x| format!("{x:02x}"))
+                    .collect();
+                (n.clone(), sha)
+            })
+            .collect()
+    };
+    assert_eq!(hash(&restored), hash(&original));
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod media_hosts;
 pub mod server;
 
 use std::io::Write;
