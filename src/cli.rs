@@ -372,6 +372,11 @@ pub struct RewriteArgs {
     #[arg(long)]
     pub check: bool,
 
+    /// Write a rewritten copy of the notes under DIR (at their paths relative to
+    /// the current folder) and leave the notes themselves untouched.
+    #[arg(long, value_name = "DIR", conflicts_with = "restore")]
+    pub out: Option<PathBuf>,
+
     /// Which links (comma-separated): image, pdf, paper, video [default:
     /// image,video].
     #[arg(long, value_delimiter = ',', value_name = "KIND")]

@@ -95,7 +95,7 @@ fn notes_and_archive() -> (Fixture, Tree) {
 
 #[test]
 fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
-    let (_fixture, tree) = notes_and_archive();
+    let (fixture, tree) = notes_and_archive();
     let original = snapshot(tree.path());
 
     let (code, stdout, _) = run(&tree, &["rewrite", "--check", "notes"]);
@@ -129,6 +129,35 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
             "{path}"
         );
     }
+
+    // check still checks the original URLs, flagged as archived.
+    let output = archiver_in(tree.path())
+        .args(["check", "--format", "json", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let results = doc["results"].as_array().unwrap();
+    let a_png = results
+        .iter()
+        .find(|r| r["url"] == "https://img.example.org/a.png")
+        .unwrap_or_else(|| panic!("{results:#?}"));
+    assert_eq!(a_png["verdict"], "ok");
+    assert!(
+        a_png["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "archived"),
+        "{a_png}"
+    );
+    assert_eq!(a_png["occurrences"].as_array().unwrap().len(), 3);
+    assert!(!results.iter().any(|r| {
+        r["url"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("archive/objects")
+    }));
 
     // A second rewrite changes nothing; --check now passes.
     let after = snapshot(tree.path());
@@ -302,4 +331,24 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
             .collect()
     };
     assert_eq!(hash(&restored), hash(&original));
+}
+
+#[test]
+fn out_writes_a_rewritten_copy_and_leaves_the_notes_alone() {
+    let (_fixture, tree) = notes_and_archive();
+    tree.file("notes/plain.md", "no links here\n");
+    let before = snapshot(tree.path());
+    let (code, stdout, stderr) = run(&tree, &["rewrite", "--out", "site", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(snapshot(tree.path()), before, "the notes are untouched");
+    assert!(!tree.path().join("archive/rewrites.jsonl").exists());
+    let top = std::fs::read_to_string(tree.path().join("site/notes/top.md")).unwrap();
+    let href = format!("../../archive/{}", object_of(&png(1)));
+    assert_eq!(top, format!("![a]({href})\n"));
+    assert!(tree.path().join("site/notes").join(&href).is_file());
+    assert_eq!(
+        std::fs::read_to_string(tree.path().join("site/notes/plain.md")).unwrap(),
+        "no links here\n"
+    );
+    assert!(tree.path().join("site/notes/2022/06/0620.md").is_file());
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
-use super::scan::{Scanned, Scope, is_web_url, report_skipped, scan};
+use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
 use crate::config::{CheckSettings, Settings};
@@ -27,6 +27,7 @@ use crate::link::{Kind, Link};
 use crate::net::probe::{Engine, Failure, Outcome, host_key};
 use crate::net::watch::{Heard, NetworkWatch};
 use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
+use crate::rewrite::{JOURNAL, Journal};
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
 
@@ -43,6 +44,8 @@ struct Target {
     occurrences: Vec<Occurrence>,
     /// For each occurrence, whether it stands on an `archiver-ignore` line.
     ignored: Vec<bool>,
+    /// Cited through a rewritten link: the notes point at the archive's copy.
+    archived: bool,
 }
 
 impl Target {
@@ -54,6 +57,7 @@ impl Target {
             hint: None,
             occurrences: Vec::new(),
             ignored: Vec::new(),
+            archived: false,
         }
     }
 
@@ -77,7 +81,14 @@ impl Target {
             final_url: judgement.final_url,
             moved_to: judgement.moved_to,
             reason: judgement.reason,
-            flags: judgement.flags,
+            flags: {
+                let mut flags = judgement.flags;
+                if self.archived {
+                    flags.push("archived".to_owned());
+                    flags.sort();
+                }
+                flags
+            },
             occurrences,
         }
     }
@@ -224,21 +235,45 @@ fn gather(
         stdin_format: args.notes.stdin_format,
     };
     let mut errors = 0;
-    let per_note = |_: &_, text: &str, links: Vec<Link>| -> Vec<(Link, bool)> {
+    // Links rewritten to the archive's copies are checked at their original URL.
+    let journal = Journal::load(&settings.archive.dir.join(JOURNAL)).unwrap_or_default();
+    let names = NoteNames::new(&settings.archive.dir);
+    let classifier = Classifier::new(settings);
+    let per_note = |note: &crate::input::Note, text: &str, links: Vec<Link>| {
         let marked = text.contains(IGNORE_MARKER);
+        let rewritten = if journal.notes.is_empty() {
+            None
+        } else {
+            journal.notes.get(&names.name(note.path()))
+        };
         links
             .into_iter()
-            .map(|link| {
+            .map(|mut link| {
                 let ignored = marked && line_around(text, link.span.start).contains(IGNORE_MARKER);
-                (link, ignored)
+                let entry = rewritten.and_then(|entries| {
+                    entries
+                        .iter()
+                        .find(|e| link.kind == Kind::Local && e.replacement == link.raw)
+                });
+                if let Some(entry) = entry {
+                    let context = NoteContext::for_file(note.path());
+                    let resolved = classifier.resolve(&entry.original, &context, None);
+                    link.url = resolved.url;
+                    link.kind = resolved.kind;
+                }
+                (link, ignored, entry.is_some())
             })
-            .collect()
+            .collect::<Vec<_>>()
     };
     scan(scope, settings, per_note, |scanned| {
         match scanned {
             Scanned::Note(links) => {
-                for (link, ignored) in links {
+                for (link, ignored, archived) in links {
+                    let key = link.identity().to_owned();
                     add(targets, link, ignored);
+                    if archived && let Some(target) = targets.get_mut(&key) {
+                        target.archived = true;
+                    }
                 }
             }
             Scanned::Skipped(skipped) => report_skipped(&skipped),

@@ -25,6 +25,8 @@ use crate::{Error, ExitStatus};
 /// One note's planned change.
 struct Plan {
     path: PathBuf,
+    /// With `--out`, where the rewritten copy goes.
+    dest: Option<PathBuf>,
     name: String,
     edits: Vec<(Edit, Entry)>,
     /// Links of a rewritten kind with no archived object: (line, column, URL).
@@ -38,7 +40,12 @@ struct Plan {
 /// that cannot be written, or a write error on stdout.
 pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let writes = !(args.dry_run || args.check);
-    let mode = if writes {
+    // A copy elsewhere leaves the notes, and so the journal, alone.
+    let copy_to = match &args.out {
+        Some(dir) => Some(out_dir(dir)?),
+        None => None,
+    };
+    let mode = if writes && copy_to.is_none() {
         LockMode::Exclusive
     } else {
         LockMode::Shared
@@ -49,7 +56,7 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     let names = NoteNames::new(archive.root());
     let mut out = BufWriter::new(std::io::stdout().lock());
     let status = if args.restore {
-        let notes = read_notes(args, settings, &names, |_, _| None)?;
+        let notes = read_notes(args, settings, &names, None, |_, _| None)?;
         restore_notes(args, &notes, &mut journal, &mut out)?
     } else {
         let manifest = Manifest::load(&archive.manifest_path())?;
@@ -58,7 +65,7 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
             message: e.to_string(),
         })?;
         let kinds = &settings.rewrite.kinds;
-        let plans = read_notes(args, settings, &names, |link, folder| {
+        let plans = read_notes(args, settings, &names, copy_to.as_ref(), |link, folder| {
             if !wanted(link, kinds) {
                 return None;
             }
@@ -99,6 +106,7 @@ fn read_notes(
     args: &RewriteArgs,
     settings: &Settings,
     names: &NoteNames,
+    copy_to: Option<&(PathBuf, PathBuf)>,
     target: impl Fn(&Link, &Path) -> Option<Option<(String, String)>> + Sync,
 ) -> Result<Vec<Plan>, Error> {
     let inputs = Inputs::parse(&args.notes.inputs)?;
@@ -117,10 +125,30 @@ fn read_notes(
         {
             return None;
         }
-        let folder = std::fs::canonicalize(&path).ok()?.parent()?.to_path_buf();
+        let canonical = std::fs::canonicalize(&path).ok()?;
+        // With --out, the copy sits at the note's place under the output folder,
+        // and its paths to the objects start from there.
+        let dest = if let Some((cwd, out)) = copy_to {
+            let Ok(within) = canonical.strip_prefix(cwd) else {
+                tracing::warn!(
+                    "{}: outside the current folder, so it has no place under --out; skipped",
+                    path.display()
+                );
+                return None;
+            };
+            Some(out.join(within))
+        } else {
+            None
+        };
+        let folder = dest
+            .as_deref()
+            .unwrap_or(&canonical)
+            .parent()?
+            .to_path_buf();
         let name = names.name(&path);
         let mut plan = Plan {
             path,
+            dest,
             name: name.clone(),
             edits: Vec::new(),
             unarchived: Vec::new(),
@@ -192,6 +220,14 @@ fn rewrite_notes(
             bytes.get(edit.span.clone()) == Some(entry.original.as_bytes())
         });
         plan.edits.sort_by_key(|(edit, _)| edit.span.start);
+        if let Some(dest) = &plan.dest
+            && plan.edits.is_empty()
+            && !(args.check || args.dry_run)
+        {
+            // The copy is of the whole tree, unchanged notes too.
+            copy_note(&plan.path, dest, &bytes)?;
+            continue;
+        }
         if plan.edits.is_empty() {
             continue;
         }
@@ -226,6 +262,26 @@ fn rewrite_notes(
         } else {
             ExitStatus::Success
         });
+    }
+    if changed.iter().any(|(plan, _)| plan.dest.is_some()) {
+        for (plan, new) in &changed {
+            if let Some(dest) = &plan.dest {
+                copy_note(&plan.path, dest, new)?;
+                writeln!(
+                    out,
+                    "wrote  {} ({} links)",
+                    dest.display(),
+                    plan.edits.len()
+                )
+                .map_err(Error::Output)?;
+            }
+        }
+        writeln!(
+            out,
+            "rewrote {links} links in {notes} copies; {missing} not archived"
+        )
+        .map_err(Error::Output)?;
+        return Ok(ExitStatus::Success);
     }
     // The journal first: a note is changed only once its undo is recorded.
     for (plan, _) in &changed {
@@ -301,6 +357,37 @@ fn restore_notes(
     } else {
         ExitStatus::Success
     })
+}
+
+/// The current folder and the output folder (created), both absolute.
+fn out_dir(dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
+    let failed = |source: std::io::Error| Error::WriteFile {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let out = std::fs::canonicalize(dir).map_err(failed)?;
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .map_err(failed)?;
+    Ok((cwd, out))
+}
+
+/// Writes the copy of `note` at `dest`, with the note's permissions.
+fn copy_note(note: &Path, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::WriteFile {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    if !dest.exists() {
+        std::fs::copy(note, dest).map_err(|source| Error::WriteFile {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+    }
+    write_note(dest, bytes)
 }
 
 /// Replaces a note whole: a temp file beside it with its permissions, fsynced,
