@@ -352,3 +352,55 @@ fn out_writes_a_rewritten_copy_and_leaves_the_notes_alone() {
     );
     assert!(tree.path().join("site/notes/2022/06/0620.md").is_file());
 }
+
+#[test]
+fn bare_urls_and_autolinks_stay_links_and_an_archive_elsewhere_is_found() {
+    let fixture = Fixture::start(&["img.example.org"], |_: &Req| {
+        Reply::status(200).body(png(9))
+    });
+    let tree = Tree::new();
+    let note = "see https://img.example.org/bare.png and <https://img.example.org/auto.png>\n\n\
+                [ref]: https://img.example.org/ref.png\n\n![r][ref]\n";
+    tree.file("archiver.toml", FAST)
+        .file("work/notes/n.md", note);
+    let output = archiver_in(&tree.path().join("work"))
+        .args([
+            "fetch",
+            "--archive",
+            "../store",
+            "--kinds",
+            "image",
+            "notes",
+        ])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = archiver_in(&tree.path().join("work"))
+        .args(["rewrite", "--archive", "../store", "notes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rewritten = std::fs::read_to_string(tree.path().join("work/notes/n.md")).unwrap();
+    // Only the reference definition's URL became a path: to ../store, from the
+    // note's folder.
+    let href = format!("../../store/{}", object_of(&png(9)));
+    assert_eq!(
+        rewritten,
+        note.replace(
+            "[ref]: https://img.example.org/ref.png",
+            &format!("[ref]: {href}")
+        )
+    );
+    assert!(tree.path().join("work/notes").join(&href).is_file());
+}

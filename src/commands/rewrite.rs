@@ -15,7 +15,7 @@ use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan};
 use crate::cli::RewriteArgs;
 use crate::config::Settings;
 use crate::input::{Inputs, WalkOptions};
-use crate::link::{Kind, Link};
+use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
 use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, relative_href, restore};
@@ -86,8 +86,12 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     Ok(status)
 }
 
-/// Whether a link is of a kind rewritten.
+/// Whether a link is of a kind rewritten. A bare URL or an autolink stays: a
+/// path in their place would be plain text, no longer a link.
 fn wanted(link: &Link, kinds: &[MediaKind]) -> bool {
+    if matches!(link.element, Element::Bare | Element::Autolink) {
+        return false;
+    }
     let web = link.url.starts_with("http://") || link.url.starts_with("https://");
     let pdf = link
         .url
