@@ -135,9 +135,9 @@ pub fn restore(text: &[u8], entries: &[Entry]) -> (Vec<u8>, Vec<Entry>) {
     let mut edits: Vec<(Range<usize>, String)> = Vec::new();
     let mut missing = Vec::new();
     for (path, wanted) in &by_path {
-        let found: Vec<usize> = memchr::memmem::find_iter(text, path.as_bytes()).collect();
-        for (n, at) in found.iter().enumerate() {
-            let entry = wanted[n.min(wanted.len() - 1)];
+        let found = places(text, path);
+        // Never more URLs put back than were taken out.
+        for (at, entry) in found.iter().zip(wanted) {
             edits.push((*at..at + path.len(), entry.original.clone()));
         }
         missing.extend(wanted.iter().skip(found.len()).map(|e| (*e).clone()));
@@ -148,6 +148,75 @@ pub fn restore(text: &[u8], entries: &[Entry]) -> (Vec<u8>, Vec<Entry>) {
         .map(|(span, replacement)| Edit { span, replacement })
         .collect();
     (apply(text, &edits), missing)
+}
+
+/// A note's journal entries after a rewrite, in the order their paths stand in
+/// the new text (the order `restore` gives URLs back in): the entries already
+/// there (those whose path is no longer in the text dropped) and the new ones,
+/// each with the position its path was written at.
+#[must_use]
+pub fn merge_entries(old: Vec<Entry>, text: &[u8], new: Vec<(usize, Entry)>) -> Vec<Entry> {
+    let taken: std::collections::BTreeSet<usize> = new.iter().map(|(at, _)| *at).collect();
+    let mut by_path: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    for entry in old {
+        by_path
+            .entry(entry.replacement.clone())
+            .or_default()
+            .push(entry);
+    }
+    for (_, entry) in &new {
+        by_path.entry(entry.replacement.clone()).or_default();
+    }
+    let mut placed: Vec<(usize, Entry)> = new;
+    for (path, entries) in by_path {
+        let Some((note, object)) = placed
+            .iter()
+            .map(|(_, e)| e)
+            .chain(&entries)
+            .find(|e| e.replacement == path)
+            .map(|e| (e.note.clone(), e.object.clone()))
+        else {
+            continue;
+        };
+        let mut entries = entries.into_iter();
+        for at in places(text, &path)
+            .into_iter()
+            .filter(|at| !taken.contains(at))
+        {
+            // A place no entry accounts for was there before any rewrite (a
+            // path written by hand): it is recorded as itself, so a restore
+            // leaves it be.
+            let entry = entries.next().unwrap_or_else(|| Entry {
+                note: note.clone(),
+                original: path.clone(),
+                replacement: path.clone(),
+                object: object.clone(),
+            });
+            placed.push((at, entry));
+        }
+    }
+    placed.sort_by_key(|(at, _)| *at);
+    placed.into_iter().map(|(_, entry)| entry).collect()
+}
+
+/// Where `path` stands in `text` as a whole link target: not inside a longer
+/// URL or path (the bytes around it cannot be part of one).
+#[must_use]
+pub fn places(text: &[u8], path: &str) -> Vec<usize> {
+    let bounds = |b: Option<&u8>| {
+        b.is_none_or(|b| {
+            matches!(
+                b,
+                b'(' | b')' | b'<' | b'>' | b'"' | b'\'' | b'=' | b',' | b'[' | b']'
+            ) || b.is_ascii_whitespace()
+        })
+    };
+    memchr::memmem::find_iter(text, path.as_bytes())
+        .filter(|at| {
+            let before = at.checked_sub(1).and_then(|i| text.get(i));
+            bounds(before) && bounds(text.get(at + path.len()))
+        })
+        .collect()
 }
 
 /// The path from the folder `from` to `to` (both absolute), with forward
@@ -231,6 +300,34 @@ mod tests {
             b"new line\n![](https://a.org/1.png) ![](https://b.org/same.png)\n"
         );
         assert_eq!(missing, [entries[2].clone()]);
+    }
+
+    #[test]
+    fn entries_follow_the_text_whatever_the_run_that_made_them() {
+        let entry = |original: &str| Entry {
+            note: "n.md".into(),
+            original: original.into(),
+            replacement: "p.png".into(),
+            object: "objects/aa/p.png".into(),
+        };
+        // Run 1 rewrote A (now at offset 30); run 2 rewrites B, written above it.
+        let text = b"![](p.png)\nsome text here.....\n![](p.png)\nhttps://x/p.png\n";
+        let merged = merge_entries(
+            vec![entry("https://a/x.png")],
+            text,
+            vec![(4, entry("https://b/x.png"))],
+        );
+        let originals: Vec<&str> = merged.iter().map(|e| e.original.as_str()).collect();
+        assert_eq!(originals, ["https://b/x.png", "https://a/x.png"]);
+        let (back, missing) = restore(text, &merged);
+        assert!(missing.is_empty());
+        assert_eq!(
+            back,
+            b"![](https://b/x.png)\nsome text here.....\n![](https://a/x.png)\nhttps://x/p.png\n"
+        );
+        // An old entry whose path is gone is dropped.
+        let merged = merge_entries(vec![entry("https://a/x.png")], b"nothing\n", vec![]);
+        assert!(merged.is_empty());
     }
 
     #[test]

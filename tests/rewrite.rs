@@ -404,3 +404,45 @@ fn bare_urls_and_autolinks_stay_links_and_an_archive_elsewhere_is_found() {
     );
     assert!(tree.path().join("work/notes").join(&href).is_file());
 }
+
+#[test]
+fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
+    // Two URLs with the same bytes, rewritten in two runs, the second above
+    // the first; a path written by hand stays a path.
+    let fixture = Fixture::start(&["a.example", "b.example"], |_: &Req| {
+        Reply::status(200).body(png(21))
+    });
+    let tree = Tree::new();
+    let href = format!("../archive/{}", object_of(&png(21)));
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        format!("![hand]({href})\n![a](https://a.example/x.png)\n"),
+    );
+    let fetch = |tree: &Tree| {
+        let output = archiver_in(tree.path())
+            .args(["fetch", "notes"])
+            .args(fixture.args())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+    };
+    fetch(&tree);
+    assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    let note = tree.path().join("notes/n.md");
+    let first = std::fs::read_to_string(&note).unwrap();
+    std::fs::write(&note, format!("![b](https://b.example/x.png)\n{first}")).unwrap();
+    fetch(&tree);
+    assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    // Each URL back in its place, and the path written by hand left a path.
+    assert_eq!(
+        std::fs::read_to_string(&note).unwrap(),
+        format!("![b](https://b.example/x.png)\n![hand]({href})\n![a](https://a.example/x.png)\n")
+    );
+
+    // --out must not be the notes' own folder.
+    let (code, _, stderr) = run(&tree, &["rewrite", "--out", ".", "notes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--out is the current folder"), "{stderr}");
+}

@@ -18,7 +18,7 @@ use crate::input::{Inputs, WalkOptions};
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
-use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, relative_href, restore};
+use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, merge_entries, relative_href, restore};
 use crate::store::{Archive, LockMode, ObjectName};
 use crate::{Error, ExitStatus};
 
@@ -31,6 +31,8 @@ struct Plan {
     edits: Vec<(Edit, Entry)>,
     /// Links of a rewritten kind with no archived object: (line, column, URL).
     unarchived: Vec<(u32, u32, String)>,
+    /// Bare URLs and autolinks of a rewritten kind, which stay web addresses.
+    kept: Vec<(u32, u32, String)>,
 }
 
 /// Rewrites (or restores) the notes.
@@ -57,7 +59,8 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     let mut out = BufWriter::new(std::io::stdout().lock());
     let status = if args.restore {
         let notes = read_notes(args, settings, &names, None, |_, _| None)?;
-        restore_notes(args, &notes, &mut journal, &mut out)?
+        let tmp = archive.tmp_dir();
+        restore_notes(args, &notes, &mut journal, (&journal_path, &tmp), &mut out)?
     } else {
         let manifest = Manifest::load(&archive.manifest_path())?;
         let objects = std::fs::canonicalize(archive.root()).map_err(|e| Error::Archive {
@@ -78,10 +81,6 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
         let tmp = archive.tmp_dir();
         rewrite_notes(args, plans, &mut journal, (&journal_path, &tmp), &mut out)?
     };
-    // After a restore, the journal forgets what was put back.
-    if writes && args.restore {
-        journal.save(&journal_path, &archive.tmp_dir())?;
-    }
     out.flush().map_err(Error::Output)?;
     Ok(status)
 }
@@ -133,6 +132,10 @@ fn read_notes(
         // With --out, the copy sits at the note's place under the output folder,
         // and its paths to the objects start from there.
         let dest = if let Some((cwd, out)) = copy_to {
+            // Nothing already under the output folder is copied into it again.
+            if canonical.starts_with(out) {
+                return None;
+            }
             let Ok(within) = canonical.strip_prefix(cwd) else {
                 tracing::warn!(
                     "{}: outside the current folder, so it has no place under --out; skipped",
@@ -156,8 +159,14 @@ fn read_notes(
             name: name.clone(),
             edits: Vec::new(),
             unarchived: Vec::new(),
+            kept: Vec::new(),
         };
         for link in &links {
+            if matches!(link.element, Element::Bare | Element::Autolink)
+                && matches!(link.kind, Kind::Image | Kind::Video)
+            {
+                plan.kept.push((link.line, link.column, link.url.clone()));
+            }
             match target(link, &folder) {
                 None => {}
                 Some(None) => plan
@@ -215,6 +224,14 @@ fn rewrite_notes(
                 .map_err(Error::Output)?;
             missing += 1;
         }
+        for (line, column, url) in &plan.kept {
+            writeln!(
+                out,
+                "kept          {}:{line}:{column}  {url}  (a bare URL or autolink must stay a web address)",
+                plan.name
+            )
+            .map_err(Error::Output)?;
+        }
         let bytes = std::fs::read(&plan.path).map_err(|source| Error::Read {
             path: plan.path.clone(),
             source,
@@ -224,6 +241,14 @@ fn rewrite_notes(
             bytes.get(edit.span.clone()) == Some(entry.original.as_bytes())
         });
         plan.edits.sort_by_key(|(edit, _)| edit.span.start);
+        // One edit per place: a span met twice, or overlapping another, is made
+        // (and journaled) once.
+        let mut end = 0;
+        plan.edits.retain(|(edit, _)| {
+            let keep = edit.span.start >= end;
+            end = end.max(edit.span.end);
+            keep
+        });
         if let Some(dest) = &plan.dest
             && plan.edits.is_empty()
             && !(args.check || args.dry_run)
@@ -267,37 +292,92 @@ fn rewrite_notes(
             ExitStatus::Success
         });
     }
+    let counts = Counts {
+        links,
+        notes,
+        missing,
+    };
     if changed.iter().any(|(plan, _)| plan.dest.is_some()) {
-        for (plan, new) in &changed {
-            if let Some(dest) = &plan.dest {
-                copy_note(&plan.path, dest, new)?;
-                writeln!(
-                    out,
-                    "wrote  {} ({} links)",
-                    dest.display(),
-                    plan.edits.len()
-                )
-                .map_err(Error::Output)?;
-            }
-        }
-        writeln!(
-            out,
-            "rewrote {links} links in {notes} copies; {missing} not archived"
-        )
-        .map_err(Error::Output)?;
-        return Ok(ExitStatus::Success);
+        return write_copies(&changed, counts, out);
     }
-    // The journal first: a note is changed only once its undo is recorded.
-    for (plan, _) in &changed {
-        journal
-            .notes
-            .entry(plan.name.clone())
-            .or_default()
-            .extend(plan.edits.iter().map(|(_, entry)| entry.clone()));
+    commit_notes(&changed, journal, (journal_path, temp_dir), counts, out)
+}
+
+/// How many links and notes a rewrite touches, and links left unarchived.
+#[derive(Clone, Copy)]
+struct Counts {
+    links: usize,
+    notes: usize,
+    missing: usize,
+}
+
+/// Writes the rewritten copies under `--out`.
+fn write_copies(
+    changed: &[(Plan, Vec<u8>)],
+    Counts {
+        links,
+        notes,
+        missing,
+    }: Counts,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    for (plan, new) in changed {
+        if let Some(dest) = &plan.dest {
+            copy_note(&plan.path, dest, new)?;
+            writeln!(
+                out,
+                "wrote  {} ({} links)",
+                dest.display(),
+                plan.edits.len()
+            )
+            .map_err(Error::Output)?;
+        }
+    }
+    writeln!(
+        out,
+        "rewrote {links} links in {notes} copies; {missing} not archived"
+    )
+    .map_err(Error::Output)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Records the journal, then writes the notes.
+fn commit_notes(
+    changed: &[(Plan, Vec<u8>)],
+    journal: &mut Journal,
+    (journal_path, temp_dir): (&Path, &Path),
+    Counts {
+        links,
+        notes,
+        missing,
+    }: Counts,
+    out: &mut dyn Write,
+) -> Result<ExitStatus, Error> {
+    // The journal first: a note is changed only once its undo is recorded,
+    // each note's entries in the order their paths stand in its new text.
+    let before = journal.clone();
+    for (plan, new) in changed {
+        let old = journal.notes.remove(&plan.name).unwrap_or_default();
+        journal.notes.insert(
+            plan.name.clone(),
+            merge_entries(old, new, written_at(&plan.edits)),
+        );
     }
     journal.save(journal_path, temp_dir)?;
-    for (plan, new) in &changed {
-        write_note(&plan.path, new)?;
+    for (n, (plan, new)) in changed.iter().enumerate() {
+        if let Err(e) = write_note(&plan.path, new) {
+            // The notes not written keep their old entries.
+            for (unwritten, _) in &changed[n..] {
+                match before.notes.get(&unwritten.name) {
+                    Some(entries) => journal
+                        .notes
+                        .insert(unwritten.name.clone(), entries.clone()),
+                    None => journal.notes.remove(&unwritten.name),
+                };
+            }
+            journal.save(journal_path, temp_dir)?;
+            return Err(e);
+        }
         writeln!(out, "rewrote  {} ({} links)", plan.name, plan.edits.len())
             .map_err(Error::Output)?;
     }
@@ -309,10 +389,27 @@ fn rewrite_notes(
     Ok(ExitStatus::Success)
 }
 
+/// Where each edit's path starts in the new text.
+fn written_at(edits: &[(Edit, Entry)]) -> Vec<(usize, Entry)> {
+    let mut shift: isize = 0;
+    edits
+        .iter()
+        .map(|(edit, entry)| {
+            let at = edit.span.start.saturating_add_signed(shift);
+            #[allow(clippy::cast_possible_wrap)] // lengths of one note
+            {
+                shift += edit.replacement.len() as isize - edit.span.len() as isize;
+            }
+            (at, entry.clone())
+        })
+        .collect()
+}
+
 fn restore_notes(
     args: &RewriteArgs,
     plans: &[Plan],
     journal: &mut Journal,
+    (journal_path, temp_dir): (&Path, &Path),
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (mut restored, mut notes) = (0, 0);
@@ -346,7 +443,15 @@ fn restore_notes(
             writeln!(out, "would change  {}", plan.name).map_err(Error::Output)?;
         } else {
             write_note(&plan.path, &new)?;
-            journal.notes.remove(&plan.name);
+            // What could not be put back stays recorded (a note reverted to its
+            // rewritten text can still be restored), and the journal is saved at
+            // once: a later failure must not leave entries already undone.
+            if missing.is_empty() {
+                journal.notes.remove(&plan.name);
+            } else {
+                journal.notes.insert(plan.name.clone(), missing.clone());
+            }
+            journal.save(journal_path, temp_dir)?;
             writeln!(out, "restored  {}", plan.name).map_err(Error::Output)?;
         }
     }
@@ -374,6 +479,14 @@ fn out_dir(dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
     let cwd = std::env::current_dir()
         .and_then(std::fs::canonicalize)
         .map_err(failed)?;
+    if out == cwd {
+        return Err(Error::WriteFile {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(
+                "--out is the current folder: the copies would overwrite the notes; name another folder",
+            ),
+        });
+    }
     Ok((cwd, out))
 }
 
@@ -384,6 +497,13 @@ fn copy_note(note: &Path, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
             path: parent.to_path_buf(),
             source,
         })?;
+    }
+    // Never through a symlink planted in the output folder.
+    if std::fs::symlink_metadata(dest).is_ok_and(|m| m.is_symlink()) {
+        return Err(Error::WriteFile {
+            path: dest.to_path_buf(),
+            source: std::io::Error::other("a symlink stands there; not written through"),
+        });
     }
     if !dest.exists() {
         std::fs::copy(note, dest).map_err(|source| Error::WriteFile {
