@@ -433,6 +433,23 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
     std::fs::write(&note, format!("![b](https://b.example/x.png)\n{first}")).unwrap();
     fetch(&tree);
     assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    // check follows each place to its own URL, and leaves the hand-written path
+    // a local file.
+    let output = archiver_in(tree.path())
+        .args(["check", "--format", "json", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let urls: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert!(urls.contains(&"https://a.example/x.png"), "{urls:?}");
+    assert!(urls.contains(&"https://b.example/x.png"), "{urls:?}");
+    assert_eq!(urls.len(), 3, "{urls:?}");
     let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
     assert_eq!(code, 0, "{stdout}");
     // Each URL back in its place, and the path written by hand left a path.

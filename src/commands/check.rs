@@ -236,7 +236,10 @@ fn gather(
     };
     let mut errors = 0;
     // Links rewritten to the archive's copies are checked at their original URL.
-    let journal = Journal::load(&settings.archive.dir.join(JOURNAL)).unwrap_or_default();
+    let journal = Journal::load(&settings.archive.dir.join(JOURNAL)).unwrap_or_else(|e| {
+        tracing::warn!("{e}; rewritten links are checked as local files");
+        Journal::default()
+    });
     let names = NoteNames::new(&settings.archive.dir);
     let classifier = Classifier::new(settings);
     let per_note = |note: &crate::input::Note, text: &str, links: Vec<Link>| {
@@ -246,15 +249,22 @@ fn gather(
         } else {
             journal.notes.get(&names.name(note.path()))
         };
+        // The n-th place of a path stands for the n-th URL recorded for it, as
+        // for a restore: one object may stand for several URLs.
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         links
             .into_iter()
             .map(|mut link| {
                 let ignored = marked && line_around(text, link.span.start).contains(IGNORE_MARKER);
-                let entry = rewritten.and_then(|entries| {
-                    entries
-                        .iter()
-                        .find(|e| link.kind == Kind::Local && e.replacement == link.raw)
-                });
+                let entry = rewritten
+                    .filter(|_| link.kind == Kind::Local)
+                    .and_then(|entries| {
+                        let n = seen.entry(link.raw.clone()).or_default();
+                        let entry = entries.iter().filter(|e| e.replacement == link.raw).nth(*n);
+                        *n += 1;
+                        entry
+                    })
+                    .filter(|e| e.original != e.replacement);
                 if let Some(entry) = entry {
                     let context = NoteContext::for_file(note.path());
                     let resolved = classifier.resolve(&entry.original, &context, None);
