@@ -79,24 +79,7 @@ fn no_live_link_fails_and_no_dead_one_passes() {
     // The shipped rules, with the intervals shortened (the shipped ones would make
     // this run take minutes; their values have their own test).
     let tree = util::Tree::new();
-    let mut config = String::from("[network]\nretry_delay = \"20ms\"\n");
-    let shipped = archiver::config::Settings::shipped().unwrap();
-    for name in ["wechat-article", "arxiv"] {
-        let rule = shipped
-            .sites
-            .rules()
-            .iter()
-            .find(|r| r.name == name)
-            .unwrap();
-        let mut rule = toml::Table::try_from(rule).unwrap();
-        rule.insert("min_interval".into(), "0s".into());
-        let mut doc = toml::Table::new();
-        doc.insert(
-            "sites".into(),
-            toml::Value::Array(vec![toml::Value::Table(rule)]),
-        );
-        config.push_str(&toml::to_string(&doc).unwrap());
-    }
+    let config = util::quick_rules(&["wechat-article", "arxiv"]);
     tree.file("archiver.toml", &config);
 
     let output = archiver_in(tree.path())

@@ -21,7 +21,7 @@ use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
 use crate::config::{CheckSettings, Settings};
-use crate::input::{Inputs, WalkOptions};
+use crate::input::Inputs;
 use crate::judge::{Judgement, judge};
 use crate::link::{Kind, Link};
 use crate::net::probe::{Engine, Failure, Outcome, host_key};
@@ -226,14 +226,7 @@ fn gather(
     targets: &mut BTreeMap<String, Target>,
 ) -> Result<usize, Error> {
     let inputs = Inputs::parse(notes)?;
-    let scope = Scope {
-        inputs: &inputs,
-        walk: WalkOptions {
-            hidden: args.notes.hidden,
-            no_ignore: args.notes.no_ignore,
-        },
-        stdin_format: args.notes.stdin_format,
-    };
+    let scope = Scope::of(&inputs, &args.notes);
     let mut errors = 0;
     // Links rewritten to the archive's copies are checked at their original URL.
     let journal = Journal::load(&settings.archive.dir.join(JOURNAL)).unwrap_or_else(|e| {

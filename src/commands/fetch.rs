@@ -23,7 +23,7 @@ use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::FetchArgs;
 use crate::config::Settings;
-use crate::input::{Inputs, WalkOptions};
+use crate::input::Inputs;
 use crate::link::{Kind, Link};
 use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
@@ -413,14 +413,7 @@ fn read_notes(
 ) -> Result<(), Error> {
     let kinds = &settings.fetch.kinds;
     let inputs = Inputs::parse(notes)?;
-    let scope = Scope {
-        inputs: &inputs,
-        walk: WalkOptions {
-            hidden: args.notes.hidden,
-            no_ignore: args.notes.no_ignore,
-        },
-        stdin_format: args.notes.stdin_format,
-    };
+    let scope = Scope::of(&inputs, &args.notes);
     // Each media link, and what it is fetched as under --kinds (if at all).
     let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| {
         let name = names.name(note.path());

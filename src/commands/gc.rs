@@ -15,7 +15,7 @@ use super::scan::{Scanned, Scope, report_skipped, scan};
 use crate::cli::GcArgs;
 use crate::config::Settings;
 use crate::config::values::human_size;
-use crate::input::{Inputs, WalkOptions};
+use crate::input::Inputs;
 use crate::link::{Kind, Link};
 use crate::manifest::Manifest;
 use crate::store::{Archive, LockMode, ObjectName, sync_dir};
@@ -117,14 +117,7 @@ fn cited_by_notes(
     archive: &Archive,
 ) -> Result<BTreeSet<String>, Error> {
     let inputs = Inputs::parse(&args.notes.inputs)?;
-    let scope = Scope {
-        inputs: &inputs,
-        walk: WalkOptions {
-            hidden: args.notes.hidden,
-            no_ignore: args.notes.no_ignore,
-        },
-        stdin_format: args.notes.stdin_format,
-    };
+    let scope = Scope::of(&inputs, &args.notes);
     let objects = std::fs::canonicalize(archive.root().join("objects")).ok();
     let per_note = |_: &crate::input::Note, _: &str, links: Vec<Link>| -> Vec<String> {
         links

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use super::scan::{Scanned, Scope, report_skipped, scan};
 use crate::cli::LinksArgs;
 use crate::config::Settings;
-use crate::input::{Inputs, WalkOptions};
+use crate::input::Inputs;
 use crate::link::Link;
 use crate::report::links::{Collected, NoteCounts, Render, Tally};
 use crate::{Error, ExitStatus};
@@ -29,14 +29,7 @@ enum Listed {
 pub fn run(args: &LinksArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = std::time::Instant::now();
     let inputs = Inputs::parse(&args.notes.inputs)?;
-    let scope = Scope {
-        inputs: &inputs,
-        walk: WalkOptions {
-            hidden: args.notes.hidden,
-            no_ignore: args.notes.no_ignore,
-        },
-        stdin_format: args.notes.stdin_format,
-    };
+    let scope = Scope::of(&inputs, &args.notes);
     let render = Render::streaming(args.format, args.unique);
     let mut collected = Collected::new(args.format, args.unique);
     let mut tally = Tally::default();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan};
 use crate::cli::RewriteArgs;
 use crate::config::Settings;
-use crate::input::{Inputs, WalkOptions};
+use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
@@ -113,14 +113,7 @@ fn read_notes(
     target: impl Fn(&Link, &Path) -> Option<Option<(String, String)>> + Sync,
 ) -> Result<Vec<Plan>, Error> {
     let inputs = Inputs::parse(&args.notes.inputs)?;
-    let scope = Scope {
-        inputs: &inputs,
-        walk: WalkOptions {
-            hidden: args.notes.hidden,
-            no_ignore: args.notes.no_ignore,
-        },
-        stdin_format: args.notes.stdin_format,
-    };
+    let scope = Scope::of(&inputs, &args.notes);
     let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| -> Option<Plan> {
         let path = note.path().to_path_buf();
         // Never through a symlink: it may lead out of the notes.

@@ -41,6 +41,21 @@ pub struct Scope<'a> {
     pub stdin_format: extract::Format,
 }
 
+impl<'a> Scope<'a> {
+    /// The scope the notes options of a command line describe.
+    #[must_use]
+    pub fn of(inputs: &'a Inputs, notes: &crate::cli::NotesArgs) -> Self {
+        Scope {
+            inputs,
+            walk: WalkOptions {
+                hidden: notes.hidden,
+                no_ignore: notes.no_ignore,
+            },
+            stdin_format: notes.stdin_format,
+        }
+    }
+}
+
 /// Reads every note in `scope`, calls `per_note` with the note, its text and its
 /// links (on a worker thread) and `sink` with each result in input order. Stops at
 /// the first error `sink` returns.

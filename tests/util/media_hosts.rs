@@ -112,22 +112,5 @@ pub fn start(dir: &Path) -> Fixture {
 /// The shipped rules, with the intervals of arXiv and the Wayback Machine
 /// shortened (their values have their own tests).
 pub fn config() -> String {
-    let mut config = String::from("[network]\nretry_delay = \"20ms\"\n");
-    let shipped = archiver::config::Settings::shipped().unwrap();
-    let rules: Vec<toml::Value> = shipped
-        .sites
-        .rules()
-        .iter()
-        .filter(|r| matches!(r.name.as_str(), "arxiv" | "wayback"))
-        .map(|rule| {
-            let mut rule = toml::Table::try_from(rule).unwrap();
-            rule.insert("min_interval".into(), "0s".into());
-            toml::Value::Table(rule)
-        })
-        .collect();
-    assert_eq!(rules.len(), 2);
-    let mut doc = toml::Table::new();
-    doc.insert("sites".into(), toml::Value::Array(rules));
-    config.push_str(&toml::to_string(&doc).unwrap());
-    config
+    super::quick_rules(&["arxiv", "wayback"])
 }

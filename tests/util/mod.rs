@@ -190,3 +190,29 @@ pub fn stderr_on_a_terminal(dir: &Path, args: &[String]) -> (Option<i32>, String
     drop(child);
     (status.code(), drawn.join().unwrap())
 }
+
+/// A configuration with quick retries and the shipped site rules `names` with
+/// no interval: a corpus run would otherwise take minutes (the shipped
+/// intervals have their own tests).
+pub fn quick_rules(names: &[&str]) -> String {
+    let mut config = String::from("[network]\nretry_delay = \"20ms\"\n");
+    let shipped = archiver::config::Settings::shipped().unwrap();
+    let rules: Vec<toml::Value> = names
+        .iter()
+        .map(|name| {
+            let rule = shipped
+                .sites
+                .rules()
+                .iter()
+                .find(|r| r.name == *name)
+                .unwrap_or_else(|| panic!("no shipped rule {name}"));
+            let mut rule = toml::Table::try_from(rule).unwrap();
+            rule.insert("min_interval".into(), "0s".into());
+            toml::Value::Table(rule)
+        })
+        .collect();
+    let mut doc = toml::Table::new();
+    doc.insert("sites".into(), toml::Value::Array(rules));
+    config.push_str(&toml::to_string(&doc).unwrap());
+    config
+}
