@@ -463,3 +463,33 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--out is the current folder"), "{stderr}");
 }
+
+#[test]
+fn restore_says_when_a_rewritten_note_has_moved() {
+    let (_fixture, tree) = notes_and_archive();
+    assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    std::fs::rename(
+        tree.path().join("notes/top.md"),
+        tree.path().join("notes/moved.md"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&tree, &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("notes/top.md, which is no longer there (moved or renamed?)"),
+        "{stderr}"
+    );
+    // Moved back, it is restored.
+    std::fs::rename(
+        tree.path().join("notes/moved.md"),
+        tree.path().join("notes/top.md"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&tree, &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0);
+    assert!(!stderr.contains("no longer there"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(tree.path().join("notes/top.md")).unwrap(),
+        "![a](https://img.example.org/a.png)\n"
+    );
+}

@@ -59,6 +59,15 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     let mut out = BufWriter::new(std::io::stdout().lock());
     let status = if args.restore {
         let notes = read_notes(args, settings, &names, None, |_, _| None)?;
+        // A note moved or renamed since its rewrite is not found under its old
+        // name: say so, rather than leave its links rewritten without a word.
+        for name in journal.notes.keys() {
+            if names.path_of(name).is_some_and(|p| !p.exists()) {
+                tracing::warn!(
+                    "the rewrite journal has links of {name}, which is no longer there (moved or renamed?): move it back to restore them; its objects stay kept for gc meanwhile"
+                );
+            }
+        }
         let tmp = archive.tmp_dir();
         restore_notes(args, &notes, &mut journal, (&journal_path, &tmp), &mut out)?
     } else {

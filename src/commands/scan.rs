@@ -121,6 +121,12 @@ impl NoteNames {
         NoteNames { base }
     }
 
+    /// Where the note named `name` is, if the names have a base folder.
+    #[must_use]
+    pub fn path_of(&self, name: &str) -> Option<PathBuf> {
+        self.base.as_ref().map(|base| base.join(name))
+    }
+
     /// The name of `note`.
     #[must_use]
     pub fn name(&self, note: &Path) -> String {
