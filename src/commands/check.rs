@@ -203,19 +203,10 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 /// Writes the report file whole or not at all: a temporary file beside it,
 /// flushed to disk, then renamed over it.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let failed = |source: std::io::Error| Error::WriteFile {
+    crate::store::write_atomic(path, bytes).map_err(|source| Error::WriteFile {
         path: path.to_path_buf(),
         source,
-    };
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(failed)?;
-    temp.write_all(bytes).map_err(failed)?;
-    temp.as_file().sync_all().map_err(failed)?;
-    temp.persist(path).map_err(|e| failed(e.error))?;
-    Ok(())
+    })
 }
 
 /// Reads the notes into `targets`; returns how many inputs could not be read.
