@@ -23,19 +23,7 @@ fn check(tree: &Tree, fixture: &Fixture, extra: &[&str]) -> (i32, Value, BTreeMa
         .args(extra)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let results = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (s(r, "url").to_owned(), r.clone()))
-        .collect();
+    let (doc, results) = util::json_report(&output.stdout, &output.stderr);
     (output.status.code().unwrap_or(-1), doc, results)
 }
 
@@ -540,8 +528,7 @@ fn sigterm_stops_the_run_with_a_partial_report() {
         "n.md",
         "[a](https://example.org/fast) [b](https://example.org/slow) [c](https://example.org/slower)\n",
     );
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
-        .current_dir(tree.path())
+    let child = util::archiver_process(tree.path())
         .args(["check", "--format", "json"])
         .args(fixture.args())
         .arg("n.md")

@@ -5,9 +5,8 @@
 
 mod util;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
 use util::{archiver_in, corpus, links_in, s};
 
@@ -88,18 +87,7 @@ fn no_live_link_fails_and_no_dead_one_passes() {
         .arg(dir.join("."))
         .output()
         .unwrap();
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let results: BTreeMap<String, &Value> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (s(r, "url").to_owned(), r))
-        .collect();
+    let (_, results) = util::json_report(&output.stdout, &output.stderr);
 
     let mut checked = 0;
     let mut dead_seen = 0;

@@ -87,14 +87,7 @@ fn fetch(tree: &Tree, fixture: &Fixture, args: &[&str]) -> (i32, Value, BTreeMap
     all.extend(args);
     all.push("notes");
     let (code, stdout, stderr) = run(tree, fixture, &all);
-    let doc: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
-    let results = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (s(r, "url").to_owned(), r.clone()))
-        .collect();
+    let (doc, results) = util::json_report(stdout.as_bytes(), stderr.as_bytes());
     (code, doc["summary"].clone(), results)
 }
 
@@ -510,16 +503,9 @@ fn a_killed_fetch_leaves_a_consistent_archive_and_the_next_run_completes_it() {
         "notes/n.md",
         "![](https://img.example.org/small.png)\n[big](https://files.example.org/large.pdf)\n",
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
-        .current_dir(tree.path())
+    let mut child = util::archiver_process(tree.path())
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .env_remove("ARCHIVER_CONFIG")
-        .env_remove("ARCHIVER_ARCHIVE")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -859,15 +845,10 @@ fn sigterm_stops_with_what_landed_recorded() {
         "![](https://img.example.org/quick.png)\n[slow](https://files.example.org/slow.pdf)\n",
     );
     let out = tree.path().join("out.json");
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"));
+    let mut command = util::archiver_process(tree.path());
     command
-        .current_dir(tree.path())
         .args(["fetch", "--format", "json", "notes"])
         .args(fixture.args())
-        .env_remove("ARCHIVER_CONFIG")
-        .env_remove("ARCHIVER_ARCHIVE")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::process::Stdio::null());
     let mut child = command.spawn().unwrap();
@@ -1086,14 +1067,9 @@ fn a_large_body_streams_to_disk_in_flat_memory() {
     let tree = Tree::new();
     tree.file("archiver.toml", FAST)
         .file("notes/n.md", "[big](https://files.example.org/big.pdf)\n");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
-        .current_dir(tree.path())
+    let mut child = util::archiver_process(tree.path())
         .args(["fetch", "--format", "json", "notes"])
         .args(fixture.args())
-        .env_remove("ARCHIVER_CONFIG")
-        .env_remove("ARCHIVER_ARCHIVE")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -8,7 +8,6 @@ mod util;
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use util::media_hosts::{self, PAPER_HOSTS, is_dead, placeholder};
 use util::{archiver_in, corpus, links_in, s};
@@ -57,18 +56,7 @@ fn every_image_and_paper_link_is_archived_or_says_why() {
         .arg(dir.join("."))
         .output()
         .unwrap();
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let results: BTreeMap<String, &Value> = doc["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (s(r, "url").to_owned(), r))
-        .collect();
+    let (_, results) = util::json_report(&output.stdout, &output.stderr);
     let placeholder_sha: String = Sha256::digest(placeholder())
         .iter()
         .map(|b| format!("{b:02x}"))

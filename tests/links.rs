@@ -658,8 +658,7 @@ fn a_closed_pipe_is_not_an_error() {
     for i in 0..20 {
         tree.file(&format!("n{i}.md"), &note);
     }
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("archiver"))
-        .current_dir(tree.path())
+    let mut child = util::archiver_process(tree.path())
         .args(["links", "."])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
-use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan};
+use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
 use crate::config::{CheckSettings, Settings};
@@ -114,17 +114,10 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     }
     let classifier = Classifier::new(settings);
     for url in &urls {
-        let resolved = classifier.resolve(url, &NoteContext::for_file(Path::new("-")), None);
-        // The same identity as links from notes: the fragment is not part of it.
-        let key = resolved
-            .url
-            .split('#')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let (key, kind) = url_input(classifier, url);
         targets
             .entry(key.clone())
-            .or_insert_with(|| Target::new(key, resolved.kind));
+            .or_insert_with(|| Target::new(key, kind));
     }
 
     let excluder = Excluder::new(&settings.check)?;

@@ -19,8 +19,8 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
-use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan};
-use crate::classify::{Classifier, NoteContext};
+use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
+use crate::classify::Classifier;
 use crate::cli::FetchArgs;
 use crate::config::Settings;
 use crate::input::Inputs;
@@ -369,15 +369,9 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
     }
     let classifier = Classifier::new(settings);
     for url in &urls {
-        let resolved = classifier.resolve(url, &NoteContext::for_file(Path::new("-")), None);
-        let key = resolved
-            .url
-            .split('#')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let (key, link_kind) = url_input(classifier, url);
         // Named on the command line: fetched whatever --kinds says, as what it is.
-        if let Some(kind) = wanted_kind(&key, resolved.kind, true, &MediaKind::ALL) {
+        if let Some(kind) = wanted_kind(&key, link_kind, true, &MediaKind::ALL) {
             wanted.add(&key, kind, None);
         } else {
             wanted.skipped.push(FetchResult {
@@ -386,8 +380,7 @@ fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wa
                 outcome: FetchOutcome::Skipped,
                 reason_code: Some("not-media".into()),
                 reason: Some(format!(
-                    "not an image, PDF, paper or video link (its kind is {})",
-                    resolved.kind
+                    "not an image, PDF, paper or video link (its kind is {link_kind})"
                 )),
                 object: None,
                 sha256: None,

@@ -142,6 +142,24 @@ impl NoteNames {
     }
 }
 
+/// A URL named on the command line, identified as a note's link would be
+/// (resolved, its fragment dropped), with its kind.
+#[must_use]
+pub fn url_input(classifier: Classifier<'_>, input: &str) -> (String, crate::link::Kind) {
+    let resolved = classifier.resolve(
+        input,
+        &crate::classify::NoteContext::for_file(Path::new("-")),
+        None,
+    );
+    let identity = resolved
+        .url
+        .split('#')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (identity, resolved.kind)
+}
+
 /// Whether a command-line input is a web URL rather than a note.
 #[must_use]
 pub fn is_web_url(input: &str) -> bool {

@@ -15,7 +15,13 @@ use serde_json::Value;
 /// The `archiver` binary, run from `dir`, with no user configuration or
 /// `ARCHIVER_*` variables leaking in from the environment.
 pub fn archiver_in(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("archiver").expect("the binary is built");
+    Command::from_std(archiver_process(dir))
+}
+
+/// [`archiver_in`] as a plain process, for tests that spawn it and signal it
+/// or watch it while it runs.
+pub fn archiver_process(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_archiver"));
     cmd.current_dir(dir);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("ARCHIVER_") {
@@ -173,16 +179,10 @@ pub fn stderr_on_a_terminal(dir: &Path, args: &[String]) -> (Option<i32>, String
         }
         String::from_utf8_lossy(&bytes).into_owned()
     });
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_archiver"));
+    let mut child = archiver_process(dir);
     child
-        .current_dir(dir)
         .args(args)
-        .env("NO_COLOR", "1")
         .env("TERM", "xterm")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::from(terminal));
     let status = child.status().unwrap();
@@ -215,4 +215,26 @@ pub fn quick_rules(names: &[&str]) -> String {
     doc.insert("sites".into(), toml::Value::Array(rules));
     config.push_str(&toml::to_string(&doc).unwrap());
     config
+}
+
+/// A JSON report (`check` or `fetch --format json`) as `stdout` and `stderr`
+/// hold it: the document, and its results by URL.
+pub fn json_report(
+    stdout: &[u8],
+    stderr: &[u8],
+) -> (Value, std::collections::BTreeMap<String, Value>) {
+    let doc: Value = serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(stdout),
+            String::from_utf8_lossy(stderr)
+        )
+    });
+    let results = doc["results"]
+        .as_array()
+        .expect("a results array")
+        .iter()
+        .map(|r| (s(r, "url").to_owned(), r.clone()))
+        .collect();
+    (doc, results)
 }
