@@ -16,7 +16,7 @@ use regex::Regex;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
+use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
@@ -134,13 +134,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         WebRun::default()
     } else {
         let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal {
-                path: "tokio runtime".into(),
-                message: e.to_string(),
-            })?;
+        let runtime = runtime()?;
         let run = runtime.block_on(check_web(web, engine, settings));
         // Lookups still running in the resolver's threads (an unreachable DNS
         // server) must not hold up the report.

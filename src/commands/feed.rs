@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::Error;
 use crate::net::probe::Engine;
 
 /// Spawns one feeder per host: it runs `work` on the host's URLs (indexes into
@@ -68,6 +69,20 @@ pub async fn sleep_until_some(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// The runtime a command's network work runs on.
+///
+/// # Errors
+/// [`Error::Internal`] when the operating system refuses its threads.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal {
+            path: "tokio runtime".into(),
+            message: e.to_string(),
+        })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

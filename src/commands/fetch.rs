@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::feed::{shutdown_signal, sleep_until_some, spawn_feeders};
+use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
 use crate::classify::Classifier;
 use crate::cli::FetchArgs;
@@ -183,13 +183,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         WebRun::default()
     } else {
         let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal {
-                path: "tokio runtime".into(),
-                message: e.to_string(),
-            })?;
+        let runtime = runtime()?;
         let job = Job {
             archive: &archive,
             manifest: &mut manifest,

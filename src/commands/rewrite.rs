@@ -272,16 +272,15 @@ fn rewrite_notes(
         changed.push((plan, new));
     }
     if args.check || args.dry_run {
-        for (plan, _) in &changed {
-            if args.check {
-                writeln!(
-                    out,
-                    "would change  {} ({} links)",
-                    plan.name,
-                    plan.edits.len()
-                )
-                .map_err(Error::Output)?;
-            }
+        let listed = if args.check { changed.as_slice() } else { &[] };
+        for (plan, _) in listed {
+            writeln!(
+                out,
+                "would change  {} ({} links)",
+                plan.name,
+                plan.edits.len()
+            )
+            .map_err(Error::Output)?;
         }
         writeln!(
             out,
