@@ -13,6 +13,7 @@ fn occurrence(file: &str, line: u32, column: u32, kind: Kind) -> Occurrence {
         line,
         column,
         kind,
+        archived: false,
     }
 }
 

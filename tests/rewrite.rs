@@ -172,18 +172,56 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     assert_eq!(code, 0);
     assert!(stdout.contains("would remove 0 unreferenced"), "{stdout}");
 
-    // An unrelated edit, then restore: the URLs come back byte for byte.
+    // An unrelated edit that cites the URL again: that occurrence is not
+    // archived, so neither is the URL as a whole.
+    const ADDED: &[u8] = b"a line added later, ![again](https://img.example.org/a.png)\n";
     let top_path = tree.path().join("notes/top.md");
     let mut edited = std::fs::read(&top_path).unwrap();
-    edited.extend_from_slice(b"a line added later\n");
+    edited.extend_from_slice(ADDED);
     std::fs::write(&top_path, &edited).unwrap();
+    let output = archiver_in(tree.path())
+        .args(["check", "--format", "json", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let a_png = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"] == "https://img.example.org/a.png")
+        .unwrap()
+        .clone();
+    assert!(a_png.get("flags").is_none(), "{a_png}");
+    let occurrences = a_png["occurrences"].as_array().unwrap();
+    let archived: Vec<_> = occurrences
+        .iter()
+        .map(|o| {
+            (
+                o["file"].as_str().unwrap(),
+                o["line"].as_u64().unwrap(),
+                o["archived"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        archived,
+        [
+            ("notes/2022/06/0620.md", 3, true),
+            ("notes/2022/06/0620.md", 5, true),
+            ("notes/top.md", 1, true),
+            ("notes/top.md", 2, false),
+        ]
+    );
+
+    // Then restore: the URLs come back byte for byte.
     let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
     assert_eq!(code, 0, "{stdout}");
     let mut restored = snapshot(tree.path());
     for (name, bytes) in &mut restored {
         if name.ends_with("top.md") {
-            assert!(bytes.ends_with(b"a line added later\n"));
-            bytes.truncate(bytes.len() - b"a line added later\n".len());
+            assert!(bytes.ends_with(ADDED));
+            bytes.truncate(bytes.len() - ADDED.len());
         }
     }
     assert_eq!(restored, original);
@@ -217,8 +255,21 @@ fn a_rewritten_note_keeps_its_permissions_and_a_symlink_is_not_followed() {
         tree.path().join("notes/link.md"),
     )
     .unwrap();
-    let (code, _, _) = run(&tree, &["rewrite", "notes", "notes/link.md"]);
-    assert_eq!(code, 0);
+    // The same note named through a symlinked folder.
+    std::os::unix::fs::symlink(
+        tree.path().join("outside"),
+        tree.path().join("notes/folder"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(
+        &tree,
+        &["rewrite", "notes", "notes/link.md", "notes/folder/o.md"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("notes/folder/o.md: notes/folder is a symlink, which is not followed"),
+        "{stderr}"
+    );
     let mode = std::fs::metadata(&top).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
     assert_eq!(
@@ -273,7 +324,8 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{last}"));
     assert!(rewritten > 400, "{last}");
-    eprintln!("rewrote {rewritten} links of the corpus in {took:?} (debug build)");
+    let build = if cfg!(debug_assertions) { "debug" } else { "release" };
+    eprintln!("rewrote {rewritten} links of the corpus in {took:?} ({build} build)");
 
     // Only URL bytes changed: every line count is the same, and every link that
     // now points into the archive resolves to an object.

@@ -44,8 +44,6 @@ struct Target {
     occurrences: Vec<Occurrence>,
     /// For each occurrence, whether it stands on an `archiver-ignore` line.
     ignored: Vec<bool>,
-    /// Cited through a rewritten link: the notes point at the archive's copy.
-    archived: bool,
 }
 
 impl Target {
@@ -57,7 +55,6 @@ impl Target {
             hint: None,
             occurrences: Vec::new(),
             ignored: Vec::new(),
-            archived: false,
         }
     }
 
@@ -82,8 +79,10 @@ impl Target {
             moved_to: judgement.moved_to,
             reason: judgement.reason,
             flags: {
+                // The URL is flagged when every note citing it points at the
+                // archive's copy instead; each occurrence says so on its own.
                 let mut flags = judgement.flags;
-                if self.archived {
+                if !occurrences.is_empty() && occurrences.iter().all(|o| o.archived) {
                     flags.push("archived".to_owned());
                     flags.sort();
                 }
@@ -250,11 +249,7 @@ fn gather(
         match scanned {
             Scanned::Note(links) => {
                 for (link, ignored, archived) in links {
-                    let key = link.identity().to_owned();
-                    add(targets, link, ignored);
-                    if archived && let Some(target) = targets.get_mut(&key) {
-                        target.archived = true;
-                    }
+                    add(targets, link, ignored, archived);
                 }
             }
             Scanned::Skipped(skipped) => report_skipped(&skipped),
@@ -274,7 +269,7 @@ fn line_around(text: &str, at: usize) -> &str {
     &text[start..end]
 }
 
-fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool) {
+fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool, archived: bool) {
     let target = targets
         .entry(link.identity().to_owned())
         .or_insert_with(|| Target::new(link.identity().to_owned(), link.kind));
@@ -296,6 +291,7 @@ fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool) {
         line: link.line,
         column: link.column,
         kind: link.kind,
+        archived,
     });
 }
 

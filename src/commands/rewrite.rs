@@ -125,9 +125,16 @@ fn read_notes(
     let scope = Scope::of(&inputs, &args.notes);
     let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| -> Option<Plan> {
         let path = note.path().to_path_buf();
+        if path == Path::new("-") {
+            return None;
+        }
         // Never through a symlink: it may lead out of the notes.
-        if path == Path::new("-") || std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink())
-        {
+        if let Some(link) = symlink_on_the_way(&path) {
+            tracing::warn!(
+                "{}: {} is a symlink, which is not followed; not rewritten",
+                path.display(),
+                link.display()
+            );
             return None;
         }
         let canonical = std::fs::canonicalize(&path).ok()?;
@@ -513,6 +520,28 @@ fn copy_note(note: &Path, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
         })?;
     }
     write_note(dest, bytes)
+}
+
+/// The first symlink on the way to `path`: the note itself or a folder it is
+/// named through. Folders above the current one (for an absolute path outside
+/// it, above the note's own folder) are the user's setup, not the notes tree,
+/// and are not looked at.
+fn symlink_on_the_way(path: &Path) -> Option<PathBuf> {
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
+    let cwd = std::env::current_dir().ok();
+    let floor: Option<&Path> = if path.is_absolute() {
+        match cwd.as_deref() {
+            Some(cwd) if path.starts_with(cwd) => Some(cwd),
+            _ => path.parent(),
+        }
+    } else {
+        None
+    };
+    path.ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && Some(*p) != floor)
+        .filter(|p| !p.ends_with(".."))
+        .find(|p| is_link(p))
+        .map(Path::to_path_buf)
 }
 
 /// Replaces a note whole: a temp file beside it with its permissions, fsynced,

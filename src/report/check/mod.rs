@@ -47,6 +47,10 @@ pub struct Occurrence {
     pub column: u32,
     /// The link's kind.
     pub kind: Kind,
+    /// The note points here at the archive's copy (`archiver rewrite`); the URL
+    /// checked is the one the rewrite journal recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 /// The verdict on one URL and where it is cited.

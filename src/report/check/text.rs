@@ -28,6 +28,11 @@ impl Reporter for Text {
                     write!(out, "  {position:<width$}")?;
                 }
                 write!(out, "  {:<13}  {}", result.verdict, result.url)?;
+                if occurrence.is_some_and(|o| o.archived) {
+                    // The note itself shows the archive's copy; the original is
+                    // what died.
+                    write!(out, "  [archived]")?;
+                }
                 detail(result, out)?;
             }
         }
