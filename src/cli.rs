@@ -50,6 +50,10 @@ Examples:
   archiver check --format json notes/ > r.json   one result per URL, for programs
   archiver check --fail-on dead notes/           fail only on dead links
   archiver check -vv https://arxiv.org/abs/2207.02696   each hop, for one URL
+  archiver check --max-age 24h --only-new notes/  nightly: page only for new failures
+  archiver check --changed-since origin/main notes/   CI: only the links a change touched
+  archiver check --write-baseline .archiver/baseline notes/   accept today's dead links,
+  archiver check --baseline .archiver/baseline notes/         then fail only on new ones
 
 ",
     after_help!()
@@ -156,9 +160,72 @@ pub enum Command {
     #[command(after_help = AFTER_HELP)]
     Rewrite(RewriteArgs),
 
+    /// Show what the state database knows about one link: every check of it,
+    /// and whether it is failing, since when.
+    #[command(after_help = AFTER_HELP)]
+    History(HistoryCmdArgs),
+
+    /// Summarize the link checks of a period: links that died, recovered,
+    /// flapped or stayed dead, by host and by note.
+    #[command(after_help = AFTER_HELP)]
+    Report(ReportArgs),
+
     /// Show the configuration in effect.
     #[command(after_help = AFTER_HELP)]
     Config(ConfigArgs),
+}
+
+/// Which state database, for the commands that read one.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The state database `check` records into [default: .archiver/state.db].
+    #[arg(long = "state", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
+/// `archiver history`.
+#[derive(Debug, Args)]
+pub struct HistoryCmdArgs {
+    /// The URL (as written in a note, or normalized as `check` reports it).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub format: SummaryFormat,
+
+    /// The state database.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `archiver report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The period: a duration back from now (7d, 24h, 2w) or a date or time
+    /// (2026-11-01, 2026-11-01T08:00:00Z).
+    #[arg(long, value_name = "WHEN", default_value = "7d")]
+    pub since: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub format: SummaryFormat,
+
+    /// The state database.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Formats of `history` and `report`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// Markdown, to paste into an issue or a job summary.
+    Markdown,
+    /// One JSON document, for programs.
+    Json,
 }
 
 /// Which notes to read, for every command that reads notes.
@@ -242,9 +309,61 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REGEX")]
     pub exclude: Vec<String>,
 
+    /// History, cache, baseline and what to check.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+
     /// How to use the network.
     #[command(flatten)]
     pub network: NetworkArgs,
+}
+
+/// `check`'s history, cache, baseline and change-scoping options.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "History and CI")]
+#[allow(clippy::struct_excessive_bools)] // independent switches, as clap gives them
+pub struct HistoryArgs {
+    /// The state database that records every result and tells new failures
+    /// from old ones [default: .archiver/state.db].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Record nothing and report no history.
+    #[arg(long, conflicts_with_all = ["state", "only_new", "max_age"])]
+    pub no_state: bool,
+
+    /// Reuse a working result younger than this instead of asking again
+    /// (failures are always asked again): 24h, 90m, 3600 [default: 0s, never].
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+
+    /// Ask the network for every URL, whatever `--max-age` says.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Exit with status 2 only for new failures (failing now, not last time),
+    /// not for links that were already failing.
+    #[arg(long)]
+    pub only_new: bool,
+
+    /// Check only the links on lines that differ from git revision REV: the
+    /// changes of `git diff REV...HEAD` and the uncommitted ones, new files whole.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+
+    /// With --changed-since, every link in a changed file, not only those on
+    /// changed lines.
+    #[arg(long, requires = "changed_since")]
+    pub whole_files: bool,
+
+    /// Record this run's failures in FILE, to pass to --baseline later.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Failures listed in FILE (from --write-baseline) do not make the exit
+    /// status 2; they are still reported.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// How to use the network, for every command that does.

@@ -120,6 +120,25 @@ pub enum Error {
         message: String,
     },
 
+    /// The state database cannot be used: not a database, written by a newer
+    /// version, or held by another run for too long.
+    #[error("state database {}: {message}", path.display())]
+    State {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// `--changed-since`: git could not say what changed.
+    #[error("--changed-since {rev}: {message}")]
+    ChangedSince {
+        /// The revision given.
+        rev: String,
+        /// What git said, and what to do.
+        message: String,
+    },
+
     /// The report could not be written.
     #[error("cannot write output: {0}")]
     Output(#[source] io::Error),
@@ -133,7 +152,9 @@ impl Error {
             Error::ConfigRead { .. } | Error::ConfigParse { .. } | Error::ConfigValue { .. } => {
                 ExitStatus::Usage
             }
-            Error::Glob { .. } => ExitStatus::Usage,
+            // A revision git does not know, or no repository: the command
+            // line asks for something that is not there.
+            Error::Glob { .. } | Error::ChangedSince { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }

@@ -16,6 +16,7 @@
     clippy::doc_markdown
 )]
 
+pub mod changes;
 pub mod classify;
 pub mod cli;
 pub mod commands;
@@ -33,6 +34,7 @@ pub mod net;
 pub mod report;
 pub mod rewrite;
 pub mod sites;
+pub mod state;
 pub mod store;
 pub mod verdict;
 
@@ -79,6 +81,8 @@ pub fn run(cli: &Cli) -> ExitStatus {
         Command::Verify(args) => commands::verify::run(args, &settings),
         Command::Gc(args) => commands::gc::run(args, &settings),
         Command::Rewrite(args) => commands::rewrite::run(args, &settings),
+        Command::History(args) => commands::history::run(args, &settings),
+        Command::Report(args) => commands::report::run(args, &settings),
         Command::Config(args) => commands::config::run(args, &settings),
     });
     match result {
@@ -107,6 +111,8 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
             fail_on: args.fail_on.clone(),
             include: args.include.clone(),
             exclude: args.exclude.clone(),
+            max_age: args.history.max_age.clone(),
+            state_path: args.history.state.clone(),
             ..network_overrides(&args.notes, &args.network)
         },
         Command::Fetch(args) => Overrides {
@@ -131,6 +137,14 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
             base_url: args.notes.base_url.clone(),
             root_dir: args.notes.root_dir.clone(),
             archive_dir: args.archive.dir.clone(),
+            ..Overrides::default()
+        },
+        Command::History(args) => Overrides {
+            state_path: args.state.path.clone(),
+            ..Overrides::default()
+        },
+        Command::Report(args) => Overrides {
+            state_path: args.state.path.clone(),
             ..Overrides::default()
         },
         Command::Config(_) => Overrides::default(),

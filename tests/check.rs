@@ -473,7 +473,9 @@ fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
     assert!(text.starts_with("2 URLs (2 links) checked in "), "{text}");
     assert!(text.contains(": 1 ok, 1 dead\n"), "{text}");
     assert!(
-        text.contains("\na.md\n  3:10  dead           https://example.org/gone  (HTTP 404)\n"),
+        text.contains(
+            "\na.md\n  3:10  dead           https://example.org/gone  [new]  (HTTP 404)\n"
+        ),
         "{text}"
     );
     assert!(!text.contains("/ok"), "live links are not listed: {text}");

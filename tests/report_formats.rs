@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use archiver::link::Kind;
 use archiver::report::check::{CheckFormat, CheckResult, Occurrence, Report, Summary, reporter};
+use archiver::state::{History, HistoryState};
 use archiver::verdict::Verdict;
 
 fn occurrence(file: &str, line: u32, column: u32, kind: Kind) -> Occurrence {
@@ -32,6 +33,7 @@ fn result(
         reason: reason.map(str::to_owned),
         flags: Vec::new(),
         occurrences,
+        history: None,
     }
 }
 
@@ -55,6 +57,11 @@ fn results() -> Vec<CheckResult> {
         ],
     );
     dead.status = Some(404);
+    dead.history = Some(History {
+        state: HistoryState::StillFailing,
+        since: "2026-11-20T03:00:00Z".into(),
+        runs: 3,
+    });
     let mut image = result(
         "https://mmbiz.qpic.cn/mmbiz_png/abc/640?wx_fmt=png&wxfrom=5",
         Verdict::Ok,
@@ -63,14 +70,25 @@ fn results() -> Vec<CheckResult> {
     );
     image.status = Some(200);
     image.flags = vec!["hotlink-protected".into()];
+    image.history = Some(History {
+        state: HistoryState::Ok,
+        since: "2026-11-01T03:00:00Z".into(),
+        runs: 27,
+    });
+    let mut deleted = result(
+        "https://mp.weixin.qq.com/s/deleted",
+        Verdict::SoftDead,
+        Some("the page says «该内容已被发布者删除»"),
+        vec![occurrence("notes/202207/0710.md", 3, 38, Kind::Article)],
+    );
+    deleted.history = Some(History {
+        state: HistoryState::New,
+        since: "2026-11-27T03:00:00Z".into(),
+        runs: 1,
+    });
     vec![
         dead,
-        result(
-            "https://mp.weixin.qq.com/s/deleted",
-            Verdict::SoftDead,
-            Some("the page says «该内容已被发布者删除»"),
-            vec![occurrence("notes/202207/0710.md", 3, 38, Kind::Article)],
-        ),
+        deleted,
         moved,
         image,
         result(
@@ -102,7 +120,8 @@ fn results() -> Vec<CheckResult> {
 
 fn render(format: CheckFormat) -> String {
     let results = results();
-    let summary = Summary::of(&results, 12.5, None);
+    let mut summary = Summary::of(&results, 12.5, None);
+    summary.recovered = Some(vec!["https://example.org/back-again".into()]);
     let report = Report {
         summary: &summary,
         results: &results,

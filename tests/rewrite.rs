@@ -324,7 +324,11 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{last}"));
     assert!(rewritten > 400, "{last}");
-    let build = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     eprintln!("rewrote {rewritten} links of the corpus in {took:?} ({build} build)");
 
     // Only URL bytes changed: every line count is the same, and every link that

@@ -28,6 +28,7 @@ pub(super) struct FileConfig {
     archive: Option<ArchiveFile>,
     fetch: Option<FetchFile>,
     rewrite: Option<RewriteFile>,
+    state: Option<StateFile>,
     sites: Option<Vec<SiteFile>>,
 }
 
@@ -35,6 +36,12 @@ pub(super) struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct ArchiveFile {
     dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    path: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +103,7 @@ struct CheckFile {
     include: Option<Vec<String>>,
     exclude: Option<Vec<String>>,
     ignore_file: Option<PathBuf>,
+    max_age: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,6 +182,8 @@ pub(super) struct Partial {
     pub exclude: Option<Vec<Regex>>,
     pub ignore_file: Option<PathBuf>,
     pub archive_dir: Option<PathBuf>,
+    pub max_age: Option<std::time::Duration>,
+    pub state_path: Option<PathBuf>,
     pub fetch_kinds: Option<Vec<MediaKind>>,
     pub max_object_size: Option<u64>,
     pub wayback: Option<bool>,
@@ -194,6 +204,7 @@ impl FileConfig {
 
     /// Validates every value the file sets; relative paths become relative to
     /// `folder` (the file's folder).
+    #[allow(clippy::too_many_lines)] // one line per key, in the file's order
     pub(super) fn into_partial(self, origin: &str, folder: &Path) -> Result<Partial, Error> {
         let bad = |message: String| Error::ConfigValue {
             origin: origin.to_owned(),
@@ -216,6 +227,7 @@ impl FileConfig {
         let archive = self.archive.unwrap_or_default();
         let fetch = self.fetch.unwrap_or_default();
         let rewrite = self.rewrite.unwrap_or_default();
+        let state = self.state.unwrap_or_default();
         let media = |key: &str, v: Option<Vec<String>>| {
             v.map(|v| values::media_kinds(&v).map_err(|e| bad(format!("{key}: {e}"))))
                 .transpose()
@@ -270,6 +282,8 @@ impl FileConfig {
                 .transpose()?,
             ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
             archive_dir: archive.dir.map(|p| values::relative_to(folder, &p)),
+            max_age: duration("check.max_age", check.max_age)?,
+            state_path: state.path.map(|p| values::relative_to(folder, &p)),
             fetch_kinds: media("fetch.kinds", fetch.kinds)?,
             max_object_size: fetch
                 .max_object_size
@@ -466,6 +480,8 @@ impl Partial {
             exclude,
             ignore_file,
             archive_dir,
+            max_age,
+            state_path,
             fetch_kinds,
             max_object_size,
             wayback,

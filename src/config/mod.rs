@@ -61,6 +61,10 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     /// `--archive DIR`, relative to the current directory.
     pub archive_dir: Option<PathBuf>,
+    /// `--max-age`.
+    pub max_age: Option<String>,
+    /// `--state FILE`, relative to the current directory.
+    pub state_path: Option<PathBuf>,
     /// `--kinds`.
     pub fetch_kinds: Option<Vec<MediaKind>>,
     /// `--max-object-size`.
@@ -99,6 +103,8 @@ pub struct Settings {
     pub fetch: FetchSettings,
     /// `rewrite`.
     pub rewrite: RewriteSettings,
+    /// The state database.
+    pub state: StateSettings,
     /// Site rules, merged by name.
     pub sites: SiteRules,
     /// The files that were merged, lowest first (not part of `config --show`'s TOML).
@@ -202,6 +208,17 @@ pub struct CheckSettings {
     pub exclude: Vec<Regex>,
     /// A file of URL patterns to exclude, one regular expression per line.
     pub ignore_file: PathBuf,
+    /// A result younger than this is reused instead of asking again (failures
+    /// never are); zero asks every time (`check.max_age`, `--max-age`).
+    #[serde(serialize_with = "duration")]
+    pub max_age: std::time::Duration,
+}
+
+/// Where `check` keeps its history.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateSettings {
+    /// The SQLite database (`state.path`, `--state`).
+    pub path: PathBuf,
 }
 
 /// What `rewrite` points at the archive.
@@ -331,6 +348,11 @@ impl Overrides {
                 })
                 .transpose()?,
             archive_dir: self.archive_dir,
+            max_age: self
+                .max_age
+                .map(|v| values::duration(&v).map_err(|e| bad("--max-age", e)))
+                .transpose()?,
+            state_path: self.state_path,
             fetch_kinds: self.fetch_kinds,
             max_object_size: self
                 .max_object_size
@@ -444,6 +466,10 @@ impl Settings {
                 include: p.include.unwrap_or_default(),
                 exclude: p.exclude.unwrap_or_default(),
                 ignore_file: get!(ignore_file, "check.ignore_file"),
+                max_age: get!(max_age, "check.max_age"),
+            },
+            state: StateSettings {
+                path: get!(state_path, "state.path"),
             },
             archive: ArchiveSettings {
                 dir: get!(archive_dir, "archive.dir"),

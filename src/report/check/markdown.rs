@@ -36,6 +36,12 @@ impl Reporter for Markdown {
         for (verdict, n) in summary.by_verdict.iter().filter(|(_, n)| *n > 0) {
             writeln!(out, "| {verdict} | {n} |")?;
         }
+        if let Some(recovered) = summary.recovered.as_ref().filter(|r| !r.is_empty()) {
+            writeln!(out, "\n### Recovered since the last run\n")?;
+            for url in recovered {
+                writeln!(out, "- {}", cell(url))?;
+            }
+        }
         let problems = report.problems_by_note();
         if problems.is_empty() {
             return Ok(());
@@ -50,11 +56,14 @@ impl Reporter for Markdown {
             for (occurrence, result) in entries {
                 let at =
                     occurrence.map_or_else(String::new, |o| format!("{}:{}", o.line, o.column));
-                let verdict = if report.fails(result.verdict) {
+                let mut verdict = if report.fails(result.verdict) {
                     format!("**{}**", result.verdict)
                 } else {
                     result.verdict.to_string()
                 };
+                if let Some(words) = result.history_words() {
+                    verdict = format!("{verdict} ({words})");
+                }
                 let reason = match (&result.reason, &result.moved_to) {
                     (Some(reason), Some(to)) => format!("{reason} → {to}"),
                     (Some(reason), None) => reason.clone(),

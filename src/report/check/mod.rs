@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::link::Kind;
+use crate::state::{History, HistoryState};
 use crate::verdict::Verdict;
 
 mod github;
@@ -35,6 +36,9 @@ pub enum CheckFormat {
     /// GitHub Actions annotations (`::error` for failures, `::warning` for blocked).
     Github,
 }
+
+/// The flag of a result reused from an earlier run (`--max-age`).
+pub const CACHED: &str = "cached";
 
 /// Where a checked URL is cited.
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +81,22 @@ pub struct CheckResult {
     pub flags: Vec<String>,
     /// Where the notes cite it (empty for a URL given on the command line).
     pub occurrences: Vec<Occurrence>,
+    /// How this result stands against the URL's earlier ones (when a state
+    /// database is kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<History>,
+}
+
+impl CheckResult {
+    /// The words a report adds for the result's history: `new`, `still failing
+    /// since …`; nothing for a result that is not failing.
+    #[must_use]
+    pub fn history_words(&self) -> Option<String> {
+        self.history
+            .as_ref()
+            .filter(|h| matches!(h.state, HistoryState::New | HistoryState::StillFailing))
+            .map(History::words)
+    }
 }
 
 /// The whole run.
@@ -97,6 +117,18 @@ pub struct Summary {
     /// URLs not checked because the run was stopped.
     #[serde(skip_serializing_if = "is_zero")]
     pub unchecked: usize,
+    /// URLs answered from the state database instead of the network
+    /// (`--max-age`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cached: usize,
+    /// URLs that were failing last time and work now (when a state database is
+    /// kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Vec<String>>,
+    /// Failing URLs listed in the baseline (`--baseline`), which do not fail
+    /// the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baselined: Option<usize>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // the signature `skip_serializing_if` requires
@@ -119,6 +151,12 @@ impl Summary {
             seconds: (seconds * 1000.0).round() / 1000.0,
             interrupted: unchecked.is_some(),
             unchecked: unchecked.unwrap_or(0),
+            cached: results
+                .iter()
+                .filter(|r| r.flags.iter().any(|f| f == CACHED))
+                .count(),
+            recovered: None,
+            baselined: None,
         }
     }
 
@@ -138,9 +176,18 @@ impl Summary {
         if self.interrupted {
             let _ = write!(line, ", interrupted with {} not checked", self.unchecked);
         }
+        if self.cached > 0 {
+            let _ = write!(line, " ({} from the last runs)", self.cached);
+        }
         if !counts.is_empty() {
             line.push_str(": ");
             line.push_str(&counts.join(", "));
+        }
+        if let Some(recovered) = self.recovered.as_ref().filter(|r| !r.is_empty()) {
+            let _ = write!(line, "; {} recovered", recovered.len());
+        }
+        if let Some(n) = self.baselined.filter(|n| *n > 0) {
+            let _ = write!(line, "; {n} failing as in the baseline");
         }
         line
     }

@@ -36,11 +36,20 @@ impl Reporter for Text {
                 detail(result, out)?;
             }
         }
+        if let Some(recovered) = report.summary.recovered.as_ref().filter(|r| !r.is_empty()) {
+            writeln!(out, "\nrecovered since the last run")?;
+            for url in recovered {
+                writeln!(out, "  {url}")?;
+            }
+        }
         Ok(())
     }
 }
 
 fn detail(r: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(words) = r.history_words() {
+        write!(out, "  [{words}]")?;
+    }
     if let Some(reason) = &r.reason {
         write!(out, "  ({reason})")?;
     }

@@ -12,15 +12,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use regex::Regex;
 use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
+use crate::changes::Changes;
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
-use crate::config::{CheckSettings, Settings};
+use crate::config::Settings;
 use crate::input::Inputs;
 use crate::judge::{Judgement, judge};
 use crate::link::{Kind, Link};
@@ -30,6 +30,16 @@ use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
 use crate::rewrite::{JOURNAL, Journal};
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
+
+mod baseline;
+mod exclude;
+mod ledger;
+mod progress;
+
+use baseline::Baseline;
+use exclude::Excluder;
+use ledger::Ledger;
+use progress::Progress;
 
 /// The comment that keeps the links on its line from being checked.
 const IGNORE_MARKER: &str = "archiver-ignore";
@@ -89,6 +99,7 @@ impl Target {
                 flags
             },
             occurrences,
+            history: None,
         }
     }
 }
@@ -106,10 +117,23 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         .iter()
         .cloned()
         .partition(|i| is_web_url(i));
+    // Bad inputs of the run's own are found before anything is asked.
+    let baseline = args
+        .history
+        .baseline
+        .as_deref()
+        .map(Baseline::read)
+        .transpose()?;
+    let changes = args
+        .history
+        .changed_since
+        .as_deref()
+        .map(|rev| Changes::since(rev, args.history.whole_files))
+        .transpose()?;
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     let mut errors = 0;
     if !notes.is_empty() {
-        errors += gather(args, settings, &notes, &mut targets)?;
+        errors += gather(args, settings, &notes, changes.as_ref(), &mut targets)?;
     }
     let classifier = Classifier::new(settings);
     for url in &urls {
@@ -120,61 +144,67 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     }
 
     let excluder = Excluder::new(&settings.check)?;
-    let mut results = Vec::new();
-    let mut web = Vec::new();
-    for target in targets.into_values() {
-        match offline_verdict(&target, &excluder) {
-            Some(judgement) => results.push(target.into_result(judgement)),
-            None => web.push(target),
-        }
-    }
+    let mut ledger = Ledger::open(args, settings)?;
+    let (mut results, web) = triage(targets, &excluder, ledger.as_mut())?;
 
-    let run = if web.is_empty() {
-        WebRun::default()
-    } else {
-        let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
-        let runtime = runtime()?;
-        let run = runtime.block_on(check_web(web, engine, settings));
-        // Lookups still running in the resolver's threads (an unreachable DNS
-        // server) must not hold up the report.
-        runtime.shutdown_background();
-        run
-    };
+    let run = ask(web, settings)?;
     if let Some(message) = run.network_down {
         return Err(Error::NetworkDown(message));
     }
     results.extend(run.results);
     results.sort_by(|a, b| a.url.cmp(&b.url));
 
-    let summary = Summary::of(
+    let fail_on = &settings.check.fail_on;
+    // History is best kept, but a database that cannot be written must not
+    // cost the report: it is printed without, and the run fails.
+    let recovered = ledger.as_mut().and_then(|ledger| {
+        ledger
+            .record(&mut results, fail_on, run.interrupted)
+            .inspect_err(|e| {
+                tracing::error!("{e}");
+                errors += 1;
+            })
+            .ok()
+    });
+    if let Some(path) = &args.history.write_baseline {
+        let n = baseline::write(path, &results, fail_on)?;
+        tracing::warn!(
+            "{}: {n} failing links recorded as the baseline",
+            path.display()
+        );
+    }
+    let accepted = |r: &CheckResult| baseline.as_ref().is_some_and(|b| b.accepts(&r.url));
+    let mut summary = Summary::of(
         &results,
         started.elapsed().as_secs_f64(),
         run.interrupted.then_some(run.unchecked),
     );
-    let report = Report {
-        summary: &summary,
-        results: &results,
-        fail_on: &settings.check.fail_on,
-    };
-    let reporter = check::reporter(args.format);
-    if let Some(path) = &args.output {
-        let mut bytes = Vec::new();
-        reporter.write(&report, &mut bytes).map_err(Error::Output)?;
-        write_file(path, &bytes)?;
-        // The report went to a file; people at the terminal still see the gist.
-        eprintln!("{}", summary.line());
-    } else {
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        reporter.write(&report, &mut out).map_err(Error::Output)?;
-        out.flush().map_err(Error::Output)?;
-        if args.format != check::CheckFormat::Text {
-            tracing::info!("{}", summary.line());
-        }
-    }
+    summary.recovered = recovered;
+    summary.baselined = baseline.as_ref().map(|_| {
+        results
+            .iter()
+            .filter(|r| fail_on.contains(&r.verdict) && accepted(r))
+            .count()
+    });
+    emit(
+        args,
+        &Report {
+            summary: &summary,
+            results: &results,
+            fail_on,
+        },
+    )?;
 
-    let failing = results
-        .iter()
-        .any(|r| settings.check.fail_on.contains(&r.verdict));
+    // What fails the run: a failing verdict, unless the baseline accepts it or,
+    // with --only-new, it was failing last time already.
+    let failing = results.iter().any(|r| {
+        fail_on.contains(&r.verdict)
+            && !accepted(r)
+            && !(args.history.only_new
+                && r.history
+                    .as_ref()
+                    .is_some_and(|h| h.state != crate::state::HistoryState::New))
+    });
     Ok(if run.interrupted {
         ExitStatus::Interrupted
     } else if errors > 0 || run.lost {
@@ -184,6 +214,66 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Asks the network about the web targets.
+fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error> {
+    if web.is_empty() {
+        return Ok(WebRun::default());
+    }
+    let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
+    let runtime = runtime()?;
+    let run = runtime.block_on(check_web(web, engine, settings));
+    // Lookups still running in the resolver's threads (an unreachable DNS
+    // server) must not hold up the report.
+    runtime.shutdown_background();
+    Ok(run)
+}
+
+/// Sorts the targets into those judged without asking the network (local
+/// paths, excluded URLs, results reused from the state database) and those to
+/// ask.
+fn triage(
+    targets: BTreeMap<String, Target>,
+    excluder: &Excluder,
+    mut ledger: Option<&mut Ledger>,
+) -> Result<(Vec<CheckResult>, Vec<Target>), Error> {
+    let mut results = Vec::new();
+    let mut web = Vec::new();
+    for target in targets.into_values() {
+        let known = match offline_verdict(&target, excluder) {
+            Some(judgement) => Some(judgement),
+            None => match ledger.as_deref_mut() {
+                Some(ledger) => ledger.reuse(&target.url)?,
+                None => None,
+            },
+        };
+        match known {
+            Some(judgement) => results.push(target.into_result(judgement)),
+            None => web.push(target),
+        }
+    }
+    Ok((results, web))
+}
+
+/// Writes the report to stdout, or to `--output` with a summary on stderr.
+fn emit(args: &CheckArgs, report: &Report<'_>) -> Result<(), Error> {
+    let reporter = check::reporter(args.format);
+    if let Some(path) = &args.output {
+        let mut bytes = Vec::new();
+        reporter.write(report, &mut bytes).map_err(Error::Output)?;
+        write_file(path, &bytes)?;
+        // The report went to a file; people at the terminal still see the gist.
+        eprintln!("{}", report.summary.line());
+    } else {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        reporter.write(report, &mut out).map_err(Error::Output)?;
+        out.flush().map_err(Error::Output)?;
+        if args.format != check::CheckFormat::Text {
+            tracing::info!("{}", report.summary.line());
+        }
+    }
+    Ok(())
 }
 
 /// Writes the report file whole or not at all: a temporary file beside it,
@@ -200,6 +290,7 @@ fn gather(
     args: &CheckArgs,
     settings: &Settings,
     notes: &[String],
+    changes: Option<&Changes>,
     targets: &mut BTreeMap<String, Target>,
 ) -> Result<usize, Error> {
     let inputs = Inputs::parse(notes)?;
@@ -212,7 +303,14 @@ fn gather(
     });
     let names = NoteNames::new(&settings.archive.dir);
     let classifier = Classifier::new(settings);
-    let per_note = |note: &crate::input::Note, text: &str, links: Vec<Link>| {
+    let per_note = |note: &crate::input::Note, text: &str, mut links: Vec<Link>| {
+        // With --changed-since, only the links on what changed.
+        if let Some(changes) = changes {
+            match changes.lines_of(note.path()) {
+                Some(lines) => links.retain(|l| lines.contains(l.line)),
+                None => links.clear(),
+            }
+        }
         let marked = text.contains(IGNORE_MARKER);
         let rewritten = if journal.notes.is_empty() {
             None
@@ -337,46 +435,6 @@ fn offline_verdict(target: &Target, excluder: &Excluder) -> Option<Judgement> {
     }
 }
 
-/// Include and exclude patterns from the configuration, flags and the ignore file.
-struct Excluder {
-    include: Vec<Regex>,
-    exclude: Vec<Regex>,
-}
-
-impl Excluder {
-    fn new(settings: &CheckSettings) -> Result<Self, Error> {
-        let mut exclude = settings.exclude.clone();
-        let file = &settings.ignore_file;
-        if let Ok(text) = std::fs::read_to_string(file) {
-            for (n, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                exclude.push(Regex::new(line).map_err(|e| Error::ConfigValue {
-                    origin: format!("{}:{}", file.display(), n + 1),
-                    message: format!("`{line}` is not a regular expression: {e}"),
-                })?);
-            }
-        }
-        Ok(Excluder {
-            include: settings.include.clone(),
-            exclude,
-        })
-    }
-
-    /// Why `url` is not to be checked, if it is not.
-    fn excludes(&self, url: &str) -> Option<String> {
-        if let Some(re) = self.exclude.iter().find(|re| re.is_match(url)) {
-            return Some(format!("matches the exclude pattern `{}`", re.as_str()));
-        }
-        if !self.include.is_empty() && !self.include.iter().any(|re| re.is_match(url)) {
-            return Some("matches no include pattern".to_owned());
-        }
-        None
-    }
-}
-
 /// What the network part of a run gave.
 #[derive(Debug, Default)]
 struct WebRun {
@@ -491,65 +549,6 @@ async fn collect(
         }
     }
     run
-}
-
-/// A progress bar on stderr when stderr is a terminal; nothing otherwise.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        use std::io::IsTerminal;
-        let visible =
-            std::io::stderr().is_terminal() && tracing::enabled!(tracing::Level::WARN) && total > 0;
-        let bar = visible.then(|| {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                Some(total as u64),
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} URLs, {per_sec} · {msg}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress { bar }
-    }
-
-    fn is_visible(&self) -> bool {
-        self.bar.is_some()
-    }
-
-    fn advance(&self) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        }
-    }
-
-    /// Shows the hosts in flight, busiest first.
-    fn hosts(&self, busy: &[(String, usize)]) {
-        if let Some(bar) = &self.bar {
-            let shown: Vec<String> = busy
-                .iter()
-                .take(3)
-                .map(|(h, n)| format!("{h} ×{n}"))
-                .collect();
-            let more = busy.len().saturating_sub(3);
-            let mut msg = shown.join(", ");
-            if more > 0 {
-                msg = format!("{msg} +{more} hosts");
-            }
-            bar.set_message(msg);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 #[cfg(test)]

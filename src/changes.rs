@@ -1,0 +1,277 @@
+//! What a change touched, from git: the files that differ from a revision and
+//! the lines added or changed in them (`check --changed-since REV`).
+//!
+//! The change is everything between the merge base of REV and HEAD and the
+//! working tree: the commits of `git diff REV...HEAD` plus uncommitted edits,
+//! staged or not, plus untracked files (whole). Deleted lines have no links left
+//! to check, so only the new side of each hunk counts.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::Error;
+
+/// Which lines of a changed file count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lines {
+    /// The whole file: new, or `--whole-files`.
+    All,
+    /// These line ranges (1-based, inclusive) of the file as it is now.
+    Ranges(Vec<RangeInclusive<u32>>),
+}
+
+/// The files a change touched, by canonical path.
+#[derive(Debug, Default)]
+pub struct Changes {
+    files: HashMap<PathBuf, Lines>,
+}
+
+impl Changes {
+    /// Asks git (in the current folder's repository) what differs from `rev`.
+    /// With `whole_files`, every line of a changed file counts.
+    ///
+    /// # Errors
+    /// [`Error::ChangedSince`] when git is missing, the folder is not in a
+    /// repository, or `rev` is not a revision of it.
+    pub fn since(rev: &str, whole_files: bool) -> Result<Self, Error> {
+        let root = PathBuf::from(git(rev, &["rev-parse", "--show-toplevel"])?.trim_end());
+        let base = git(rev, &["merge-base", rev, "HEAD"])?.trim().to_owned();
+        let mut changes = Changes::default();
+        if whole_files {
+            let names = git(
+                rev,
+                &["diff", "--no-renames", "--name-only", "-z", &base, "--"],
+            )?;
+            for name in names.split('\0').filter(|n| !n.is_empty()) {
+                changes.add(&root, name, Lines::All);
+            }
+        } else {
+            let diff = git(
+                rev,
+                &[
+                    "-c",
+                    "core.quotePath=false",
+                    "diff",
+                    "--no-color",
+                    "--no-ext-diff",
+                    "--no-renames",
+                    "--unified=0",
+                    &base,
+                    "--",
+                ],
+            )?;
+            for (name, ranges) in parse_diff(&diff) {
+                changes.add(&root, &name, Lines::Ranges(ranges));
+            }
+        }
+        let untracked = git(
+            rev,
+            &[
+                "ls-files",
+                "--others",
+                "--exclude-standard",
+                "-z",
+                "--full-name",
+                ":/",
+            ],
+        )?;
+        for name in untracked.split('\0').filter(|n| !n.is_empty()) {
+            changes.add(&root, name, Lines::All);
+        }
+        Ok(changes)
+    }
+
+    fn add(&mut self, root: &Path, name: &str, lines: Lines) {
+        let path = root.join(name);
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        self.files.insert(path, lines);
+    }
+
+    /// The lines of `note` that changed; `None` when the note did not change.
+    #[must_use]
+    pub fn lines_of(&self, note: &Path) -> Option<&Lines> {
+        let canonical = std::fs::canonicalize(note).ok()?;
+        self.files.get(&canonical)
+    }
+
+    /// How many files changed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether nothing changed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+impl Lines {
+    /// Whether `line` (1-based) is among them.
+    #[must_use]
+    pub fn contains(&self, line: u32) -> bool {
+        match self {
+            Lines::All => true,
+            Lines::Ranges(ranges) => ranges.iter().any(|r| r.contains(&line)),
+        }
+    }
+}
+
+/// Runs git with `args`; its stdout.
+fn git(rev: &str, args: &[&str]) -> Result<String, Error> {
+    let failed = |message: String| Error::ChangedSince {
+        rev: rev.to_owned(),
+        message,
+    };
+    let output = Command::new("git")
+        .args(args)
+        .output()
+        .map_err(|e| failed(format!("cannot run git: {e}; is it installed?")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(failed(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            stderr.trim()
+        )));
+    }
+    String::from_utf8(output.stdout).map_err(|_| {
+        failed(format!(
+            "`git {}` wrote bytes that are not UTF-8",
+            args.join(" ")
+        ))
+    })
+}
+
+/// The new-side line ranges of each file in a `--unified=0` diff.
+fn parse_diff(diff: &str) -> Vec<(String, Vec<RangeInclusive<u32>>)> {
+    let mut files: Vec<(String, Vec<RangeInclusive<u32>>)> = Vec::new();
+    let mut current: Option<usize> = None;
+    // Between `diff --git` and the first hunk: a `+++` line there names the
+    // file, while in a hunk it is an added line that starts with `++`.
+    let mut in_header = false;
+    for line in diff.lines() {
+        if line.starts_with("diff --git ") {
+            current = None;
+            in_header = true;
+        } else if let (true, Some(name)) = (in_header, line.strip_prefix("+++ ")) {
+            current = if name == "/dev/null" {
+                None
+            } else {
+                let name = unquote(name);
+                let name = name.strip_prefix("b/").unwrap_or(&name).to_owned();
+                files.push((name, Vec::new()));
+                Some(files.len() - 1)
+            };
+        } else if let Some(hunk) = line.strip_prefix("@@ ") {
+            in_header = false;
+            if let (Some(i), Some(range)) = (current, new_side(hunk)) {
+                files[i].1.push(range);
+            }
+        }
+    }
+    files
+}
+
+/// The new side of a hunk header (`-12,3 +14,5 @@ …`): lines 14 to 18. A hunk
+/// that only deletes (`+14,0`) changes no line that is still there.
+fn new_side(hunk: &str) -> Option<RangeInclusive<u32>> {
+    let plus = hunk.split(' ').find_map(|part| part.strip_prefix('+'))?;
+    let (start, count) = match plus.split_once(',') {
+        Some((s, c)) => (s.parse::<u32>().ok()?, c.parse::<u32>().ok()?),
+        None => (plus.parse::<u32>().ok()?, 1),
+    };
+    (count > 0).then(|| start..=start + count - 1)
+}
+
+/// A path as git prints it: C-quoted (`"a\tb.md"`, octal escapes) when it holds
+/// unusual bytes.
+fn unquote(name: &str) -> String {
+    let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) else {
+        return name.to_owned();
+    };
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut chars = inner.bytes().peekable();
+    while let Some(b) = chars.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match chars.next() {
+            Some(b'n') => bytes.push(b'\n'),
+            Some(b't') => bytes.push(b'\t'),
+            Some(b'r') => bytes.push(b'\r'),
+            Some(b'a') => bytes.push(7),
+            Some(b'b') => bytes.push(8),
+            Some(b'f') => bytes.push(12),
+            Some(b'v') => bytes.push(11),
+            Some(d @ b'0'..=b'7') => {
+                let mut value = u32::from(d - b'0');
+                for _ in 0..2 {
+                    if let Some(&next @ b'0'..=b'7') = chars.peek() {
+                        value = value * 8 + u32::from(next - b'0');
+                        chars.next();
+                    }
+                }
+                bytes.push(u8::try_from(value).unwrap_or(b'?'));
+            }
+            Some(other) => bytes.push(other),
+            None => bytes.push(b'\\'),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_side_ranges_come_from_hunk_headers() {
+        let diff = "diff --git a/notes/a.md b/notes/a.md\n\
+                    index 1..2 100644\n\
+                    --- a/notes/a.md\n\
+                    +++ b/notes/a.md\n\
+                    @@ -3 +3 @@ x\n\
+                    -old\n\
+                    +new\n\
+                    @@ -10,0 +11,2 @@\n\
+                    +a\n\
+                    +b\n\
+                    @@ -20,2 +21,0 @@\n\
+                    -gone\n\
+                    -gone\n\
+                    diff --git a/old.md b/old.md\n\
+                    --- a/old.md\n\
+                    +++ /dev/null\n\
+                    @@ -1 +0,0 @@\n\
+                    -x\n\
+                    diff --git \"a/\\344\\270\\255 x.md\" \"b/\\344\\270\\255 x.md\"\n\
+                    --- \"a/\\344\\270\\255 x.md\"\n\
+                    +++ \"b/\\344\\270\\255 x.md\"\n\
+                    @@ -1 +1 @@\n\
+                    -+++ b/not-a-header\n\
+                    ++++ b/still-not\n\
+                    @@ -5,0 +6 @@\n\
+                    +++ b/an added line\n";
+        let files = parse_diff(diff);
+        assert_eq!(
+            files,
+            [
+                ("notes/a.md".to_owned(), vec![3..=3, 11..=12]),
+                ("中 x.md".to_owned(), vec![1..=1, 6..=6]),
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_contain_what_changed() {
+        let lines = Lines::Ranges(vec![3..=3, 11..=12]);
+        assert!(lines.contains(3) && lines.contains(12));
+        assert!(!lines.contains(4) && !lines.contains(10));
+        assert!(Lines::All.contains(1));
+    }
+}

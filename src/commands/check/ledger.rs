@@ -1,0 +1,150 @@
+//! `check`'s use of the state database: results reused while fresh
+//! (`--max-age`), each result placed in its URL's history, and the run recorded.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, SystemTime};
+
+use crate::cli::CheckArgs;
+use crate::config::Settings;
+use crate::error::Error;
+use crate::judge::Judgement;
+use crate::report::check::{CACHED, CheckResult};
+use crate::state::{self, Finish, History, Row, State, Streak};
+use crate::verdict::Verdict;
+
+/// The state database as one `check` run uses it.
+#[derive(Debug)]
+pub struct Ledger {
+    state: State,
+    run: i64,
+    /// Results younger than this are reused; zero reuses nothing.
+    max_age: Duration,
+    /// When each reused result was checked: the row keeps that time, so a
+    /// reused result ages and is asked again once too old.
+    reused: HashMap<String, String>,
+}
+
+impl Ledger {
+    /// Opens the database and records the run's start; `None` with
+    /// `--no-state`.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be opened or written.
+    pub fn open(args: &CheckArgs, settings: &Settings) -> Result<Option<Self>, Error> {
+        if args.history.no_state {
+            return Ok(None);
+        }
+        let mut state = State::open(&settings.state.path)?;
+        let recorded = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "inputs": args.notes.inputs,
+            "fail_on": settings.check.fail_on,
+            "max_age": settings.check.max_age.as_secs(),
+            "no_cache": args.history.no_cache,
+            "changed_since": args.history.changed_since,
+        });
+        let run = state.begin_run(&state::timestamp(SystemTime::now()), &recorded.to_string())?;
+        let max_age = if args.history.no_cache {
+            Duration::ZERO
+        } else {
+            settings.check.max_age
+        };
+        Ok(Some(Ledger {
+            state,
+            run,
+            max_age,
+            reused: HashMap::new(),
+        }))
+    }
+
+    /// The URL's last result, if it worked and is younger than `--max-age`:
+    /// the network need not be asked. Failures are never reused.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn reuse(&mut self, url: &str) -> Result<Option<Judgement>, Error> {
+        if self.max_age.is_zero() {
+            return Ok(None);
+        }
+        let Some(row) = self.state.latest(url, self.run)? else {
+            return Ok(None);
+        };
+        let fresh = state::parse_timestamp(&row.checked_at)
+            .and_then(|at| SystemTime::now().duration_since(at).ok())
+            .is_some_and(|age| age < self.max_age);
+        if !fresh || !matches!(row.verdict, Verdict::Ok | Verdict::Redirected) {
+            return Ok(None);
+        }
+        let mut flags = row.flags;
+        flags.retain(|f| f != CACHED && f != "archived");
+        flags.push(CACHED.to_owned());
+        flags.sort();
+        self.reused.insert(url.to_owned(), row.checked_at);
+        Ok(Some(Judgement {
+            verdict: row.verdict,
+            status: row.status,
+            final_url: row.final_url,
+            moved_to: row.moved_to,
+            reason: row.reason,
+            flags,
+        }))
+    }
+
+    /// Places every result in its URL's history and records the run, all its
+    /// results in one transaction. Returns the URLs that recovered.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read or written.
+    pub fn record(
+        &mut self,
+        results: &mut [CheckResult],
+        fail_on: &[Verdict],
+        interrupted: bool,
+    ) -> Result<Vec<String>, Error> {
+        let now = state::timestamp(SystemTime::now());
+        let mut rows = Vec::with_capacity(results.len());
+        for result in results.iter() {
+            let reused = self.reused.get(&result.url);
+            let cached = reused.is_some();
+            let checked_at = reused.unwrap_or(&now).clone();
+            // A fresh streak, joined to the URL's previous one as it is stored.
+            let streak = Streak {
+                failing: fail_on.contains(&result.verdict),
+                since: now.clone(),
+                runs: 1,
+            };
+            let notes: BTreeSet<&str> = result.occurrences.iter().map(|o| &*o.file).collect();
+            rows.push(Row {
+                run: self.run,
+                url: result.url.clone(),
+                verdict: result.verdict,
+                status: result.status,
+                reason: result.reason.clone(),
+                final_url: result.final_url.clone(),
+                moved_to: result.moved_to.clone(),
+                flags: result.flags.clone(),
+                checked_at,
+                cached,
+                streak,
+                notes: notes.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        let previous = self.state.finish_run(
+            self.run,
+            &mut Finish {
+                finished_at: &state::timestamp(SystemTime::now()),
+                rows: &mut rows,
+                interrupted,
+            },
+        )?;
+        let mut recovered = Vec::new();
+        for ((result, row), before) in results.iter_mut().zip(&rows).zip(&previous) {
+            let history = History::of(before.as_ref(), &row.streak);
+            if history.state == state::HistoryState::Recovered {
+                recovered.push(result.url.clone());
+            }
+            result.history = Some(history);
+        }
+        Ok(recovered)
+    }
+}

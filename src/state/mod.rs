@@ -1,0 +1,552 @@
+//! The state database: every `check` result, run after run, in SQLite
+//! (`.archiver/state.db` by default, `[state] path`).
+//!
+//! Two tables. `runs` has one row per run: when it started and finished, the
+//! settings it ran with, its counts. `results` has one row per URL per run: the
+//! verdict and, denormalized, the streak it continues (failing or not, since
+//! when, for how many runs), so a link's history is read from its latest row
+//! alone, whatever the number of runs kept.
+//!
+//! A run's results are written in one transaction with its end, so a killed run
+//! leaves at most its `runs` row without an end and never a half-written set of
+//! results; rows of finished runs are never touched again. The database is in
+//! WAL mode: readers (`archiver history`, `archiver report`) do not wait for a
+//! run, and two runs writing at once take turns through SQLite's own lock, the
+//! second waiting up to [`BUSY_WAIT`] and then stopping with a message saying so.
+
+mod history;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Error;
+use crate::verdict::Verdict;
+
+pub use history::{History, HistoryState, Streak};
+pub use summary::{Change, LinkRecord, Window, summarize};
+
+/// How long a run waits for another run holding the database's write lock.
+pub const BUSY_WAIT: Duration = Duration::from_mins(1);
+
+/// The schema version (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    settings    TEXT NOT NULL,
+    urls        INTEGER,
+    failing     INTEGER,
+    cached      INTEGER,
+    interrupted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS results (
+    run         INTEGER NOT NULL REFERENCES runs(id),
+    url         TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    status      INTEGER,
+    reason      TEXT,
+    final_url   TEXT,
+    moved_to    TEXT,
+    flags       TEXT NOT NULL DEFAULT '',
+    checked_at  TEXT NOT NULL,
+    cached      INTEGER NOT NULL,
+    failing     INTEGER NOT NULL,
+    since       TEXT NOT NULL,
+    streak      INTEGER NOT NULL,
+    notes       TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run, url)
+);
+-- Index entries are in (url, rowid) order, and rowids in commit order: the
+-- latest row of a URL is the index's last entry for it.
+CREATE INDEX IF NOT EXISTS results_by_url ON results (url);
+";
+
+/// A timestamp as stored and reported: RFC 3339, UTC, whole seconds. Such
+/// strings sort in time order.
+#[must_use]
+pub fn timestamp(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// Reads a stored timestamp.
+#[must_use]
+pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339(text).ok()
+}
+
+/// One stored result: what a URL's check gave in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The run it belongs to.
+    pub run: i64,
+    /// The URL (or local path) checked.
+    pub url: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The final HTTP status.
+    pub status: Option<u16>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// Where redirects ended.
+    pub final_url: Option<String>,
+    /// The successor a moved page names.
+    pub moved_to: Option<String>,
+    /// The result's flags.
+    pub flags: Vec<String>,
+    /// When the network gave this answer (for a cached result, the original
+    /// answer's time).
+    pub checked_at: String,
+    /// Reused from an earlier run rather than asked again.
+    pub cached: bool,
+    /// The streak this result continues.
+    pub streak: Streak,
+    /// The notes citing the URL.
+    pub notes: Vec<String>,
+}
+
+/// A run as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// Its number.
+    pub id: i64,
+    /// When it started.
+    pub started_at: String,
+    /// When it finished; `None` for a run still going or killed.
+    pub finished_at: Option<String>,
+    /// Whether it was stopped before it finished.
+    pub interrupted: bool,
+}
+
+/// The state database.
+pub struct State {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// Opens the database at `path`, creating it (and its folder) if needed.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the file cannot be created or opened, is not a
+    /// database, or was written by a newer archiver.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let failed = |message: String| Error::State {
+            path: path.to_path_buf(),
+            message,
+        };
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| failed(format!("cannot create its folder: {e}")))?;
+        }
+        let conn = Connection::open(path).map_err(|e| failed(e.to_string()))?;
+        conn.busy_timeout(BUSY_WAIT)
+            .map_err(|e| failed(e.to_string()))?;
+        let state = State {
+            conn,
+            path: path.to_path_buf(),
+        };
+        state.prepare().map_err(|e| state.error(&e))?;
+        Ok(state)
+    }
+
+    /// Opens an existing database for reading.
+    ///
+    /// # Errors
+    /// [`Error::State`] when there is none at `path`, or it cannot be read.
+    pub fn open_existing(path: &Path) -> Result<Self, Error> {
+        if !path.is_file() {
+            return Err(Error::State {
+                path: path.to_path_buf(),
+                message: "no state database here yet: `archiver check` records one (or pass --state FILE)".to_owned(),
+            });
+        }
+        Self::open(path)
+    }
+
+    fn prepare(&self) -> rusqlite::Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "written by a newer archiver (schema {version}; this one knows {SCHEMA_VERSION})"
+            )));
+        }
+        // WAL: readers do not block the writer, and a killed writer leaves the
+        // last committed state.
+        self.conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        if version < SCHEMA_VERSION {
+            self.conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// An [`Error::State`] for `e`, saying what to do when another run holds
+    /// the database.
+    fn error(&self, e: &rusqlite::Error) -> Error {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        let message = if busy {
+            format!(
+                "another archiver run has been writing it for over {}s; wait for it to finish, or give this run its own file with --state FILE",
+                BUSY_WAIT.as_secs()
+            )
+        } else if let rusqlite::Error::InvalidParameterName(message) = e {
+            message.clone()
+        } else {
+            format!("{e}; if the file is damaged, move it away and a new one is started")
+        };
+        Error::State {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// The file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records the start of a run; returns its number.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be written.
+    pub fn begin_run(&mut self, started_at: &str, settings: &str) -> Result<i64, Error> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (started_at, settings) VALUES (?1, ?2)",
+                params![started_at, settings],
+            )
+            .map_err(|e| self.error(&e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The latest stored result for `url` from another run than `run`: the
+    /// last committed, whichever run started first.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn latest(&self, url: &str, run: i64) -> Result<Option<Row>, Error> {
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1"
+            ))
+            .map_err(|e| self.error(&e))?;
+        statement
+            .query_row(params![url, run], row)
+            .optional()
+            .map_err(|e| self.error(&e))
+    }
+
+    /// Writes a run's results and its end in one transaction: all of them or,
+    /// if the process dies first, none. Each row's streak comes in as a fresh
+    /// one (failing or not, since now) and is joined to the URL's previous
+    /// streak here, under the write lock, so that two runs at once each
+    /// continue the history the other committed. Returns the previous streaks,
+    /// row by row.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be written (another run has
+    /// held it for longer than [`BUSY_WAIT`], a full disk).
+    pub fn finish_run(
+        &mut self,
+        run: i64,
+        finish: &mut Finish<'_>,
+    ) -> Result<Vec<Option<Streak>>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<Option<Streak>>> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut previous = Vec::with_capacity(finish.rows.len());
+            {
+                let mut latest = tx.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1"
+                ))?;
+                for r in finish.rows.iter_mut() {
+                    let before = latest
+                        .query_row(params![r.url, run], row)
+                        .optional()?
+                        .map(|row| row.streak);
+                    r.streak = Streak::next(before.as_ref(), r.streak.failing, &r.streak.since);
+                    previous.push(before);
+                }
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )?;
+                for r in finish.rows.iter() {
+                    insert.execute(params![
+                        run,
+                        r.url,
+                        r.verdict.as_str(),
+                        r.status,
+                        r.reason,
+                        r.final_url,
+                        r.moved_to,
+                        r.flags.join(","),
+                        r.checked_at,
+                        r.cached,
+                        r.streak.failing,
+                        r.streak.since,
+                        r.streak.runs,
+                        r.notes.join("\n"),
+                    ])?;
+                }
+            }
+            let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            let failing = count(finish.rows.iter().filter(|r| r.streak.failing).count());
+            let cached = count(finish.rows.iter().filter(|r| r.cached).count());
+            tx.execute(
+                "UPDATE runs SET finished_at = ?2, urls = ?3, failing = ?4, cached = ?5, interrupted = ?6 WHERE id = ?1",
+                params![
+                    run,
+                    finish.finished_at,
+                    count(finish.rows.len()),
+                    failing,
+                    cached,
+                    finish.interrupted
+                ],
+            )?;
+            tx.commit()?;
+            Ok(previous)
+        })();
+        result.map_err(|e| self.error(&e))
+    }
+
+    /// Every stored result for `url`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn rows_for(&self, url: &str) -> Result<Vec<Row>, Error> {
+        self.query(
+            &format!("SELECT {COLUMNS} FROM results WHERE url = ?1 ORDER BY run"),
+            params![url],
+        )
+    }
+
+    /// Every result of the runs that started at or after `since`, with, for
+    /// each URL, its last result before then (to know what it was coming in);
+    /// by URL, then oldest first.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn rows_around(&self, since: &str) -> Result<Vec<Row>, Error> {
+        self.query(
+            &format!(
+                "WITH window AS (SELECT id FROM runs WHERE started_at >= ?1),
+                      first AS (SELECT min(id) AS id FROM window)
+                 SELECT {COLUMNS} FROM results
+                 WHERE run IN (SELECT id FROM window)
+                    OR (run < (SELECT id FROM first) AND url IN (SELECT url FROM results WHERE run IN (SELECT id FROM window))
+                        AND run = (SELECT max(r2.run) FROM results r2 WHERE r2.url = results.url AND r2.run < (SELECT id FROM first)))
+                 ORDER BY url, run"
+            ),
+            params![since],
+        )
+    }
+
+    /// The runs that started at or after `since`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn runs_since(&self, since: &str) -> Result<Vec<Run>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<Run>> {
+            let mut statement = self.conn.prepare(
+                "SELECT id, started_at, finished_at, interrupted FROM runs WHERE started_at >= ?1 ORDER BY id",
+            )?;
+            statement
+                .query_map(params![since], |r| {
+                    Ok(Run {
+                        id: r.get(0)?,
+                        started_at: r.get(1)?,
+                        finished_at: r.get(2)?,
+                        interrupted: r.get(3)?,
+                    })
+                })?
+                .collect()
+        })();
+        result.map_err(|e| self.error(&e))
+    }
+
+    fn query(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Row>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<Row>> {
+            let mut statement = self.conn.prepare(sql)?;
+            statement.query_map(params, row)?.collect()
+        })();
+        result.map_err(|e| self.error(&e))
+    }
+}
+
+/// What [`State::finish_run`] records.
+#[derive(Debug)]
+pub struct Finish<'a> {
+    /// When the run ended.
+    pub finished_at: &'a str,
+    /// Its results (the `run` field is ignored; see [`State::finish_run`] for
+    /// the streak).
+    pub rows: &'a mut [Row],
+    /// Whether it was stopped early.
+    pub interrupted: bool,
+}
+
+const COLUMNS: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let verdict: String = r.get(2)?;
+    let flags: String = r.get(7)?;
+    let notes: String = r.get(13)?;
+    let split = |s: &str, by: char| -> Vec<String> {
+        s.split(by)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    Ok(Row {
+        run: r.get(0)?,
+        url: r.get(1)?,
+        verdict: verdict.parse().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown verdict `{verdict}`").into(),
+            )
+        })?,
+        status: r.get(3)?,
+        reason: r.get(4)?,
+        final_url: r.get(5)?,
+        moved_to: r.get(6)?,
+        flags: split(&flags, ','),
+        checked_at: r.get(8)?,
+        cached: r.get(9)?,
+        streak: Streak {
+            failing: r.get(10)?,
+            since: r.get(11)?,
+            runs: r.get(12)?,
+        },
+        notes: split(&notes, '\n'),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(url: &str, verdict: Verdict, failing: bool, at: &str) -> Row {
+        Row {
+            run: 0,
+            url: url.to_owned(),
+            verdict,
+            status: Some(200),
+            reason: None,
+            final_url: None,
+            moved_to: None,
+            flags: vec!["a".into(), "b".into()],
+            checked_at: at.to_owned(),
+            cached: false,
+            streak: Streak {
+                failing,
+                since: at.to_owned(),
+                runs: 1,
+            },
+            notes: vec!["notes/a.md".into(), "notes/b.md".into()],
+        }
+    }
+
+    #[test]
+    fn results_round_trip_and_the_latest_comes_from_another_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.db");
+        let mut state = State::open(&path).unwrap();
+        let first = state.begin_run("2026-01-01T00:00:00Z", "{}").unwrap();
+        let row = result(
+            "https://a.example/",
+            Verdict::Ok,
+            false,
+            "2026-01-01T00:00:01Z",
+        );
+        let previous = state
+            .finish_run(
+                first,
+                &mut Finish {
+                    finished_at: "2026-01-01T00:00:02Z",
+                    rows: &mut [row.clone()],
+                    interrupted: false,
+                },
+            )
+            .unwrap();
+        assert_eq!(previous, [None]);
+        let second = state.begin_run("2026-01-02T00:00:00Z", "{}").unwrap();
+        let latest = state.latest("https://a.example/", second).unwrap().unwrap();
+        assert_eq!(latest, Row { run: first, ..row.clone() });
+        assert!(state.latest("https://a.example/", first).unwrap().is_none());
+        assert!(
+            state
+                .latest("https://b.example/", second)
+                .unwrap()
+                .is_none()
+        );
+        // The next result continues the streak.
+        let mut rows = [result(
+            "https://a.example/",
+            Verdict::Ok,
+            false,
+            "2026-01-02T00:00:01Z",
+        )];
+        let previous = state
+            .finish_run(
+                second,
+                &mut Finish {
+                    finished_at: "2026-01-02T00:00:02Z",
+                    rows: &mut rows,
+                    interrupted: false,
+                },
+            )
+            .unwrap();
+        assert_eq!(previous, [Some(row.streak.clone())]);
+        assert_eq!(rows[0].streak.since, "2026-01-01T00:00:01Z");
+        assert_eq!(rows[0].streak.runs, 2);
+        // Reopening keeps everything.
+        drop(state);
+        let state = State::open_existing(&path).unwrap();
+        assert_eq!(state.rows_for("https://a.example/").unwrap().len(), 2);
+        assert_eq!(state.runs_since("2026-01-01T00:00:00Z").unwrap().len(), 2);
+        assert_eq!(state.runs_since("2026-01-02T00:00:00Z").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        std::fs::write(
+            &path,
+            "not a database, just text that is long enough to matter",
+        )
+        .unwrap();
+        let e = State::open(&path).unwrap_err().to_string();
+        assert!(e.contains("state.db"), "{e}");
+        assert!(e.contains("move it away"), "{e}");
+        assert!(State::open_existing(&dir.path().join("none.db")).is_err());
+    }
+}

@@ -1,0 +1,398 @@
+//! `check`'s memory across runs: the state database, history in reports,
+//! `--max-age`, `--only-new`, baselines, `--changed-since`, and the `history`
+//! and `report` commands.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::Value;
+use util::server::{Fixture, Reply, Req};
+use util::{Tree, archiver_in};
+
+const FAST: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\nretries = 0\n";
+
+/// A server whose `/flaky` page can be switched off and on.
+fn switchable() -> (Fixture, Arc<AtomicBool>) {
+    let alive = Arc::new(AtomicBool::new(true));
+    let switch = Arc::clone(&alive);
+    let fixture = Fixture::start(&["example.org"], move |req: &Req| match req.path.as_str() {
+        "/flaky" if !switch.load(Ordering::SeqCst) => Reply::status(404),
+        "/gone" => Reply::status(404),
+        _ => Reply::html("<p>fine</p>"),
+    });
+    (fixture, alive)
+}
+
+fn notes() -> Tree {
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/a.md",
+        "# A\n\n[flaky](https://example.org/flaky) and [ok](https://example.org/ok)\n",
+    );
+    tree
+}
+
+/// Runs `check --format json` with `extra`; the exit code, the document, the
+/// results by URL.
+fn check(tree: &Tree, fixture: &Fixture, extra: &[&str]) -> (i32, Value, BTreeMap<String, Value>) {
+    let output = archiver_in(tree.path())
+        .args(["check", "--format", "json"])
+        .args(fixture.args())
+        .args(extra)
+        .arg("notes")
+        .output()
+        .unwrap();
+    let (doc, results) = util::json_report(&output.stdout, &output.stderr);
+    (output.status.code().unwrap_or(-1), doc, results)
+}
+
+fn history(results: &BTreeMap<String, Value>, url: &str) -> (String, String, u64) {
+    let h = &results[url]["history"];
+    (
+        h["state"].as_str().unwrap_or_default().to_owned(),
+        h["since"].as_str().unwrap_or_default().to_owned(),
+        h["runs"].as_u64().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_link_that_dies_is_new_then_still_failing_then_recovered() {
+    let (fixture, alive) = switchable();
+    let tree = notes();
+    const FLAKY: &str = "https://example.org/flaky";
+
+    let (code, doc, results) = check(&tree, &fixture, &[]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(history(&results, FLAKY).0, "ok");
+    assert_eq!(doc["summary"]["recovered"], serde_json::json!([]));
+    assert!(tree.path().join(".archiver/state.db").is_file());
+
+    alive.store(false, Ordering::SeqCst);
+    let (code, _, results) = check(&tree, &fixture, &[]);
+    assert_eq!(code, 2);
+    let (state, since, runs) = history(&results, FLAKY);
+    assert_eq!((state.as_str(), runs), ("new", 1));
+    assert!(humantime::parse_rfc3339(&since).is_ok(), "{since}");
+    // The text report says it too.
+    let output = archiver_in(tree.path())
+        .arg("check")
+        .args(fixture.args())
+        .args(["--no-state", "notes"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !text.contains("[new]"),
+        "no history without a state: {text}"
+    );
+
+    // Third run: still failing, since the second run's check; --only-new does
+    // not fail on it.
+    let (code, _, results) = check(&tree, &fixture, &["--only-new"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        history(&results, FLAKY),
+        ("still-failing".to_owned(), since.clone(), 2)
+    );
+    let output = archiver_in(tree.path())
+        .arg("check")
+        .args(fixture.args())
+        .arg("notes")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!(
+            "dead           {FLAKY}  [still failing since {}, 3 runs]  (HTTP 404)",
+            &since[..10]
+        )),
+        "{text}"
+    );
+
+    // It comes back: recovered, in the result and in the summary.
+    alive.store(true, Ordering::SeqCst);
+    let (code, doc, results) = check(&tree, &fixture, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(history(&results, FLAKY).0, "recovered");
+    assert_eq!(doc["summary"]["recovered"], serde_json::json!([FLAKY]));
+    assert_eq!(history(&results, "https://example.org/ok").2, 5);
+
+    // `history` tells the whole story, newest first.
+    let output = archiver_in(tree.path())
+        .args(["history", "--format", "json", FLAKY])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let record: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let verdicts: Vec<&str> = record["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["ok", "dead", "dead", "dead", "ok"]);
+    assert_eq!(record["failing"], false);
+    assert_eq!(record["notes"], serde_json::json!(["notes/a.md"]));
+    let output = archiver_in(tree.path())
+        .args(["history", "https://example.org/never"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no check of it is recorded"));
+
+    // `report` over the week: it flapped (died, then recovered).
+    let output = archiver_in(tree.path())
+        .args(["report", "--since", "7d", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let week: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(week["runs"], 5);
+    assert_eq!(week["urls"], 2);
+    assert_eq!(week["links"][0]["url"], FLAKY);
+    assert_eq!(week["links"][0]["change"], "flapped");
+    assert_eq!(week["by_host"]["example.org"]["flapped"], 1);
+    assert_eq!(week["by_note"]["notes/a.md"]["flapped"], 1);
+    let text = archiver_in(tree.path()).args(["report"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("5 runs, 2 URLs checked; 1 flapped"), "{text}");
+}
+
+#[test]
+fn max_age_reuses_fresh_working_results_and_asks_again_for_failures() {
+    let (fixture, _alive) = switchable();
+    let tree = notes();
+    tree.file("notes/b.md", "[gone](https://example.org/gone)\n");
+    let (code, _, _) = check(&tree, &fixture, &[]);
+    assert_eq!(code, 2);
+    let asked = |path: &str| fixture.requests("example.org", path);
+    let before = (asked("/ok"), asked("/flaky"), asked("/gone"));
+
+    let (code, doc, results) = check(&tree, &fixture, &["--max-age", "24h"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        (asked("/ok"), asked("/flaky"), asked("/gone")),
+        (before.0, before.1, before.2 + 1),
+        "fresh ok results are not asked again; the failure is"
+    );
+    assert_eq!(results["https://example.org/ok"]["verdict"], "ok");
+    assert!(
+        results["https://example.org/ok"]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "cached")
+    );
+    assert_eq!(doc["summary"]["cached"], 2);
+    let (state, _, runs) = history(&results, "https://example.org/ok");
+    assert_eq!(
+        (state.as_str(), runs),
+        ("ok", 2),
+        "a reused result continues its streak"
+    );
+
+    // --no-cache asks everything again; so does a max age already passed.
+    check(&tree, &fixture, &["--max-age", "24h", "--no-cache"]);
+    assert_eq!(asked("/ok"), before.0 + 1);
+    check(&tree, &fixture, &["--max-age", "0s"]);
+    assert_eq!(asked("/ok"), before.0 + 2);
+}
+
+#[test]
+fn a_baseline_accepts_old_failures_and_fails_on_new_ones() {
+    let (fixture, alive) = switchable();
+    let tree = notes();
+    tree.file("notes/b.md", "[gone](https://example.org/gone)\n");
+    let (code, _, _) = check(
+        &tree,
+        &fixture,
+        &["--no-state", "--write-baseline", "ci/baseline"],
+    );
+    assert_eq!(code, 2);
+    let baseline = std::fs::read_to_string(tree.path().join("ci/baseline")).unwrap();
+    assert!(
+        baseline.ends_with("\ndead\thttps://example.org/gone\n"),
+        "{baseline}"
+    );
+
+    let (code, doc, _) = check(
+        &tree,
+        &fixture,
+        &["--no-state", "--baseline", "ci/baseline"],
+    );
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["summary"]["baselined"], 1);
+
+    alive.store(false, Ordering::SeqCst);
+    let (code, _, results) = check(
+        &tree,
+        &fixture,
+        &["--no-state", "--baseline", "ci/baseline"],
+    );
+    assert_eq!(code, 2, "a failure not in the baseline fails the run");
+    assert_eq!(results["https://example.org/flaky"]["verdict"], "dead");
+
+    tree.file("ci/bad", "dead https://example.org/gone\n");
+    let output = archiver_in(tree.path())
+        .args(["check", "--no-state", "--baseline", "ci/bad", "notes"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ci/bad:1"));
+}
+
+fn git(tree: &Tree, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .current_dir(tree.path())
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn changed_since_checks_only_the_links_a_change_touched() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: git is not installed");
+        return;
+    }
+    let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::html("fine"));
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file(
+            "notes/old.md",
+            "[one](https://example.org/old-1)\n[two](https://example.org/old-2)\n",
+        )
+        .file("notes/same.md", "[s](https://example.org/same)\n");
+    git(&tree, &["init", "-q", "-b", "main"]);
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "start"]);
+    git(&tree, &["checkout", "-q", "-b", "topic"]);
+    // A committed change to one line, an uncommitted one, and a new file.
+    tree.file(
+        "notes/old.md",
+        "[one](https://example.org/old-1)\n[two](https://example.org/new-2)\n",
+    );
+    git(&tree, &["commit", "-q", "-am", "edit"]);
+    tree.file(
+        "notes/same.md",
+        "[s](https://example.org/same)\n[t](https://example.org/uncommitted)\n",
+    );
+    tree.file("notes/new.md", "[n](https://example.org/brand-new)\n");
+
+    let urls = |extra: &[&str]| -> Vec<String> {
+        let (code, doc, results) = check(&tree, &fixture, extra);
+        assert_eq!(code, 0, "{doc}");
+        results.keys().cloned().collect()
+    };
+    assert_eq!(
+        urls(&["--no-state", "--changed-since", "main"]),
+        [
+            "https://example.org/brand-new",
+            "https://example.org/new-2",
+            "https://example.org/uncommitted",
+        ]
+    );
+    assert_eq!(
+        urls(&["--no-state", "--changed-since", "main", "--whole-files"]),
+        [
+            "https://example.org/brand-new",
+            "https://example.org/new-2",
+            "https://example.org/old-1",
+            "https://example.org/same",
+            "https://example.org/uncommitted",
+        ]
+    );
+    assert_eq!(fixture.requests("example.org", "/old-1"), 1);
+    let output = archiver_in(tree.path())
+        .args([
+            "check",
+            "--no-state",
+            "--changed-since",
+            "no-such-branch",
+            "notes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--changed-since no-such-branch"));
+}
+
+#[test]
+fn runs_at_once_share_the_database_and_a_killed_run_loses_no_finished_run() {
+    let fixture = Fixture::start(&["example.org"], |req: &Req| match req.path.as_str() {
+        "/slow" => Reply::html("late").delay(std::time::Duration::from_secs(30)),
+        _ => Reply::html("fine"),
+    });
+    let tree = notes();
+    // Two runs at once.
+    let spawn = |args: &[&str]| {
+        util::archiver_process(tree.path())
+            .args(["check", "--format", "json"])
+            .args(fixture.args())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(&["notes"]), spawn(&["notes"]));
+    for child in [a, b] {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // A third, killed while it waits for a slow page.
+    tree.file("slow/s.md", "[s](https://example.org/slow)\n");
+    let mut killed = spawn(&["notes", "slow"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fixture.requests("example.org", "/slow") == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+
+    let state =
+        archiver::state::State::open_existing(&tree.path().join(".archiver/state.db")).unwrap();
+    let runs = state.runs_since("1970-01-01T00:00:00Z").unwrap();
+    assert_eq!(runs.len(), 3);
+    assert!(runs[0].finished_at.is_some() && runs[1].finished_at.is_some());
+    assert!(
+        runs[2].finished_at.is_none(),
+        "the killed run never finished"
+    );
+    for url in ["https://example.org/flaky", "https://example.org/ok"] {
+        let rows = state.rows_for(url).unwrap();
+        assert_eq!(rows.len(), 2, "{url}: one row per finished run");
+        assert_eq!(rows[1].streak.runs, 2);
+    }
+    assert!(
+        state
+            .rows_for("https://example.org/slow")
+            .unwrap()
+            .is_empty()
+    );
+}
