@@ -16,6 +16,7 @@
     clippy::doc_markdown
 )]
 
+pub mod batch;
 pub mod changes;
 pub mod classify;
 pub mod cli;

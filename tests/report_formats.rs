@@ -30,6 +30,7 @@ fn result(
         status: None,
         final_url: None,
         moved_to: None,
+        pdf_url: None,
         reason: reason.map(str::to_owned),
         flags: Vec::new(),
         occurrences,

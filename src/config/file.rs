@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::link::Kind;
 use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
+use crate::sites::batch::BatchRule;
 use crate::sites::fetch::{FetchRule, Referer, Rewrite, parse_size};
 use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
 use crate::verdict::Verdict;
@@ -108,6 +109,18 @@ struct CheckFile {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct BatchFile {
+    api: String,
+    endpoint: String,
+    id: String,
+    size: Option<usize>,
+    #[serde(default)]
+    reserved: Vec<String>,
+    token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SiteFile {
     name: String,
     #[serde(default)]
@@ -148,6 +161,7 @@ struct SiteFile {
     #[serde(default)]
     placeholder_size: Vec<String>,
     placeholder_probe: Option<String>,
+    batch: Option<BatchFile>,
 }
 
 /// One layer's values, validated and typed; `None` where the layer is silent.
@@ -364,6 +378,11 @@ impl SiteFile {
             self.placeholder_probe.as_deref(),
         )
         .map_err(within)?;
+        let batch = self
+            .batch
+            .map(|b| BatchRule::parse(&b.api, &b.endpoint, &b.id, b.size, b.reserved, b.token_env))
+            .transpose()
+            .map_err(within)?;
         Ok(SiteRule {
             name,
             hosts,
@@ -383,6 +402,7 @@ impl SiteFile {
             moved_target,
             flags: self.flags,
             fetch,
+            batch,
         })
     }
 }

@@ -334,6 +334,7 @@ async fn attempt(
         referer: referer.header().map(str::to_owned),
         if_none_match: known.and_then(|k| k.etag.clone()),
         if_modified_since: known.and_then(|k| k.last_modified.clone()),
+        ..Extra::default()
     };
     let download = engine.download(url, &extra).await;
     if known.is_some() && matches!(&download.result, Ok(r) if r.status == 304) {

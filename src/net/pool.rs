@@ -10,7 +10,8 @@
 //! URL's deadline runs. Each request then [`Ticket::start`]s: it waits out any
 //! pause without holding anything global, takes a global permit, and only then
 //! claims its start time from the schedule, so the interval is kept between the
-//! moments requests really go out. A paced host holds at most its concurrency in
+//! moments requests really go out; a host taken one request at a time also
+//! keeps its interval after each request's end. A paced host holds at most its concurrency in
 //! global permits while it waits its turn, so a slow host cannot hold up the others.
 
 use std::collections::HashMap;
@@ -75,10 +76,26 @@ pub struct Ticket {
     _permit: OwnedSemaphorePermit,
 }
 
-/// The right to send one request now; dropping it frees the global slot.
+/// The right to send one request now; dropping it (when the answer has been
+/// read) frees the global slot.
 #[derive(Debug)]
 pub struct Started {
     _global: OwnedSemaphorePermit,
+    host: Arc<Host>,
+}
+
+impl Drop for Started {
+    /// A host taken one request at a time (an API that asks for one request
+    /// every few seconds) gets its interval after the end of each request as
+    /// well as between starts: a slow answer, or a connection that took long
+    /// to open, must not bring the next request closer than the interval to
+    /// the server.
+    fn drop(&mut self) {
+        if self.host.concurrency == 1 && !self.host.interval.is_zero() {
+            let mut schedule = self.host.lock();
+            schedule.next_start = schedule.next_start.max(Instant::now() + self.host.interval);
+        }
+    }
 }
 
 /// Why a request may not go out.
@@ -199,7 +216,10 @@ impl HostPool {
                 // time is lost, which only spaces later requests more widely.
                 continue;
             }
-            return Ok(Started { _global: global });
+            return Ok(Started {
+                _global: global,
+                host: Arc::clone(host),
+            });
         }
     }
 
@@ -256,6 +276,12 @@ impl HostPool {
             .collect();
         busy.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         busy
+    }
+
+    /// Whether [`HostPool::close`] was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.global.is_closed()
     }
 
     /// Stops handing out tickets and starts: waiting and later requests fail.

@@ -189,6 +189,12 @@ impl Engine {
         self.pool.close();
     }
 
+    /// Whether the engine was stopped.
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.pool.is_closed()
+    }
+
     /// Asks `url`, following redirects, within the per-URL deadline.
     ///
     /// The deadline runs from the first request's start, not from when the URL was
@@ -503,23 +509,7 @@ impl Engine {
             Method::Head => reqwest::Method::HEAD,
             Method::Get => reqwest::Method::GET,
         };
-        let accept = match mode {
-            Mode::Probe | Mode::Page => "text/html,application/xhtml+xml,*/*;q=0.8",
-            Mode::Download => "*/*",
-        };
-        let mut request = client
-            .request(http_method, url.clone())
-            .header(header::ACCEPT, accept);
-        for (name, value) in [
-            (header::REFERER, &extra.referer),
-            (header::IF_NONE_MATCH, &extra.if_none_match),
-            (header::IF_MODIFIED_SINCE, &extra.if_modified_since),
-        ] {
-            if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                request = request.header(name, value);
-            }
-        }
-        request = request.header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8");
+        let mut request = with_headers(client.request(http_method, url.clone()), url, mode, extra);
         let agent = rule.and_then(|r| r.user_agent.as_ref());
         tracing::debug!(
             "{url}: {} with the {} User-Agent",
@@ -642,6 +632,32 @@ pub struct Extra {
     pub if_none_match: Option<String>,
     /// `If-Modified-Since`: revalidating a Last-Modified date.
     pub if_modified_since: Option<String>,
+    /// `Accept`, instead of the mode's own.
+    pub accept: Option<String>,
+    /// A secret header (an API token) for one host only: never sent to a host
+    /// a redirect leads to.
+    pub credential: Option<Credential>,
+}
+
+/// A header that may go to one host and no other.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The host it is for, as [`host_key`] gives it.
+    pub host: String,
+    /// The header's name (`Authorization`).
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+impl std::fmt::Debug for Credential {
+    // The value is a secret: debug logs must not show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("host", &self.host)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a request is for.
@@ -717,6 +733,41 @@ pub struct Download {
     pub result: Result<Response, Failure>,
     /// For a 2xx answer, its body, to be streamed.
     pub body: Option<Body>,
+}
+
+/// A request with the headers its mode and `extra` ask for. A credential goes
+/// only to its own host.
+fn with_headers(
+    mut request: reqwest::RequestBuilder,
+    url: &Url,
+    mode: Mode,
+    extra: &Extra,
+) -> reqwest::RequestBuilder {
+    let accept = match mode {
+        Mode::Probe | Mode::Page => "text/html,application/xhtml+xml,*/*;q=0.8",
+        Mode::Download => "*/*",
+    };
+    request = request.header(header::ACCEPT, extra.accept.as_deref().unwrap_or(accept));
+    if let Some(credential) = &extra.credential
+        && host_key(url).eq_ignore_ascii_case(&credential.host)
+        && let (Ok(name), Ok(mut value)) = (
+            header::HeaderName::from_bytes(credential.name.as_bytes()),
+            HeaderValue::from_str(&credential.value),
+        )
+    {
+        value.set_sensitive(true);
+        request = request.header(name, value);
+    }
+    for (name, value) in [
+        (header::REFERER, &extra.referer),
+        (header::IF_NONE_MATCH, &extra.if_none_match),
+        (header::IF_MODIFIED_SINCE, &extra.if_modified_since),
+    ] {
+        if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            request = request.header(name, value);
+        }
+    }
+    request.header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.8")
 }
 
 /// Sleeps `wait` and says so, unless that would pass the deadline.

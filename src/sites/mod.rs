@@ -7,6 +7,7 @@
 //! the most specific matching rule, so a user's rule for `gist.github.com` wins over
 //! a shipped rule for `*.github.com` whatever the order of the files.
 
+pub mod batch;
 pub mod fetch;
 
 use std::collections::HashMap;
@@ -191,6 +192,9 @@ pub struct SiteRule {
     /// How `fetch` asks for media on these hosts.
     #[serde(flatten, skip_serializing_if = "fetch::FetchRule::is_empty")]
     pub fetch: fetch::FetchRule,
+    /// How `check` verifies these links many at a time through an API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<batch::BatchRule>,
 }
 
 impl SiteRule {
@@ -216,6 +220,7 @@ impl SiteRule {
             moved_target: None,
             flags: Vec::new(),
             fetch: fetch::FetchRule::default(),
+            batch: None,
         }
     }
 }

@@ -159,8 +159,19 @@ impl State {
             conn,
             path: path.to_path_buf(),
         };
-        state.prepare().map_err(|e| state.error(&e))?;
-        Ok(state)
+        // Two runs opening a new database at once race to set it up; SQLite
+        // answers the loser "busy" at once rather than through the busy
+        // handler, so it tries again.
+        let started = std::time::Instant::now();
+        loop {
+            match state.prepare() {
+                Ok(()) => return Ok(state),
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(state.error(&e)),
+            }
+        }
     }
 
     /// Opens an existing database for reading.
@@ -202,13 +213,9 @@ impl State {
     /// An [`Error::State`] for `e`, saying what to do when another run holds
     /// the database.
     fn error(&self, e: &rusqlite::Error) -> Error {
-        let busy = matches!(
-            e.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
-        let message = if busy {
+        let message = if is_busy(e) {
             format!(
-                "another archiver run has been writing it for over {}s; wait for it to finish, or give this run its own file with --state FILE",
+                "another archiver run has held it for over {}s; wait for it to finish, or give this run its own file with --state FILE",
                 BUSY_WAIT.as_secs()
             )
         } else if let rusqlite::Error::InvalidParameterName(message) = e {
@@ -335,13 +342,14 @@ impl State {
         result.map_err(|e| self.error(&e))
     }
 
-    /// Every stored result for `url`, oldest first.
+    /// Every stored result for `url`, oldest first (in the order they were
+    /// recorded, which for runs at once may differ from the order they began).
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be read.
     pub fn rows_for(&self, url: &str) -> Result<Vec<Row>, Error> {
         self.query(
-            &format!("SELECT {COLUMNS} FROM results WHERE url = ?1 ORDER BY run"),
+            &format!("SELECT {COLUMNS} FROM results WHERE url = ?1 ORDER BY rowid"),
             params![url],
         )
     }
@@ -361,7 +369,7 @@ impl State {
                  WHERE run IN (SELECT id FROM window)
                     OR (run < (SELECT id FROM first) AND url IN (SELECT url FROM results WHERE run IN (SELECT id FROM window))
                         AND run = (SELECT max(r2.run) FROM results r2 WHERE r2.url = results.url AND r2.run < (SELECT id FROM first)))
-                 ORDER BY url, run"
+                 ORDER BY url, rowid"
             ),
             params![since],
         )
@@ -397,6 +405,14 @@ impl State {
         })();
         result.map_err(|e| self.error(&e))
     }
+}
+
+/// Whether `e` is another connection holding the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// What [`State::finish_run`] records.
@@ -499,7 +515,13 @@ mod tests {
         assert_eq!(previous, [None]);
         let second = state.begin_run("2026-01-02T00:00:00Z", "{}").unwrap();
         let latest = state.latest("https://a.example/", second).unwrap().unwrap();
-        assert_eq!(latest, Row { run: first, ..row.clone() });
+        assert_eq!(
+            latest,
+            Row {
+                run: first,
+                ..row.clone()
+            }
+        );
         assert!(state.latest("https://a.example/", first).unwrap().is_none());
         assert!(
             state

@@ -29,6 +29,8 @@ pub fn archiver_process(dir: &Path) -> std::process::Command {
         }
     }
     cmd.env("NO_COLOR", "1");
+    // A token from the environment would turn on the GitHub API path.
+    cmd.env_remove("GITHUB_TOKEN");
     // A proxy from the environment would take requests away from the fixture server.
     for var in [
         "HTTP_PROXY",

@@ -17,6 +17,7 @@ use url::Url;
 
 use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
+use crate::batch;
 use crate::changes::Changes;
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
@@ -87,6 +88,7 @@ impl Target {
             status: judgement.status,
             final_url: judgement.final_url,
             moved_to: judgement.moved_to,
+            pdf_url: None,
             reason: judgement.reason,
             flags: {
                 // The URL is flagged when every note citing it points at the
@@ -216,18 +218,84 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     })
 }
 
-/// Asks the network about the web targets.
+/// Asks the network about the web targets: those a site's API can vouch for
+/// in batches (arXiv papers, GitHub repositories), alongside the others one by
+/// one; what the API could not decide is then asked one by one too.
 fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error> {
     if web.is_empty() {
         return Ok(WebRun::default());
     }
     let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
+    let urls: Vec<&str> = web.iter().map(|t| t.url.as_str()).collect();
+    let (groups, _) = batch::plan(&urls, &settings.sites);
     let runtime = runtime()?;
-    let run = runtime.block_on(check_web(web, engine, settings));
+    let run = if groups.is_empty() {
+        runtime.block_on(check_web(web, Arc::clone(&engine), settings))
+    } else {
+        runtime.block_on(check_with_batches(web, groups, &engine, settings))
+    };
     // Lookups still running in the resolver's threads (an unreachable DNS
     // server) must not hold up the report.
     runtime.shutdown_background();
     Ok(run)
+}
+
+/// [`check_web`] with the batch groups checked alongside.
+async fn check_with_batches(
+    web: Vec<Target>,
+    groups: Vec<batch::Group>,
+    engine: &Arc<Engine>,
+    settings: &Settings,
+) -> WebRun {
+    let mut decided: Vec<Option<batch::Decision>> = vec![None; web.len()];
+    let mut in_batch = vec![false; web.len()];
+    for group in &groups {
+        for i in group.indexes() {
+            in_batch[i] = true;
+        }
+    }
+    let (batched, single): (Vec<_>, Vec<_>) = web
+        .into_iter()
+        .zip(in_batch)
+        .enumerate()
+        .partition(|(_, (_, batched))| *batched);
+    let single: Vec<Target> = single.into_iter().map(|(_, (t, _))| t).collect();
+    let api = async {
+        tokio::select! {
+            answers = batch::run(engine, groups) => {
+                for (i, decision) in answers {
+                    decided[i] = decision;
+                }
+            }
+            () = shutdown_signal() => engine.stop(),
+        }
+    };
+    let (mut run, ()) = tokio::join!(check_web(single, Arc::clone(engine), settings), api);
+    let mut undecided = Vec::new();
+    for (i, (target, _)) in batched {
+        match decided[i].take() {
+            Some(decision) => {
+                let mut result = target.into_result(decision.judgement);
+                result.pdf_url = decision.pdf_url;
+                run.results.push(result);
+            }
+            None => undecided.push(target),
+        }
+    }
+    if run.interrupted || engine.is_stopped() {
+        run.interrupted = true;
+        run.unchecked += undecided.len();
+        return run;
+    }
+    if !undecided.is_empty() {
+        let second = check_web(undecided, Arc::clone(engine), settings).await;
+        run.results.extend(second.results);
+        run.interrupted |= second.interrupted;
+        run.unchecked += second.unchecked;
+        run.lost |= second.lost;
+        run.network_down = run.network_down.or(second.network_down);
+    }
+    run
 }
 
 /// Sorts the targets into those judged without asking the network (local

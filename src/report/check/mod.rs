@@ -73,6 +73,9 @@ pub struct CheckResult {
     /// The successor a moved page names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_to: Option<String>,
+    /// A paper's PDF, as the site's API names it (arXiv).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_url: Option<String>,
     /// Why, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -1,0 +1,138 @@
+//! Checking links many at a time through a site's API, where a site rule's
+//! `batch` table offers one (`crate::sites::batch`).
+//!
+//! arXiv asks API clients for one request every three seconds; checked one by
+//! one, five hundred papers would take half an hour of polite requests to
+//! arxiv.org, while a hundred ids per API request take five requests. GitHub's
+//! REST API answers for a repository with a token's rate limit instead of the
+//! web's. The API requests go through the same engine as every other request,
+//! so the API host's site rule (interval, concurrency) paces them.
+//!
+//! A link the API cannot decide (an error answer, a feed that does not parse,
+//! a renamed repository) comes back undecided and is checked the usual way.
+
+mod arxiv;
+mod github;
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::judge::Judgement;
+use crate::net::probe::{Engine, Extra};
+use crate::sites::SiteRules;
+use crate::sites::batch::{Api, BatchRule};
+
+/// The flag of a result an API decided.
+pub const FLAG: &str = "api";
+
+/// Links of one rule to check through its API.
+#[derive(Debug)]
+pub struct Group {
+    rule: BatchRule,
+    token: Option<String>,
+    /// (caller's index, the id the API knows).
+    items: Vec<(usize, String)>,
+}
+
+impl Group {
+    /// The caller's indexes of the group's links.
+    pub fn indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.items.iter().map(|(i, _)| *i)
+    }
+}
+
+/// What the API said about one link.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The verdict.
+    pub judgement: Judgement,
+    /// The paper's PDF, where the API names it.
+    pub pdf_url: Option<String>,
+}
+
+/// Sorts `urls` into groups to check through an API; the indexes of the
+/// others come back as the second value.
+#[must_use]
+pub fn plan(urls: &[&str], sites: &SiteRules) -> (Vec<Group>, Vec<usize>) {
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut rest = Vec::new();
+    let mut missing_tokens = BTreeMap::new();
+    for (i, url) in urls.iter().enumerate() {
+        let rule = Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().and_then(|h| sites.lookup(h)).cloned());
+        let Some((rule, batch)) = rule.and_then(|r| r.batch.clone().map(|b| (r, b))) else {
+            rest.push(i);
+            continue;
+        };
+        let Some(id) = batch.id_of(url) else {
+            rest.push(i);
+            continue;
+        };
+        let token = match batch.token() {
+            Ok(token) => token,
+            Err(var) => {
+                missing_tokens.entry(var).or_insert(rule.name.clone());
+                rest.push(i);
+                continue;
+            }
+        };
+        groups
+            .entry(rule.name.clone())
+            .or_insert_with(|| Group {
+                rule: batch,
+                token,
+                items: Vec::new(),
+            })
+            .items
+            .push((i, id));
+    }
+    for (var, rule) in missing_tokens {
+        tracing::info!("{var} is not set: the links of site rule `{rule}` are checked one by one");
+    }
+    (groups.into_values().collect(), rest)
+}
+
+/// Checks every group; each link's decision, `None` where the API could not
+/// decide.
+pub async fn run(engine: &Engine, groups: Vec<Group>) -> Vec<(usize, Option<Decision>)> {
+    let mut requests = Vec::new();
+    for group in &groups {
+        for chunk in group.items.chunks(group.rule.size) {
+            requests.push((group, chunk));
+        }
+    }
+    let answers = futures_util::future::join_all(requests.into_iter().map(|(group, chunk)| {
+        let token = group.token.as_deref();
+        async move {
+            match group.rule.api {
+                Api::Arxiv => arxiv::check(engine, &group.rule, chunk).await,
+                Api::Github => github::check(engine, &group.rule, token, chunk).await,
+            }
+        }
+    }))
+    .await;
+    answers.into_iter().flatten().collect()
+}
+
+/// The most of an API answer read.
+const MAX_ANSWER: usize = 16 << 20;
+
+/// Asks `url` with `extra`; its status and body (at most [`MAX_ANSWER`]
+/// bytes), or why there is none.
+async fn ask(engine: &Engine, url: &Url, extra: &Extra) -> Result<(u16, Vec<u8>), String> {
+    let download = engine.download(url, extra).await;
+    let response = download.result.map_err(|f| format!("{f:?}"))?;
+    let Some(mut body) = download.body else {
+        return Ok((response.status, response.body));
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.chunk().await.map_err(|e| e.to_string())? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_ANSWER {
+            return Err(format!("the answer is larger than {MAX_ANSWER} bytes"));
+        }
+    }
+    Ok((response.status, bytes))
+}
