@@ -241,3 +241,56 @@ fn github_repositories_go_through_the_api_with_the_token_and_the_token_nowhere_e
             .any(|(h, p, _)| h == "api.github.com" && p.contains("topics"))
     );
 }
+
+#[test]
+fn fetch_takes_a_paper_from_the_pdf_the_api_named() {
+    let fixture = Fixture::start(&["arxiv.org", "export.arxiv.org"], |req: &Req| {
+        match (req.host.as_str(), req.path.as_str()) {
+            ("export.arxiv.org", _) => Reply::status(200).body(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry>\
+                 <id>http://arxiv.org/abs/2301.00001v3</id>\
+                 <link title=\"pdf\" href=\"http://arxiv.org/pdf/2301.00001v3\"/></entry></feed>",
+            ),
+            ("arxiv.org", "/pdf/2301.00001v3") => Reply::status(200)
+                .header("content-type", "application/pdf")
+                .body(b"%PDF-1.5\n% the third version\n%%EOF\n"),
+            _ => Reply::status(404),
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", arxiv_config("0s"))
+        .file("notes/p.md", "[paper](https://arxiv.org/abs/2301.00001)\n");
+    let output = archiver_in(tree.path())
+        .args(["check", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = archiver_in(tree.path())
+        .args([
+            "fetch",
+            "--kinds",
+            "paper",
+            "--no-wayback",
+            "--format",
+            "json",
+            "notes",
+        ])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(fixture.requests("arxiv.org", "/pdf/2301.00001v3"), 1);
+    assert_eq!(fixture.requests("arxiv.org", "/pdf/2301.00001"), 0);
+    assert_eq!(fixture.requests("arxiv.org", "/abs/2301.00001"), 0);
+}

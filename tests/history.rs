@@ -396,3 +396,25 @@ fn runs_at_once_share_the_database_and_a_killed_run_loses_no_finished_run() {
             .is_empty()
     );
 }
+
+#[test]
+fn an_unusable_state_database_costs_the_history_not_the_check() {
+    let (fixture, _alive) = switchable();
+    let tree = notes();
+    // A folder cannot be made inside a file.
+    let unusable = "notes/a.md/state.db";
+    let (code, doc, results) = check(&tree, &fixture, &["--state", unusable]);
+    assert_eq!(code, 0, "{doc}");
+    assert!(results["https://example.org/ok"].get("history").is_none());
+    let output = archiver_in(tree.path())
+        .args(["check", "--only-new", "--state", unusable, "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("state database notes/a.md/state.db"),
+        "{stderr}"
+    );
+}

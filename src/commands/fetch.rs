@@ -31,6 +31,7 @@ use crate::mirror::{self, Got, Known, Mirrored, Problem};
 use crate::net::probe::{Engine, host_key};
 use crate::net::watch::{Heard, NetworkWatch};
 use crate::report::fetch::{self, Citation, FetchOutcome, FetchResult, FetchSummary};
+use crate::state::State;
 use crate::store::{Archive, LockMode, ObjectName};
 use crate::{Error, ExitStatus};
 
@@ -48,6 +49,8 @@ struct Want {
     cited_at: Option<Citation>,
     /// With `--refresh`, the archived copy's validators.
     known: Option<Known>,
+    /// For a paper, its PDF as `check` learnt it from the site's API.
+    pdf: Option<Url>,
 }
 
 impl Want {
@@ -113,6 +116,7 @@ impl Wanted {
             notes: BTreeSet::new(),
             cited_at: None,
             known: None,
+            pdf: None,
         });
         // A URL cited both as a PDF and as a paper page is fetched as the former.
         if rank(kind) < rank(want.kind) {
@@ -178,6 +182,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         }
         downloads.push(want);
     }
+    learn_pdfs(&mut downloads, settings);
 
     let mut run = if downloads.is_empty() {
         WebRun::default()
@@ -564,6 +569,29 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     Ok(run)
 }
 
+/// Papers whose PDF a `check` learnt from the site's API (arXiv) are fetched
+/// from there, without reading their page first. Without a state database, or
+/// with one that cannot be read, papers are resolved the usual way.
+fn learn_pdfs(downloads: &mut [Want], settings: &Settings) {
+    if !downloads.iter().any(|w| w.kind == MediaKind::Paper) || !settings.state.path.is_file() {
+        return;
+    }
+    let state = match State::open_existing(&settings.state.path) {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::debug!("{e}; papers are resolved from their pages");
+            return;
+        }
+    };
+    for want in downloads.iter_mut().filter(|w| w.kind == MediaKind::Paper) {
+        want.pdf = state
+            .pdf_for(&want.url)
+            .ok()
+            .flatten()
+            .and_then(|pdf| Url::parse(&pdf).ok());
+    }
+}
+
 /// One URL's download, as a feeder runs it.
 type Download = std::pin::Pin<Box<dyn Future<Output = Result<Got, Problem>> + Send>>;
 
@@ -573,13 +601,23 @@ fn downloader(
     target: Arc<mirror::Target>,
     sites: Arc<crate::sites::SiteRules>,
 ) -> impl Fn(Arc<Engine>, usize, Url) -> Download + Clone + Send + Sync + 'static {
-    let asks: Arc<Vec<(MediaKind, Option<Known>)>> =
-        Arc::new(wants.iter().map(|w| (w.kind, w.known.clone())).collect());
+    // Per want: what to expect, the archived copy's validators, a PDF learnt.
+    type Ask = (MediaKind, Option<Known>, Option<Url>);
+    let asks: Arc<Vec<Ask>> = Arc::new(
+        wants
+            .iter()
+            .map(|w| (w.kind, w.known.clone(), w.pdf.clone()))
+            .collect(),
+    );
     move |engine: Arc<Engine>, i: usize, url: Url| -> Download {
         let (asks, target, sites) = (Arc::clone(&asks), Arc::clone(&target), Arc::clone(&sites));
         Box::pin(async move {
-            let (kind, known) = &asks[i];
-            mirror::mirror(&engine, &sites, &target, &url, *kind, known.as_ref()).await
+            let (kind, known, pdf) = &asks[i];
+            let hints = mirror::Hints {
+                known: known.as_ref(),
+                pdf: pdf.as_ref(),
+            };
+            mirror::mirror(&engine, &sites, &target, &url, *kind, hints).await
         })
     }
 }

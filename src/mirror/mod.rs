@@ -93,6 +93,15 @@ pub struct Target {
     pub writers: Arc<tokio::sync::Semaphore>,
 }
 
+/// What is known of a URL before it is asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hints<'a> {
+    /// With `--refresh`, the archived copy's validators.
+    pub known: Option<&'a Known>,
+    /// For a paper, its PDF as a site's API named it.
+    pub pdf: Option<&'a Url>,
+}
+
 /// Downloads `url`, expecting content of `kind`, into the archive, the way its
 /// site rule says: rewritten, better versions first, each with the Referer
 /// policies in turn while the answer is a placeholder.
@@ -108,13 +117,18 @@ pub async fn mirror(
     target: &Target,
     url: &Url,
     kind: MediaKind,
-    known: Option<&Known>,
+    hints: Hints<'_>,
 ) -> Result<Got, Problem> {
+    let known = hints.known;
     let rule = url.host_str().and_then(|h| sites.lookup(h));
     let none = FetchRule::default();
     let fetch = rule.map_or(&none, |r| &r.fetch);
     let mut goal = fetch.target(url);
     if kind == MediaKind::Paper
+        && let Some(pdf) = hints.pdf
+    {
+        goal = pdf.clone();
+    } else if kind == MediaKind::Paper
         && goal == *url
         && !goal.path().to_ascii_lowercase().ends_with(".pdf")
     {

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS results (
     since       TEXT NOT NULL,
     streak      INTEGER NOT NULL,
     notes       TEXT NOT NULL DEFAULT '',
+    pdf_url     TEXT,
     PRIMARY KEY (run, url)
 );
 -- Index entries are in (url, rowid) order, and rowids in commit order: the
@@ -108,6 +109,8 @@ pub struct Row {
     pub streak: Streak,
     /// The notes citing the URL.
     pub notes: Vec<String>,
+    /// A paper's PDF, as the site's API named it.
+    pub pdf_url: Option<String>,
 }
 
 /// A run as recorded.
@@ -300,8 +303,8 @@ impl State {
                     previous.push(before);
                 }
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    "INSERT OR REPLACE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?;
                 for r in finish.rows.iter() {
                     insert.execute(params![
@@ -319,6 +322,7 @@ impl State {
                         r.streak.since,
                         r.streak.runs,
                         r.notes.join("\n"),
+                        r.pdf_url,
                     ])?;
                 }
             }
@@ -340,6 +344,23 @@ impl State {
             Ok(previous)
         })();
         result.map_err(|e| self.error(&e))
+    }
+
+    /// The PDF the latest result naming one gave for the paper at `url`.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn pdf_for(&self, url: &str) -> Result<Option<String>, Error> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT pdf_url FROM results WHERE url = ?1 AND pdf_url IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+            )
+            .map_err(|e| self.error(&e))?;
+        statement
+            .query_row(params![url], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.error(&e))
     }
 
     /// Every stored result for `url`, oldest first (in the order they were
@@ -427,7 +448,7 @@ pub struct Finish<'a> {
     pub interrupted: bool,
 }
 
-const COLUMNS: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes";
+const COLUMNS: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let verdict: String = r.get(2)?;
@@ -462,6 +483,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             runs: r.get(12)?,
         },
         notes: split(&notes, '\n'),
+        pdf_url: r.get(14)?,
     })
 }
 
@@ -487,6 +509,7 @@ mod tests {
                 runs: 1,
             },
             notes: vec!["notes/a.md".into(), "notes/b.md".into()],
+            pdf_url: Some("https://a.example/a.pdf".into()),
         }
     }
 
@@ -523,6 +546,10 @@ mod tests {
             }
         );
         assert!(state.latest("https://a.example/", first).unwrap().is_none());
+        assert_eq!(
+            state.pdf_for("https://a.example/").unwrap().as_deref(),
+            Some("https://a.example/a.pdf")
+        );
         assert!(
             state
                 .latest("https://b.example/", second)

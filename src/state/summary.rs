@@ -131,6 +131,7 @@ mod tests {
                 runs: 1,
             },
             notes: vec!["n.md".into()],
+            pdf_url: None,
         }
     }
 

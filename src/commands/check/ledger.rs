@@ -26,14 +26,28 @@ pub struct Ledger {
 
 impl Ledger {
     /// Opens the database and records the run's start; `None` with
-    /// `--no-state`.
+    /// `--no-state`. A database that cannot be used costs only the history
+    /// (a warning), unless the run asked for what needs it (`--only-new`,
+    /// `--max-age`).
     ///
     /// # Errors
-    /// [`Error::State`] when the database cannot be opened or written.
+    /// [`Error::State`] when the database cannot be opened or written and the
+    /// run needs it.
     pub fn open(args: &CheckArgs, settings: &Settings) -> Result<Option<Self>, Error> {
         if args.history.no_state {
             return Ok(None);
         }
+        match Self::begin(args, settings) {
+            Ok(ledger) => Ok(Some(ledger)),
+            Err(e) if !args.history.only_new && settings.check.max_age.is_zero() => {
+                tracing::warn!("{e}; this run is checked without history");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn begin(args: &CheckArgs, settings: &Settings) -> Result<Self, Error> {
         let mut state = State::open(&settings.state.path)?;
         let recorded = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
@@ -49,12 +63,12 @@ impl Ledger {
         } else {
             settings.check.max_age
         };
-        Ok(Some(Ledger {
+        Ok(Ledger {
             state,
             run,
             max_age,
             reused: HashMap::new(),
-        }))
+        })
     }
 
     /// The URL's last result, if it worked and is younger than `--max-age`:
@@ -127,6 +141,7 @@ impl Ledger {
                 cached,
                 streak,
                 notes: notes.into_iter().map(str::to_owned).collect(),
+                pdf_url: result.pdf_url.clone(),
             });
         }
         let previous = self.state.finish_run(
