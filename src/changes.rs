@@ -36,33 +36,35 @@ impl Changes {
     /// [`Error::ChangedSince`] when git is missing, the folder is not in a
     /// repository, or `rev` is not a revision of it.
     pub fn since(rev: &str, whole_files: bool) -> Result<Self, Error> {
-        let root = PathBuf::from(git(rev, &["rev-parse", "--show-toplevel"])?.trim_end());
-        let base = git(rev, &["merge-base", rev, "HEAD"])?.trim().to_owned();
+        let root = git(rev, &["rev-parse", "--show-toplevel"])?;
+        let root = path_of(root.strip_suffix(b"\n").unwrap_or(&root));
+        let base = git(rev, &["merge-base", rev, "HEAD"])?;
+        let base = String::from_utf8_lossy(&base).trim().to_owned();
+        // Fixed prefixes and paths from the top, whatever the user's git
+        // configuration says (diff.mnemonicPrefix, diff.relative, quotePath).
+        let diff = [
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            "--no-relative",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+        ];
         let mut changes = Changes::default();
         if whole_files {
             let names = git(
                 rev,
-                &["diff", "--no-renames", "--name-only", "-z", &base, "--"],
+                &[&diff[..], &["--name-only", "-z", &base, "--"]].concat(),
             )?;
-            for name in names.split('\0').filter(|n| !n.is_empty()) {
+            for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
                 changes.add(&root, name, Lines::All);
             }
         } else {
-            let diff = git(
-                rev,
-                &[
-                    "-c",
-                    "core.quotePath=false",
-                    "diff",
-                    "--no-color",
-                    "--no-ext-diff",
-                    "--no-renames",
-                    "--unified=0",
-                    &base,
-                    "--",
-                ],
-            )?;
-            for (name, ranges) in parse_diff(&diff) {
+            let patch = git(rev, &[&diff[..], &["--unified=0", &base, "--"]].concat())?;
+            for (name, ranges) in parse_diff(&patch) {
                 changes.add(&root, &name, Lines::Ranges(ranges));
             }
         }
@@ -77,14 +79,14 @@ impl Changes {
                 ":/",
             ],
         )?;
-        for name in untracked.split('\0').filter(|n| !n.is_empty()) {
+        for name in untracked.split(|b| *b == 0).filter(|n| !n.is_empty()) {
             changes.add(&root, name, Lines::All);
         }
         Ok(changes)
     }
 
-    fn add(&mut self, root: &Path, name: &str, lines: Lines) {
-        let path = root.join(name);
+    fn add(&mut self, root: &Path, name: &[u8], lines: Lines) {
+        let path = root.join(path_of(name));
         let path = std::fs::canonicalize(&path).unwrap_or(path);
         self.files.insert(path, lines);
     }
@@ -109,6 +111,19 @@ impl Changes {
     }
 }
 
+/// A path from git's bytes: on Unix exactly those bytes, elsewhere as UTF-8.
+fn path_of(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
 impl Lines {
     /// Whether `line` (1-based) is among them.
     #[must_use]
@@ -121,7 +136,7 @@ impl Lines {
 }
 
 /// Runs git with `args`; its stdout.
-fn git(rev: &str, args: &[&str]) -> Result<String, Error> {
+fn git(rev: &str, args: &[&str]) -> Result<Vec<u8>, Error> {
     let failed = |message: String| Error::ChangedSince {
         rev: rev.to_owned(),
         message,
@@ -138,37 +153,35 @@ fn git(rev: &str, args: &[&str]) -> Result<String, Error> {
             stderr.trim()
         )));
     }
-    String::from_utf8(output.stdout).map_err(|_| {
-        failed(format!(
-            "`git {}` wrote bytes that are not UTF-8",
-            args.join(" ")
-        ))
-    })
+    Ok(output.stdout)
 }
 
-/// The new-side line ranges of each file in a `--unified=0` diff.
-fn parse_diff(diff: &str) -> Vec<(String, Vec<RangeInclusive<u32>>)> {
-    let mut files: Vec<(String, Vec<RangeInclusive<u32>>)> = Vec::new();
+/// The new-side line ranges of each file (its path as git's bytes) in a
+/// `--unified=0` diff. Notes need not be UTF-8, nor their names.
+fn parse_diff(diff: &[u8]) -> Vec<(Vec<u8>, Vec<RangeInclusive<u32>>)> {
+    let mut files: Vec<(Vec<u8>, Vec<RangeInclusive<u32>>)> = Vec::new();
     let mut current: Option<usize> = None;
     // Between `diff --git` and the first hunk: a `+++` line there names the
     // file, while in a hunk it is an added line that starts with `++`.
     let mut in_header = false;
-    for line in diff.lines() {
-        if line.starts_with("diff --git ") {
+    for line in diff.split(|b| *b == b'\n') {
+        if line.starts_with(b"diff --git ") {
             current = None;
             in_header = true;
-        } else if let (true, Some(name)) = (in_header, line.strip_prefix("+++ ")) {
-            current = if name == "/dev/null" {
+        } else if let (true, Some(name)) = (in_header, line.strip_prefix(b"+++ ")) {
+            // Git ends the line with a tab when the name has a space in it.
+            let name = name.strip_suffix(b"\t").unwrap_or(name);
+            current = if name == b"/dev/null" {
                 None
             } else {
                 let name = unquote(name);
-                let name = name.strip_prefix("b/").unwrap_or(&name).to_owned();
+                let name = name.strip_prefix(b"b/").unwrap_or(&name).to_vec();
                 files.push((name, Vec::new()));
                 Some(files.len() - 1)
             };
-        } else if let Some(hunk) = line.strip_prefix("@@ ") {
+        } else if let Some(hunk) = line.strip_prefix(b"@@ ") {
             in_header = false;
-            if let (Some(i), Some(range)) = (current, new_side(hunk)) {
+            if let (Some(i), Some(range)) = (current, new_side(&String::from_utf8_lossy(hunk))) {
                 files[i].1.push(range);
             }
         }
@@ -189,12 +202,12 @@ fn new_side(hunk: &str) -> Option<RangeInclusive<u32>> {
 
 /// A path as git prints it: C-quoted (`"a\tb.md"`, octal escapes) when it holds
 /// unusual bytes.
-fn unquote(name: &str) -> String {
-    let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) else {
-        return name.to_owned();
+fn unquote(name: &[u8]) -> Vec<u8> {
+    let Some(inner) = name.strip_prefix(b"\"").and_then(|n| n.strip_suffix(b"\"")) else {
+        return name.to_vec();
     };
     let mut bytes = Vec::with_capacity(inner.len());
-    let mut chars = inner.bytes().peekable();
+    let mut chars = inner.iter().copied().peekable();
     while let Some(b) = chars.next() {
         if b != b'\\' {
             bytes.push(b);
@@ -222,7 +235,7 @@ fn unquote(name: &str) -> String {
             None => bytes.push(b'\\'),
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    bytes
 }
 
 #[cfg(test)]
@@ -256,13 +269,24 @@ mod tests {
                     -+++ b/not-a-header\n\
                     ++++ b/still-not\n\
                     @@ -5,0 +6 @@\n\
-                    +++ b/an added line\n";
-        let files = parse_diff(diff);
+                    +++ b/an added line\n\
+                    diff --git a/my note.md b/my note.md\n\
+                    --- a/my note.md\t\n\
+                    +++ b/my note.md\t\n\
+                    @@ -2 +2 @@\n\
+                    -x\n\
+                    +y\n\
+                    diff --git \"a/bad\\377.md\" \"b/bad\\377.md\"\n\
+                    +++ \"b/bad\\377.md\"\n\
+                    @@ -1 +1 @@\n";
+        let files = parse_diff(diff.as_bytes());
         assert_eq!(
             files,
             [
-                ("notes/a.md".to_owned(), vec![3..=3, 11..=12]),
-                ("中 x.md".to_owned(), vec![1..=1, 6..=6]),
+                (b"notes/a.md".to_vec(), vec![3..=3, 11..=12]),
+                ("中 x.md".as_bytes().to_vec(), vec![1..=1, 6..=6]),
+                (b"my note.md".to_vec(), vec![2..=2]),
+                (b"bad\xff.md".to_vec(), vec![1..=1]),
             ]
         );
     }

@@ -356,8 +356,9 @@ pub struct HistoryArgs {
     #[arg(long, requires = "changed_since")]
     pub whole_files: bool,
 
-    /// Record this run's failures in FILE, to pass to --baseline later.
-    #[arg(long, value_name = "FILE")]
+    /// Record this run's failures in FILE, to pass to --baseline later (a
+    /// whole run: not with --changed-since).
+    #[arg(long, value_name = "FILE", conflicts_with = "changed_since")]
     pub write_baseline: Option<PathBuf>,
 
     /// Failures listed in FILE (from --write-baseline) do not make the exit

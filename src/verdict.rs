@@ -81,6 +81,23 @@ impl Verdict {
     pub fn is_alive(self) -> bool {
         matches!(self, Verdict::Ok | Verdict::Redirected | Verdict::Moved)
     }
+
+    /// Whether the verdict says whether the link works at all. A timeout, an
+    /// error, a bot wall, an expired signature, or a link not checked say
+    /// nothing either way: a dead link that times out one night has not
+    /// recovered.
+    #[must_use]
+    pub fn is_conclusive(self) -> bool {
+        !matches!(
+            self,
+            Verdict::Timeout
+                | Verdict::Error
+                | Verdict::Blocked
+                | Verdict::Expired
+                | Verdict::Excluded
+                | Verdict::Unsupported
+        )
+    }
 }
 
 impl fmt::Display for Verdict {

@@ -164,6 +164,11 @@ fn github_repositories_go_through_the_api_with_the_token_and_the_token_nowhere_e
                     Reply::redirect(301, "https://api.github.com/repositories/42")
                 }
                 ("api.github.com", "/repositories/42") => repo("b/new-name"),
+                // Sent back to clear text: the token must not follow.
+                ("api.github.com", "/repos/a/plain") => {
+                    Reply::redirect(302, "http://api.github.com/repos/a/plain-text")
+                }
+                ("api.github.com", "/repos/a/plain-text") => repo("a/plain"),
                 ("api.github.com", "/repos/a/away") => {
                     Reply::redirect(302, "https://elsewhere.example.org/repos/a/away")
                 }
@@ -184,6 +189,7 @@ fn github_repositories_go_through_the_api_with_the_token_and_the_token_nowhere_e
         "notes/code.md",
         "[live](https://github.com/a/live) [gone](https://github.com/a/gone) \
          [renamed](https://github.com/a/renamed) [away](https://github.com/a/away) \
+         [plain](https://github.com/a/plain) \
          [topic](https://github.com/topics/rust) [issues](https://github.com/a/live/issues)\n",
     );
 
@@ -218,6 +224,10 @@ fn github_repositories_go_through_the_api_with_the_token_and_the_token_nowhere_e
     assert!(!with_token.is_empty());
     for (host, path, auth) in &with_token {
         assert_eq!(host, "api.github.com", "the token went to {host}{path}");
+        assert_ne!(
+            path, "/repos/a/plain-text",
+            "the token went out in clear text"
+        );
         assert_eq!(auth.as_deref(), Some("Bearer s3cret"));
     }
     // The API sent one repository elsewhere: it was asked there without the
@@ -225,6 +235,11 @@ fn github_repositories_go_through_the_api_with_the_token_and_the_token_nowhere_e
     assert!(
         seen.iter()
             .any(|(h, _, auth)| h == "elsewhere.example.org" && auth.is_none())
+    );
+    assert!(
+        seen.iter()
+            .any(|(_, p, auth)| p == "/repos/a/plain-text" && auth.is_none()),
+        "the clear-text hop was asked, without the token"
     );
     // Reserved names and deeper pages are not repositories: asked on github.com.
     assert!(

@@ -235,7 +235,7 @@ fn a_baseline_accepts_old_failures_and_fails_on_new_ones() {
     assert_eq!(code, 2, "a failure not in the baseline fails the run");
     assert_eq!(results["https://example.org/flaky"]["verdict"], "dead");
 
-    tree.file("ci/bad", "dead https://example.org/gone\n");
+    tree.file("ci/bad", "https://example.org/gone\n");
     let output = archiver_in(tree.path())
         .args(["check", "--no-state", "--baseline", "ci/bad", "notes"])
         .output()
@@ -282,7 +282,11 @@ fn changed_since_checks_only_the_links_a_change_touched() {
             "notes/old.md",
             "[one](https://example.org/old-1)\n[two](https://example.org/old-2)\n",
         )
-        .file("notes/same.md", "[s](https://example.org/same)\n");
+        .file("notes/same.md", "[s](https://example.org/same)\n")
+        .file(
+            "notes/with space.md",
+            "[a](https://example.org/space-a)\n\n[b](https://example.org/space-b)\n",
+        );
     git(&tree, &["init", "-q", "-b", "main"]);
     git(&tree, &["add", "."]);
     git(&tree, &["commit", "-q", "-m", "start"]);
@@ -298,6 +302,10 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         "[s](https://example.org/same)\n[t](https://example.org/uncommitted)\n",
     );
     tree.file("notes/new.md", "[n](https://example.org/brand-new)\n");
+    tree.file(
+        "notes/with space.md",
+        "[a](https://example.org/space-a)\n\n[b](https://example.org/space-b2)\n",
+    );
 
     let urls = |extra: &[&str]| -> Vec<String> {
         let (code, doc, results) = check(&tree, &fixture, extra);
@@ -309,6 +317,7 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         [
             "https://example.org/brand-new",
             "https://example.org/new-2",
+            "https://example.org/space-b2",
             "https://example.org/uncommitted",
         ]
     );
@@ -319,6 +328,8 @@ fn changed_since_checks_only_the_links_a_change_touched() {
             "https://example.org/new-2",
             "https://example.org/old-1",
             "https://example.org/same",
+            "https://example.org/space-a",
+            "https://example.org/space-b2",
             "https://example.org/uncommitted",
         ]
     );

@@ -52,7 +52,7 @@ pub async fn check(
         }
     };
     match parse_feed(&feed) {
-        Ok(entries) => decide(items, &entries),
+        Ok(feed) => decide(items, &feed),
         Err(e) => {
             tracing::warn!(
                 "the arXiv API's answer to {url} is not a feed I can read ({e}); those papers are checked one by one"
@@ -62,19 +62,33 @@ pub async fn check(
     }
 }
 
-/// Each item's decision from the feed's entries.
-fn decide(items: &[(usize, String)], entries: &[Entry]) -> Vec<(usize, Option<Decision>)> {
-    // An empty feed for several ids is more likely the API having a bad moment
-    // than every paper gone: those are asked one by one instead.
-    if entries.is_empty() && items.len() > 1 {
-        return items.iter().map(|(i, _)| (*i, None)).collect();
-    }
+/// A feed as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Feed {
+    entries: Vec<Entry>,
+    /// `opensearch:totalResults`: how many papers the API found.
+    total: Option<usize>,
+}
+
+/// Each item's decision from the feed. An id the feed does not list is dead,
+/// unless the feed is empty (the API has bad moments when it answers nothing)
+/// or says it found more papers than it lists (cut short): those are asked
+/// one by one instead.
+fn decide(items: &[(usize, String)], feed: &Feed) -> Vec<(usize, Option<Decision>)> {
+    let entries = &feed.entries;
+    let short = entries.is_empty() || feed.total.is_some_and(|t| t > entries.len());
     items
         .iter()
         .map(|(i, id)| {
-            let found = entries
-                .iter()
-                .find(|e| e.id == *id || without_version(&e.id) == without_version(id));
+            // The version asked for first; any version of the paper after.
+            let found = entries.iter().find(|e| e.id == *id).or_else(|| {
+                entries
+                    .iter()
+                    .find(|e| without_version(&e.id) == without_version(id))
+            });
+            if found.is_none() && short {
+                return (*i, None);
+            }
             let decision = match found {
                 Some(entry) => Decision {
                     judgement: Judgement {
@@ -120,7 +134,7 @@ fn without_version(id: &str) -> &str {
 
 /// The entries of an Atom feed; an error entry (the API's way to refuse a
 /// malformed id) makes the whole feed unusable.
-fn parse_feed(xml: &str) -> Result<Vec<Entry>, String> {
+fn parse_feed(xml: &str) -> Result<Feed, String> {
     let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
     if doc.root_element().tag_name().name() != "feed" {
         return Err(format!(
@@ -160,7 +174,13 @@ fn parse_feed(xml: &str) -> Result<Vec<Entry>, String> {
             pdf,
         });
     }
-    Ok(entries)
+    let total = doc
+        .root_element()
+        .children()
+        .find(|n| n.tag_name().name() == "totalResults")
+        .and_then(|n| n.text())
+        .and_then(|t| t.trim().parse().ok());
+    Ok(Feed { entries, total })
 }
 
 #[cfg(test)]
@@ -185,15 +205,15 @@ mod tests {
 
     #[test]
     fn papers_in_the_feed_live_and_the_others_are_dead() {
-        let entries = parse_feed(FEED).unwrap();
-        assert_eq!(entries.len(), 2);
+        let feed = parse_feed(FEED).unwrap();
+        assert_eq!((feed.entries.len(), feed.total), (2, Some(2)));
         let items = vec![
             (0, "2207.02696".to_owned()),
             (1, "2301.00001".to_owned()),
             (2, "quant-ph/0112019".to_owned()),
             (3, "2207.02696v1".to_owned()),
         ];
-        let decided = decide(&items, &entries);
+        let decided = decide(&items, &feed);
         let verdicts: Vec<(usize, Verdict)> = decided
             .iter()
             .map(|(i, d)| (*i, d.as_ref().unwrap().judgement.verdict))
@@ -221,9 +241,38 @@ mod tests {
         let empty = parse_feed(r#"<feed xmlns="http://www.w3.org/2005/Atom"></feed>"#).unwrap();
         let items = vec![(0, "2207.02696".to_owned()), (1, "2301.00001".to_owned())];
         assert!(decide(&items, &empty).iter().all(|(_, d)| d.is_none()));
-        // One id alone, absent: dead.
-        let one = decide(&items[..1], &empty);
-        assert_eq!(one[0].1.as_ref().unwrap().judgement.verdict, Verdict::Dead);
+        assert!(decide(&items[..1], &empty)[0].1.is_none());
+        // A feed that found more than it lists decides only what it lists.
+        let mut short = parse_feed(FEED).unwrap();
+        short.total = Some(3);
+        let decided = decide(&items, &short);
+        assert_eq!(
+            decided[0].1.as_ref().unwrap().judgement.verdict,
+            Verdict::Ok
+        );
+        assert!(decided[1].1.is_none());
+    }
+
+    #[test]
+    fn the_version_asked_for_is_matched_first() {
+        let feed = Feed {
+            entries: vec![
+                Entry {
+                    id: "2207.02696v3".into(),
+                    pdf: Some("v3".into()),
+                },
+                Entry {
+                    id: "2207.02696v1".into(),
+                    pdf: Some("v1".into()),
+                },
+            ],
+            total: None,
+        };
+        let items = vec![(0, "2207.02696".to_owned()), (1, "2207.02696v1".to_owned())];
+        let decided = decide(&items, &feed);
+        let pdf = |n: usize| decided[n].1.as_ref().unwrap().pdf_url.clone();
+        assert_eq!(pdf(0).as_deref(), Some("v3"));
+        assert_eq!(pdf(1).as_deref(), Some("v1"));
     }
 
     #[test]

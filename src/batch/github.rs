@@ -42,6 +42,7 @@ async fn one(
         accept: Some("application/vnd.github+json".to_owned()),
         credential: token.map(|token| Credential {
             host: host_key(&rule.endpoint).to_owned(),
+            port: rule.endpoint.port_or_known_default().unwrap_or(443),
             name: "Authorization".to_owned(),
             value: format!("Bearer {token}"),
         }),

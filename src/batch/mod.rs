@@ -94,26 +94,25 @@ pub fn plan(urls: &[&str], sites: &SiteRules) -> (Vec<Group>, Vec<usize>) {
     (groups.into_values().collect(), rest)
 }
 
-/// Checks every group; each link's decision, `None` where the API could not
-/// decide.
-pub async fn run(engine: &Engine, groups: Vec<Group>) -> Vec<(usize, Option<Decision>)> {
-    let mut requests = Vec::new();
-    for group in &groups {
+/// The API requests for every group, answering as they finish: each link's
+/// decision, `None` where the API could not decide.
+pub fn requests<'a>(
+    engine: &'a Engine,
+    groups: &'a [Group],
+) -> impl futures_util::Stream<Item = Vec<(usize, Option<Decision>)>> + 'a {
+    let requests = futures_util::stream::FuturesUnordered::new();
+    for group in groups {
         for chunk in group.items.chunks(group.rule.size) {
-            requests.push((group, chunk));
+            let token = group.token.as_deref();
+            requests.push(async move {
+                match group.rule.api {
+                    Api::Arxiv => arxiv::check(engine, &group.rule, chunk).await,
+                    Api::Github => github::check(engine, &group.rule, token, chunk).await,
+                }
+            });
         }
     }
-    let answers = futures_util::future::join_all(requests.into_iter().map(|(group, chunk)| {
-        let token = group.token.as_deref();
-        async move {
-            match group.rule.api {
-                Api::Arxiv => arxiv::check(engine, &group.rule, chunk).await,
-                Api::Github => github::check(engine, &group.rule, token, chunk).await,
-            }
-        }
-    }))
-    .await;
-    answers.into_iter().flatten().collect()
+    requests
 }
 
 /// The most of an API answer read.

@@ -639,11 +639,13 @@ pub struct Extra {
     pub credential: Option<Credential>,
 }
 
-/// A header that may go to one host and no other.
+/// A header that may go to one host and no other, over HTTPS only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
     /// The host it is for, as [`host_key`] gives it.
     pub host: String,
+    /// The port it is for.
+    pub port: u16,
     /// The header's name (`Authorization`).
     pub name: String,
     /// Its value.
@@ -655,6 +657,7 @@ impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credential")
             .field("host", &self.host)
+            .field("port", &self.port)
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
@@ -736,7 +739,7 @@ pub struct Download {
 }
 
 /// A request with the headers its mode and `extra` ask for. A credential goes
-/// only to its own host.
+/// only to its own host and port, and never in clear text.
 fn with_headers(
     mut request: reqwest::RequestBuilder,
     url: &Url,
@@ -749,7 +752,9 @@ fn with_headers(
     };
     request = request.header(header::ACCEPT, extra.accept.as_deref().unwrap_or(accept));
     if let Some(credential) = &extra.credential
+        && url.scheme() == "https"
         && host_key(url).eq_ignore_ascii_case(&credential.host)
+        && url.port_or_known_default() == Some(credential.port)
         && let (Ok(name), Ok(mut value)) = (
             header::HeaderName::from_bytes(credential.name.as_bytes()),
             HeaderValue::from_str(&credential.value),

@@ -52,8 +52,9 @@ pub struct BatchRule {
     /// First path segments that are never ids (GitHub's `features`, `topics` …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reserved: Vec<String>,
-    /// The environment variable holding the API token; without it set, the
-    /// rule's links are checked the usual way.
+    /// The environment variable holding the API token, sent to the endpoint's
+    /// host and port over HTTPS only; without it set, the rule's links are
+    /// checked the usual way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
 }
@@ -80,6 +81,11 @@ impl BatchRule {
             .map_err(|e| format!("batch: id `{id}` is not a regular expression: {e}"))?;
         if id.captures_len() < 2 {
             return Err("batch: id needs a group, (…), around the id".to_owned());
+        }
+        if token_env.is_some() && endpoint.scheme() != "https" {
+            return Err(format!(
+                "batch: a token is sent over HTTPS only, and endpoint `{endpoint}` is not https"
+            ));
         }
         let size = size.unwrap_or(1);
         if size == 0 {

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS results (
 -- Index entries are in (url, rowid) order, and rowids in commit order: the
 -- latest row of a URL is the index's last entry for it.
 CREATE INDEX IF NOT EXISTS results_by_url ON results (url);
+CREATE INDEX IF NOT EXISTS results_by_url_run ON results (url, run);
 ";
 
 /// A timestamp as stored and reported: RFC 3339, UTC, whole seconds. Such
@@ -177,18 +178,49 @@ impl State {
         }
     }
 
-    /// Opens an existing database for reading.
+    /// Opens an existing database for reading only: nothing in the file is
+    /// changed, whatever it is.
     ///
     /// # Errors
-    /// [`Error::State`] when there is none at `path`, or it cannot be read.
+    /// [`Error::State`] when there is none at `path`, it cannot be read, or it
+    /// is not a state database.
     pub fn open_existing(path: &Path) -> Result<Self, Error> {
+        let failed = |message: String| Error::State {
+            path: path.to_path_buf(),
+            message,
+        };
         if !path.is_file() {
-            return Err(Error::State {
-                path: path.to_path_buf(),
-                message: "no state database here yet: `archiver check` records one (or pass --state FILE)".to_owned(),
-            });
+            return Err(failed(
+                "no state database here yet: `archiver check` records one (or pass --state FILE)"
+                    .to_owned(),
+            ));
         }
-        Self::open(path)
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| failed(e.to_string()))?;
+        conn.busy_timeout(BUSY_WAIT)
+            .map_err(|e| failed(e.to_string()))?;
+        let state = State {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version: i64 = state
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| state.error(&e))?;
+        if version == 0 {
+            return Err(failed(
+                "not a state database of archiver (an SQLite file without its tables)".to_owned(),
+            ));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(failed(format!(
+                "written by a newer archiver (schema {version}; this one knows {SCHEMA_VERSION})"
+            )));
+        }
+        Ok(state)
     }
 
     fn prepare(&self) -> rusqlite::Result<()> {
@@ -274,8 +306,10 @@ impl State {
     /// if the process dies first, none. Each row's streak comes in as a fresh
     /// one (failing or not, since now) and is joined to the URL's previous
     /// streak here, under the write lock, so that two runs at once each
-    /// continue the history the other committed. Returns the previous streaks,
-    /// row by row.
+    /// continue the history the other committed; a row whose verdict is not
+    /// conclusive ([`Verdict::is_conclusive`]) and does not fail the run
+    /// carries the previous streak on, failing or not. Returns the previous
+    /// streaks, row by row.
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be written (another run has
@@ -299,7 +333,12 @@ impl State {
                         .query_row(params![r.url, run], row)
                         .optional()?
                         .map(|row| row.streak);
-                    r.streak = Streak::next(before.as_ref(), r.streak.failing, &r.streak.since);
+                    let failing = if r.streak.failing || r.verdict.is_conclusive() {
+                        r.streak.failing
+                    } else {
+                        before.as_ref().is_some_and(|b| b.failing)
+                    };
+                    r.streak = Streak::next(before.as_ref(), failing, &r.streak.since);
                     previous.push(before);
                 }
                 let mut insert = tx.prepare_cached(
@@ -582,6 +621,39 @@ mod tests {
         assert_eq!(state.rows_for("https://a.example/").unwrap().len(), 2);
         assert_eq!(state.runs_since("2026-01-01T00:00:00Z").unwrap().len(), 2);
         assert_eq!(state.runs_since("2026-01-02T00:00:00Z").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_inconclusive_result_carries_the_streak_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("state.db")).unwrap();
+        let mut record = |verdict: Verdict, failing: bool, at: &str| {
+            let run = state.begin_run(at, "{}").unwrap();
+            let mut rows = [result("https://a.example/", verdict, failing, at)];
+            state
+                .finish_run(
+                    run,
+                    &mut Finish {
+                        finished_at: at,
+                        rows: &mut rows,
+                        interrupted: false,
+                    },
+                )
+                .unwrap();
+            rows[0].streak.clone()
+        };
+        record(Verdict::Dead, true, "2026-01-01T00:00:00Z");
+        // A timeout does not fail the run, but the link has not recovered.
+        let streak = record(Verdict::Timeout, false, "2026-01-02T00:00:00Z");
+        assert_eq!(
+            (streak.failing, streak.since.as_str(), streak.runs),
+            (true, "2026-01-01T00:00:00Z", 2)
+        );
+        let streak = record(Verdict::Ok, false, "2026-01-03T00:00:00Z");
+        assert_eq!((streak.failing, streak.runs), (false, 1));
+        // And a working link that is blocked one night keeps working.
+        let streak = record(Verdict::Blocked, false, "2026-01-04T00:00:00Z");
+        assert_eq!((streak.failing, streak.runs), (false, 2));
     }
 
     #[test]

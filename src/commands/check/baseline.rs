@@ -38,7 +38,11 @@ impl Baseline {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            let Some((verdict, url)) = line.split_once('\t') else {
+            // A tab as written; any run of spaces where an editor replaced it.
+            let split = line
+                .split_once('\t')
+                .or_else(|| line.split_once(char::is_whitespace));
+            let Some((verdict, url)) = split.map(|(v, u)| (v.trim(), u.trim())) else {
                 return Err(Error::ConfigValue {
                     origin: format!("{}:{}", path.display(), n + 1),
                     message: "expected a verdict, a tab and a URL, as --write-baseline writes"
@@ -63,11 +67,37 @@ impl Baseline {
     }
 }
 
+/// `--write-baseline`: writes the baseline, unless the run was stopped before
+/// it finished (the unchecked failures would drop out of it), and says so.
+///
+/// # Errors
+/// [`Error::WriteFile`] when the file cannot be written.
+pub fn record(
+    path: &Path,
+    results: &[CheckResult],
+    fail_on: &[Verdict],
+    interrupted: bool,
+) -> Result<(), Error> {
+    if interrupted {
+        tracing::warn!(
+            "{}: not written, as the run was stopped before it finished",
+            path.display()
+        );
+        return Ok(());
+    }
+    let n = write(path, results, fail_on)?;
+    tracing::warn!(
+        "{}: {n} failing links recorded as the baseline",
+        path.display()
+    );
+    Ok(())
+}
+
 /// Writes the failing results (by `fail_on`) as a baseline, atomically.
 ///
 /// # Errors
 /// [`Error::WriteFile`] when the file cannot be written.
-pub fn write(path: &Path, results: &[CheckResult], fail_on: &[Verdict]) -> Result<usize, Error> {
+fn write(path: &Path, results: &[CheckResult], fail_on: &[Verdict]) -> Result<usize, Error> {
     let mut text = format!(
         "# archiver baseline: the links failing at {}.\n\
          # `archiver check --baseline {}` reports them but does not fail on them.\n\

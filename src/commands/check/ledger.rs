@@ -19,6 +19,8 @@ pub struct Ledger {
     run: i64,
     /// Results younger than this are reused; zero reuses nothing.
     max_age: Duration,
+    /// The verdicts that fail the run: never reused.
+    fail_on: Vec<Verdict>,
     /// When each reused result was checked: the row keeps that time, so a
     /// reused result ages and is asked again once too old.
     reused: HashMap<String, String>,
@@ -67,6 +69,7 @@ impl Ledger {
             state,
             run,
             max_age,
+            fail_on: settings.check.fail_on.clone(),
             reused: HashMap::new(),
         })
     }
@@ -86,7 +89,10 @@ impl Ledger {
         let fresh = state::parse_timestamp(&row.checked_at)
             .and_then(|at| SystemTime::now().duration_since(at).ok())
             .is_some_and(|age| age < self.max_age);
-        if !fresh || !matches!(row.verdict, Verdict::Ok | Verdict::Redirected) {
+        if !fresh
+            || !matches!(row.verdict, Verdict::Ok | Verdict::Redirected)
+            || self.fail_on.contains(&row.verdict)
+        {
             return Ok(None);
         }
         let mut flags = row.flags;
@@ -102,6 +108,19 @@ impl Ledger {
             reason: row.reason,
             flags,
         }))
+    }
+
+    /// Records a run that ended without results (the network was down), so it
+    /// does not look like a killed one.
+    pub fn abandon(&mut self) {
+        let _ = self.state.finish_run(
+            self.run,
+            &mut Finish {
+                finished_at: &state::timestamp(SystemTime::now()),
+                rows: &mut [],
+                interrupted: true,
+            },
+        );
     }
 
     /// Places every result in its URL's history and records the run, all its

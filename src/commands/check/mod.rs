@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::StreamExt;
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -151,6 +152,9 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 
     let run = ask(web, settings)?;
     if let Some(message) = run.network_down {
+        if let Some(ledger) = ledger.as_mut() {
+            ledger.abandon();
+        }
         return Err(Error::NetworkDown(message));
     }
     results.extend(run.results);
@@ -169,11 +173,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             .ok()
     });
     if let Some(path) = &args.history.write_baseline {
-        let n = baseline::write(path, &results, fail_on)?;
-        tracing::warn!(
-            "{}: {n} failing links recorded as the baseline",
-            path.display()
-        );
+        baseline::record(path, &results, fail_on, run.interrupted)?;
     }
     let accepted = |r: &CheckResult| baseline.as_ref().is_some_and(|b| b.accepts(&r.url));
     let mut summary = Summary::of(
@@ -260,14 +260,26 @@ async fn check_with_batches(
         .enumerate()
         .partition(|(_, (_, batched))| *batched);
     let single: Vec<Target> = single.into_iter().map(|(_, (t, _))| t).collect();
+    // Answers are kept as they come, so a stopped run reports them.
     let api = async {
-        tokio::select! {
-            answers = batch::run(engine, groups) => {
-                for (i, decision) in answers {
-                    decided[i] = decision;
+        let mut answers = std::pin::pin!(batch::requests(engine, &groups));
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                next = answers.next() => match next {
+                    Some(answers) => {
+                        for (i, decision) in answers {
+                            decided[i] = decision;
+                        }
+                    }
+                    None => break,
+                },
+                () = &mut stop => {
+                    engine.stop();
+                    break;
                 }
             }
-            () = shutdown_signal() => engine.stop(),
         }
     };
     let (mut run, ()) = tokio::join!(check_web(single, Arc::clone(engine), settings), api);
@@ -371,11 +383,15 @@ fn gather(
     });
     let names = NoteNames::new(&settings.archive.dir);
     let classifier = Classifier::new(settings);
+    let changed_notes = std::sync::atomic::AtomicUsize::new(0);
     let per_note = |note: &crate::input::Note, text: &str, mut links: Vec<Link>| {
         // With --changed-since, only the links on what changed.
         if let Some(changes) = changes {
             match changes.lines_of(note.path()) {
-                Some(lines) => links.retain(|l| lines.contains(l.line)),
+                Some(lines) => {
+                    changed_notes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    links.retain(|l| lines.contains(l.line));
+                }
                 None => links.clear(),
             }
         }
@@ -426,6 +442,14 @@ fn gather(
         }
         Ok(())
     })?;
+    if let Some(changes) = changes
+        && changed_notes.into_inner() == 0
+    {
+        tracing::warn!(
+            "none of the notes given is among the {} files changed in this git repository; nothing to check",
+            changes.len()
+        );
+    }
     Ok(errors)
 }
 
