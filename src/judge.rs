@@ -100,6 +100,12 @@ fn judge_failure(failure: &Failure, attempts: usize) -> Judgement {
         Failure::TooManyRedirects(n) => (Verdict::Dead, format!("more than {} redirects", n - 1)),
         Failure::RedirectLoop(u) => (Verdict::Dead, format!("redirect loop back to {u}")),
         Failure::BadRedirect(m) => (Verdict::Error, format!("bad redirect: {m}")),
+        Failure::PrivateRedirect(m) => (
+            Verdict::Error,
+            format!(
+                "redirect to a private address refused: {m}; set network.allow_private_redirects = true to follow it"
+            ),
+        ),
         Failure::HostRefused(left) => (
             Verdict::Blocked,
             format!(

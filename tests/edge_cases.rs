@@ -65,6 +65,11 @@ fn destinations_on_continuation_lines_of_block_quotes() {
     );
     let links = links_of("q.md", b"> - [a](\n>   http://x.org/b)\n");
     assert_eq!(s(&links[0], "raw"), "http://x.org/b");
+    // Outside a quote, a `>` on the next line is the destination's own.
+    let links = links_of("q.md", b"\n\n[x]: \r\t>```\n");
+    assert_eq!(s(&links[0], "raw"), ">```");
+    let links = links_of("q.md", b"[a](\n\t>x.md)\n");
+    assert_eq!(s(&links[0], "raw"), ">x.md");
 }
 
 #[test]

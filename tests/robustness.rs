@@ -1,8 +1,11 @@
-//! Extraction on generated hostile input: no panic, and every span is exact.
+//! Extraction and rewriting on generated hostile input: no panic, every span
+//! exact, and a rewrite then a restore give the input back byte for byte.
 //!
 //! Documents are stitched from the fragments that matter to the parsers (brackets,
 //! escapes, entities, tags, quotes, CJK text, line endings, invalid bytes), from a
-//! fixed seed so that a failure reproduces.
+//! seed so that a failure reproduces. `cargo test` runs a few thousand cases from
+//! a fixed seed; `bench/fuzz.sh` runs millions (`FUZZ_CASES`, `FUZZ_SECONDS`,
+//! `FUZZ_SEED`) and prints the figures.
 
 use std::path::Path;
 
@@ -12,6 +15,7 @@ use archiver::extract::entities::unescape_markdown;
 use archiver::extract::source::SourceText;
 use archiver::extract::{Format, extract};
 use archiver::link::{Element, Kind};
+use archiver::rewrite::{Edit, Entry, apply, merge_entries, restore};
 
 const PIECES: &[&[u8]] = &[
     b"[",
@@ -98,6 +102,61 @@ impl Rng {
     }
 }
 
+/// How long to fuzz: `FUZZ_CASES` cases (default `default`) or `FUZZ_SECONDS`,
+/// whichever ends first, from `FUZZ_SEED` (default fixed).
+struct Budget {
+    cases: u64,
+    until: Option<std::time::Instant>,
+    seed: u64,
+}
+
+impl Budget {
+    fn from_env(default: u64) -> Self {
+        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        Budget {
+            cases: var("FUZZ_CASES").unwrap_or(default),
+            until: var("FUZZ_SECONDS")
+                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s)),
+            seed: var("FUZZ_SEED").unwrap_or(0x5EED_1234_ABCD_0001),
+        }
+    }
+
+    fn goes_on(&self, case: u64) -> bool {
+        case < self.cases && self.until.is_none_or(|t| std::time::Instant::now() < t)
+    }
+}
+
+/// Whole links, mixed in for the rewrite target so that most documents have
+/// some to rewrite.
+const LINKS: &[&[u8]] = &[
+    b"![i](https://a.org/i.png)",
+    b"![i](<https://a.org/a b.png> \"t\")",
+    b"[a](https://a.org/x.png)",
+    b"<img src=\"https://a.org/i.png\">",
+    b"<img src='https://a.org/i.png' alt=x>",
+    b"<img src=https://a.org/u.png>",
+    b"<img srcset=\"https://a.org/1.png 1x, https://a.org/2.png 2x\">",
+    b"[r]: https://a.org/r.png\n",
+    b"[r]: <https://a.org/r.png> 'title'\n",
+    b"<video src=\"https://a.org/v.mp4\"></video>",
+    b"![](https://a.org/i.png)![](https://a.org/i.png)",
+    "![图](https://a.org/图.png)".as_bytes(),
+];
+
+/// A document of up to `pieces` fragments; with `links`, a quarter of them
+/// whole links.
+fn document(rng: &mut Rng, pieces: usize, links: bool) -> Vec<u8> {
+    let mut doc = Vec::new();
+    for _ in 0..rng.below(pieces) + 1 {
+        if links && rng.below(4) == 0 {
+            doc.extend_from_slice(LINKS[rng.below(LINKS.len())]);
+        } else {
+            doc.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+        }
+    }
+    doc
+}
+
 /// The 1-based line and column of `offset`, computed independently of the tool.
 fn line_column(text: &str, offset: usize) -> (u32, u32) {
     let bytes = text.as_bytes();
@@ -106,10 +165,16 @@ fn line_column(text: &str, offset: usize) -> (u32, u32) {
     let mut i = start;
     while i < offset {
         match bytes[i] {
-            b'\r' if bytes.get(i + 1) == Some(&b'\n') && i + 1 < offset => {
-                line += 1;
-                i += 2;
-                start = i;
+            // CRLF is one line break: a position between its two bytes is
+            // still on the line it ends.
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                if i + 1 < offset {
+                    line += 1;
+                    i += 2;
+                    start = i;
+                } else {
+                    i += 1;
+                }
                 continue;
             }
             b'\r' | b'\n' => {
@@ -128,13 +193,13 @@ fn line_column(text: &str, offset: usize) -> (u32, u32) {
 fn generated_documents_never_panic_and_spans_are_exact() {
     let settings = Settings::shipped().unwrap();
     let classifier = Classifier::new(&settings);
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let budget = Budget::from_env(4000);
+    let mut rng = Rng(budget.seed);
     let mut links_seen = 0;
-    for case in 0..4000 {
-        let mut doc = Vec::new();
-        for _ in 0..rng.below(60) + 1 {
-            doc.extend_from_slice(PIECES[rng.below(PIECES.len())]);
-        }
+    let mut case = 0;
+    while budget.goes_on(case) {
+        case += 1;
+        let doc = document(&mut rng, 60, false);
         let source = SourceText::new(doc.clone());
         let text = source.text().to_owned();
         assert_eq!(text.len(), doc.len(), "case {case}");
@@ -188,8 +253,103 @@ fn generated_documents_never_panic_and_spans_are_exact() {
         }
     }
     assert!(
-        links_seen > 1000,
+        links_seen > 1000 || case < 4000,
         "the generator should produce links ({links_seen})"
+    );
+    eprintln!(
+        "extraction: {case} documents, {links_seen} links, seed {:#x}",
+        budget.seed
+    );
+}
+
+/// The journal's idea of where each path was written: its edit's start, moved
+/// by what the edits before it added or removed.
+fn written_at(edits: &[Edit], entries: &[Entry]) -> Vec<(usize, Entry)> {
+    let mut shift: isize = 0;
+    edits
+        .iter()
+        .zip(entries)
+        .map(|(edit, entry)| {
+            let at = edit.span.start.saturating_add_signed(shift);
+            shift += edit.replacement.len() as isize - edit.span.len() as isize;
+            (at, entry.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn a_rewrite_then_a_restore_gives_every_byte_back() {
+    let settings = Settings::shipped().unwrap();
+    let classifier = Classifier::new(&settings);
+    let budget = Budget::from_env(3000);
+    let mut rng = Rng(budget.seed ^ 0xA5A5);
+    let (mut case, mut rewritten) = (0, 0);
+    while budget.goes_on(case) {
+        case += 1;
+        let doc = document(&mut rng, 40, true);
+        let source = SourceText::new(doc.clone());
+        for format in [Format::Markdown, Format::Html] {
+            let mut links = extract(Path::new("n.md"), "n.md", &source, format, classifier);
+            // As `rewrite` does: web links that are not bare URLs or
+            // autolinks, each span once, in order.
+            links.retain(|l| {
+                !matches!(l.element, Element::Bare | Element::Autolink)
+                    && (l.url.starts_with("http://") || l.url.starts_with("https://"))
+                    && doc.get(l.span.clone()) == Some(l.raw.as_bytes())
+            });
+            links.sort_by_key(|l| l.span.start);
+            let mut end = 0;
+            links.retain(|l| {
+                let keep = l.span.start >= end;
+                end = end.max(l.span.end);
+                keep
+            });
+            if links.is_empty() {
+                continue;
+            }
+            let path = |url: &str| {
+                let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                });
+                format!("../archive/objects/{:02x}/{hash:016x}.png", hash >> 56)
+            };
+            let edits: Vec<Edit> = links
+                .iter()
+                .map(|l| Edit {
+                    span: l.span.clone(),
+                    replacement: path(&l.url),
+                })
+                .collect();
+            let entries: Vec<Entry> = links
+                .iter()
+                .map(|l| Entry {
+                    note: "n.md".into(),
+                    original: l.raw.clone(),
+                    replacement: path(&l.url),
+                    object: "objects/x".into(),
+                })
+                .collect();
+            let new = apply(&doc, &edits);
+            let journal = merge_entries(Vec::new(), &new, written_at(&edits, &entries));
+            let (back, missing) = restore(&new, &journal);
+            assert!(
+                back == doc && missing.is_empty(),
+                "case {case} ({format:?}), seed {:#x}: {:?}\nrewritten: {:?}\nrestored: {:?}\nmissing: {missing:?}",
+                budget.seed,
+                String::from_utf8_lossy(&doc),
+                String::from_utf8_lossy(&new),
+                String::from_utf8_lossy(&back),
+            );
+            rewritten += edits.len();
+        }
+    }
+    assert!(
+        rewritten > 100 || case < 3000,
+        "the generator should give links to rewrite ({rewritten})"
+    );
+    eprintln!(
+        "rewrite and restore: {case} documents, {rewritten} links rewritten and put back, seed {:#x}",
+        budget.seed
     );
 }
 
@@ -204,6 +364,9 @@ fn pathological_nesting_is_handled() {
         "> ".repeat(5_000) + "[a](https://a.org)",
         "[a](".to_owned() + &"(".repeat(20_000) + "x" + &")".repeat(20_000) + ")",
         "<div>".repeat(10_000) + "<img src=\"x.png\">",
+        // Many tails with a line ending, all of constructs opened on one line.
+        "![".repeat(20_000) + "a" + &"](\nu)".repeat(20_000),
+        "> ".repeat(2_000) + &"![".repeat(5_000) + "a" + &"](\n> u)".repeat(5_000),
     ];
     for doc in deep {
         let source = SourceText::new(doc.clone().into_bytes());

@@ -477,6 +477,8 @@ struct WebRun {
     stand_ins: BTreeSet<String>,
     /// Records a refresh replaced, by URL.
     replaced: BTreeMap<String, Record>,
+    /// The disk filled up: why, and the run stops.
+    disk_full: Option<String>,
 }
 
 async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Result<WebRun, Error> {
@@ -545,7 +547,15 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
             }
             next = finished.recv() => {
                 let Some((i, result)) = next else { break };
+                // A full disk fails every download after it: stop at once.
+                let full = disk_full(&wants[i], &result);
                 landed.accept(i, result);
+                if full.is_some() {
+                    engine.stop();
+                    tasks.abort_all();
+                    landed.run.disk_full = full;
+                    break;
+                }
             }
         }
     }
@@ -554,6 +564,9 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
         landed.accept(i, result);
     }
     landed.progress.finish();
+    if let Some(why) = landed.run.disk_full.take() {
+        return Err(landed.stopped_by_full_disk(&why));
+    }
     if !landed.run.interrupted
         && let Some(message) = landed.watch.down(&engine)
     {
@@ -567,6 +580,16 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     run.stand_ins = target.placeholders.stand_ins();
     settle(&wants, &done_with, tasks, &mut run).await;
     Ok(run)
+}
+
+/// Why the run must stop, when `result` says the disk is full.
+fn disk_full(want: &Want, result: &Result<Got, Problem>) -> Option<String> {
+    match result {
+        Err(p) if p.code == mirror::DISK_FULL => {
+            Some(format!("{} while writing {}", p.reason, want.url))
+        }
+        _ => None,
+    }
 }
 
 /// Papers whose PDF a `check` learnt from the site's API (arXiv) are fetched
@@ -656,6 +679,24 @@ struct Landed<'a, 'j> {
 
 impl Landed<'_, '_> {
     /// Takes one URL's result: a record for what was archived.
+    /// The error a run stopped by a full disk ends with. What did land is
+    /// recorded if the disk still takes the manifest; the old manifest stays
+    /// whole if it does not.
+    fn stopped_by_full_disk(&mut self, why: &str) -> Error {
+        let saved = self.save();
+        Error::Archive {
+            path: self.job.archive.root().to_path_buf(),
+            message: format!(
+                "{why}; nothing half-written is kept{}: free some space and run `archiver fetch` again",
+                if saved.is_ok() {
+                    ", and what was archived is recorded"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+
     fn accept(&mut self, i: usize, result: Result<Got, Problem>) {
         self.done_with[i] = true;
         let want = &self.wants[i];

@@ -92,6 +92,7 @@ struct NetworkFile {
     host_concurrency: Option<usize>,
     min_interval: Option<String>,
     max_redirects: Option<usize>,
+    allow_private_redirects: Option<bool>,
     body_prefix: Option<usize>,
     ca_certs: Option<Vec<PathBuf>>,
     connect_to: Option<Vec<String>>,
@@ -188,6 +189,7 @@ pub(super) struct Partial {
     pub host_concurrency: Option<usize>,
     pub min_interval: Option<std::time::Duration>,
     pub max_redirects: Option<usize>,
+    pub allow_private_redirects: Option<bool>,
     pub body_prefix: Option<usize>,
     pub ca_certs: Option<Vec<PathBuf>>,
     pub connect_to: Option<Vec<ConnectTo>>,
@@ -274,6 +276,7 @@ impl FileConfig {
             host_concurrency: positive("network.host_concurrency", network.host_concurrency)?,
             min_interval: duration("network.min_interval", network.min_interval)?,
             max_redirects: network.max_redirects,
+            allow_private_redirects: network.allow_private_redirects,
             body_prefix: network.body_prefix,
             ca_certs: network
                 .ca_certs
@@ -492,6 +495,7 @@ impl Partial {
             host_concurrency,
             min_interval,
             max_redirects,
+            allow_private_redirects,
             body_prefix,
             ca_certs,
             connect_to,

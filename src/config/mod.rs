@@ -187,6 +187,9 @@ pub struct NetworkSettings {
     pub min_interval: Duration,
     /// Redirects followed before a link is declared dead.
     pub max_redirects: usize,
+    /// Follow redirects from public hosts to loopback, private or link-local
+    /// addresses.
+    pub allow_private_redirects: bool,
     /// The most bytes of a body read to judge a page.
     pub body_prefix: usize,
     /// Extra trusted CA certificates (PEM files), besides the system's.
@@ -457,6 +460,10 @@ impl Settings {
                 host_concurrency: get!(host_concurrency, "network.host_concurrency"),
                 min_interval: get!(min_interval, "network.min_interval"),
                 max_redirects: get!(max_redirects, "network.max_redirects"),
+                allow_private_redirects: get!(
+                    allow_private_redirects,
+                    "network.allow_private_redirects"
+                ),
                 body_prefix: get!(body_prefix, "network.body_prefix"),
                 ca_certs: p.ca_certs.unwrap_or_default(),
                 connect_to: p.connect_to.unwrap_or_default(),

@@ -483,14 +483,15 @@ fn inline_destination(source: &str, range: &Range<usize>, text_end: usize) -> Op
     let bytes = source.as_bytes();
     let from = text_end.clamp(range.start, range.end);
     let close = memchr::memmem::find(bytes.get(from..range.end)?, b"](")?;
-    parse_tail(bytes, from + close + 2, range.end)
+    parse_tail(bytes, from + close + 2, range.end, range.start)
 }
 
-/// Parses `ws? dest ws? title? ws? )` from `i` to exactly `end`; the span of `dest`.
-fn parse_tail(bytes: &[u8], i: usize, end: usize) -> Option<Range<usize>> {
-    let mut i = skip_whitespace(bytes, i, end);
+/// Parses `ws? dest ws? title? ws? )` from `i` to exactly `end`, in the construct
+/// that starts at `construct`; the span of `dest`.
+fn parse_tail(bytes: &[u8], i: usize, end: usize, construct: usize) -> Option<Range<usize>> {
+    let mut i = skip_whitespace(bytes, i, end, construct);
     let (dest, after) = destination(bytes, i, end)?;
-    i = skip_whitespace(bytes, after, end);
+    i = skip_whitespace(bytes, after, end, construct);
     if i + 1 < end && matches!(bytes[i], b'"' | b'\'' | b'(') {
         let close = if bytes[i] == b'(' { b')' } else { bytes[i] };
         let mut j = i + 1;
@@ -500,7 +501,7 @@ fn parse_tail(bytes: &[u8], i: usize, end: usize) -> Option<Range<usize>> {
         if j >= end {
             return None;
         }
-        i = skip_whitespace(bytes, j + 1, end);
+        i = skip_whitespace(bytes, j + 1, end, construct);
     }
     (i + 1 == end && bytes[i] == b')').then_some(dest)
 }
@@ -542,21 +543,54 @@ fn destination(bytes: &[u8], i: usize, end: usize) -> Option<(Range<usize>, usiz
 }
 
 /// Skips spaces, tabs and line endings; after a line ending, also the markers of
-/// the containers the construct is in (`>` of block quotes, list indentation).
-fn skip_whitespace(bytes: &[u8], mut i: usize, end: usize) -> usize {
+/// the containers the construct starting at `construct` is in: list indentation
+/// and as many block-quote `>`s as open its first line (a `>` beyond them
+/// belongs to the text).
+fn skip_whitespace(bytes: &[u8], mut i: usize, end: usize, construct: usize) -> usize {
+    // Looked up at the first line ending only: most tails have none.
+    let mut depth = None;
     while i < end {
         match bytes[i] {
             b' ' | b'\t' => i += 1,
             b'\n' | b'\r' => {
                 i += 1;
-                while i < end && matches!(bytes[i], b' ' | b'\t' | b'>' | b'\n') {
-                    i += 1;
+                let depth = *depth.get_or_insert_with(|| quote_depth(bytes, construct));
+                let mut quotes = 0;
+                while i < end {
+                    match bytes[i] {
+                        b' ' | b'\t' | b'\n' => i += 1,
+                        b'>' if quotes < depth => {
+                            quotes += 1;
+                            i += 1;
+                        }
+                        _ => break,
+                    }
                 }
             }
             _ => break,
         }
     }
     i
+}
+
+/// How many block-quote markers open the line `at` stands on, before it. The
+/// line's start is looked for at most [`LOOK_BACK`] bytes back, so that many
+/// constructs on one long line cost linear time; further back, any number of
+/// `>` counts as markers.
+fn quote_depth(bytes: &[u8], at: usize) -> usize {
+    const LOOK_BACK: usize = 4096;
+    let at = at.min(bytes.len());
+    let from = at.saturating_sub(LOOK_BACK);
+    let start = match memchr::memrchr2(b'\n', b'\r', &bytes[from..at]) {
+        Some(p) => from + p + 1,
+        None if from == 0 => 0,
+        None => return usize::MAX,
+    };
+    bytes[start..at]
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'>'))
+        .filter(|b| **b == b'>')
+        .count()
 }
 
 /// The span of the destination of the reference definition `source[range]`
@@ -578,7 +612,7 @@ fn definition_destination(source: &str, range: &Range<usize>) -> Option<Range<us
     if i + 1 >= end || bytes[i + 1] != b':' {
         return None;
     }
-    let (span, _) = destination(bytes, skip_whitespace(bytes, i + 2, end), end)?;
+    let (span, _) = destination(bytes, skip_whitespace(bytes, i + 2, end, range.start), end)?;
     Some(span)
 }
 

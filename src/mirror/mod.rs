@@ -49,6 +49,9 @@ pub struct Mirrored {
     pub captured_at: Option<String>,
 }
 
+/// The code of a download stopped by a full disk: the run stops with it.
+pub const DISK_FULL: &str = "disk-full";
+
 /// Why a URL was not archived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -433,12 +436,15 @@ struct Poured {
     head: Vec<u8>,
 }
 
-/// The least a download must receive in each [`RATE_WINDOW`]: a server that
-/// drips a byte now and then would otherwise hold its slots for ever.
+/// The least a download must receive in each rate window (three request
+/// timeouts, a minute by default): a server that drips a byte now and then
+/// would otherwise hold its slots for ever.
 const MIN_BYTES_PER_WINDOW: u64 = 16 * 1024;
 
-/// See [`MIN_BYTES_PER_WINDOW`].
-const RATE_WINDOW: std::time::Duration = std::time::Duration::from_mins(1);
+/// The rate window: three request timeouts.
+fn rate_window(target: &Target) -> std::time::Duration {
+    target.probe_timeout.saturating_mul(3)
+}
 
 /// Pours the body into the writer, judging its type from its first bytes and
 /// keeping to the size limit; returns its size and type.
@@ -482,14 +488,14 @@ async fn pour(
             return Err(too_large(size, limit, true));
         }
         window_bytes += chunk.len() as u64;
-        if window_start.elapsed() >= RATE_WINDOW {
+        if window_start.elapsed() >= rate_window(target) {
             if window_bytes < MIN_BYTES_PER_WINDOW {
                 return Err(Problem::new(
                     "too-slow",
                     format!(
                         "the download crawled: {} in the last {}s, after {}",
                         human_size(window_bytes),
-                        RATE_WINDOW.as_secs(),
+                        rate_window(target).as_secs(),
                         human_size(size)
                     ),
                 ));
@@ -540,6 +546,15 @@ fn too_large(size: u64, limit: u64, cut: bool) -> Problem {
 }
 
 fn write_failed(e: &std::io::Error, tmp: &std::path::Path) -> Problem {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        return Problem::new(
+            DISK_FULL,
+            format!(
+                "the disk holding the archive is full ({}): {e}",
+                tmp.display()
+            ),
+        );
+    }
     Problem::new(
         "write-failed",
         format!(

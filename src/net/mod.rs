@@ -18,4 +18,5 @@ pub mod client;
 pub mod connect_to;
 pub mod pool;
 pub mod probe;
+pub mod reach;
 pub mod watch;

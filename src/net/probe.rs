@@ -12,6 +12,7 @@ use url::Url;
 
 use super::client::{Clients, ResolveError};
 use super::pool::{HostLimits, HostPool, NotStarted, Started, Ticket, later};
+use super::reach;
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
 
@@ -74,6 +75,9 @@ pub enum Failure {
     RedirectLoop(String),
     /// A redirect to something that is not an http(s) URL.
     BadRedirect(String),
+    /// A redirect from a public host to a loopback, private or link-local
+    /// address, refused (`network.allow_private_redirects`).
+    PrivateRedirect(String),
     /// Not asked: the host asked to be left alone for longer than the run allows
     /// (this much is left).
     HostRefused(Duration),
@@ -112,6 +116,7 @@ impl Failure {
             Failure::TooManyRedirects(_) => "too-many-redirects",
             Failure::RedirectLoop(_) => "redirect-loop",
             Failure::BadRedirect(_) => "bad-redirect",
+            Failure::PrivateRedirect(_) => "private-redirect",
             Failure::HostRefused(_) | Failure::RateLimited => "rate-limited",
             Failure::Cancelled => "interrupted",
             Failure::Other(_) => "error",
@@ -291,6 +296,15 @@ impl Engine {
             }
             if redirects == self.settings.max_redirects {
                 return Err(Failure::TooManyRedirects(redirects + 1));
+            }
+            if !self.settings.allow_private_redirects
+                && host_key(&next) != host_key(&url)
+                && let Some(ip) = reach::internal_address(&next, &self.settings.connect_to).await
+                && reach::internal_address(start, &self.settings.connect_to)
+                    .await
+                    .is_none()
+            {
+                return Err(Failure::PrivateRedirect(format!("{next} ({ip})")));
             }
             let seen = visits.entry(next.clone()).or_default();
             *seen += 1;
@@ -852,7 +866,13 @@ fn classify(e: &reqwest::Error) -> Failure {
     }
     let message = chain.last().cloned().unwrap_or_else(|| e.to_string());
     // Some TLS failures arrive as text only, wrapped by the connector.
-    let tls_words = ["certificate", "handshake", "peer sent", "TLS"];
+    let tls_words = [
+        "certificate",
+        "handshake",
+        "peer sent",
+        "TLS",
+        "fatal alert",
+    ];
     if chain
         .iter()
         .any(|m| tls_words.iter().any(|w| m.contains(w)))

@@ -182,6 +182,8 @@ fn write_object(
         match piece {
             Piece::Data(bytes) if digest.is_none() => {
                 hasher.update(&bytes);
+                #[cfg(debug_assertions)]
+                fault::disk_full(bytes.len())?;
                 file.write_all(&bytes)?;
                 len += bytes.len() as u64;
             }
@@ -330,5 +332,32 @@ mod tests {
         }
         assert_eq!(left, 0);
         assert_eq!(std::fs::read_dir(&objects).unwrap().count(), 1);
+    }
+}
+
+/// A full disk on demand, for the tests of debug builds only: with
+/// `ARCHIVER_FAULT_DISK_FULL_AFTER=N`, object writes fail with "no space left
+/// on device" once the process has written N bytes of objects. Release builds
+/// have no such switch.
+#[cfg(debug_assertions)]
+mod fault {
+    use std::io;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    pub fn disk_full(len: usize) -> io::Result<()> {
+        static LEFT: OnceLock<Option<AtomicU64>> = OnceLock::new();
+        let left = LEFT.get_or_init(|| {
+            std::env::var("ARCHIVER_FAULT_DISK_FULL_AFTER")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map(AtomicU64::new)
+        });
+        let Some(left) = left else { return Ok(()) };
+        let len = len as u64;
+        match left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(len)) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(io::Error::from(io::ErrorKind::StorageFull)),
+        }
     }
 }

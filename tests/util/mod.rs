@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod media_hosts;
+pub mod raw;
 pub mod server;
 
 use std::io::Write;

@@ -274,7 +274,8 @@ impl Drop for Fixture {
     }
 }
 
-/// A CA and a server certificate for `hosts` signed by it.
+/// A CA and a server certificate for each of `hosts` signed by it; a host
+/// whose name starts with `expired.` gets one whose validity ended in 2020.
 fn certificates(hosts: &[&str]) -> (String, rustls::ServerConfig) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -286,20 +287,31 @@ fn certificates(hosts: &[&str]) -> (String, rustls::ServerConfig) {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
 
-    let mut names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
-    names.push("localhost".into());
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(names)
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let certified = |names: Vec<String>, expired: bool| {
+        let leaf_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        }
+        let leaf = params.signed_by(&leaf_key, &issuer).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+        let signer = rustls::crypto::ring::sign::any_supported_type(&key).unwrap();
+        rustls::sign::CertifiedKey::new(vec![leaf.der().clone()], signer)
+    };
+    let mut resolver = rustls::server::ResolvesServerCertUsingSni::new();
+    for host in hosts.iter().chain(&["localhost"]) {
+        // IP literals are not server names; such hosts are reached over HTTP.
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            continue;
+        }
+        let key = certified(vec![(*host).to_owned()], host.starts_with("expired."));
+        resolver.add(host, key).unwrap();
+    }
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key)
-        .unwrap();
+        .with_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     (ca_cert.pem(), config)
 }

@@ -1,0 +1,123 @@
+//! Where a redirect may lead: a page on the web must not make the tool ask the
+//! machines of the network it runs in (a cloud's metadata service at
+//! 169.254.169.254, a router at 192.168.1.1, a service on localhost). A redirect
+//! from a public host to a loopback, private or link-local address is refused
+//! unless `network.allow_private_redirects` says otherwise; a link that itself
+//! names such an address is the user's own and is followed.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use crate::net::connect_to::ConnectTo;
+
+/// Whether `ip` belongs to the machine or its local network: loopback,
+/// private (RFC 1918, unique local), link-local, shared (CGNAT) or
+/// unspecified; IPv4 addresses written in IPv6 count as themselves.
+#[must_use]
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The internal address `url`'s host stands for, if it stands for one: an IP
+/// literal, `localhost`, or a name the resolver maps to such an address. A
+/// host the user pointed somewhere with `--connect-to` is where the user said,
+/// and is not looked up.
+pub async fn internal_address(url: &Url, overrides: &[ConnectTo]) -> Option<IpAddr> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    match url.host()? {
+        Host::Ipv4(ip) => Some(IpAddr::V4(ip)).filter(|ip| is_internal(*ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(ip)).filter(|ip| is_internal(*ip)),
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                return Some(IpAddr::from([127, 0, 0, 1]));
+            }
+            if overrides.iter().any(|c| c.host == name && c.port == port) {
+                return None;
+            }
+            let addrs = tokio::net::lookup_host((name.as_str(), port)).await.ok()?;
+            addrs.map(|a| a.ip()).find(|ip| is_internal(*ip))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_are_told_from_public_ones() {
+        for internal in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(internal.parse().unwrap()), "{internal}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700::1111"] {
+            assert!(!is_internal(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn literals_and_localhost_need_no_lookup_and_overrides_are_trusted() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert!(
+            internal_address(&url("http://127.0.0.1:8080/"), &[])
+                .await
+                .is_some()
+        );
+        assert!(internal_address(&url("http://[::1]/"), &[]).await.is_some());
+        assert!(
+            internal_address(&url("http://localhost/"), &[])
+                .await
+                .is_some()
+        );
+        assert!(
+            internal_address(&url("http://a.localhost/"), &[])
+                .await
+                .is_some()
+        );
+        assert!(
+            internal_address(&url("http://8.8.8.8/"), &[])
+                .await
+                .is_none()
+        );
+        let overrides = ["example.org:443=127.0.0.1:4000".parse().unwrap()];
+        assert!(
+            internal_address(&url("https://example.org/"), &overrides)
+                .await
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Strange notes and strange URLs: each gets a clear verdict, with no panic and
+//! bounded work. (`bench/inputs.sh` measures memory on a 100 MB one-line note.)
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use util::server::{Fixture, Reply, Req};
+use util::{Tree, archiver_in, s};
+
+const QUICK: &str = "[network]\ntimeout = \"3s\"\nretries = 0\n";
+
+fn check(tree: &Tree, args: &[String]) -> (Option<i32>, BTreeMap<String, Value>) {
+    let output = archiver_in(tree.path())
+        .args(["check", "--no-state", "--format", "json"])
+        .args(args)
+        .arg("notes")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+    (output.status.code(), results)
+}
+
+#[test]
+fn chinese_paths_spaces_idn_hosts_and_script_uris_each_get_a_verdict() {
+    // 例子.测试 as the resolver and TLS know it.
+    let idn = "xn--fsqu00a.xn--0zwm56d";
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&asked);
+    let fixture = Fixture::start(&["a.example.org", idn], move |req: &Req| {
+        log.lock()
+            .unwrap()
+            .push(format!("{}{}", req.host, req.path));
+        Reply::html("fine")
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", QUICK).file(
+        "notes/n.md",
+        "\
+[中文](https://a.example.org/路径/文件.html)
+[space](<https://a.example.org/a b.html>)
+[encoded](https://a.example.org/a%20c.html)
+[idn](https://例子.测试/页)
+[js](javascript:alert(1))
+![data](data:image/png;base64,iVBORw0KGgo=)
+[mail](mailto:someone@example.org)
+[bad](<https://exa mple.org/>)
+",
+    );
+    let (code, results) = check(&tree, &fixture.args());
+    let verdict = |url: &str| {
+        s(
+            results
+                .get(url)
+                .unwrap_or_else(|| panic!("{url}: {results:#?}")),
+            "verdict",
+        )
+        .to_owned()
+    };
+    assert_eq!(
+        verdict("https://a.example.org/%E8%B7%AF%E5%BE%84/%E6%96%87%E4%BB%B6.html"),
+        "ok"
+    );
+    assert_eq!(verdict("https://a.example.org/a%20b.html"), "ok");
+    assert_eq!(verdict("https://a.example.org/a%20c.html"), "ok");
+    assert_eq!(verdict(&format!("https://{idn}/%E9%A1%B5")), "ok");
+    assert_eq!(verdict("javascript:alert(1)"), "unsupported");
+    assert_eq!(verdict("data:image/png;base64,iVBORw0KGgo="), "unsupported");
+    assert_eq!(verdict("mailto:someone@example.org"), "unsupported");
+    assert!(
+        results.values().any(|r| s(r, "verdict") == "invalid"),
+        "a host with a space is invalid: {results:#?}"
+    );
+    assert_eq!(code, Some(2), "the invalid URL fails the run");
+    // The server saw the URLs encoded as on the wire, the IDN host in punycode.
+    let asked = asked.lock().unwrap();
+    assert!(
+        asked.iter().any(|a| a == &format!("{idn}/%E9%A1%B5")),
+        "{asked:?}"
+    );
+    assert!(
+        asked.iter().any(|a| a == "a.example.org/a%20b.html"),
+        "{asked:?}"
+    );
+}
+
+#[test]
+fn a_note_in_gbk_a_long_line_and_deep_nesting_are_read_through() {
+    let tree = Tree::new();
+    // GBK bytes around a link: not UTF-8, read as far as it goes.
+    let mut gbk = b"\xc4\xe3\xba\xc3 [link](https://a.example.org/gbk) \xca\xc0\xbd\xe7\n".to_vec();
+    gbk.extend_from_slice(b"\xff\xfe [two](https://a.example.org/two)\n");
+    tree.file("notes/gbk.md", gbk);
+    // Ten megabytes on one line with a link every 100 KB.
+    let mut line = String::with_capacity(10 << 20);
+    for i in 0..100 {
+        line.push_str(&"x".repeat(100_000));
+        line.push_str(&format!(" https://a.example.org/long/{i} "));
+    }
+    line.push('\n');
+    tree.file("notes/long.md", line);
+    // 100 000 nested elements around an image.
+    let deep = "<div>".repeat(100_000)
+        + "<img src=\"https://a.example.org/deep.png\">"
+        + &"</div>".repeat(100_000);
+    tree.file("notes/deep.html", deep);
+    let links = tree.links(&["notes"]);
+    let urls: Vec<&str> = links.iter().map(|l| s(l, "url")).collect();
+    assert!(urls.contains(&"https://a.example.org/gbk"), "{urls:?}");
+    assert!(urls.contains(&"https://a.example.org/two"), "{urls:?}");
+    assert_eq!(urls.iter().filter(|u| u.contains("/long/")).count(), 100);
+    assert!(urls.contains(&"https://a.example.org/deep.png"), "{urls:?}");
+    util::assert_spans_match_raw(tree.path(), &links);
+}
