@@ -5,6 +5,8 @@
 #
 #   bench/check.sh                       # lychee from PATH, or LYCHEE=/path/to/lychee
 #   URLS=100000 bench/check.sh           # the memory run
+#   URLS=100000 HOSTS=500 bench/check.sh # the load run: 500 hosts
+#   CHECK_ARGS=--no-state bench/check.sh # without recording the history
 #
 # Lower bound = max(max over hosts of ceil(urls_on_host / host_concurrency),
 #                   ceil(urls / max_concurrency)) × latency.
@@ -43,7 +45,8 @@ per_note = 100
 for n in range((urls + per_note - 1) // per_note):
     lines = []
     for i in range(n * per_note, min(urls, (n + 1) * per_note)):
-        host = f"127.0.0.{2 + i % hosts}"
+        j = i % hosts
+        host = f"127.0.{j // 250}.{2 + j % 250}"
         lines.append(f"- [link {i}](http://{host}:{port}/p{i})")
     with open(f"{folder}/note{n:05}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -60,13 +63,18 @@ printf '[network]\nmin_interval = "0s"\nmax_concurrency = %s\nhost_concurrency =
   "$max_concurrency" "$host_concurrency" >"$config"
 
 cd "$work"
-/usr/bin/time -f '%e %M' -o "$work/time" "$archiver" --config "$config" check --format json notes >"$work/report.json" 2>"$work/stderr" || true
+# shellcheck disable=SC2086
+/usr/bin/time -f '%e %M' -o "$work/time" "$archiver" --config "$config" check ${CHECK_ARGS:-} --format json notes >"$work/report.json" 2>"$work/stderr" || true
 read -r t_archiver rss_archiver < <(tail -n 1 "$work/time")
 dead=$(python3 -c "import json; print(json.load(open('$work/report.json'))['summary']['by_verdict']['dead'])")
 printf 'URLs: %s on %s hosts, %s ms latency; archiver found %s dead\n' "$urls" "$hosts" "$latency_ms" "$dead"
 printf 'lower bound:            %6.2f s\n' "$bound"
 printf 'archiver check:         %6.2f s  (%.2f× the bound; goal ≤ 1.25×), peak memory %s MB\n' \
   "$t_archiver" "$(python3 -c "print($t_archiver / $bound)")" "$((rss_archiver / 1024))"
+stats=$(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/__stats').read().decode())")
+printf 'most requests in flight on one host: %s (limit %s), over %s hosts\n' \
+  "$(python3 -c "import json; print(json.loads('$stats')['most_in_flight'])")" "$host_concurrency" \
+  "$(python3 -c "import json; print(json.loads('$stats')['hosts'])")"
 
 if [ -n "$lychee" ] && [ -x "$lychee" ]; then
   /usr/bin/time -f '%e %M' -o "$work/time" "$lychee" --no-progress --max-concurrency "$max_concurrency" \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Crash loop: kills `archiver fetch` and `archiver rewrite` with SIGKILL at
-# CRASH_KILLS random moments each (default 50) during runs with large and small
-# downloads (tests/crash.rs), checking after every kill that the archive has no
-# corrupt or missing object and every note is whole, and after reruns that
+# Crash loop: kills `archiver fetch`, `archiver rewrite` and `archiver check`
+# with SIGKILL at CRASH_KILLS random moments each (default 50) during runs with
+# large and small downloads (tests/crash.rs), checking after every kill that the
+# archive has no corrupt or missing object, every note is whole and every
+# finished run of the state database has all its rows, and after reruns that
 # `verify` is clean and no temp file is left. Prints the seed of each test so a
 # failure can be replayed.
 #
@@ -14,4 +15,4 @@ kills=${CRASH_KILLS:-50}
 started=$(date +%s)
 CRASH_KILLS=$kills cargo test --release --locked --manifest-path "$here/Cargo.toml" \
   --test crash -- --nocapture --test-threads 1 2>&1 | grep -E 'seed|kills|test result|panicked|neither|round'
-echo "crash loop: $kills kills of fetch and $kills of rewrite in $(( $(date +%s) - started )) s"
+echo "crash loop: $kills kills each of fetch, rewrite and check in $(( $(date +%s) - started )) s"

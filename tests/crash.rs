@@ -1,6 +1,7 @@
-//! Killed at any moment: `archiver fetch` and `archiver rewrite` are stopped
-//! with SIGKILL at random moments of a run; after each kill the archive holds
-//! no corrupt or missing object and every note is whole (old or new), and a
+//! Killed at any moment: `archiver fetch`, `archiver rewrite` and `archiver
+//! check` are stopped with SIGKILL at random moments of a run; after each kill
+//! the archive holds no corrupt or missing object, every note is whole (old or
+//! new), every finished run of the state database has all its rows, and a
 //! rerun finishes with a clean `verify` and no temp file left.
 //!
 //! `cargo test` kills each command a few times; `bench/crash.sh` runs the long
@@ -259,4 +260,63 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+#[test]
+fn check_killed_at_random_moments_loses_no_row_of_a_finished_run() {
+    let fixture = Fixture::start(&["slow.example.org"], |req: &Req| {
+        let n: u64 = req.path.trim_start_matches('/').parse().unwrap_or(0);
+        Reply::html("fine").delay(Duration::from_millis(n * 15))
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", CONFIG);
+    let mut note = String::new();
+    for n in 0..30 {
+        note.push_str(&format!("- https://slow.example.org/{n}\n"));
+    }
+    tree.file("notes/n.md", note);
+    let mut args: Vec<String> = vec!["check".into(), "notes".into()];
+    args.extend(fixture.args());
+    let whole = Duration::from_millis(30 * 15);
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for round in 0..kills() {
+        let status = archiver_process(tree.path())
+            .args(&args)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+        kill_after(tree.path(), &args, whole.mul_f64(rng.f64()));
+        // Every finished run has all its rows; runs killed have none.
+        let db = rusqlite::Connection::open_with_flags(
+            tree.path().join(".archiver/state.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut runs = db
+            .prepare(
+                "SELECT runs.id, runs.urls, runs.finished_at IS NOT NULL, (SELECT count(*) FROM results WHERE results.run = runs.id) FROM runs",
+            )
+            .unwrap();
+        let runs: Vec<(i64, Option<i64>, bool, i64)> = runs
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let finished = runs.iter().filter(|r| r.2).count();
+        assert!(finished > round, "round {round} (seed {seed}): {runs:?}");
+        for (id, urls, done, rows) in &runs {
+            if *done {
+                assert_eq!(Some(*rows), *urls, "round {round} (seed {seed}): run {id}");
+                assert_eq!(*rows, 30);
+            } else {
+                assert_eq!(*rows, 0, "round {round} (seed {seed}): killed run {id}");
+            }
+        }
+    }
+    eprintln!(
+        "check: {} kills, every finished run whole (seed {seed})",
+        kills()
+    );
 }

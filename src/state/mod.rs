@@ -308,8 +308,8 @@ impl State {
     /// streak here, under the write lock, so that two runs at once each
     /// continue the history the other committed; a row whose verdict is not
     /// conclusive ([`Verdict::is_conclusive`]) and does not fail the run
-    /// carries the previous streak on, failing or not. Returns the previous
-    /// streaks, row by row.
+    /// carries the previous streak on, failing or not. Returns, row by row,
+    /// the previous streak and the one recorded.
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be written (another run has
@@ -317,35 +317,43 @@ impl State {
     pub fn finish_run(
         &mut self,
         run: i64,
-        finish: &mut Finish<'_>,
-    ) -> Result<Vec<Option<Streak>>, Error> {
-        let result = (|| -> rusqlite::Result<Vec<Option<Streak>>> {
+        finish: &Finish<'_>,
+        rows: impl IntoIterator<Item = Row>,
+    ) -> Result<Vec<(Option<Streak>, Streak)>, Error> {
+        let result = (|| -> rusqlite::Result<Vec<(Option<Streak>, Streak)>> {
             let tx = self
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut previous = Vec::with_capacity(finish.rows.len());
+            // Rows are made, joined to their history and written one at a
+            // time: a run of 100,000 URLs never holds them all.
+            let mut streaks = Vec::new();
+            let (mut failing, mut cached) = (0_i64, 0_i64);
             {
-                let mut latest = tx.prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1"
-                ))?;
-                for r in finish.rows.iter_mut() {
-                    let before = latest
-                        .query_row(params![r.url, run], row)
-                        .optional()?
-                        .map(|row| row.streak);
-                    let failing = if r.streak.failing || r.verdict.is_conclusive() {
-                        r.streak.failing
-                    } else {
-                        before.as_ref().is_some_and(|b| b.failing)
-                    };
-                    r.streak = Streak::next(before.as_ref(), failing, &r.streak.since);
-                    previous.push(before);
-                }
+                let mut latest = tx.prepare_cached(
+                    "SELECT failing, since, streak FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1",
+                )?;
                 let mut insert = tx.prepare_cached(
                     "INSERT OR REPLACE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?;
-                for r in finish.rows.iter() {
+                for mut r in rows {
+                    let before = latest
+                        .query_row(params![r.url, run], |found| {
+                            Ok(Streak {
+                                failing: found.get(0)?,
+                                since: found.get(1)?,
+                                runs: found.get(2)?,
+                            })
+                        })
+                        .optional()?;
+                    let fails = if r.streak.failing || r.verdict.is_conclusive() {
+                        r.streak.failing
+                    } else {
+                        before.as_ref().is_some_and(|b| b.failing)
+                    };
+                    r.streak = Streak::next(before.as_ref(), fails, &r.streak.since);
+                    failing += i64::from(r.streak.failing);
+                    cached += i64::from(r.cached);
                     insert.execute(params![
                         run,
                         r.url,
@@ -363,24 +371,22 @@ impl State {
                         r.notes.join("\n"),
                         r.pdf_url,
                     ])?;
+                    streaks.push((before, r.streak));
                 }
             }
-            let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-            let failing = count(finish.rows.iter().filter(|r| r.streak.failing).count());
-            let cached = count(finish.rows.iter().filter(|r| r.cached).count());
             tx.execute(
                 "UPDATE runs SET finished_at = ?2, urls = ?3, failing = ?4, cached = ?5, interrupted = ?6 WHERE id = ?1",
                 params![
                     run,
                     finish.finished_at,
-                    count(finish.rows.len()),
+                    i64::try_from(streaks.len()).unwrap_or(i64::MAX),
                     failing,
                     cached,
                     finish.interrupted
                 ],
             )?;
             tx.commit()?;
-            Ok(previous)
+            Ok(streaks)
         })();
         result.map_err(|e| self.error(&e))
     }
@@ -475,14 +481,11 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// What [`State::finish_run`] records.
+/// How a run ended, for [`State::finish_run`].
 #[derive(Debug)]
 pub struct Finish<'a> {
     /// When the run ended.
     pub finished_at: &'a str,
-    /// Its results (the `run` field is ignored; see [`State::finish_run`] for
-    /// the streak).
-    pub rows: &'a mut [Row],
     /// Whether it was stopped early.
     pub interrupted: bool,
 }
@@ -564,17 +567,14 @@ mod tests {
             false,
             "2026-01-01T00:00:01Z",
         );
-        let previous = state
-            .finish_run(
-                first,
-                &mut Finish {
-                    finished_at: "2026-01-01T00:00:02Z",
-                    rows: &mut [row.clone()],
-                    interrupted: false,
-                },
-            )
+        let finish = |at| Finish {
+            finished_at: at,
+            interrupted: false,
+        };
+        let streaks = state
+            .finish_run(first, &finish("2026-01-01T00:00:02Z"), [row.clone()])
             .unwrap();
-        assert_eq!(previous, [None]);
+        assert_eq!(streaks, [(None, row.streak.clone())]);
         let second = state.begin_run("2026-01-02T00:00:00Z", "{}").unwrap();
         let latest = state.latest("https://a.example/", second).unwrap().unwrap();
         assert_eq!(
@@ -596,25 +596,19 @@ mod tests {
                 .is_none()
         );
         // The next result continues the streak.
-        let mut rows = [result(
+        let next = result(
             "https://a.example/",
             Verdict::Ok,
             false,
             "2026-01-02T00:00:01Z",
-        )];
-        let previous = state
-            .finish_run(
-                second,
-                &mut Finish {
-                    finished_at: "2026-01-02T00:00:02Z",
-                    rows: &mut rows,
-                    interrupted: false,
-                },
-            )
+        );
+        let streaks = state
+            .finish_run(second, &finish("2026-01-02T00:00:02Z"), [next])
             .unwrap();
-        assert_eq!(previous, [Some(row.streak.clone())]);
-        assert_eq!(rows[0].streak.since, "2026-01-01T00:00:01Z");
-        assert_eq!(rows[0].streak.runs, 2);
+        let (before, now) = &streaks[0];
+        assert_eq!(before.as_ref(), Some(&row.streak));
+        assert_eq!(now.since, "2026-01-01T00:00:01Z");
+        assert_eq!(now.runs, 2);
         // Reopening keeps everything.
         drop(state);
         let state = State::open_existing(&path).unwrap();
@@ -629,18 +623,13 @@ mod tests {
         let mut state = State::open(&dir.path().join("state.db")).unwrap();
         let mut record = |verdict: Verdict, failing: bool, at: &str| {
             let run = state.begin_run(at, "{}").unwrap();
-            let mut rows = [result("https://a.example/", verdict, failing, at)];
-            state
-                .finish_run(
-                    run,
-                    &mut Finish {
-                        finished_at: at,
-                        rows: &mut rows,
-                        interrupted: false,
-                    },
-                )
-                .unwrap();
-            rows[0].streak.clone()
+            let row = result("https://a.example/", verdict, failing, at);
+            let finish = Finish {
+                finished_at: at,
+                interrupted: false,
+            };
+            let streaks = state.finish_run(run, &finish, [row]).unwrap();
+            streaks[0].1.clone()
         };
         record(Verdict::Dead, true, "2026-01-01T00:00:00Z");
         // A timeout does not fail the run, but the link has not recovered.

@@ -115,11 +115,11 @@ impl Ledger {
     pub fn abandon(&mut self) {
         let _ = self.state.finish_run(
             self.run,
-            &mut Finish {
+            &Finish {
                 finished_at: &state::timestamp(SystemTime::now()),
-                rows: &mut [],
                 interrupted: true,
             },
+            std::iter::empty(),
         );
     }
 
@@ -135,9 +135,10 @@ impl Ledger {
         interrupted: bool,
     ) -> Result<Vec<String>, Error> {
         let now = state::timestamp(SystemTime::now());
-        let mut rows = Vec::with_capacity(results.len());
-        for result in results.iter() {
-            let reused = self.reused.get(&result.url);
+        let (run, reused_at) = (self.run, &self.reused);
+        // Made one at a time as the database takes them.
+        let rows = results.iter().map(|result| {
+            let reused = reused_at.get(&result.url);
             let cached = reused.is_some();
             let checked_at = reused.unwrap_or(&now).clone();
             // A fresh streak, joined to the URL's previous one as it is stored.
@@ -147,8 +148,8 @@ impl Ledger {
                 runs: 1,
             };
             let notes: BTreeSet<&str> = result.occurrences.iter().map(|o| &*o.file).collect();
-            rows.push(Row {
-                run: self.run,
+            Row {
+                run,
                 url: result.url.clone(),
                 verdict: result.verdict,
                 status: result.status,
@@ -161,19 +162,16 @@ impl Ledger {
                 streak,
                 notes: notes.into_iter().map(str::to_owned).collect(),
                 pdf_url: result.pdf_url.clone(),
-            });
-        }
-        let previous = self.state.finish_run(
-            self.run,
-            &mut Finish {
-                finished_at: &state::timestamp(SystemTime::now()),
-                rows: &mut rows,
-                interrupted,
-            },
-        )?;
+            }
+        });
+        let finish = Finish {
+            finished_at: &state::timestamp(SystemTime::now()),
+            interrupted,
+        };
+        let streaks = self.state.finish_run(self.run, &finish, rows)?;
         let mut recovered = Vec::new();
-        for ((result, row), before) in results.iter_mut().zip(&rows).zip(&previous) {
-            let history = History::of(before.as_ref(), &row.streak);
+        for (result, (before, now)) in results.iter_mut().zip(&streaks) {
+            let history = History::of(before.as_ref(), now);
             if history.state == state::HistoryState::Recovered {
                 recovered.push(result.url.clone());
             }
