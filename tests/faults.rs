@@ -41,6 +41,10 @@ fn check(tree: &Tree, args: &[String]) -> (Option<i32>, BTreeMap<String, Value>,
 fn each_server_fault_gets_its_verdict_in_bounded_time() {
     let flaky = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&flaky);
+    // The fixture's own plain-HTTP port, learnt once it runs: a redirect to
+    // 127.0.0.1 there would reach it, so a guard that let it through is seen.
+    let own_port: Arc<std::sync::OnceLock<u16>> = Arc::default();
+    let port = Arc::clone(&own_port);
     let fixture = Fixture::start(
         &["faults.example", "expired.faults.example"],
         move |req: &Req| {
@@ -58,7 +62,13 @@ fn each_server_fault_gets_its_verdict_in_bounded_time() {
                 }
                 "/to-ftp" => Reply::redirect(302, "ftp://faults.example/file"),
                 "/to-javascript" => Reply::redirect(302, "javascript:alert(1)"),
-                "/to-loopback" => Reply::redirect(302, "http://127.0.0.1:9/admin"),
+                "/to-loopback" => Reply::redirect(
+                    302,
+                    &format!(
+                        "http://127.0.0.1:{}/admin",
+                        port.get().copied().unwrap_or(9)
+                    ),
+                ),
                 "/to-link-local" => {
                     Reply::redirect(302, "http://169.254.169.254/latest/meta-data/")
                 }
@@ -77,6 +87,13 @@ fn each_server_fault_gets_its_verdict_in_bounded_time() {
             }
         },
     );
+    let http_port: u16 = fixture
+        .args()
+        .iter()
+        .find_map(|a| a.strip_prefix("faults.example:80=127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    own_port.set(http_port).unwrap();
     let raw = RawServer::start();
     let refused = closed_port();
     let tree = Tree::new();
@@ -198,7 +215,8 @@ https://no-such-host.invalid/
     assert_eq!(code, Some(2));
     // Every fault together took about one deadline, not their sum.
     assert!(took < Duration::from_secs(60), "{took:?}");
-    // The guard refused before connecting: nothing was asked of port 9.
+    // The guard refused before connecting: the fixture, listening there, was
+    // never asked.
     assert_eq!(fixture.requests("127.0.0.1", "/admin"), 0);
 }
 
@@ -406,7 +424,17 @@ fn a_real_full_disk_where_a_tmpfs_can_be_mounted() {
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
+            // Lazily if busy: never a mount left behind under /tmp.
+            let done = std::process::Command::new("umount")
+                .arg(&self.0)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !done {
+                let _ = std::process::Command::new("umount")
+                    .arg("-l")
+                    .arg(&self.0)
+                    .status();
+            }
         }
     }
     let _unmount = Unmount(mount.clone());
@@ -427,4 +455,40 @@ fn a_real_full_disk_where_a_tmpfs_can_be_mounted() {
         "{report}"
     );
     assert!(walk(&mount.join("archive/tmp")).is_empty());
+}
+
+#[test]
+fn a_page_cannot_name_a_private_address_for_fetch_to_ask() {
+    let own_port: Arc<std::sync::OnceLock<u16>> = Arc::default();
+    let port = Arc::clone(&own_port);
+    let fixture = Fixture::start(&["openreview.net"], move |req: &Req| {
+        match req.path.as_str() {
+            "/forum" => Reply::html(&format!(
+                "<html><head><meta name=\"citation_pdf_url\" content=\"http://127.0.0.1:{}/secret.pdf\"></head></html>",
+                port.get().copied().unwrap_or(9)
+            )),
+            "/secret.pdf" => Reply::status(200).body(b"%PDF-1.4\n%%EOF\n"),
+            _ => Reply::status(404),
+        }
+    });
+    let http_port: u16 = fixture
+        .args()
+        .iter()
+        .find_map(|a| a.strip_prefix("openreview.net:80=127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    own_port.set(http_port).unwrap();
+    let tree = Tree::new();
+    tree.file("archiver.toml", QUICK)
+        .file("notes/n.md", "[paper](https://openreview.net/forum)\n");
+    let output = archiver_in(tree.path())
+        .args(["fetch", "--format", "json", "--kinds", "paper", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+    let result = &results["https://openreview.net/forum"];
+    assert_eq!(s(result, "outcome"), "failed", "{result}");
+    assert_eq!(s(result, "reason_code"), "private-redirect", "{result}");
+    assert_eq!(fixture.requests("127.0.0.1", "/secret.pdf"), 0);
 }

@@ -126,20 +126,10 @@ pub async fn mirror(
     let rule = url.host_str().and_then(|h| sites.lookup(h));
     let none = FetchRule::default();
     let fetch = rule.map_or(&none, |r| &r.fetch);
-    let mut goal = fetch.target(url);
-    if kind == MediaKind::Paper
-        && let Some(pdf) = hints.pdf
-    {
-        goal = pdf.clone();
-    } else if kind == MediaKind::Paper
-        && goal == *url
-        && !goal.path().to_ascii_lowercase().ends_with(".pdf")
-    {
-        match paper_link(engine, sites, target, url, fetch, known).await? {
-            PaperLink::File(got) => return Ok(got),
-            PaperLink::Names(pdf) => goal = pdf,
-        }
-    }
+    let goal = match goal(engine, sites, target, (url, kind, hints), fetch).await? {
+        PaperLink::File(got) => return Ok(got),
+        PaperLink::Names(goal) => goal,
+    };
     let referers = fetch.referer_policies();
     let learnt = match (rule, &fetch.placeholder_probe) {
         (Some(rule), Some(probe)) => {
@@ -172,6 +162,10 @@ pub async fn mirror(
                 Err(Attempt::Placeholder(why)) => placeholder = Some(why),
                 // Refused, or sent something else: another Referer may do
                 // (a video CDN that wants WeChat's own).
+                // A full disk ends the URL's tries, and the run.
+                Err(Attempt::Failed(problem)) if problem.code == DISK_FULL => {
+                    return Err(problem);
+                }
                 Err(Attempt::Failed(problem)) if !tried.last && refused(&problem) => {
                     last = Some(problem);
                 }
@@ -211,13 +205,54 @@ pub async fn mirror(
                 .capture(engine, sites, target, asked, kind, &check)
                 .await
                 .map(|m| Got::Object(Box::new(m)))
-                .map_err(|missing| Problem {
-                    reason: format!("{}; {missing}", problem.reason),
-                    ..problem
+                .map_err(|missing| match missing {
+                    wayback::Missing::DiskFull(full) => full,
+                    wayback::Missing::Why(why) => Problem {
+                        reason: format!("{}; {why}", problem.reason),
+                        ..problem
+                    },
                 })
         }
         _ => Err(problem),
     }
+}
+
+/// What to download for `url`: the site rule's rewrite of it, or for a paper
+/// page the PDF an API or the page names (or the page itself, when it was the
+/// file all along).
+async fn goal(
+    engine: &Engine,
+    sites: &SiteRules,
+    target: &Target,
+    (url, kind, hints): (&Url, MediaKind, Hints<'_>),
+    fetch: &FetchRule,
+) -> Result<PaperLink, Problem> {
+    let mut goal = fetch.target(url);
+    if kind == MediaKind::Paper
+        && let Some(pdf) = hints.pdf
+    {
+        goal = pdf.clone();
+    } else if kind == MediaKind::Paper
+        && goal == *url
+        && !goal.path().to_ascii_lowercase().ends_with(".pdf")
+    {
+        match paper_link(engine, sites, target, url, fetch, hints.known).await? {
+            PaperLink::File(got) => return Ok(PaperLink::File(got)),
+            PaperLink::Names(pdf) => goal = pdf,
+        }
+    }
+    // An address a page or an API named is held to the rule of redirects.
+    if goal.host_str() != url.host_str()
+        && let Some(refused) = engine.leads_inside(url, &goal).await
+    {
+        return Err(Problem::new(
+            refused.code(),
+            format!(
+                "{goal} is a private address, named by {url}; set network.allow_private_redirects = true to follow it"
+            ),
+        ));
+    }
+    Ok(PaperLink::Names(goal))
 }
 
 /// Whether a failure may be the Referer's doing: a refusal, or other content.

@@ -33,6 +33,21 @@ pub fn is_gone(code: &str) -> bool {
     )
 }
 
+/// Why no capture was archived.
+#[derive(Debug)]
+pub enum Missing {
+    /// In words, to add to the origin's problem.
+    Why(String),
+    /// The disk filled up while writing the capture: the run stops.
+    DiskFull(super::Problem),
+}
+
+impl From<String> for Missing {
+    fn from(why: String) -> Self {
+        Missing::Why(why)
+    }
+}
+
 impl Wayback {
     /// Archives the closest capture of `url`.
     ///
@@ -46,7 +61,7 @@ impl Wayback {
         url: &Url,
         kind: MediaKind,
         check: &PlaceholderCheck<'_>,
-    ) -> Result<Mirrored, String> {
+    ) -> Result<Mirrored, Missing> {
         let timestamp = self.closest(engine, url).await?;
         let capture = self
             .capture
@@ -66,18 +81,25 @@ impl Wayback {
                 captured_at: Some(timestamp),
                 ..mirrored
             }),
-            Err(Attempt::Unchanged) => Err("the capture could not be read".to_owned()),
+            Err(Attempt::Unchanged) => Err("the capture could not be read".to_owned().into()),
             Err(Attempt::Placeholder(why)) => Err(format!(
                 "the Wayback Machine's capture of {timestamp} is the placeholder too ({why})"
-            )),
+            )
+            .into()),
+            // A full disk is the run's problem, not the capture's.
+            Err(Attempt::Failed(problem)) if problem.code == super::DISK_FULL => {
+                Err(Missing::DiskFull(problem))
+            }
             Err(Attempt::Failed(problem)) => Err(format!(
                 "the Wayback Machine's capture of {timestamp} could not be archived either: {}",
                 problem.reason
-            )),
+            )
+            .into()),
         }
     }
 
     /// The timestamp of the closest usable capture of `url`.
+    /// (Its errors are sentences, as [`Missing::Why`].)
     async fn closest(&self, engine: &Engine, url: &Url) -> Result<String, String> {
         let mut api = self.api.clone();
         api.query_pairs_mut().append_pair("url", url.as_str());

@@ -194,6 +194,23 @@ impl Engine {
         self.pool.close();
     }
 
+    /// Whether going from the link `from` (as the user wrote it) to `to` (a
+    /// redirect's target, or an address a page named) would take the tool
+    /// from the web into the network it runs in: `to` is a loopback, private
+    /// or link-local address while `from` is not. The failure to report then,
+    /// unless `network.allow_private_redirects` allows it.
+    pub async fn leads_inside(&self, from: &Url, to: &Url) -> Option<Failure> {
+        if self.settings.allow_private_redirects {
+            return None;
+        }
+        let (overrides, wait) = (&self.settings.connect_to, self.settings.timeout);
+        let ip = reach::internal_address(to, overrides, reach::Count::Any, wait).await?;
+        reach::internal_address(from, overrides, reach::Count::All, wait)
+            .await
+            .is_none()
+            .then(|| Failure::PrivateRedirect(format!("{to} ({ip})")))
+    }
+
     /// Whether the engine was stopped.
     #[must_use]
     pub fn is_stopped(&self) -> bool {
@@ -297,14 +314,10 @@ impl Engine {
             if redirects == self.settings.max_redirects {
                 return Err(Failure::TooManyRedirects(redirects + 1));
             }
-            if !self.settings.allow_private_redirects
-                && host_key(&next) != host_key(&url)
-                && let Some(ip) = reach::internal_address(&next, &self.settings.connect_to).await
-                && reach::internal_address(start, &self.settings.connect_to)
-                    .await
-                    .is_none()
+            if host_key(&next) != host_key(&url)
+                && let Some(refused) = self.leads_inside(start, &next).await
             {
-                return Err(Failure::PrivateRedirect(format!("{next} ({ip})")));
+                return Err(refused);
             }
             let seen = visits.entry(next.clone()).or_default();
             *seen += 1;

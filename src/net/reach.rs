@@ -39,11 +39,28 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// How many of a name's addresses must be internal for the name to count as
+/// internal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// One is enough: where a redirect may lead (the connection may use it).
+    Any,
+    /// Every one: the link the user wrote (a public name with one stray
+    /// internal record is still public).
+    All,
+}
+
 /// The internal address `url`'s host stands for, if it stands for one: an IP
-/// literal, `localhost`, or a name the resolver maps to such an address. A
-/// host the user pointed somewhere with `--connect-to` is where the user said,
-/// and is not looked up.
-pub async fn internal_address(url: &Url, overrides: &[ConnectTo]) -> Option<IpAddr> {
+/// literal, `localhost`, or a name the resolver maps to such addresses (`count`
+/// says how many). A host the user pointed somewhere with `--connect-to` is
+/// where the user said, and is not looked up. A lookup that fails or takes
+/// longer than `wait` finds nothing: the connection will fail the same way.
+pub async fn internal_address(
+    url: &Url,
+    overrides: &[ConnectTo],
+    count: Count,
+    wait: std::time::Duration,
+) -> Option<IpAddr> {
     let port = url.port_or_known_default().unwrap_or(443);
     match url.host()? {
         Host::Ipv4(ip) => Some(IpAddr::V4(ip)).filter(|ip| is_internal(*ip)),
@@ -56,8 +73,18 @@ pub async fn internal_address(url: &Url, overrides: &[ConnectTo]) -> Option<IpAd
             if overrides.iter().any(|c| c.host == name && c.port == port) {
                 return None;
             }
-            let addrs = tokio::net::lookup_host((name.as_str(), port)).await.ok()?;
-            addrs.map(|a| a.ip()).find(|ip| is_internal(*ip))
+            let lookup = tokio::net::lookup_host((name.as_str(), port));
+            let addrs: Vec<IpAddr> = tokio::time::timeout(wait, lookup)
+                .await
+                .ok()?
+                .ok()?
+                .map(|a| a.ip())
+                .collect();
+            match count {
+                Count::Any => addrs.into_iter().find(|ip| is_internal(*ip)),
+                Count::All if addrs.iter().all(|ip| is_internal(*ip)) => addrs.first().copied(),
+                Count::All => None,
+            }
         }
     }
 }
@@ -91,33 +118,21 @@ mod tests {
 
     #[tokio::test]
     async fn literals_and_localhost_need_no_lookup_and_overrides_are_trusted() {
-        let url = |u: &str| Url::parse(u).unwrap();
-        assert!(
-            internal_address(&url("http://127.0.0.1:8080/"), &[])
-                .await
-                .is_some()
-        );
-        assert!(internal_address(&url("http://[::1]/"), &[]).await.is_some());
-        assert!(
-            internal_address(&url("http://localhost/"), &[])
-                .await
-                .is_some()
-        );
-        assert!(
-            internal_address(&url("http://a.localhost/"), &[])
-                .await
-                .is_some()
-        );
-        assert!(
-            internal_address(&url("http://8.8.8.8/"), &[])
-                .await
-                .is_none()
-        );
-        let overrides = ["example.org:443=127.0.0.1:4000".parse().unwrap()];
-        assert!(
-            internal_address(&url("https://example.org/"), &overrides)
-                .await
-                .is_none()
-        );
+        let wait = std::time::Duration::from_secs(1);
+        let internal = |u: &str, overrides: Vec<ConnectTo>| {
+            let u = Url::parse(u).unwrap();
+            async move { internal_address(&u, &overrides, Count::Any, wait).await }
+        };
+        assert!(internal("http://127.0.0.1:8080/", vec![]).await.is_some());
+        assert!(internal("http://[::1]/", vec![]).await.is_some());
+        assert!(internal("http://localhost/", vec![]).await.is_some());
+        assert!(internal("http://a.localhost/", vec![]).await.is_some());
+        // Other spellings of loopback, as the URL parser writes them.
+        assert!(internal("http://2130706433/", vec![]).await.is_some());
+        assert!(internal("http://0x7f.1/", vec![]).await.is_some());
+        assert!(internal("http://[::ffff:7f00:1]/", vec![]).await.is_some());
+        assert!(internal("http://8.8.8.8/", vec![]).await.is_none());
+        let overrides = vec!["example.org:443=127.0.0.1:4000".parse().unwrap()];
+        assert!(internal("https://example.org/", overrides).await.is_none());
     }
 }

@@ -76,8 +76,8 @@ fn serve(mut stream: TcpStream, stop: &AtomicBool) {
         }
     };
     match path.as_str() {
-        // Accepted, read, and closed without a word.
-        "/reset-before-headers" => {}
+        // Accepted, read, and reset (RST, not an orderly close) without a word.
+        "/reset-before-headers" => reset(&stream),
         // A status line, then header bytes one a second, never a blank line.
         "/headers-forever" => slowly(&mut stream, b"HTTP/1.1 200 OK\r\nX-Slow: ", b'a'),
         // Headers, then a body of one byte a second.
@@ -86,11 +86,14 @@ fn serve(mut stream: TcpStream, stop: &AtomicBool) {
             b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n",
             b'x',
         ),
-        // Promises 100 000 bytes of image, sends 10, closes.
+        // Promises 100 000 bytes of image, sends 10, resets the connection.
         "/short.png" => {
             let _ = stream.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n\x89PNG\r\n\x1a\n\0\0",
             );
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_millis(50));
+            reset(&stream);
         }
         _ => {
             let _ = stream.write_all(
@@ -98,4 +101,11 @@ fn serve(mut stream: TcpStream, stop: &AtomicBool) {
             );
         }
     }
+}
+
+/// Makes the coming close of `stream` a reset: with a zero linger time,
+/// closing sends RST instead of FIN.
+fn reset(stream: &TcpStream) {
+    #[cfg(unix)]
+    let _ = rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO));
 }
