@@ -255,6 +255,17 @@ fn rewrite_killed_at_random_moments_leaves_each_note_old_or_new() {
             read_all(tree.path()) == originals,
             "round {round} (seed {seed}): restore did not give the notes back"
         );
+        // Entries for notes the killed run never reached are forgotten too.
+        let journal =
+            std::fs::read_to_string(tree.path().join("archive/rewrites.jsonl")).unwrap_or_default();
+        assert!(
+            journal
+                .lines()
+                .filter(|l| !l.contains("archiver-rewrites"))
+                .count()
+                == 0,
+            "round {round} (seed {seed}): the journal kept {journal}"
+        );
     }
     assert!(landed > 0 || kills() < 3, "no kill landed mid-run");
     eprintln!(

@@ -116,3 +116,27 @@ fn a_note_in_gbk_a_long_line_and_deep_nesting_are_read_through() {
     assert!(urls.contains(&"https://a.example.org/deep.png"), "{urls:?}");
     util::assert_spans_match_raw(tree.path(), &links);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_folder_in_the_notes_is_not_walked_out_of_the_tree() {
+    let tree = Tree::new();
+    tree.file("notes/in.md", "[in](https://a.example.org/in)\n")
+        .file("elsewhere/out.md", "[out](https://a.example.org/out)\n");
+    std::os::unix::fs::symlink(
+        tree.path().join("elsewhere"),
+        tree.path().join("notes/linked"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        tree.path().join("elsewhere/out.md"),
+        tree.path().join("notes/linked-note.md"),
+    )
+    .unwrap();
+    let urls: Vec<String> = tree
+        .links(&["notes"])
+        .iter()
+        .map(|l| s(l, "url").to_owned())
+        .collect();
+    assert_eq!(urls, ["https://a.example.org/in"]);
+}

@@ -18,7 +18,9 @@ use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
-use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, merge_entries, relative_href, restore};
+use crate::rewrite::{
+    Edit, Entry, JOURNAL, Journal, apply, merge_entries, places, relative_href, restore,
+};
 use crate::store::{Archive, LockMode, ObjectName};
 use crate::{Error, ExitStatus};
 
@@ -413,6 +415,15 @@ fn written_at(edits: &[(Edit, Entry)]) -> Vec<(usize, Entry)> {
         .collect()
 }
 
+/// Keeps only `left` of the journal's entries for `note`.
+fn forget(journal: &mut Journal, note: &str, left: &[Entry]) {
+    if left.is_empty() {
+        journal.notes.remove(note);
+    } else {
+        journal.notes.insert(note.to_owned(), left.to_vec());
+    }
+}
+
 fn restore_notes(
     args: &RewriteArgs,
     plans: &[Plan],
@@ -431,6 +442,12 @@ fn restore_notes(
             source,
         })?;
         let (new, missing) = restore(&bytes, &entries);
+        // A path that is not there while its URL is was never written (a
+        // rewrite stopped before it reached this note): nothing to put back,
+        // and nothing to keep in the journal.
+        let (unwritten, missing): (Vec<Entry>, Vec<Entry>) = missing
+            .into_iter()
+            .partition(|e| !places(&bytes, &e.original).is_empty());
         for entry in &missing {
             tracing::warn!(
                 "{}: {} is no longer in the note; {} is not put back",
@@ -440,6 +457,10 @@ fn restore_notes(
             );
         }
         if new == bytes {
+            if !unwritten.is_empty() && !args.dry_run && !args.check {
+                forget(journal, &plan.name, &missing);
+                journal.save(journal_path, temp_dir)?;
+            }
             continue;
         }
         restored += entries.len() - missing.len();
@@ -454,11 +475,7 @@ fn restore_notes(
             // What could not be put back stays recorded (a note reverted to its
             // rewritten text can still be restored), and the journal is saved at
             // once: a later failure must not leave entries already undone.
-            if missing.is_empty() {
-                journal.notes.remove(&plan.name);
-            } else {
-                journal.notes.insert(plan.name.clone(), missing.clone());
-            }
+            forget(journal, &plan.name, &missing);
             journal.save(journal_path, temp_dir)?;
             writeln!(out, "restored  {}", plan.name).map_err(Error::Output)?;
         }
