@@ -369,6 +369,7 @@ pub struct HistoryArgs {
 
 /// How to use the network, for every command that does.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Network")]
 pub struct NetworkArgs {
     /// The most one request may take to answer, and the longest a download may
     /// stall: seconds (20), or with a unit (20s, 1m) [default: 20s].

@@ -1,11 +1,12 @@
 //! Extraction and rewriting on generated hostile input: no panic, every span
 //! exact, and a rewrite then a restore give the input back byte for byte.
 //!
-//! Documents are stitched from the fragments that matter to the parsers (brackets,
-//! escapes, entities, tags, quotes, CJK text, line endings, invalid bytes), from a
-//! seed so that a failure reproduces. `cargo test` runs a few thousand cases from
-//! a fixed seed; `bench/fuzz.sh` runs millions (`FUZZ_CASES`, `FUZZ_SECONDS`,
-//! `FUZZ_SEED`) and prints the figures.
+//! Documents are stitched by proptest from the fragments that matter to the
+//! parsers (brackets, escapes, entities, tags, quotes, CJK text, line endings,
+//! invalid bytes) and whole links, from a seed so that a failure reproduces, and
+//! a failing document is shrunk to a minimal one. `cargo test` runs a few
+//! thousand cases from a fixed seed; `bench/fuzz.sh` runs millions
+//! (`FUZZ_CASES`, `FUZZ_SECONDS`, `FUZZ_SEED`) and prints the figures.
 
 use std::path::Path;
 
@@ -86,22 +87,6 @@ const PIECES: &[&[u8]] = &[
     b"\x00",
 ];
 
-/// xorshift64*: small, fast, reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap()
-    }
-}
-
 /// How long to fuzz: `FUZZ_CASES` cases (default `default`) or `FUZZ_SECONDS`,
 /// whichever ends first, from `FUZZ_SEED` (default fixed).
 struct Budget {
@@ -143,18 +128,48 @@ const LINKS: &[&[u8]] = &[
     "![图](https://a.org/图.png)".as_bytes(),
 ];
 
-/// A document of up to `pieces` fragments; with `links`, a quarter of them
-/// whole links.
-fn document(rng: &mut Rng, pieces: usize, links: bool) -> Vec<u8> {
-    let mut doc = Vec::new();
-    for _ in 0..rng.below(pieces) + 1 {
-        if links && rng.below(4) == 0 {
-            doc.extend_from_slice(LINKS[rng.below(LINKS.len())]);
-        } else {
-            doc.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+/// Runs `check` on generated documents within `budget` through proptest, which
+/// shrinks a failing document to a minimal one before reporting it: up to 60
+/// fragments each, a quarter of them whole links when `links`. Returns how
+/// many documents were checked and the sum of what `check` counted.
+fn fuzz(budget: &Budget, salt: u64, links: bool, check: impl Fn(&[u8]) -> usize) -> (u64, usize) {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    let fragment = if links {
+        prop_oneof![
+            3 => (0..PIECES.len()).prop_map(|i| PIECES[i]),
+            1 => (0..LINKS.len()).prop_map(|i| LINKS[i]),
+        ]
+        .boxed()
+    } else {
+        (0..PIECES.len()).prop_map(|i| PIECES[i]).boxed()
+    };
+    let documents = proptest::collection::vec(fragment, 1..60).prop_map(|pieces| pieces.concat());
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(budget.seed ^ salt).to_le_bytes());
+    let config = Config {
+        cases: u32::try_from(budget.cases).unwrap_or(u32::MAX),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let (cases, counted) = (AtomicU64::new(0), AtomicUsize::new(0));
+    let outcome = runner.run(&documents, |doc| {
+        // Past the time allowed, the remaining cases are let through.
+        if !budget.goes_on(cases.load(Ordering::Relaxed)) {
+            return Ok(());
         }
+        cases.fetch_add(1, Ordering::Relaxed);
+        counted.fetch_add(check(&doc), Ordering::Relaxed);
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("seed {:#x}: {e}", budget.seed);
     }
-    doc
+    (cases.into_inner(), counted.into_inner())
 }
 
 /// The 1-based line and column of `offset`, computed independently of the tool.
@@ -189,75 +204,74 @@ fn line_column(text: &str, offset: usize) -> (u32, u32) {
     (line, u32::try_from(column).unwrap())
 }
 
+/// Extraction on one document: no panic, every span exact, on a character
+/// boundary, re-resolving to its URL, at the right line and column. Returns
+/// how many links it found.
+fn check_extraction(doc: &[u8], classifier: Classifier<'_>) -> usize {
+    let mut links_seen = 0;
+    let source = SourceText::new(doc.to_vec());
+    let text = source.text().to_owned();
+    assert_eq!(text.len(), doc.len(), "the text is as long as the bytes");
+    for format in [Format::Markdown, Format::Html] {
+        let links = extract(Path::new("n.md"), "n.md", &source, format, classifier);
+        for link in &links {
+            links_seen += 1;
+            let span = link.span.clone();
+            assert!(span.start <= span.end && span.end <= doc.len(), "{link:?}");
+            assert!(
+                text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+                "{link:?}"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&doc[span.clone()]),
+                link.raw,
+                "{:?}",
+                String::from_utf8_lossy(doc)
+            );
+            // The span is the destination, not the title or the text: read
+            // again from the span, it resolves to the same URL.
+            if matches!(
+                link.element,
+                Element::Link | Element::Image | Element::Reference
+            ) && !source.has_replaced(&span)
+            {
+                let again = classifier.resolve(
+                    &unescape_markdown(&link.raw),
+                    &NoteContext::for_file(Path::new("n.md")),
+                    (link.kind == Kind::Image).then_some(Kind::Image),
+                );
+                if link.kind != Kind::Image || again.kind == Kind::Image {
+                    assert_eq!(
+                        again.url,
+                        link.url,
+                        "{:?} {link:?}",
+                        String::from_utf8_lossy(doc)
+                    );
+                }
+            }
+            assert_eq!(
+                (link.line, link.column),
+                line_column(&text, span.start),
+                "{:?} {link:?}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+    links_seen
+}
+
 #[test]
 fn generated_documents_never_panic_and_spans_are_exact() {
     let settings = Settings::shipped().unwrap();
     let classifier = Classifier::new(&settings);
     let budget = Budget::from_env(4000);
-    let mut rng = Rng(budget.seed);
-    let mut links_seen = 0;
-    let mut case = 0;
-    while budget.goes_on(case) {
-        case += 1;
-        let doc = document(&mut rng, 60, false);
-        let source = SourceText::new(doc.clone());
-        let text = source.text().to_owned();
-        assert_eq!(text.len(), doc.len(), "case {case}");
-        for format in [Format::Markdown, Format::Html] {
-            let links = extract(Path::new("n.md"), "n.md", &source, format, classifier);
-            for link in &links {
-                links_seen += 1;
-                let span = link.span.clone();
-                assert!(
-                    span.start <= span.end && span.end <= doc.len(),
-                    "case {case}: {link:?}"
-                );
-                assert!(
-                    text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
-                    "case {case}: {link:?}"
-                );
-                assert_eq!(
-                    String::from_utf8_lossy(&doc[span.clone()]),
-                    link.raw,
-                    "case {case}: {:?}",
-                    String::from_utf8_lossy(&doc)
-                );
-                // The span is the destination, not the title or the text: read
-                // again from the span, it resolves to the same URL.
-                if matches!(
-                    link.element,
-                    Element::Link | Element::Image | Element::Reference
-                ) && !source.has_replaced(&span)
-                {
-                    let again = classifier.resolve(
-                        &unescape_markdown(&link.raw),
-                        &NoteContext::for_file(Path::new("n.md")),
-                        (link.kind == Kind::Image).then_some(Kind::Image),
-                    );
-                    if link.kind != Kind::Image || again.kind == Kind::Image {
-                        assert_eq!(
-                            again.url,
-                            link.url,
-                            "case {case}: {:?} {link:?}",
-                            String::from_utf8_lossy(&doc)
-                        );
-                    }
-                }
-                assert_eq!(
-                    (link.line, link.column),
-                    line_column(&text, span.start),
-                    "case {case}: {:?} {link:?}",
-                    String::from_utf8_lossy(&doc)
-                );
-            }
-        }
-    }
+    let (cases, links) = fuzz(&budget, 0, false, |doc| check_extraction(doc, classifier));
     assert!(
-        links_seen > 1000 || case < 4000,
-        "the generator should produce links ({links_seen})"
+        links > 1000 || cases < 4000,
+        "the generator should produce links ({links})"
     );
     eprintln!(
-        "extraction: {case} documents, {links_seen} links, seed {:#x}",
+        "extraction: {cases} documents, {links} links, seed {:#x}",
         budget.seed
     );
 }
@@ -277,78 +291,81 @@ fn written_at(edits: &[Edit], entries: &[Entry]) -> Vec<(usize, Entry)> {
         .collect()
 }
 
+/// A rewrite of every web link of one document, then a restore: the bytes
+/// must come back whole. Returns how many links were rewritten.
+fn check_round_trip(doc: &[u8], classifier: Classifier<'_>) -> usize {
+    let mut rewritten = 0;
+    let source = SourceText::new(doc.to_vec());
+    for format in [Format::Markdown, Format::Html] {
+        let mut links = extract(Path::new("n.md"), "n.md", &source, format, classifier);
+        // As `rewrite` does: web links that are not bare URLs or
+        // autolinks, each span once, in order.
+        links.retain(|l| {
+            !matches!(l.element, Element::Bare | Element::Autolink)
+                && (l.url.starts_with("http://") || l.url.starts_with("https://"))
+                && doc.get(l.span.clone()) == Some(l.raw.as_bytes())
+        });
+        links.sort_by_key(|l| l.span.start);
+        let mut end = 0;
+        links.retain(|l| {
+            let keep = l.span.start >= end;
+            end = end.max(l.span.end);
+            keep
+        });
+        if links.is_empty() {
+            continue;
+        }
+        let path = |url: &str| {
+            let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            format!("../archive/objects/{:02x}/{hash:016x}.png", hash >> 56)
+        };
+        let edits: Vec<Edit> = links
+            .iter()
+            .map(|l| Edit {
+                span: l.span.clone(),
+                replacement: path(&l.url),
+            })
+            .collect();
+        let entries: Vec<Entry> = links
+            .iter()
+            .map(|l| Entry {
+                note: "n.md".into(),
+                original: l.raw.clone(),
+                replacement: path(&l.url),
+                object: "objects/x".into(),
+            })
+            .collect();
+        let new = apply(doc, &edits);
+        let journal = merge_entries(Vec::new(), &new, written_at(&edits, &entries));
+        let (back, missing) = restore(&new, &journal);
+        assert!(
+            back == doc && missing.is_empty(),
+            "({format:?}): {:?}\nrewritten: {:?}\nrestored: {:?}\nmissing: {missing:?}",
+            String::from_utf8_lossy(doc),
+            String::from_utf8_lossy(&new),
+            String::from_utf8_lossy(&back),
+        );
+        rewritten += edits.len();
+    }
+    rewritten
+}
+
 #[test]
 fn a_rewrite_then_a_restore_gives_every_byte_back() {
     let settings = Settings::shipped().unwrap();
     let classifier = Classifier::new(&settings);
     let budget = Budget::from_env(3000);
-    let mut rng = Rng(budget.seed ^ 0xA5A5);
-    let (mut case, mut rewritten) = (0, 0);
-    while budget.goes_on(case) {
-        case += 1;
-        let doc = document(&mut rng, 40, true);
-        let source = SourceText::new(doc.clone());
-        for format in [Format::Markdown, Format::Html] {
-            let mut links = extract(Path::new("n.md"), "n.md", &source, format, classifier);
-            // As `rewrite` does: web links that are not bare URLs or
-            // autolinks, each span once, in order.
-            links.retain(|l| {
-                !matches!(l.element, Element::Bare | Element::Autolink)
-                    && (l.url.starts_with("http://") || l.url.starts_with("https://"))
-                    && doc.get(l.span.clone()) == Some(l.raw.as_bytes())
-            });
-            links.sort_by_key(|l| l.span.start);
-            let mut end = 0;
-            links.retain(|l| {
-                let keep = l.span.start >= end;
-                end = end.max(l.span.end);
-                keep
-            });
-            if links.is_empty() {
-                continue;
-            }
-            let path = |url: &str| {
-                let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-                });
-                format!("../archive/objects/{:02x}/{hash:016x}.png", hash >> 56)
-            };
-            let edits: Vec<Edit> = links
-                .iter()
-                .map(|l| Edit {
-                    span: l.span.clone(),
-                    replacement: path(&l.url),
-                })
-                .collect();
-            let entries: Vec<Entry> = links
-                .iter()
-                .map(|l| Entry {
-                    note: "n.md".into(),
-                    original: l.raw.clone(),
-                    replacement: path(&l.url),
-                    object: "objects/x".into(),
-                })
-                .collect();
-            let new = apply(&doc, &edits);
-            let journal = merge_entries(Vec::new(), &new, written_at(&edits, &entries));
-            let (back, missing) = restore(&new, &journal);
-            assert!(
-                back == doc && missing.is_empty(),
-                "case {case} ({format:?}), seed {:#x}: {:?}\nrewritten: {:?}\nrestored: {:?}\nmissing: {missing:?}",
-                budget.seed,
-                String::from_utf8_lossy(&doc),
-                String::from_utf8_lossy(&new),
-                String::from_utf8_lossy(&back),
-            );
-            rewritten += edits.len();
-        }
-    }
+    let (cases, rewritten) = fuzz(&budget, 0xA5A5, true, |doc| {
+        check_round_trip(doc, classifier)
+    });
     assert!(
-        rewritten > 100 || case < 3000,
+        rewritten > 100 || cases < 3000,
         "the generator should give links to rewrite ({rewritten})"
     );
     eprintln!(
-        "rewrite and restore: {case} documents, {rewritten} links rewritten and put back, seed {:#x}",
+        "rewrite and restore: {cases} documents, {rewritten} links rewritten and put back, seed {:#x}",
         budget.seed
     );
 }
