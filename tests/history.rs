@@ -284,6 +284,10 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         )
         .file("notes/same.md", "[s](https://example.org/same)\n")
         .file(
+            "notes/old-mac.md",
+            "[m](https://example.org/mac-1)\r[n](https://example.org/mac-2)\n",
+        )
+        .file(
             "notes/with space.md",
             "[a](https://example.org/space-a)\n\n[b](https://example.org/space-b)\n",
         );
@@ -302,6 +306,11 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         "[s](https://example.org/same)\n[t](https://example.org/uncommitted)\n",
     );
     tree.file("notes/new.md", "[n](https://example.org/brand-new)\n");
+    // Lone CRs: one line for git, two for a reader. The whole git line changed.
+    tree.file(
+        "notes/old-mac.md",
+        "[m](https://example.org/mac-1)\r[n](https://example.org/mac-2b)\n",
+    );
     tree.file(
         "notes/with space.md",
         "[a](https://example.org/space-a)\n\n[b](https://example.org/space-b2)\n",
@@ -316,6 +325,8 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         urls(&["--no-state", "--changed-since", "main"]),
         [
             "https://example.org/brand-new",
+            "https://example.org/mac-1",
+            "https://example.org/mac-2b",
             "https://example.org/new-2",
             "https://example.org/space-b2",
             "https://example.org/uncommitted",
@@ -325,6 +336,8 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         urls(&["--no-state", "--changed-since", "main", "--whole-files"]),
         [
             "https://example.org/brand-new",
+            "https://example.org/mac-1",
+            "https://example.org/mac-2b",
             "https://example.org/new-2",
             "https://example.org/old-1",
             "https://example.org/same",

@@ -390,7 +390,13 @@ fn gather(
             match changes.lines_of(note.path()) {
                 Some(lines) => {
                     changed_notes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    links.retain(|l| lines.contains(l.line));
+                    // Lines as git counts them: a lone CR ends a line for the
+                    // notes' readers, not for git.
+                    let breaks: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+                    links.retain(|l| {
+                        let line = breaks.partition_point(|&b| b < l.span.start) + 1;
+                        lines.contains(u32::try_from(line).unwrap_or(u32::MAX))
+                    });
                 }
                 None => links.clear(),
             }
