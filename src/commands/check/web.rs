@@ -1,0 +1,229 @@
+//! The network part of `check`: the web targets asked host by host, and those
+//! a site's API can vouch for asked in batches alongside.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::Target;
+use super::progress::Progress;
+use crate::Error;
+use crate::batch;
+use crate::commands::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
+use crate::config::Settings;
+use crate::judge::{Judgement, judge};
+use crate::net::probe::{Engine, Failure, Outcome, host_key};
+use crate::net::watch::{Heard, NetworkWatch};
+use crate::report::check::CheckResult;
+use crate::verdict::Verdict;
+
+/// Asks the network about the web targets: those a site's API can vouch for
+/// in batches (arXiv papers, GitHub repositories), alongside the others one by
+/// one; what the API could not decide is then asked one by one too.
+pub(super) fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error> {
+    if web.is_empty() {
+        return Ok(WebRun::default());
+    }
+    let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
+    let urls: Vec<&str> = web.iter().map(|t| t.url.as_str()).collect();
+    let (groups, _) = batch::plan(&urls, &settings.sites);
+    let runtime = runtime()?;
+    let run = if groups.is_empty() {
+        runtime.block_on(check_web(web, Arc::clone(&engine), settings))
+    } else {
+        runtime.block_on(check_with_batches(web, groups, &engine, settings))
+    };
+    // Lookups still running in the resolver's threads (an unreachable DNS
+    // server) must not hold up the report.
+    runtime.shutdown_background();
+    Ok(run)
+}
+
+/// [`check_web`] with the batch groups checked alongside.
+async fn check_with_batches(
+    web: Vec<Target>,
+    groups: Vec<batch::Group>,
+    engine: &Arc<Engine>,
+    settings: &Settings,
+) -> WebRun {
+    let mut decided: Vec<Option<batch::Decision>> = vec![None; web.len()];
+    let mut in_batch = vec![false; web.len()];
+    for group in &groups {
+        for i in group.indexes() {
+            in_batch[i] = true;
+        }
+    }
+    let (batched, single): (Vec<_>, Vec<_>) = web
+        .into_iter()
+        .zip(in_batch)
+        .enumerate()
+        .partition(|(_, (_, batched))| *batched);
+    let single: Vec<Target> = single.into_iter().map(|(_, (t, _))| t).collect();
+    // Answers are kept as they come, so a stopped run reports them.
+    let api = async {
+        let mut answers = std::pin::pin!(batch::requests(engine, &groups));
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                next = answers.next() => match next {
+                    Some(answers) => {
+                        for (i, decision) in answers {
+                            decided[i] = decision;
+                        }
+                    }
+                    None => break,
+                },
+                () = &mut stop => {
+                    engine.stop();
+                    break;
+                }
+            }
+        }
+    };
+    let (mut run, ()) = tokio::join!(check_web(single, Arc::clone(engine), settings), api);
+    let mut undecided = Vec::new();
+    for (i, (target, _)) in batched {
+        match decided[i].take() {
+            Some(decision) => {
+                let mut result = target.into_result(decision.judgement);
+                result.pdf_url = decision.pdf_url;
+                run.results.push(result);
+            }
+            None => undecided.push(target),
+        }
+    }
+    if run.interrupted || engine.is_stopped() {
+        run.interrupted = true;
+        run.unchecked += undecided.len();
+        return run;
+    }
+    if !undecided.is_empty() {
+        let second = check_web(undecided, Arc::clone(engine), settings).await;
+        run.results.extend(second.results);
+        run.interrupted |= second.interrupted;
+        run.unchecked += second.unchecked;
+        run.lost |= second.lost;
+        run.network_down = run.network_down.or(second.network_down);
+    }
+    run
+}
+
+/// What the network part of a run gave.
+#[derive(Debug, Default)]
+pub(super) struct WebRun {
+    pub results: Vec<CheckResult>,
+    pub interrupted: bool,
+    /// URLs not checked because the run was stopped.
+    pub unchecked: usize,
+    /// Some check failed for a bug rather than an answer: the run fails.
+    pub lost: bool,
+    /// Set when no host answered and many failed: the network, not the links.
+    pub network_down: Option<String>,
+}
+
+/// Checks the web targets: one feeder per host takes its URLs in turn, as many
+/// at once as the host allows, so only the URLs being asked exist as live
+/// requests (memory stays flat however many URLs wait) and no host's queue holds
+/// up another's. Outcomes come back through a channel as they finish.
+async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
+    let urls: Arc<Vec<Option<Url>>> =
+        Arc::new(targets.iter().map(|t| Url::parse(&t.url).ok()).collect());
+    let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, url) in urls.iter().enumerate() {
+        if let Some(host) = url.as_ref().map(host_key) {
+            by_host.entry(host).or_default().push(i);
+        }
+    }
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
+    let mut tasks = spawn_feeders(
+        by_host,
+        &urls,
+        &engine,
+        &done,
+        |engine, _, url| async move { engine.probe(&url).await },
+    );
+    drop(done);
+    // Judged as they arrive, so responses (headers, body prefixes) do not pile up.
+    let mut judged: Vec<Option<Judgement>> = vec![None; targets.len()];
+    let mut run = WebRun::default();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    let progress = Progress::new(targets.len());
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    let mut watch = NetworkWatch::new(settings.network.timeout);
+    loop {
+        let check_at = watch.check_at();
+        tokio::select! {
+            _ = tick.tick(), if progress.is_visible() => progress.hosts(&engine.busy_hosts()),
+            () = sleep_until_some(check_at), if check_at.is_some() => {
+                if watch.grace_over(&engine) {
+                    engine.stop();
+                    tasks.abort_all();
+                    break;
+                }
+            }
+            () = &mut stop => {
+                tracing::warn!("stopping: reporting what was checked so far");
+                engine.stop();
+                tasks.abort_all();
+                run.interrupted = true;
+                break;
+            }
+            next = finished.recv() => {
+                let Some((i, outcome)) = next else { break };
+                let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default();
+                watch.observe(host, Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ())));
+                if !matches!(outcome.result, Err(Failure::Cancelled))
+                    && let Some(url) = &urls[i]
+                {
+                    judged[i] = Some(judge(url, &outcome, &settings.sites));
+                }
+                progress.advance();
+            }
+        }
+    }
+    progress.finish();
+    if !run.interrupted
+        && let Some(message) = watch.down(&engine)
+    {
+        run.network_down = Some(message);
+        return run;
+    }
+    collect(targets, judged, tasks, run).await
+}
+
+/// Puts each target with its judgement. A feeder that failed (a bug) must not make
+/// its URLs vanish from the report: they are reported as errors and the run fails.
+async fn collect(
+    targets: Vec<Target>,
+    judged: Vec<Option<Judgement>>,
+    mut tasks: JoinSet<()>,
+    mut run: WebRun,
+) -> WebRun {
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            tracing::error!("internal error: the checks of one host stopped: {e}");
+            run.lost = true;
+        }
+    }
+    for (target, judgement) in targets.into_iter().zip(judged) {
+        match judgement {
+            Some(judgement) => run.results.push(target.into_result(judgement)),
+            None if run.interrupted => run.unchecked += 1,
+            None => {
+                run.lost = true;
+                run.results.push(target.into_result(Judgement::new(
+                    Verdict::Error,
+                    "internal error: this URL's check did not finish; please report it".to_owned(),
+                )));
+            }
+        }
+    }
+    run
+}
