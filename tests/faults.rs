@@ -26,15 +26,8 @@ fn closed_port() -> u16 {
 
 fn check(tree: &Tree, args: &[String]) -> (Option<i32>, BTreeMap<String, Value>, Duration) {
     let started = Instant::now();
-    let output = archiver_in(tree.path())
-        .args(["check", "--no-state", "--format", "json"])
-        .args(args)
-        .arg("notes")
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
-    (output.status.code(), results, started.elapsed())
+    let (code, results) = util::check_notes(tree.path(), args);
+    (code, results, started.elapsed())
 }
 
 #[test]

@@ -5,24 +5,15 @@ mod util;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, s};
+use util::{Tree, s};
 
 const QUICK: &str = "[network]\ntimeout = \"3s\"\nretries = 0\n";
 
 fn check(tree: &Tree, args: &[String]) -> (Option<i32>, BTreeMap<String, Value>) {
-    let output = archiver_in(tree.path())
-        .args(["check", "--no-state", "--format", "json"])
-        .args(args)
-        .arg("notes")
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
-    (output.status.code(), results)
+    util::check_notes(tree.path(), args)
 }
 
 #[test]

@@ -220,6 +220,23 @@ pub fn quick_rules(names: &[&str]) -> String {
     config
 }
 
+/// Runs `archiver check --no-state --format json ARGS… notes` in `dir`, for
+/// two minutes at most; the exit code and the results by URL.
+pub fn check_notes(
+    dir: &Path,
+    args: &[String],
+) -> (Option<i32>, std::collections::BTreeMap<String, Value>) {
+    let output = archiver_in(dir)
+        .args(["check", "--no-state", "--format", "json"])
+        .args(args)
+        .arg("notes")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("archiver runs");
+    let (_, results) = json_report(&output.stdout, &output.stderr);
+    (output.status.code(), results)
+}
+
 /// A JSON report (`check` or `fetch --format json`) as `stdout` and `stderr`
 /// hold it: the document, and its results by URL.
 pub fn json_report(
