@@ -485,3 +485,47 @@ fn a_page_cannot_name_a_private_address_for_fetch_to_ask() {
     assert_eq!(s(result, "reason_code"), "private-redirect", "{result}");
     assert_eq!(fixture.requests("127.0.0.1", "/secret.pdf"), 0);
 }
+
+#[test]
+fn a_redirect_to_a_name_that_resolves_to_loopback_is_refused_at_the_connection() {
+    use std::net::ToSocketAddrs;
+    // A name the machine's resolver maps to loopback, not one the guard knows
+    // by its spelling (as it knows localhost).
+    let name = ["ip6-localhost", "ip6-loopback", "vm", "runsc"]
+        .into_iter()
+        .find(|name| {
+            (*name, 80)
+                .to_socket_addrs()
+                .is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()))
+        });
+    let Some(name) = name else {
+        eprintln!("skipped: no name here resolves to loopback through the system resolver");
+        return;
+    };
+    let own_port: Arc<std::sync::OnceLock<u16>> = Arc::default();
+    let port = Arc::clone(&own_port);
+    let fixture = Fixture::start(&["faults.example"], move |req: &Req| {
+        match req.path.as_str() {
+            "/away" => Reply::redirect(
+                302,
+                &format!("http://{name}:{}/inside", port.get().copied().unwrap_or(9)),
+            ),
+            _ => Reply::html("inside"),
+        }
+    });
+    let http_port: u16 = fixture
+        .args()
+        .iter()
+        .find_map(|a| a.strip_prefix("faults.example:80=127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    own_port.set(http_port).unwrap();
+    let tree = Tree::new();
+    tree.file("archiver.toml", QUICK)
+        .file("notes/n.md", "https://faults.example/away\n");
+    let (_, results, _) = check(&tree, &fixture.args());
+    let result = &results["https://faults.example/away"];
+    assert_eq!(s(result, "verdict"), "error", "{result}");
+    assert!(s(result, "reason").contains("private address"), "{result}");
+    assert_eq!(fixture.requests(name, "/inside"), 0, "{name} was reached");
+}

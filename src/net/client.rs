@@ -20,11 +20,17 @@ use crate::config::NetworkSettings;
 use crate::error::Error;
 
 /// The clients requests go through: one per URL scheme, because an override is
-/// keyed by host and port and a resolver only sees the host.
+/// keyed by host and port and a resolver only sees the host; and a second pair
+/// whose resolver connects to public addresses only, for the hops a redirect
+/// from a public host leads to (see `crate::net::reach`). Checking the
+/// addresses the connection is made to, rather than a lookup of its own before
+/// it, leaves a name no moment to answer differently.
 #[derive(Debug, Clone)]
 pub struct Clients {
     http: reqwest::Client,
     https: reqwest::Client,
+    public_http: reqwest::Client,
+    public_https: reqwest::Client,
 }
 
 impl Clients {
@@ -35,7 +41,7 @@ impl Clients {
     /// certificate, or the TLS setup fails.
     pub fn new(settings: &NetworkSettings) -> Result<Self, Error> {
         let tls = tls_config(&settings.ca_certs)?;
-        let build = |default_port: u16| -> Result<reqwest::Client, Error> {
+        let build = |default_port: u16, public_only: bool| -> Result<reqwest::Client, Error> {
             let overrides: HashMap<String, SocketAddr> = settings
                 .connect_to
                 .iter()
@@ -45,6 +51,7 @@ impl Clients {
             reqwest::Client::builder()
                 .tls_backend_preconfigured(tls.clone())
                 .dns_resolver(Resolver {
+                    public_only,
                     overrides,
                     other_ports: settings
                         .connect_to
@@ -66,18 +73,22 @@ impl Clients {
                 })
         };
         Ok(Self {
-            http: build(80)?,
-            https: build(443)?,
+            http: build(80, false)?,
+            https: build(443, false)?,
+            public_http: build(80, true)?,
+            public_https: build(443, true)?,
         })
     }
 
-    /// The client for `url`'s scheme.
+    /// The client for `url`'s scheme; with `public_only`, one that connects to
+    /// public addresses only (a `--connect-to` override is still followed).
     #[must_use]
-    pub fn for_url(&self, url: &url::Url) -> &reqwest::Client {
-        if url.scheme() == "http" {
-            &self.http
-        } else {
-            &self.https
+    pub fn for_url(&self, url: &url::Url, public_only: bool) -> &reqwest::Client {
+        match (url.scheme() == "http", public_only) {
+            (true, false) => &self.http,
+            (false, false) => &self.https,
+            (true, true) => &self.public_http,
+            (false, true) => &self.public_https,
         }
     }
 }
@@ -136,6 +147,9 @@ fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
 /// Name resolution with overrides: an overridden host resolves to its address
 /// and port; any other host through the system resolver.
 struct Resolver {
+    /// Leave out loopback, private and link-local addresses; refuse a name
+    /// that has nothing else.
+    public_only: bool,
     overrides: HashMap<String, SocketAddr>,
     /// Overrides for ports other than this client's default; they cannot apply to
     /// a URL on the default port, and a URL naming its port keeps it.
@@ -154,6 +168,7 @@ impl Resolve for Resolver {
         if self.other_ports.iter().any(|c| c.host == host) {
             tracing::debug!("{host}: connect-to rules exist only for other ports");
         }
+        let public_only = self.public_only;
         Box::pin(async move {
             // Port 0: the connector puts in the URL's port.
             let addrs = tokio::net::lookup_host((host.as_str(), 0))
@@ -162,9 +177,31 @@ impl Resolve for Resolver {
                     Box::new(ResolveError::new(&host, &e))
                         as Box<dyn std::error::Error + Send + Sync>
                 })?;
-            let addrs: Vec<SocketAddr> = addrs.collect();
+            let mut addrs: Vec<SocketAddr> = addrs.collect();
+            if public_only {
+                addrs = public(&host, addrs)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
+    }
+}
+
+/// The public addresses among `addrs`; an error naming an internal one when
+/// there are none.
+fn public(host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, ResolveError> {
+    let first = addrs.first().map(SocketAddr::ip);
+    let public: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| !super::reach::is_internal(a.ip()))
+        .collect();
+    match (public.is_empty(), first) {
+        (true, Some(ip)) => Err(ResolveError {
+            no_such_host: false,
+            private: Some(ip),
+            message: format!("{host} resolves to the private address {ip}"),
+        }),
+        _ => Ok(public),
     }
 }
 
@@ -174,6 +211,9 @@ impl Resolve for Resolver {
 pub struct ResolveError {
     /// Whether the name does not exist.
     pub no_such_host: bool,
+    /// The name resolves to internal addresses only, where only public ones
+    /// were allowed: one of them.
+    pub private: Option<std::net::IpAddr>,
     message: String,
 }
 
@@ -190,6 +230,7 @@ impl ResolveError {
         .any(|m| text.contains(m));
         ResolveError {
             no_such_host,
+            private: None,
             message: format!("cannot resolve {host}: {text}"),
         }
     }
@@ -202,3 +243,26 @@ impl std::fmt::Display for ResolveError {
 }
 
 impl std::error::Error for ResolveError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_connected_to_where_only_they_may_be() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let mixed = vec![
+            addr("127.0.0.1:0"),
+            addr("93.184.216.34:0"),
+            addr("[::1]:0"),
+        ];
+        assert_eq!(
+            public("a.example", mixed).unwrap(),
+            [addr("93.184.216.34:0")]
+        );
+        let inside = vec![addr("169.254.169.254:0"), addr("[fe80::1]:0")];
+        let e = public("metadata.example", inside).unwrap_err();
+        assert_eq!(e.private, Some("169.254.169.254".parse().unwrap()));
+        assert!(e.to_string().contains("private address"), "{e}");
+    }
+}

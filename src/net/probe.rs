@@ -194,6 +194,42 @@ impl Engine {
         self.pool.close();
     }
 
+    /// Keeps a redirect chain that started at a public link out of the network
+    /// the tool runs in: from the first hop to another host on, connections go
+    /// to public addresses only (the resolver leaves the others out, so a name
+    /// cannot answer differently between a check and the connection), and a
+    /// hop to an internal IP literal or `localhost` is refused outright.
+    async fn guard_redirect(
+        &self,
+        start: &Url,
+        from: &Url,
+        next: &Url,
+        state: &mut Progress,
+    ) -> Result<(), Failure> {
+        if self.settings.allow_private_redirects {
+            return Ok(());
+        }
+        if !state.extra.public_only
+            && host_key(next) != host_key(from)
+            && reach::internal_address(
+                start,
+                &self.settings.connect_to,
+                reach::Count::All,
+                self.settings.timeout,
+            )
+            .await
+            .is_none()
+        {
+            state.extra.public_only = true;
+        }
+        match reach::literal_internal(next) {
+            Some(ip) if state.extra.public_only => {
+                Err(Failure::PrivateRedirect(format!("{next} ({ip})")))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether going from the link `from` (as the user wrote it) to `to` (a
     /// redirect's target, or an address a page named) would take the tool
     /// from the web into the network it runs in: `to` is a loopback, private
@@ -314,11 +350,7 @@ impl Engine {
             if redirects == self.settings.max_redirects {
                 return Err(Failure::TooManyRedirects(redirects + 1));
             }
-            if host_key(&next) != host_key(&url)
-                && let Some(refused) = self.leads_inside(start, &next).await
-            {
-                return Err(refused);
-            }
+            self.guard_redirect(start, &url, &next, state).await?;
             let seen = visits.entry(next.clone()).or_default();
             *seen += 1;
             if *seen > 2 {
@@ -531,7 +563,7 @@ impl Engine {
         (mode, extra): (Mode, &Extra),
     ) -> Result<(Response, Option<reqwest::Response>), Failure> {
         let started = Instant::now();
-        let client = self.clients.for_url(url);
+        let client = self.clients.for_url(url, extra.public_only);
         let http_method = match method {
             Method::Head => reqwest::Method::HEAD,
             Method::Get => reqwest::Method::GET,
@@ -664,6 +696,9 @@ pub struct Extra {
     /// A secret header (an API token) for one host only: never sent to a host
     /// a redirect leads to.
     pub credential: Option<Credential>,
+    /// Connect to public addresses only: set once a redirect leaves a public
+    /// host for another (see [`reach`]).
+    pub public_only: bool,
 }
 
 /// A header that may go to one host and no other, over HTTPS only.
@@ -847,6 +882,9 @@ fn classify(e: &reqwest::Error) -> Failure {
     let mut chain = Vec::new();
     while let Some(cause) = source {
         if let Some(resolve) = cause.downcast_ref::<ResolveError>() {
+            if resolve.private.is_some() {
+                return Failure::PrivateRedirect(resolve.to_string());
+            }
             return if resolve.no_such_host {
                 Failure::NoSuchHost(resolve.to_string())
             } else {

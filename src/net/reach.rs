@@ -1,9 +1,12 @@
 //! Where a redirect may lead: a page on the web must not make the tool ask the
 //! machines of the network it runs in (a cloud's metadata service at
-//! 169.254.169.254, a router at 192.168.1.1, a service on localhost). A redirect
-//! from a public host to a loopback, private or link-local address is refused
-//! unless `network.allow_private_redirects` says otherwise; a link that itself
-//! names such an address is the user's own and is followed.
+//! 169.254.169.254, a router at 192.168.1.1, a service on localhost). Once a
+//! redirect leaves a public link's host, the chain connects to public addresses
+//! only: the resolver leaves internal ones out (so a name cannot answer one
+//! thing to a check and another to the connection), and an internal IP literal
+//! or `localhost` is refused before any connection. Unless
+//! `network.allow_private_redirects` says otherwise; a link that itself names
+//! such an address is the user's own and is followed.
 
 use std::net::IpAddr;
 
@@ -39,6 +42,21 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// The internal address `url`'s host is without a lookup: an internal IP
+/// literal, or `localhost` and its subdomains.
+#[must_use]
+pub fn literal_internal(url: &Url) -> Option<IpAddr> {
+    match url.host()? {
+        Host::Ipv4(ip) => Some(IpAddr::V4(ip)).filter(|ip| is_internal(*ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(ip)).filter(|ip| is_internal(*ip)),
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            (name == "localhost" || name.ends_with(".localhost"))
+                .then_some(IpAddr::from([127, 0, 0, 1]))
+        }
+    }
+}
+
 /// How many of a name's addresses must be internal for the name to count as
 /// internal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +80,13 @@ pub async fn internal_address(
     wait: std::time::Duration,
 ) -> Option<IpAddr> {
     let port = url.port_or_known_default().unwrap_or(443);
+    if let Some(ip) = literal_internal(url) {
+        return Some(ip);
+    }
     match url.host()? {
-        Host::Ipv4(ip) => Some(IpAddr::V4(ip)).filter(|ip| is_internal(*ip)),
-        Host::Ipv6(ip) => Some(IpAddr::V6(ip)).filter(|ip| is_internal(*ip)),
+        Host::Ipv4(_) | Host::Ipv6(_) => None,
         Host::Domain(name) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name == "localhost" || name.ends_with(".localhost") {
-                return Some(IpAddr::from([127, 0, 0, 1]));
-            }
             if overrides.iter().any(|c| c.host == name && c.port == port) {
                 return None;
             }
