@@ -80,13 +80,7 @@ fn each_server_fault_gets_its_verdict_in_bounded_time() {
             }
         },
     );
-    let http_port: u16 = fixture
-        .args()
-        .iter()
-        .find_map(|a| a.strip_prefix("faults.example:80=127.0.0.1:"))
-        .and_then(|p| p.parse().ok())
-        .unwrap();
-    own_port.set(http_port).unwrap();
+    own_port.set(fixture.http_addr().port()).unwrap();
     let raw = RawServer::start();
     let refused = closed_port();
     let tree = Tree::new();
@@ -115,11 +109,7 @@ https://no-such-host.invalid/
     );
     let mut args = fixture.args();
     // A host the server has no certificate for.
-    let https = args
-        .iter()
-        .find_map(|a| a.strip_prefix("faults.example:443="))
-        .unwrap()
-        .to_owned();
+    let https = fixture.https_addr();
     args.extend([
         "--connect-to".into(),
         format!("wrong-name.example:443={https}"),
@@ -223,11 +213,7 @@ fn private_redirects_are_followed_when_allowed_or_when_the_link_is_private_itsel
     });
     // localhost names, pointed at the fixture's plain-HTTP port.
     let mut args = fixture.args();
-    let http = args
-        .iter()
-        .find_map(|a| a.strip_prefix("faults.example:80="))
-        .unwrap()
-        .to_owned();
+    let http = fixture.http_addr();
     for host in ["localhost", "sub.localhost"] {
         args.extend(["--connect-to".into(), format!("{host}:80={http}")]);
     }
@@ -464,13 +450,7 @@ fn a_page_cannot_name_a_private_address_for_fetch_to_ask() {
             _ => Reply::status(404),
         }
     });
-    let http_port: u16 = fixture
-        .args()
-        .iter()
-        .find_map(|a| a.strip_prefix("openreview.net:80=127.0.0.1:"))
-        .and_then(|p| p.parse().ok())
-        .unwrap();
-    own_port.set(http_port).unwrap();
+    own_port.set(fixture.http_addr().port()).unwrap();
     let tree = Tree::new();
     tree.file("archiver.toml", QUICK)
         .file("notes/n.md", "[paper](https://openreview.net/forum)\n");
@@ -513,13 +493,7 @@ fn a_redirect_to_a_name_that_resolves_to_loopback_is_refused_at_the_connection()
             _ => Reply::html("inside"),
         }
     });
-    let http_port: u16 = fixture
-        .args()
-        .iter()
-        .find_map(|a| a.strip_prefix("faults.example:80=127.0.0.1:"))
-        .and_then(|p| p.parse().ok())
-        .unwrap();
-    own_port.set(http_port).unwrap();
+    own_port.set(fixture.http_addr().port()).unwrap();
     let tree = Tree::new();
     tree.file("archiver.toml", QUICK)
         .file("notes/n.md", "https://faults.example/away\n");

@@ -194,6 +194,16 @@ impl Fixture {
         }
     }
 
+    /// Where the server answers plain HTTP.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
+    /// Where the server answers HTTPS.
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https
+    }
+
     /// The arguments that point the hosts at this server and trust its CA.
     pub fn args(&self) -> Vec<String> {
         let mut args = vec!["--ca-cert".to_owned(), self.ca_cert.display().to_string()];
