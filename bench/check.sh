@@ -7,11 +7,21 @@
 #   URLS=100000 bench/check.sh           # the memory run
 #   URLS=100000 HOSTS=500 bench/check.sh # the load run: 500 hosts
 #   CHECK_ARGS=--no-state bench/check.sh # without recording the history
+#   LAYOUTS=interleaved bench/check.sh   # one layout of the links only
+#   MAX_CONCURRENCY=512 HOST_CONCURRENCY=16 bench/check.sh
+#
+# How the links sit in the notes changes what a checker that works through them in
+# order can do, so each run is made on three layouts of the same URLs:
+#   grouped      each note of 100 links cites one host (an article's images on
+#                one CDN, a list of repositories), the notes taking turns;
+#   runs         10 links in a row on one host, then the next host;
+#   interleaved  every link on the next host: a checker's best case.
 #
 # Lower bound = max(max over hosts of ceil(urls_on_host / host_concurrency),
 #                   ceil(urls / max_concurrency)) × latency.
-# Both tools run with the same limits: 128 requests in flight, 8 per host, no
-# per-host interval. lychee is installed separately, outside this repository.
+# Both tools run with the same limits: 128 requests in flight, 8 per host (unless
+# set as above), no per-host interval, no retries of the dead links. lychee is
+# installed separately, outside this repository.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +30,8 @@ hosts=${HOSTS:-50}
 latency_ms=${LATENCY_MS:-50}
 dead_percent=${DEAD_PERCENT:-5}
 port=${PORT:-18090}
-max_concurrency=128
-host_concurrency=8
+max_concurrency=${MAX_CONCURRENCY:-128}
+host_concurrency=${HOST_CONCURRENCY:-8}
 lychee=${LYCHEE:-$(command -v lychee || true)}
 
 echo "building archiver and the benchmark server (release)…" >&2
@@ -35,22 +45,17 @@ work=$(mktemp -d)
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 sleep 0.5
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  echo "the benchmark server did not start: is port $port taken? (PORT=… picks another)" >&2
+  exit 1
+fi
 
-# The notes: 100 links per note, URLs spread evenly over the hosts.
-mkdir -p "$work/notes"
-python3 - "$work/notes" "$urls" "$hosts" "$port" <<'PY'
-import sys
-folder, urls, hosts, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-per_note = 100
-for n in range((urls + per_note - 1) // per_note):
-    lines = []
-    for i in range(n * per_note, min(urls, (n + 1) * per_note)):
-        j = i % hosts
-        host = f"127.0.{j // 250}.{2 + j % 250}"
-        lines.append(f"- [link {i}](http://{host}:{port}/p{i})")
-    with open(f"{folder}/note{n:05}.md", "w") as f:
-        f.write("\n".join(lines) + "\n")
-PY
+stats() {
+  python3 -c "import json, sys, urllib.request
+print(json.loads(urllib.request.urlopen('http://127.0.0.1:$port/__stats').read())[sys.argv[1]])" "$1"
+}
+reset() { python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/__reset').read()"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 bound=$(python3 -c "
 import math
@@ -62,27 +67,66 @@ config=$work/archiver.toml
 printf '[network]\nmin_interval = "0s"\nmax_concurrency = %s\nhost_concurrency = %s\n' \
   "$max_concurrency" "$host_concurrency" >"$config"
 
-cd "$work"
-# shellcheck disable=SC2086
-/usr/bin/time -f '%e %M' -o "$work/time" "$archiver" --config "$config" check ${CHECK_ARGS:-} --format json notes >"$work/report.json" 2>"$work/stderr" || true
-read -r t_archiver rss_archiver < <(tail -n 1 "$work/time")
-dead=$(python3 -c "import json; print(json.load(open('$work/report.json'))['summary']['by_verdict']['dead'])")
-printf 'URLs: %s on %s hosts, %s ms latency; archiver found %s dead\n' "$urls" "$hosts" "$latency_ms" "$dead"
-printf 'lower bound:            %6.2f s\n' "$bound"
-printf 'archiver check:         %6.2f s  (%.2f× the bound; goal ≤ 1.25×), peak memory %s MB\n' \
-  "$t_archiver" "$(python3 -c "print($t_archiver / $bound)")" "$((rss_archiver / 1024))"
-stats=$(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/__stats').read().decode())")
-printf 'most requests in flight on one host: %s (limit %s), over %s hosts\n' \
-  "$(python3 -c "import json; print(json.loads('$stats')['most_in_flight'])")" "$host_concurrency" \
-  "$(python3 -c "import json; print(json.loads('$stats')['hosts'])")"
-
-if [ -n "$lychee" ] && [ -x "$lychee" ]; then
-  /usr/bin/time -f '%e %M' -o "$work/time" "$lychee" --no-progress --max-concurrency "$max_concurrency" \
-    --host-concurrency "$host_concurrency" --host-request-interval 0ms --max-retries 0 \
-    --format json --output "$work/lychee.json" notes >/dev/null 2>&1 || true
-  read -r t_lychee rss_lychee < <(tail -n 1 "$work/time")
-  printf 'lychee:                 %6.2f s  peak memory %s MB\n' "$t_lychee" "$((rss_lychee / 1024))"
-  printf 'archiver / lychee wall time: %.2f (goal: at most 0.50)\n' "$(python3 -c "print($t_archiver / $t_lychee)")"
-else
+printf 'URLs: %s on %s hosts, %s ms latency, %s%% dead; %s requests in flight, %s per host\n' \
+  "$urls" "$hosts" "$latency_ms" "$dead_percent" "$max_concurrency" "$host_concurrency"
+printf 'lower bound: %.2f s\n' "$bound"
+if [ -z "$lychee" ] || [ ! -x "$lychee" ]; then
   echo "lychee not found: set LYCHEE=/path/to/lychee to compare" >&2
+  lychee=
 fi
+
+for layout in ${LAYOUTS:-grouped runs interleaved}; do
+  case $layout in
+    grouped) run=100 ;;
+    runs) run=10 ;;
+    interleaved) run=1 ;;
+    *) echo "unknown layout $layout (grouped, runs, interleaved)" >&2; exit 2 ;;
+  esac
+  # The notes: 100 links per note; `run` links in a row share a host, and the
+  # hosts take turns, so every host has the same number of URLs.
+  rm -rf "$work/notes" && mkdir -p "$work/notes"
+  python3 - "$work/notes" "$urls" "$hosts" "$port" "$run" <<'PY'
+import sys
+folder, urls, hosts, port, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+per_note = 100
+for n in range((urls + per_note - 1) // per_note):
+    lines = []
+    for i in range(n * per_note, min(urls, (n + 1) * per_note)):
+        j = (i // run) % hosts
+        host = f"127.0.{j // 250}.{2 + j % 250}"
+        lines.append(f"- [link {i}](http://{host}:{port}/p{i})")
+    with open(f"{folder}/note{n:05}.md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+PY
+
+  echo
+  echo "layout: $layout"
+  reset
+  cd "$work"
+  rm -rf .archiver
+  # shellcheck disable=SC2086
+  /usr/bin/time -f '%e %M' -o "$work/time" "$archiver" --config "$config" check ${CHECK_ARGS:-} \
+    --format json notes >"$work/report.json" 2>"$work/stderr" || true
+  read -r t_archiver rss_archiver < <(tail -n 1 "$work/time")
+  dead=$(python3 -c "import json; print(json.load(open('$work/report.json'))['summary']['by_verdict']['dead'])")
+  printf '  archiver check: %6.2f s  %s× the bound (goal ≤ 1.25×), peak memory %s MB, %s dead\n' \
+    "$t_archiver" "$(ratio "$t_archiver" "$bound")" "$((rss_archiver / 1024))" "$dead"
+  printf '    server: %s requests over %.2f s, at most %s in flight on one host (limit %s), %s hosts, %s connections\n' \
+    "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
+    "$host_concurrency" "$(stats hosts)" "$(stats connections)"
+
+  if [ -n "$lychee" ]; then
+    reset
+    /usr/bin/time -f '%e %M' -o "$work/time" "$lychee" --no-progress --max-concurrency "$max_concurrency" \
+      --host-concurrency "$host_concurrency" --host-request-interval 0ms --max-retries 0 \
+      --format json --output "$work/lychee.json" notes >/dev/null 2>&1 || true
+    read -r t_lychee rss_lychee < <(tail -n 1 "$work/time")
+    errors=$(python3 -c "import json; print(json.load(open('$work/lychee.json'))['errors'])")
+    printf '  lychee:         %6.2f s  %s× the bound, peak memory %s MB, %s errors\n' \
+      "$t_lychee" "$(ratio "$t_lychee" "$bound")" "$((rss_lychee / 1024))" "$errors"
+    printf '    server: %s requests over %.2f s, at most %s in flight on one host, %s connections\n' \
+      "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
+      "$(stats connections)"
+    printf '  archiver / lychee wall time: %s (goal: at most 0.50)\n' "$(ratio "$t_archiver" "$t_lychee")"
+  fi
+done

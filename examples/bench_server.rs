@@ -1,21 +1,33 @@
 //! A plain-HTTP server for the `check` benchmark (`bench/check.sh`): answers every
 //! request after a fixed latency, 404 for about 5% of paths (chosen by a hash, so
 //! every tool sees the same dead links), 200 otherwise. Many hosts are simulated
-//! with many loopback addresses (127.0.0.2, 127.0.0.3 …) on one port. It counts
-//! the requests in flight per host; `GET /__stats` answers the most there ever
-//! were on one host, and on how many hosts.
+//! with many loopback addresses (127.0.0.2, 127.0.0.3 …) on one port.
+//!
+//! `GET /__stats` answers what it counted: the most requests there ever were in
+//! flight on one host, on how many hosts, the requests answered, the time from the
+//! first request's arrival to the last answer (so a tool's time can be split into
+//! its network phase and what it does before and after), and the connections
+//! accepted. `GET /__reset` starts the counts again.
 //!
 //! Usage: bench_server PORT LATENCY_MS DEAD_PERCENT
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+
+/// Requests answered, the first arrival and the last answer.
+#[derive(Debug, Default, Clone, Copy)]
+struct Span {
+    answered: u64,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
 
 fn is_dead(path: &str, percent: u64) -> bool {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -37,22 +49,49 @@ async fn main() {
     eprintln!("bench server on port {port}, {latency:?} latency, {dead_percent}% dead");
     // Per host: (in flight now, the most ever).
     let flights: Arc<Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
+    let span: Arc<Mutex<Span>> = Arc::default();
+    // Connections accepted.
+    let connections = Arc::new(std::sync::atomic::AtomicU64::new(0));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let flights = Arc::clone(&flights);
+        let span = Arc::clone(&span);
+        let connections = Arc::clone(&connections);
         tokio::spawn(async move {
             let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let flights = Arc::clone(&flights);
+                let span = Arc::clone(&span);
+                let connections = Arc::clone(&connections);
                 async move {
+                    if request.uri().path() == "/__reset" {
+                        flights.lock().unwrap().clear();
+                        *span.lock().unwrap() = Default::default();
+                        connections.store(0, std::sync::atomic::Ordering::Relaxed);
+                        return Ok(hyper::Response::new(Full::new(Bytes::new())));
+                    }
                     if request.uri().path() == "/__stats" {
                         let flights = flights.lock().unwrap();
                         let most = flights.values().map(|(_, most)| *most).max().unwrap_or(0);
-                        let body =
-                            format!("{{\"hosts\":{},\"most_in_flight\":{most}}}", flights.len());
+                        let Span {
+                            answered,
+                            first,
+                            last,
+                        } = *span.lock().unwrap();
+                        let network_ms = match (first, last) {
+                            (Some(first), Some(last)) => last.duration_since(first).as_millis(),
+                            _ => 0,
+                        };
+                        let body = format!(
+                            "{{\"hosts\":{},\"most_in_flight\":{most},\"requests\":{answered},\"network_ms\":{network_ms},\"connections\":{}}}",
+                            flights.len(),
+                            connections.load(std::sync::atomic::Ordering::Relaxed)
+                        );
                         return Ok(hyper::Response::new(Full::new(Bytes::from(body))));
                     }
+                    span.lock().unwrap().first.get_or_insert_with(Instant::now);
                     let host = request
                         .headers()
                         .get("host")
@@ -68,6 +107,11 @@ async fn main() {
                     tokio::time::sleep(latency).await;
                     if let Some(entry) = flights.lock().unwrap().get_mut(&host) {
                         entry.0 -= 1;
+                    }
+                    {
+                        let mut span = span.lock().unwrap();
+                        span.answered += 1;
+                        span.last = Some(Instant::now());
                     }
                     let dead = is_dead(request.uri().path(), dead_percent);
                     let response = hyper::Response::builder()

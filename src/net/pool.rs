@@ -8,7 +8,8 @@
 //! concurrency slots, kept for all of that URL's requests to the host (redirect
 //! hops and retries), so they do not queue again behind every other URL while the
 //! URL's deadline runs. Each request then [`Ticket::start`]s: it waits out any
-//! pause without holding anything global, takes a global permit, and only then
+//! pause without holding anything global, takes a global permit (the hosts take
+//! turns: one request per host waits for one at a time), and only then
 //! claims its start time from the schedule, so the interval is kept between the
 //! moments requests really go out; a host taken one request at a time also
 //! keeps its interval after each request's end. A paced host holds at most its concurrency in
@@ -44,6 +45,9 @@ struct Host {
     permits: Arc<Semaphore>,
     interval: Duration,
     schedule: Mutex<Schedule>,
+    /// Held by the one request of this host that is waiting for a global
+    /// permit, so that the global permits go round the hosts in turn.
+    turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -133,6 +137,7 @@ impl HostPool {
                     refused_until: None,
                     pauses: 0,
                 }),
+                turn: tokio::sync::Mutex::new(()),
             })
         }))
     }
@@ -176,10 +181,17 @@ impl HostPool {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
-            let global = Arc::clone(&self.global)
-                .acquire_owned()
-                .await
-                .map_err(|_| NotStarted::Closed)?;
+            let global = {
+                // One request per host waits in the global queue at a time: a
+                // host whose URLs came in first cannot take every free slot in
+                // a burst (opening a connection for each) while the others
+                // wait; each host gets its next slot after the others had theirs.
+                let _turn = host.turn.lock().await;
+                Arc::clone(&self.global)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| NotStarted::Closed)?
+            };
             // The start is claimed now that nothing else stands in the way, so
             // the interval separates the moments requests really go out.
             let start = {
@@ -392,6 +404,34 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hosts_take_turns_for_the_global_slots() {
+        // One global slot, held. Three requests to a.org queue for it, then one
+        // to b.org: b.org must go second, not after all of a.org's.
+        let pool = Arc::new(HostPool::new(1));
+        let first = pool.ticket("a.org", limits(8, 0)).await.unwrap();
+        let held = pool.start(&first).await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for host in ["a.org", "a.org", "a.org", "b.org"] {
+            let (pool, order) = (pool.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let ticket = pool.ticket(host, limits(8, 0)).await.unwrap();
+                let started = pool.start(&ticket).await.unwrap();
+                order.lock().unwrap().push(host);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                drop(started);
+            }));
+            // Queued in this order.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["a.org", "b.org", "a.org", "a.org"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -204,6 +204,7 @@ async fn collect(
     mut tasks: JoinSet<()>,
     mut run: WebRun,
 ) -> WebRun {
+    run.results.reserve_exact(targets.len());
     while let Some(joined) = tasks.join_next().await {
         if let Err(e) = joined
             && e.is_panic()
