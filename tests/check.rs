@@ -232,6 +232,46 @@ fn no_host_ever_has_more_than_its_limit_in_flight() {
 }
 
 #[test]
+fn a_slow_host_first_in_the_notes_does_not_hold_up_the_others() {
+    // The note cites a slow host 8 times, then a fast one 8 times (and the
+    // slow host's URLs sort first too, so any order puts them first). With 4
+    // places and 2 per host, the slow host can use only 2: the fast host's
+    // links must take the other 2 at once, not wait behind the slow host's
+    // queue (which would take its second round, 800 ms later).
+    let fixture = Fixture::start(&["a-slow.example", "b-fast.example"], |req: &Req| {
+        if req.host == "a-slow.example" {
+            Reply::html("ok").delay(Duration::from_millis(800))
+        } else {
+            Reply::html("ok")
+        }
+    });
+    let tree = Tree::new();
+    let mut note = String::new();
+    for host in ["a-slow.example", "b-fast.example"] {
+        for i in 0..8 {
+            note.push_str(&format!("- <https://{host}/{i}>\n"));
+        }
+    }
+    tree.file("archiver.toml", FAST).file("n.md", &note);
+    let (code, _, results) = check(
+        &tree,
+        &fixture,
+        &["--max-concurrency", "4", "--host-concurrency", "2", "n.md"],
+    );
+    assert_eq!(code, 0, "{results:#?}");
+    assert_eq!(results.len(), 16);
+    let (slow, fast) = (
+        fixture.starts("a-slow.example"),
+        fixture.starts("b-fast.example"),
+    );
+    assert_eq!((slow.len(), fast.len()), (8, 8));
+    assert!(
+        fast.iter().max() < slow.get(2),
+        "the fast host waited for the slow one's second round: slow starts {slow:?}, fast {fast:?}"
+    );
+}
+
+#[test]
 fn the_shipped_intervals_keep_wechat_and_arxiv_under_their_limits() {
     // No FAST config: the shipped rules, with their intervals.
     let fixture = Fixture::start(&["mp.weixin.qq.com", "arxiv.org"], |req: &Req| {

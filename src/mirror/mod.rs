@@ -130,6 +130,11 @@ pub async fn mirror(
         PaperLink::File(got) => return Ok(got),
         PaperLink::Names(goal) => goal,
     };
+    // Another host than the link's (a PDF a page or an API named, a rule's
+    // rewrite) is asked the way a redirect's target is: when the link is
+    // public, the resolver itself keeps the connection to public addresses,
+    // whatever the name answered to the check in `goal`.
+    let public_only = goal.host_str() != url.host_str() && engine.keeps_public(url).await;
     let referers = fetch.referer_policies();
     let learnt = match (rule, &fetch.placeholder_probe) {
         (Some(rule), Some(probe)) => {
@@ -155,6 +160,7 @@ pub async fn mirror(
                 referer,
                 last: n + 1 == referers.len(),
                 known,
+                public_only,
             };
             match attempt(engine, sites, target, &candidate, kind, tried, &check).await {
                 Ok(mirrored) => return Ok(Got::Object(Box::new(mirrored))),
@@ -313,6 +319,7 @@ async fn paper_link(
         referer: &Referer::None,
         last: true,
         known,
+        public_only: false,
     };
     let check = PlaceholderCheck {
         rule: fetch,
@@ -351,12 +358,14 @@ impl From<Problem> for Attempt {
 }
 
 /// How an attempt asks: its Referer policy, whether it is the last one to try,
-/// and the validators of the archived copy when revalidating.
+/// the validators of the archived copy when revalidating, and whether it may
+/// connect to public addresses only (see [`Engine::keeps_public`]).
 #[derive(Clone, Copy)]
 struct Tried<'a> {
     referer: &'a Referer,
     last: bool,
     known: Option<&'a Known>,
+    public_only: bool,
 }
 
 /// One request for one URL with one Referer policy.
@@ -370,6 +379,7 @@ async fn attempt(
         referer,
         last: _,
         known,
+        public_only,
     }: Tried<'_>,
     check: &PlaceholderCheck<'_>,
 ) -> Result<Mirrored, Attempt> {
@@ -386,6 +396,7 @@ async fn attempt(
         referer: referer.header().map(str::to_owned),
         if_none_match: known.and_then(|k| k.etag.clone()),
         if_modified_since: known.and_then(|k| k.last_modified.clone()),
+        public_only,
         ..Extra::default()
     };
     let download = engine.download(url, &extra).await;

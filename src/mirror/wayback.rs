@@ -74,6 +74,7 @@ impl Wayback {
             referer: &Referer::None,
             last: true,
             known: None,
+            public_only: false,
         };
         match attempt(engine, sites, target, &capture, kind, tried, check).await {
             Ok(mirrored) => Ok(Mirrored {

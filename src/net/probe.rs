@@ -211,14 +211,7 @@ impl Engine {
         }
         if !state.extra.public_only
             && host_key(next) != host_key(from)
-            && reach::internal_address(
-                start,
-                &self.settings.connect_to,
-                reach::Count::All,
-                self.settings.timeout,
-            )
-            .await
-            .is_none()
+            && self.keeps_public(start).await
         {
             state.extra.public_only = true;
         }
@@ -245,6 +238,21 @@ impl Engine {
             .await
             .is_none()
             .then(|| Failure::PrivateRedirect(format!("{to} ({ip})")))
+    }
+
+    /// Whether requests that leave `link`'s host must keep to public addresses:
+    /// `link` is public (not every one of its addresses is internal) and
+    /// `network.allow_private_redirects` is off.
+    pub async fn keeps_public(&self, link: &Url) -> bool {
+        !self.settings.allow_private_redirects
+            && reach::internal_address(
+                link,
+                &self.settings.connect_to,
+                reach::Count::All,
+                self.settings.timeout,
+            )
+            .await
+            .is_none()
     }
 
     /// Whether the engine was stopped.

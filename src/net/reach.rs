@@ -16,7 +16,8 @@ use crate::net::connect_to::ConnectTo;
 
 /// Whether `ip` belongs to the machine or its local network: loopback,
 /// private (RFC 1918, unique local), link-local, shared (CGNAT) or
-/// unspecified; IPv4 addresses written in IPv6 count as themselves.
+/// unspecified; IPv4 addresses written in IPv6 (mapped, or behind NAT64 or
+/// 6to4) count as themselves.
 #[must_use]
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
@@ -30,15 +31,41 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || (a == 100 && (64..128).contains(&b))
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = v6.to_ipv4_mapped().or_else(|| embedded_ipv4(v6)) {
                 return is_internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let s = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                // NAT64's local-use prefix (RFC 8215): a translator of the
+                // network the tool runs in.
+                || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 0x0001)
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address carries to a translator or relay that
+/// forwards to it: NAT64's well-known prefix 64:ff9b::/96 (RFC 6052) and
+/// 6to4's 2002::/16 (RFC 3056). Such an address reaches the IPv4 one.
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let segments = v6.segments();
+    let octets = v6.octets();
+    let at = |from: usize| {
+        std::net::Ipv4Addr::new(
+            octets[from],
+            octets[from + 1],
+            octets[from + 2],
+            octets[from + 3],
+        )
+    };
+    if segments[..6] == [0x0064, 0xff9b, 0, 0, 0, 0] {
+        Some(at(12))
+    } else if segments[0] == 0x2002 {
+        Some(at(2))
+    } else {
+        None
     }
 }
 
@@ -125,10 +152,21 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b:1::808:808",
+            "2002:c0a8:0101::1",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
         }
     }

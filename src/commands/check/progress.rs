@@ -15,10 +15,16 @@ impl Progress {
                 Some(total as u64),
                 indicatif::ProgressDrawTarget::stderr(),
             );
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} URLs, {per_sec} · {msg}",
-            ) {
-                bar.set_style(style);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} URLs, {rate} · {msg}")
+            {
+                // indicatif's own {per_sec} shows four decimals: "43.1285/s".
+                bar.set_style(style.with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                        let _ = write!(out, "{}", rate(state.per_sec()));
+                    },
+                ));
             }
             bar
         });
@@ -56,5 +62,30 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// URLs a second, as a person reads it: whole numbers, one decimal below 10.
+fn rate(per_second: f64) -> String {
+    if !per_second.is_finite() || per_second <= 0.0 {
+        "0/s".to_owned()
+    } else if per_second < 10.0 {
+        format!("{per_second:.1}/s")
+    } else {
+        format!("{per_second:.0}/s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_read_as_people_write_them() {
+        assert_eq!(rate(43.1285), "43/s");
+        assert_eq!(rate(3.2573), "3.3/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+        assert_eq!(rate(f64::INFINITY), "0/s");
     }
 }
