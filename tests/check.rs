@@ -4,6 +4,7 @@
 mod util;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -268,6 +269,89 @@ fn a_slow_host_first_in_the_notes_does_not_hold_up_the_others() {
     assert!(
         fast.iter().max() < slow.get(2),
         "the fast host waited for the slow one's second round: slow starts {slow:?}, fast {fast:?}"
+    );
+}
+
+#[test]
+fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
+    // bilibili's shipped rule sends $BILIBILI_COOKIE; its wall lets a request
+    // through with the cookie only.
+    // (host, path, Cookie) of every request.
+    type Seen = Vec<(String, String, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let fixture = Fixture::start(&["www.bilibili.com", "example.org"], move |req: &Req| {
+        let cookie = req.headers.get("cookie").cloned();
+        log.lock()
+            .unwrap()
+            .push((req.host.clone(), req.path.clone(), cookie.clone()));
+        match (req.host.as_str(), req.path.as_str()) {
+            ("www.bilibili.com", "/away") => Reply::redirect(302, "https://example.org/landing"),
+            ("www.bilibili.com", _) if cookie.as_deref() == Some("buvid3=abc") => {
+                Reply::html("video")
+            }
+            ("www.bilibili.com", _) => Reply::status(412),
+            _ => Reply::html("elsewhere"),
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "n.md",
+        "https://www.bilibili.com/video/BV1\n\
+         https://www.bilibili.com/away\n\
+         http://www.bilibili.com/plain\n",
+    );
+    let run = |cookie: Option<&str>| {
+        let mut command = archiver_in(tree.path());
+        command
+            .args(["check", "--format", "json", "--no-state", "n.md"])
+            .args(fixture.args())
+            .env_remove("BILIBILI_COOKIE");
+        if let Some(cookie) = cookie {
+            command.env("BILIBILI_COOKIE", cookie);
+        }
+        let output = command.output().unwrap();
+        util::json_report(&output.stdout, &output.stderr).1
+    };
+
+    let without = run(None);
+    assert_eq!(
+        verdict(&without, "https://www.bilibili.com/video/BV1"),
+        "blocked"
+    );
+    assert!(seen.lock().unwrap().iter().all(|(_, _, c)| c.is_none()));
+
+    seen.lock().unwrap().clear();
+    let with = run(Some("buvid3=abc"));
+    assert_eq!(verdict(&with, "https://www.bilibili.com/video/BV1"), "ok");
+    let seen = seen.lock().unwrap();
+    let cookie_of = |host: &str, path: &str| -> Vec<Option<String>> {
+        seen.iter()
+            .filter(|(h, p, _)| h == host && p == path)
+            .map(|(_, _, c)| c.clone())
+            .collect()
+    };
+    let sent = Some("buvid3=abc".to_owned());
+    assert!(
+        cookie_of("www.bilibili.com", "/video/BV1")
+            .iter()
+            .all(|c| *c == sent)
+    );
+    assert!(
+        cookie_of("www.bilibili.com", "/away")
+            .iter()
+            .all(|c| *c == sent)
+    );
+    // Not to the host a redirect leads to, not over clear-text HTTP.
+    let landing = cookie_of("example.org", "/landing");
+    assert!(
+        !landing.is_empty() && landing.iter().all(Option::is_none),
+        "{seen:?}"
+    );
+    let plain = cookie_of("www.bilibili.com", "/plain");
+    assert!(
+        !plain.is_empty() && plain.iter().all(Option::is_none),
+        "{seen:?}"
     );
 }
 

@@ -15,6 +15,7 @@ use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
 use crate::sites::batch::BatchRule;
 use crate::sites::fetch::{FetchRule, Referer, Rewrite, parse_size};
+use crate::sites::headers::SiteHeaders;
 use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
 use crate::verdict::Verdict;
 
@@ -131,6 +132,8 @@ struct SiteFile {
     host_concurrency: Option<usize>,
     method: Option<String>,
     user_agent: Option<String>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
     live_selector: Option<String>,
     #[serde(default)]
     gone_markers: Vec<String>,
@@ -357,6 +360,8 @@ impl SiteFile {
             .map(|m| m.parse::<Method>().map_err(within))
             .transpose()?;
         let user_agent = self.user_agent.map(|u| UserAgent::from_config(&u));
+        let headers =
+            SiteHeaders::parse(self.headers, |var| std::env::var(var).ok()).map_err(within)?;
         let live_selector = self
             .live_selector
             .map(|s| LiveSelector::parse(&s).map_err(|e| within(format!("live_selector: {e}"))))
@@ -394,6 +399,7 @@ impl SiteFile {
             host_concurrency: self.host_concurrency,
             method,
             user_agent,
+            headers,
             live_selector,
             gone_markers: self.gone_markers,
             gone_redirects: self.gone_redirects,

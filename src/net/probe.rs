@@ -598,6 +598,11 @@ impl Engine {
             }
             Some(UserAgent::Tool) | None => {}
         }
+        // The rule is this hop's host's: a redirect to another host does not
+        // carry them.
+        if let Some(headers) = rule.and_then(|r| r.headers.for_url(url)) {
+            request = request.headers(headers.clone());
+        }
         let mut response = tokio::time::timeout(budget, request.send())
             .await
             .map_err(|_| Failure::Timeout)?

@@ -9,6 +9,7 @@
 
 pub mod batch;
 pub mod fetch;
+pub mod headers;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -150,6 +151,10 @@ pub struct SiteRule {
     /// Who to say is asking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<UserAgent>,
+    /// Request headers of the rule's own (a bot wall's cookies), sent to its
+    /// hosts over HTTPS only.
+    #[serde(skip_serializing_if = "headers::SiteHeaders::is_empty")]
+    pub headers: headers::SiteHeaders,
     /// A CSS selector that matches only a live page (WeChat's `#js_content`): where
     /// it matches, the page is not searched for markers, so an article that
     /// quotes a notice is not mistaken for one.
@@ -209,6 +214,7 @@ impl SiteRule {
             host_concurrency: None,
             method: None,
             user_agent: None,
+            headers: headers::SiteHeaders::default(),
             live_selector: None,
             gone_markers: Vec::new(),
             gone_redirects: Vec::new(),
