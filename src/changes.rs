@@ -29,16 +29,17 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// Asks git (in the current folder's repository) what differs from `rev`.
-    /// With `whole_files`, every line of a changed file counts.
+    /// Asks git what differs from `rev` in the repository that holds the
+    /// folder `at`. With `whole_files`, every line of a changed file counts.
     ///
     /// # Errors
     /// [`Error::ChangedSince`] when git is missing, the folder is not in a
     /// repository, or `rev` is not a revision of it.
-    pub fn since(rev: &str, whole_files: bool) -> Result<Self, Error> {
-        let root = git(rev, &["rev-parse", "--show-toplevel"])?;
+    pub fn since(rev: &str, whole_files: bool, at: &Path) -> Result<Self, Error> {
+        let git = |args: &[&str]| git(rev, at, args);
+        let root = git(&["rev-parse", "--show-toplevel"])?;
         let root = path_of(root.strip_suffix(b"\n").unwrap_or(&root));
-        let base = git(rev, &["merge-base", rev, "HEAD"])?;
+        let base = git(&["merge-base", rev, "HEAD"])?;
         let base = String::from_utf8_lossy(&base).trim().to_owned();
         // Fixed prefixes and paths from the top, whatever the user's git
         // configuration says (diff.mnemonicPrefix, diff.relative, quotePath).
@@ -55,30 +56,24 @@ impl Changes {
         ];
         let mut changes = Changes::default();
         if whole_files {
-            let names = git(
-                rev,
-                &[&diff[..], &["--name-only", "-z", &base, "--"]].concat(),
-            )?;
+            let names = git(&[&diff[..], &["--name-only", "-z", &base, "--"]].concat())?;
             for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
                 changes.add(&root, name, Lines::All);
             }
         } else {
-            let patch = git(rev, &[&diff[..], &["--unified=0", &base, "--"]].concat())?;
+            let patch = git(&[&diff[..], &["--unified=0", &base, "--"]].concat())?;
             for (name, ranges) in parse_diff(&patch) {
                 changes.add(&root, &name, Lines::Ranges(ranges));
             }
         }
-        let untracked = git(
-            rev,
-            &[
-                "ls-files",
-                "--others",
-                "--exclude-standard",
-                "-z",
-                "--full-name",
-                ":/",
-            ],
-        )?;
+        let untracked = git(&[
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "-z",
+            "--full-name",
+            ":/",
+        ])?;
         for name in untracked.split(|b| *b == 0).filter(|n| !n.is_empty()) {
             changes.add(&root, name, Lines::All);
         }
@@ -135,21 +130,24 @@ impl Lines {
     }
 }
 
-/// Runs git with `args`; its stdout.
-fn git(rev: &str, args: &[&str]) -> Result<Vec<u8>, Error> {
+/// Runs git with `args` in the folder `at`; its stdout.
+fn git(rev: &str, at: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
     let failed = |message: String| Error::ChangedSince {
         rev: rev.to_owned(),
         message,
     };
     let output = Command::new("git")
+        .arg("-C")
+        .arg(at)
         .args(args)
         .output()
         .map_err(|e| failed(format!("cannot run git: {e}; is it installed?")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(failed(format!(
-            "`git {}` failed: {}",
+            "`git {}` in {} failed: {}",
             args.join(" "),
+            at.display(),
             stderr.trim()
         )));
     }

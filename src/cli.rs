@@ -347,7 +347,8 @@ pub struct HistoryArgs {
     pub only_new: bool,
 
     /// Check only the links on lines that differ from git revision REV: the
-    /// changes of `git diff REV...HEAD` and the uncommitted ones, new files whole.
+    /// changes of `git diff REV...HEAD` and the uncommitted ones, new files whole,
+    /// in the repository of the first note or folder given.
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
 

@@ -347,6 +347,29 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         ]
     );
     assert_eq!(fixture.requests("example.org", "/old-1"), 1);
+    // Run from a folder outside the repository: git is asked in the notes'.
+    let elsewhere = Tree::new();
+    let output = archiver_in(elsewhere.path())
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--no-state",
+            "--changed-since",
+            "main",
+        ])
+        .arg("--config")
+        .arg(tree.path().join("archiver.toml"))
+        .args(fixture.args())
+        .arg(tree.path().join("notes"))
+        .output()
+        .unwrap();
+    let (doc, results) = util::json_report(&output.stdout, &output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{doc}");
+    assert_eq!(
+        results.keys().map(String::as_str).collect::<Vec<_>>(),
+        urls(&["--no-state", "--changed-since", "main"])
+    );
     let output = archiver_in(tree.path())
         .args([
             "check",

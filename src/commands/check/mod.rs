@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
@@ -122,7 +122,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         .history
         .changed_since
         .as_deref()
-        .map(|rev| Changes::since(rev, args.history.whole_files))
+        .map(|rev| Changes::since(rev, args.history.whole_files, &repository_folder(&notes)))
         .transpose()?;
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     let mut errors = 0;
@@ -207,6 +207,24 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Where git is asked about the notes' changes: the first note or folder given
+/// (a folder itself, a file's folder); the current folder for globs and
+/// standard input.
+fn repository_folder(notes: &[String]) -> PathBuf {
+    notes
+        .iter()
+        .map(Path::new)
+        .find_map(|path| match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Some(path.to_path_buf()),
+            Ok(_) => Some(match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            }),
+            Err(_) => None,
+        })
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Both lists in one, the shorter appended to the longer, so a large run's
