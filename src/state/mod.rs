@@ -236,7 +236,10 @@ impl State {
         // last committed state.
         self.conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
-        self.conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        // Statement journals (one per `INSERT OR REPLACE`) in memory: on disk
+        // they cost a write per row of a run.
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")?;
         if version < SCHEMA_VERSION {
             self.conn.execute_batch(&format!(
                 "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
