@@ -25,6 +25,8 @@ pub enum Lines {
 /// The files a change touched, by canonical path.
 #[derive(Debug, Default)]
 pub struct Changes {
+    /// The repository's top folder.
+    root: PathBuf,
     files: HashMap<PathBuf, Lines>,
 }
 
@@ -54,7 +56,10 @@ impl Changes {
             "--src-prefix=a/",
             "--dst-prefix=b/",
         ];
-        let mut changes = Changes::default();
+        let mut changes = Changes {
+            root: std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone()),
+            files: HashMap::new(),
+        };
         if whole_files {
             let names = git(&[&diff[..], &["--name-only", "-z", &base, "--"]].concat())?;
             for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
@@ -91,6 +96,18 @@ impl Changes {
     pub fn lines_of(&self, note: &Path) -> Option<&Lines> {
         let canonical = std::fs::canonicalize(note).ok()?;
         self.files.get(&canonical)
+    }
+
+    /// The repository's top folder.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether `note` is in the repository, so that a change to it would show.
+    #[must_use]
+    pub fn covers(&self, note: &Path) -> bool {
+        std::fs::canonicalize(note).is_ok_and(|path| path.starts_with(&self.root))
     }
 
     /// How many files changed.

@@ -287,6 +287,14 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
             .push((req.host.clone(), req.path.clone(), cookie.clone()));
         match (req.host.as_str(), req.path.as_str()) {
             ("www.bilibili.com", "/away") => Reply::redirect(302, "https://example.org/landing"),
+            // The host's own cookie, set on the way, goes along with the rule's.
+            ("www.bilibili.com", "/setter") => {
+                Reply::redirect(302, "/video/BV2").header("set-cookie", "sid=1; Path=/")
+            }
+            ("www.bilibili.com", "/video/BV2") => match cookie.as_deref() {
+                Some("sid=1; buvid3=abc") => Reply::html("video"),
+                _ => Reply::status(412),
+            },
             ("www.bilibili.com", _) if cookie.as_deref() == Some("buvid3=abc") => {
                 Reply::html("video")
             }
@@ -298,6 +306,7 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
     tree.file("archiver.toml", FAST).file(
         "n.md",
         "https://www.bilibili.com/video/BV1\n\
+         https://www.bilibili.com/setter\n\
          https://www.bilibili.com/away\n\
          http://www.bilibili.com/plain\n",
     );
@@ -319,11 +328,20 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
         verdict(&without, "https://www.bilibili.com/video/BV1"),
         "blocked"
     );
-    assert!(seen.lock().unwrap().iter().all(|(_, _, c)| c.is_none()));
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|(_, _, c)| !c.as_deref().unwrap_or_default().contains("buvid3"))
+    );
 
     seen.lock().unwrap().clear();
     let with = run(Some("buvid3=abc"));
     assert_eq!(verdict(&with, "https://www.bilibili.com/video/BV1"), "ok");
+    assert_eq!(
+        verdict(&with, "https://www.bilibili.com/setter"),
+        "redirected"
+    );
     let seen = seen.lock().unwrap();
     let cookie_of = |host: &str, path: &str| -> Vec<Option<String>> {
         seen.iter()

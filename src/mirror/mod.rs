@@ -131,10 +131,13 @@ pub async fn mirror(
         PaperLink::Names(goal) => goal,
     };
     // Another host than the link's (a PDF a page or an API named, a rule's
-    // rewrite) is asked the way a redirect's target is: when the link is
-    // public, the resolver itself keeps the connection to public addresses,
-    // whatever the name answered to the check in `goal`.
-    let public_only = goal.host_str() != url.host_str() && engine.keeps_public(url).await;
+    // rewrite or better version) is asked the way a redirect's target is: when
+    // the link is public, the resolver itself keeps the connection to public
+    // addresses, whatever the name answered to the check in `goal`.
+    let candidates = fetch.candidates(&goal);
+    let elsewhere = |u: &Url| u.host_str() != url.host_str();
+    let link_public =
+        (elsewhere(&goal) || candidates.iter().any(elsewhere)) && engine.keeps_public(url).await;
     let referers = fetch.referer_policies();
     let learnt = match (rule, &fetch.placeholder_probe) {
         (Some(rule), Some(probe)) => {
@@ -142,7 +145,8 @@ pub async fn mirror(
             target
                 .placeholders
                 .learn(&key, || {
-                    learn_placeholder(engine, target, &goal, probe, &referers)
+                    let public_only = link_public && elsewhere(&goal);
+                    learn_placeholder(engine, target, (&goal, public_only), probe, &referers)
                 })
                 .await
         }
@@ -153,7 +157,8 @@ pub async fn mirror(
         learnt: learnt.as_deref(),
     };
     let mut last = None;
-    for candidate in fetch.candidates(&goal) {
+    for candidate in candidates {
+        let public_only = link_public && elsewhere(&candidate);
         let mut placeholder = None;
         for (n, referer) in referers.iter().enumerate() {
             let tried = Tried {

@@ -104,15 +104,17 @@ impl Placeholders {
 
 /// Asks `url` with the foreign Referer `probe`, then with each of `policies`
 /// until one gets something else, and learns the foreign answer's hash when
-/// one does and it is a picture.
+/// one does and it is a picture. With `public_only`, the requests connect to
+/// public addresses only.
 pub async fn learn_placeholder(
     engine: &Engine,
     target: &Target,
-    url: &Url,
+    (url, public_only): (&Url, bool),
     probe: &str,
     policies: &[Referer],
 ) -> Lesson {
-    let Some(Answer::Small(foreign, head)) = answer(engine, target, url, Some(probe)).await else {
+    let ask = |referer| answer(engine, target, url, referer, public_only);
+    let Some(Answer::Small(foreign, head)) = ask(Some(probe)).await else {
         return Lesson::Inconclusive;
     };
     if !media::sniff(&head).is_some_and(|s| s.class == Class::Image) {
@@ -120,7 +122,7 @@ pub async fn learn_placeholder(
     }
     let mut differs = false;
     for policy in policies {
-        differs = match answer(engine, target, url, policy.header()).await {
+        differs = match ask(policy.header()).await {
             Some(Answer::Small(own, _)) => own.sha256 != foreign.sha256,
             // Larger than any stand-in: the file itself.
             Some(Answer::Large) => true,
@@ -158,9 +160,11 @@ async fn answer(
     target: &Target,
     url: &Url,
     referer: Option<&str>,
+    public_only: bool,
 ) -> Option<Answer> {
     let extra = Extra {
         referer: referer.map(str::to_owned),
+        public_only,
         ..Extra::default()
     };
     let read = async {

@@ -31,6 +31,8 @@ pub struct Clients {
     https: reqwest::Client,
     public_http: reqwest::Client,
     public_https: reqwest::Client,
+    /// The cookies hosts set during the run, shared by the clients.
+    jar: Arc<reqwest::cookie::Jar>,
 }
 
 impl Clients {
@@ -41,6 +43,7 @@ impl Clients {
     /// certificate, or the TLS setup fails.
     pub fn new(settings: &NetworkSettings) -> Result<Self, Error> {
         let tls = tls_config(&settings.ca_certs)?;
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let build = |default_port: u16, public_only: bool| -> Result<reqwest::Client, Error> {
             let overrides: HashMap<String, SocketAddr> = settings
                 .connect_to
@@ -62,7 +65,7 @@ impl Clients {
                 })
                 .redirect(reqwest::redirect::Policy::none())
                 // Some sites set a cookie and redirect back to the same page.
-                .cookie_store(true)
+                .cookie_provider(Arc::clone(&jar))
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.timeout)
                 .pool_max_idle_per_host(settings.host_concurrency.max(1))
@@ -77,7 +80,15 @@ impl Clients {
             https: build(443, false)?,
             public_http: build(80, true)?,
             public_https: build(443, true)?,
+            jar,
         })
+    }
+
+    /// The cookies the run's hosts set for `url`, as a `Cookie` header would
+    /// carry them.
+    #[must_use]
+    pub fn cookies(&self, url: &url::Url) -> Option<reqwest::header::HeaderValue> {
+        reqwest::cookie::CookieStore::cookies(&*self.jar, url)
     }
 
     /// The client for `url`'s scheme; with `public_only`, one that connects to

@@ -598,12 +598,17 @@ impl Engine {
             }
             Some(UserAgent::Tool) | None => {}
         }
-        // The rule is this hop's host's: a redirect to another host does not
-        // carry them.
-        if let Some(headers) = rule.and_then(|r| r.headers.for_url(url)) {
-            request = request.headers(headers.clone());
+        let mut request = request.build().map_err(|e| classify(&e))?;
+        // The rule is this hop's host's: a redirect to a host outside the rule
+        // does not carry its headers.
+        if let Some(rule) = rule.filter(|r| !r.headers.is_empty()) {
+            rule.headers.add_to(
+                url,
+                request.headers_mut(),
+                self.clients.cookies(url).as_ref(),
+            );
         }
-        let mut response = tokio::time::timeout(budget, request.send())
+        let mut response = tokio::time::timeout(budget, client.execute(request))
             .await
             .map_err(|_| Failure::Timeout)?
             .map_err(|e| classify(&e))?;

@@ -209,22 +209,29 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     })
 }
 
-/// Where git is asked about the notes' changes: the first note or folder given
-/// (a folder itself, a file's folder); the current folder for globs and
-/// standard input.
+/// Where git is asked about the notes' changes: the folder of the first note
+/// or folder given (the real one, past symlinks), or the folder a glob starts
+/// in; the current folder for standard input and for a glob with no folder.
 fn repository_folder(notes: &[String]) -> PathBuf {
-    notes
-        .iter()
-        .map(Path::new)
-        .find_map(|path| match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => Some(path.to_path_buf()),
-            Ok(_) => Some(match path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-                _ => PathBuf::from("."),
-            }),
-            Err(_) => None,
-        })
-        .unwrap_or_else(|| PathBuf::from("."))
+    let here = || PathBuf::from(".");
+    let Some(first) = notes.first().filter(|n| *n != "-") else {
+        return here();
+    };
+    let literal = match first.find(['*', '?', '[', '{']) {
+        Some(at) => match first[..at].rfind(['/', std::path::MAIN_SEPARATOR]) {
+            Some(slash) => &first[..=slash],
+            None => return here(),
+        },
+        None => first.as_str(),
+    };
+    let path = std::fs::canonicalize(literal).unwrap_or_else(|_| PathBuf::from(literal));
+    if path.is_dir() {
+        return path;
+    }
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => here(),
+    }
 }
 
 /// Both lists in one, the shorter appended to the longer, so a large run's
@@ -314,18 +321,24 @@ fn gather(
     let per_note = |note: &crate::input::Note, text: &str, mut links: Vec<Link>| {
         // With --changed-since, only the links on what changed.
         if let Some(changes) = changes {
-            match changes.lines_of(note.path()) {
-                Some(lines) => {
-                    changed_notes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    // Lines as git counts them: a lone CR ends a line for the
-                    // notes' readers, not for git.
-                    let breaks: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
-                    links.retain(|l| {
-                        let line = breaks.partition_point(|&b| b < l.span.start) + 1;
-                        lines.contains(u32::try_from(line).unwrap_or(u32::MAX))
-                    });
+            if let Some(lines) = changes.lines_of(note.path()) {
+                changed_notes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // Lines as git counts them: a lone CR ends a line for the
+                // notes' readers, not for git.
+                let breaks: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+                links.retain(|l| {
+                    let line = breaks.partition_point(|&b| b < l.span.start) + 1;
+                    lines.contains(u32::try_from(line).unwrap_or(u32::MAX))
+                });
+            } else {
+                if !changes.covers(note.path()) {
+                    tracing::warn!(
+                        "{}: outside the git repository at {}, so --changed-since cannot tell what changed in it; its links are left out",
+                        note.path().display(),
+                        changes.root().display()
+                    );
                 }
-                None => links.clear(),
+                links.clear();
             }
         }
         let marked = text.contains(IGNORE_MARKER);
@@ -474,5 +487,27 @@ mod tests {
         let text = "a\n<!-- archiver-ignore --> [x](y)\r\nz";
         assert!(line_around(text, text.find('y').unwrap()).contains(IGNORE_MARKER));
         assert_eq!(line_around(text, text.len() - 1), "z");
+    }
+
+    #[test]
+    fn git_is_asked_in_the_folder_of_the_first_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let notes = dir.path().join("notes");
+        std::fs::create_dir(&notes).unwrap();
+        std::fs::write(notes.join("a.md"), "").unwrap();
+        let real = std::fs::canonicalize(&notes).unwrap();
+        let folder = |input: String| repository_folder(&[input, "elsewhere".to_owned()]);
+        let shown = notes.display();
+        assert_eq!(folder(format!("{shown}")), real);
+        assert_eq!(folder(format!("{shown}/a.md")), real);
+        assert_eq!(folder(format!("{shown}/**/*.md")), real);
+        assert_eq!(folder("-".to_owned()), PathBuf::from("."));
+        assert_eq!(folder("*.md".to_owned()), PathBuf::from("."));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.md");
+            std::os::unix::fs::symlink(notes.join("a.md"), &link).unwrap();
+            assert_eq!(folder(link.display().to_string()), real);
+        }
     }
 }

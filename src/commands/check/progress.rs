@@ -69,7 +69,7 @@ impl Progress {
 fn rate(per_second: f64) -> String {
     if !per_second.is_finite() || per_second <= 0.0 {
         "0/s".to_owned()
-    } else if per_second < 10.0 {
+    } else if per_second < 9.95 {
         format!("{per_second:.1}/s")
     } else {
         format!("{per_second:.0}/s")
@@ -84,6 +84,7 @@ mod tests {
     fn rates_read_as_people_write_them() {
         assert_eq!(rate(43.1285), "43/s");
         assert_eq!(rate(3.2573), "3.3/s");
+        assert_eq!(rate(9.96), "10/s");
         assert_eq!(rate(0.0), "0/s");
         assert_eq!(rate(f64::NAN), "0/s");
         assert_eq!(rate(f64::INFINITY), "0/s");
