@@ -7,7 +7,8 @@
 //! flight on one host, on how many hosts, the requests answered, the time from the
 //! first request's arrival to the last answer (so a tool's time can be split into
 //! its network phase and what it does before and after), and the connections
-//! accepted. `GET /__reset` starts the counts again.
+//! accepted (the ones that asked for `/__stats` included). `GET /__reset` starts
+//! the counts again.
 //!
 //! Usage: bench_server PORT LATENCY_MS DEAD_PERCENT
 
