@@ -64,7 +64,8 @@ impl SiteHeaders {
     ///
     /// # Errors
     /// A message naming the header when its name is not a header name, is one
-    /// the tool sets itself, or its value cannot be sent (a line break).
+    /// the tool sets itself or is given twice, or when a value written in the
+    /// file cannot be sent (not ASCII text, a line break).
     pub fn parse(
         headers: BTreeMap<String, String>,
         env: impl Fn(&str) -> Option<String>,
