@@ -309,3 +309,35 @@ fn fetch_takes_a_paper_from_the_pdf_the_api_named() {
     assert_eq!(fixture.requests("arxiv.org", "/pdf/2301.00001"), 0);
     assert_eq!(fixture.requests("arxiv.org", "/abs/2301.00001"), 0);
 }
+
+#[test]
+fn a_slow_api_answer_proves_the_network_up_among_dead_domains() {
+    // Nine dead domains fail at once; the API takes longer than the grace a
+    // run gives the network to show it is up. Its answer must count: the
+    // papers are checked and the domains are dead, not "the network is down".
+    let fixture = Fixture::start(&["arxiv.org", "export.arxiv.org"], |req: &Req| {
+        if req.host != "export.arxiv.org" {
+            return Reply::status(500);
+        }
+        let mut feed = String::from("<feed xmlns=\"http://www.w3.org/2005/Atom\">");
+        for id in ["2101.00001", "2101.00002"] {
+            feed.push_str(&format!(
+                "<entry><id>http://arxiv.org/abs/{id}v1</id><link title=\"pdf\" href=\"http://arxiv.org/pdf/{id}v1\"/></entry>"
+            ));
+        }
+        feed.push_str("</feed>");
+        Reply::status(200).body(feed).delay(Duration::from_secs(7))
+    });
+    let tree = Tree::new();
+    let mut note: String = (0..9)
+        .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
+        .collect();
+    note.push_str("https://arxiv.org/abs/2101.00001\nhttps://arxiv.org/abs/2101.00002\n");
+    tree.file("archiver.toml", arxiv_config("1s"))
+        .file("notes/n.md", &note);
+    let (code, results) = run_check(&tree, &fixture, &[]);
+    assert_eq!(code, 2, "{results:#?}");
+    assert_eq!(results["https://arxiv.org/abs/2101.00001"]["verdict"], "ok");
+    assert_eq!(results["https://host0.invalid/"]["verdict"], "dead");
+    assert_eq!(fixture.requests_to("arxiv.org"), 0);
+}

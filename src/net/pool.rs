@@ -290,6 +290,14 @@ impl HostPool {
         busy
     }
 
+    /// Whether any URL is being worked on: holds one of its host's slots.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.lock()
+            .values()
+            .any(|h| h.permits.available_permits() < h.concurrency)
+    }
+
     /// Whether [`HostPool::close`] was called.
     #[must_use]
     pub fn is_closed(&self) -> bool {

@@ -182,6 +182,13 @@ impl Engine {
         self.limits(self.rule(url)).concurrency
     }
 
+    /// Whether some URL is still being asked (a request out, or a retry
+    /// waiting its turn).
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.pool.is_busy()
+    }
+
     /// The hosts with requests in flight now, busiest first, with their counts.
     #[must_use]
     pub fn busy_hosts(&self) -> Vec<(String, usize)> {

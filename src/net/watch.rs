@@ -64,7 +64,12 @@ pub struct NetworkWatch {
     answered: HashSet<String>,
     unreachable: BTreeMap<String, String>,
     grace: Duration,
+    /// How long past the grace a request still out is waited for: one
+    /// request's timeout.
+    timeout: Duration,
     check_at: Option<Instant>,
+    /// Until when requests still out are waited for, once the grace is over.
+    wait_until: Option<Instant>,
 }
 
 impl NetworkWatch {
@@ -75,7 +80,9 @@ impl NetworkWatch {
             answered: HashSet::new(),
             unreachable: BTreeMap::new(),
             grace: timeout.min(NETWORK_DOWN_GRACE),
+            timeout,
             check_at: None,
+            wait_until: None,
         }
     }
 
@@ -106,10 +113,21 @@ impl NetworkWatch {
     }
 
     /// At [`NetworkWatch::check_at`]: whether to stop now, nothing having
-    /// answered in the grace time.
+    /// answered in the grace time. A request still out (an API asked about
+    /// many papers at once, a slow host) may yet answer: it is waited for, up
+    /// to one request's timeout more.
     pub fn grace_over(&mut self, engine: &Engine) -> bool {
         self.check_at = None;
-        self.answered.is_empty() && !engine.heard_an_answer()
+        if !self.answered.is_empty() || engine.heard_an_answer() {
+            return false;
+        }
+        let now = Instant::now();
+        let until = *self.wait_until.get_or_insert(now + self.timeout);
+        if engine.is_busy() && now < until {
+            self.check_at = Some(now + Duration::from_millis(250).min(until - now));
+            return false;
+        }
+        true
     }
 
     /// Why the network looks down, if it does: no answer from anyone, and enough

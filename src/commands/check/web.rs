@@ -85,6 +85,12 @@ async fn check_with_batches(
         }
     };
     let (mut run, ()) = tokio::join!(check_web(single, Arc::clone(engine), settings), api);
+    if let Some(message) = run.network_doubt.take()
+        && !engine.heard_an_answer()
+    {
+        run.network_down = Some(message);
+        return run;
+    }
     let mut undecided = Vec::new();
     for (i, (target, _)) in batched {
         match decided[i].take() {
@@ -123,6 +129,8 @@ pub(super) struct WebRun {
     pub lost: bool,
     /// Set when no host answered and many failed: the network, not the links.
     pub network_down: Option<String>,
+    /// As `network_down`, while requests asked alongside were still out.
+    pub network_doubt: Option<String>,
 }
 
 /// Checks the web targets: one feeder per host takes its URLs in turn, as many
@@ -190,8 +198,14 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     if !run.interrupted
         && let Some(message) = watch.down(&engine)
     {
-        run.network_down = Some(message);
-        return run;
+        if engine.is_busy() {
+            // Requests asked alongside (an API's batch) are still out and may
+            // yet answer: the caller judges once they are done.
+            run.network_doubt = Some(message);
+        } else {
+            run.network_down = Some(message);
+            return run;
+        }
     }
     collect(targets, judged, tasks, run).await
 }
