@@ -19,7 +19,9 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
-use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
+use super::scan::{
+    NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, split_inputs, url_input,
+};
 use crate::classify::Classifier;
 use crate::cli::FetchArgs;
 use crate::config::Settings;
@@ -356,12 +358,7 @@ fn wanted_kind(
 }
 
 fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wanted, Error> {
-    let (urls, notes): (Vec<String>, Vec<String>) = args
-        .notes
-        .inputs
-        .iter()
-        .cloned()
-        .partition(|i| is_web_url(i));
+    let (urls, notes) = split_inputs(&args.notes.inputs);
     let mut wanted = Wanted::default();
     if !notes.is_empty() {
         read_notes(args, settings, names, &notes, &mut wanted)?;

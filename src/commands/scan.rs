@@ -167,6 +167,13 @@ pub fn is_web_url(input: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
+/// The command-line inputs split into web URLs to work on directly and notes
+/// (files, folders, globs, `-`), each in the order given.
+#[must_use]
+pub fn split_inputs(inputs: &[String]) -> (Vec<String>, Vec<String>) {
+    inputs.iter().cloned().partition(|i| is_web_url(i))
+}
+
 /// Reports a skipped file: a warning when the user named it, a note otherwise.
 pub fn report_skipped(skipped: &Skipped) {
     let name = input::display_path(&skipped.path);

@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::scan::{NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, url_input};
+use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan, split_inputs, url_input};
 use crate::changes::Changes;
 use crate::classify::{Classifier, NoteContext};
 use crate::cli::CheckArgs;
@@ -105,12 +105,7 @@ impl Target {
 /// down, or a write error on stdout.
 pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
-    let (urls, notes): (Vec<String>, Vec<String>) = args
-        .notes
-        .inputs
-        .iter()
-        .cloned()
-        .partition(|i| is_web_url(i));
+    let (urls, notes) = split_inputs(&args.notes.inputs);
     // Bad inputs of the run's own are found before anything is asked.
     let baseline = args
         .history
