@@ -549,3 +549,51 @@ fn restore_says_when_a_rewritten_note_has_moved() {
         "![a](https://img.example.org/a.png)\n"
     );
 }
+
+#[test]
+fn links_written_inside_an_html_block_are_fetched_rewritten_and_restored() {
+    let fixture = Fixture::start(&["img.example.org"], |req: &Req| match req.path.as_str() {
+        "/a.png" => Reply::status(200).body(png(1)),
+        "/b.png" => Reply::status(200).body(png(2)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    // The list item follows the image block with no blank line: CommonMark reads
+    // it as part of the HTML block.
+    let note = "<div align=center><img src=\"https://img.example.org/a.png\" style='zoom:100%'>\n</div>\n\
+                2. [an article](https://img.example.org/page)\n   - Figure: ![b](https://img.example.org/b.png \"t\")\n\n\
+                <p>\n<https://img.example.org/b.png>\n</p>\n";
+    tree.file("archiver.toml", FAST).file("notes/n.md", note);
+
+    let found = util::links_in(tree.path(), &["notes"]);
+    let hinted: Vec<_> = found
+        .iter()
+        .filter(|l| util::s(l, "hint").contains("HTML block"))
+        .map(|l| (util::s(l, "element"), l["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(hinted, [("link", 3), ("image", 4), ("autolink", 7)]);
+
+    let output = archiver_in(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let original = snapshot(tree.path());
+    let (code, stdout, stderr) = run(&tree, &["rewrite", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let a = format!("../archive/{}", object_of(&png(1)));
+    let b = format!("../archive/{}", object_of(&png(2)));
+    let rewritten = std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap();
+    assert_eq!(
+        rewritten,
+        format!(
+            "<div align=center><img src=\"{a}\" style='zoom:100%'>\n</div>\n\
+             2. [an article](https://img.example.org/page)\n   - Figure: ![b]({b} \"t\")\n\n\
+             <p>\n<https://img.example.org/b.png>\n</p>\n"
+        )
+    );
+    let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(snapshot(tree.path()), original);
+}

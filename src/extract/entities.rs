@@ -18,6 +18,14 @@ pub fn unescape_markdown(s: &str) -> Cow<'_, str> {
     decode_inner(s, true)
 }
 
+/// A decoded Markdown destination as a renderer sends it: a backslash left in it
+/// is percent-encoded (`%5C`), as CommonMark's reference renderer and GitHub do,
+/// where a URL parser would read it as `/`.
+#[must_use]
+pub fn encode_backslashes(s: &str) -> String {
+    s.replace('\\', "%5C")
+}
+
 fn decode_inner(s: &str, backslashes: bool) -> Cow<'_, str> {
     let special = |c: char| c == '&' || (backslashes && c == '\\');
     let Some(first) = s.find(special) else {

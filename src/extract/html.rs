@@ -8,13 +8,13 @@
 //! that state spanning fragments (the `<video>` a `<source>` belongs to, the text of
 //! an `<a>` closed in a later fragment) carries over.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{Emitter, ForwardingEmitter, Span as TokenSpan, Tokenizer};
 
 use super::Found;
+use super::span::PieceMap;
 use crate::link::{Element, Kind, SrcsetCandidate};
 
 /// Quoted attribute values a fragment may hold and still be read on any thread.
@@ -27,51 +27,6 @@ const STACK_PER_ATTRIBUTE: usize = if cfg!(debug_assertions) { 8192 } else { 102
 /// Beyond this many quoted values in one fragment (5 MB of nothing but `a=""`),
 /// the fragment is not read: no real page has them, and the stack would be 512 MB.
 const MAX_ATTRIBUTES: usize = 1_000_000;
-
-/// Where the pieces of a joined fragment came from: (offset in the fragment, range
-/// in the source), adjacent source ranges merged.
-#[derive(Debug)]
-struct PieceMap {
-    pieces: Vec<(usize, Range<usize>)>,
-}
-
-impl PieceMap {
-    fn new(ranges: &[Range<usize>]) -> Self {
-        let mut pieces: Vec<(usize, Range<usize>)> = Vec::with_capacity(ranges.len());
-        let mut joined = 0;
-        for range in ranges.iter().filter(|r| r.start < r.end) {
-            match pieces.last_mut() {
-                Some((_, last)) if last.end == range.start => last.end = range.end,
-                _ => pieces.push((joined, range.clone())),
-            }
-            joined += range.len();
-        }
-        Self { pieces }
-    }
-
-    fn offset(&self, at: usize) -> usize {
-        let i = self
-            .pieces
-            .partition_point(|(start, _)| *start <= at)
-            .max(1)
-            - 1;
-        self.pieces
-            .get(i)
-            .map_or(at, |(start, range)| range.start + (at - start))
-    }
-
-    /// A fragment span in source offsets. The end is mapped from the last byte, so
-    /// a span that ends a piece does not reach into the markers after it.
-    fn to_source(&self, span: Range<usize>) -> Range<usize> {
-        let start = self.offset(span.start);
-        let end = if span.end > span.start {
-            self.offset(span.end - 1) + 1
-        } else {
-            start
-        };
-        start..end.max(start)
-    }
-}
 
 /// Media elements whose `<source>` children inherit their kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,17 +131,8 @@ impl HtmlScanner {
     /// are Markdown, not HTML. Spans are mapped back to `source`.
     pub fn scan_pieces(&mut self, source: &str, pieces: &[Range<usize>], out: &mut Vec<Found>) {
         let map = PieceMap::new(pieces);
-        let joined: Cow<'_, str> = match map.pieces.as_slice() {
-            [] => return,
-            [(_, one)] => match source.get(one.clone()) {
-                Some(text) => Cow::Borrowed(text),
-                None => return,
-            },
-            many => Cow::Owned(
-                many.iter()
-                    .filter_map(|(_, r)| source.get(r.clone()))
-                    .collect(),
-            ),
+        let Some(joined) = map.join(source) else {
+            return;
         };
         // The tokenizer recurses once per quoted attribute value of a tag, so a tag
         // with tens of thousands of them would overflow a thread's stack (an abort
@@ -422,6 +368,7 @@ fn push_attribute(
         text,
         element_kind: kind,
         srcset: None,
+        hint: None,
     });
 }
 
@@ -486,6 +433,7 @@ fn push_srcset(
                 descriptor: raw[candidate.descriptor].trim().to_owned(),
                 largest: largest == Some(i),
             }),
+            hint: None,
         });
     }
 }

@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
 
+use super::block_text;
 use super::html::HtmlScanner;
 use super::text::find_bare;
 use super::{Found, entities, push_capped};
@@ -65,6 +66,8 @@ struct Open {
     definition: Option<usize>,
     /// Whether the span of an inline destination is still to be found.
     inline: bool,
+    /// An image, whose text is alt text.
+    image: bool,
     /// The whole construct.
     range: Range<usize>,
     /// The end of the last event inside it so far: its text ends there or later.
@@ -75,6 +78,16 @@ struct Open {
 /// Extracts every link from `source[start..]`, with spans in `source`.
 pub fn extract(source: &str, start: usize) -> Vec<Found> {
     let start = start + source.get(start..).map_or(0, front_matter_len);
+    extract_from(source, start, false)
+}
+
+/// Extracts the links of text that was inside an HTML block (its tags already
+/// removed): HTML blocks there are not read for Markdown again.
+pub(super) fn extract_nested(text: &str) -> Vec<Found> {
+    extract_from(text, 0, true)
+}
+
+fn extract_from(source: &str, start: usize, nested: bool) -> Vec<Found> {
     let text = source.get(start..).unwrap_or_default();
     let parser = Parser::new_ext(text, options());
     let mut out = Vec::new();
@@ -86,6 +99,8 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
         open: Vec::new(),
         html: HtmlScanner::default(),
         html_block: Vec::new(),
+        nested,
+        images_open: 0,
         raw_depth: 0,
         text_run: None,
         bracket_depth: 0,
@@ -150,6 +165,10 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
             Event::End(TagEnd::HtmlBlock) => {
                 let lines = std::mem::take(&mut walker.html_block);
                 walker.html.scan_pieces(source, &lines, &mut walker.out);
+                if !walker.nested {
+                    let written = block_text::find(source, &lines);
+                    walker.out.extend(written);
+                }
                 walker.end_block();
             }
             Event::InlineHtml(html) => {
@@ -195,12 +214,13 @@ fn collect_definitions(
         ));
         out.push(Found {
             span,
-            target: def.dest.to_string(),
+            target: entities::encode_backslashes(&def.dest),
             element: Element::Reference,
             attribute: None,
             text: None,
             element_kind: None,
             srcset: None,
+            hint: None,
         });
     }
     definitions.sort_by_key(|(at, _)| *at);
@@ -214,6 +234,11 @@ struct Walker<'s> {
     html: HtmlScanner,
     /// The line ranges of the HTML block being read.
     html_block: Vec<Range<usize>>,
+    /// Reading the text of an HTML block: its own HTML blocks are not read again.
+    nested: bool,
+    /// Images open around the current event: links and images in alt text are
+    /// not clickable, so they are not links.
+    images_open: usize,
     /// Inside a code block or front matter: text there is not Markdown.
     raw_depth: usize,
     /// Contiguous text not inside a link, waiting to be searched for bare URLs.
@@ -262,21 +287,29 @@ impl Walker<'_> {
             found,
             definition,
             inline,
+            image,
             range: range.clone(),
             text_end: text_start,
             text: String::new(),
         };
+        let in_alt_text = self.images_open > 0;
+        self.images_open += usize::from(image);
+        if in_alt_text {
+            // Rendered as alt text only: its text still counts for the image.
+            self.open.push(open(None, None, false));
+            return;
+        }
         let (element, span, target) = match link_type {
             // The destination's span is found when the link ends and its text is
             // known; until then the construct stands in.
             LinkType::Inline => {
                 let element = if image { Element::Image } else { Element::Link };
-                (element, range.clone(), dest.to_owned())
+                (element, range.clone(), entities::encode_backslashes(dest))
             }
             LinkType::Autolink => (
                 Element::Autolink,
                 inner(&range),
-                entities::decode(dest).into_owned(),
+                entities::encode_backslashes(&entities::decode(dest)),
             ),
             LinkType::Email => (
                 Element::Autolink,
@@ -307,6 +340,7 @@ impl Walker<'_> {
             text: None,
             element_kind: image.then_some(Kind::Image),
             srcset: None,
+            hint: None,
         });
     }
 
@@ -314,6 +348,7 @@ impl Walker<'_> {
         let Some(open) = self.open.pop() else {
             return;
         };
+        self.images_open -= usize::from(open.image);
         // The link around this one contains all of it, and shows its text (an
         // image's alt text is the text of the link holding it).
         if let Some(outer) = self.open.last_mut() {
@@ -402,7 +437,7 @@ impl Walker<'_> {
             }
             // GitHub links the text as written, entities included; its HTML writer
             // percent-encodes a backslash.
-            let target = kind.target(&text[r.clone()].replace('\\', "%5C"));
+            let target = kind.target(&entities::encode_backslashes(&text[r.clone()]));
             out.push(Found {
                 span: run.start + r.start..run.start + r.end,
                 target,
@@ -411,6 +446,7 @@ impl Walker<'_> {
                 text: None,
                 element_kind: None,
                 srcset: None,
+                hint: None,
             });
         });
         *depth = bracket_depth(*depth, &text.as_bytes()[counted..]);
@@ -836,14 +872,47 @@ mod tests {
 
     #[test]
     fn deep_nesting_stays_linear() {
+        // Only the outermost image is one: the rest are its alt text.
         let md = "![".repeat(50_000) + "a" + &"](u)".repeat(50_000);
-        assert_eq!(extract(&md, 0).len(), 50_000);
+        assert_eq!(extract(&md, 0).len(), 1);
+        let md = "[".repeat(50_000) + "a" + &"](u)".repeat(50_000);
+        assert_eq!(extract(&md, 0).len(), 1);
     }
 
     #[test]
-    fn markdown_inside_an_html_block_is_not_a_link() {
+    fn links_in_alt_text_are_not_links() {
+        let found = links("![foo ![bar](/url)](/url2) ![a [b](/c) <https://d.org>](/e)");
+        let raws: Vec<_> = found.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(raws, ["/url2", "/e"]);
+        let found = extract("![foo ![bar](/url)](/url2)", 0);
+        assert_eq!(found[0].text.as_deref(), Some("foo bar"));
+    }
+
+    #[test]
+    fn a_backslash_left_in_a_destination_is_percent_encoded() {
+        let (raw, target, _) = one(r"[x](https://example.com/a\b)");
+        assert_eq!(
+            (raw.as_str(), target.as_str()),
+            (r"https://example.com/a\b", "https://example.com/a%5Cb")
+        );
+        assert_eq!(
+            one(r"<https://example.com/a\b>").1,
+            "https://example.com/a%5Cb"
+        );
+        assert_eq!(one("[x]: https://e.org/a\\b\n").1, "https://e.org/a%5Cb");
+        // An escape is not a backslash left in it.
+        assert_eq!(one(r"[x](https://e.org/a\(b)").1, "https://e.org/a(b");
+    }
+
+    #[test]
+    fn markdown_inside_an_html_block_is_found_with_a_hint() {
         let found = extract("<div>\n[a](b) https://c.org\n</div>\n", 0);
-        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].target.as_str(), found[0].element),
+            ("b", Element::Link)
+        );
+        assert_eq!(found[0].hint, Some(block_text::HINT));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the URL as a renderer reads it); [`extract`] turns them into [`Link`]s with
 //! positions, resolved targets and kinds.
 
+pub mod block_text;
 pub mod entities;
 pub mod html;
 pub mod markdown;
@@ -43,6 +44,9 @@ pub struct Found {
     pub element_kind: Option<Kind>,
     /// For a `srcset` candidate, its descriptor and rank.
     pub srcset: Option<SrcsetCandidate>,
+    /// What the reader should know about how the link is written (a link GitHub
+    /// shows as text, say).
+    pub hint: Option<&'static str>,
 }
 
 impl Found {
@@ -51,7 +55,7 @@ impl Found {
     fn target_from_raw(&self, raw: &str) -> String {
         match self.element {
             Element::Link | Element::Image | Element::Reference => {
-                entities::unescape_markdown(raw).into_owned()
+                entities::encode_backslashes(&entities::unescape_markdown(raw))
             }
             Element::Html => entities::decode(raw).into_owned(),
             // Autolinks and bare links are taken as written, with the `mailto:`
@@ -123,6 +127,10 @@ pub fn extract(
                 f.target
             };
             let resolved = classifier.resolve(&target, &note, f.element_kind);
+            let hint = match (f.hint, resolved.hint) {
+                (Some(written), Some(resolved)) => Some(format!("{resolved}; {written}")),
+                (written, resolved) => resolved.or_else(|| written.map(str::to_owned)),
+            };
             Link {
                 file: file_name.clone(),
                 line: position.line,
@@ -135,7 +143,7 @@ pub fn extract(
                 attribute: f.attribute,
                 text: f.text,
                 reason: resolved.reason,
-                hint: resolved.hint,
+                hint,
                 srcset: f.srcset,
             }
         })

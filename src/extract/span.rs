@@ -7,10 +7,70 @@
 //! text is reported where an editor shows it. A byte-order mark is not a character
 //! anyone sees, so it is not counted in the first line's columns.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// A byte range `[start, end)` in a note's source.
 pub type Span = Range<usize>;
+
+/// Where the pieces of a joined fragment came from: (offset in the fragment, range
+/// in the source), adjacent source ranges merged.
+#[derive(Debug)]
+pub(crate) struct PieceMap {
+    pieces: Vec<(usize, Range<usize>)>,
+}
+
+impl PieceMap {
+    pub(crate) fn new(ranges: &[Range<usize>]) -> Self {
+        let mut pieces: Vec<(usize, Range<usize>)> = Vec::with_capacity(ranges.len());
+        let mut joined = 0;
+        for range in ranges.iter().filter(|r| r.start < r.end) {
+            match pieces.last_mut() {
+                Some((_, last)) if last.end == range.start => last.end = range.end,
+                _ => pieces.push((joined, range.clone())),
+            }
+            joined += range.len();
+        }
+        Self { pieces }
+    }
+
+    /// The pieces put together, borrowed when there is only one; `None` when a
+    /// range is not in `source`.
+    pub(crate) fn join<'s>(&self, source: &'s str) -> Option<Cow<'s, str>> {
+        match self.pieces.as_slice() {
+            [] => None,
+            [(_, one)] => source.get(one.clone()).map(Cow::Borrowed),
+            many => many
+                .iter()
+                .map(|(_, r)| source.get(r.clone()))
+                .collect::<Option<String>>()
+                .map(Cow::Owned),
+        }
+    }
+
+    fn offset(&self, at: usize) -> usize {
+        let i = self
+            .pieces
+            .partition_point(|(start, _)| *start <= at)
+            .max(1)
+            - 1;
+        self.pieces
+            .get(i)
+            .map_or(at, |(start, range)| range.start + (at - start))
+    }
+
+    /// A fragment span in source offsets. The end is mapped from the last byte, so
+    /// a span that ends a piece does not reach into the markers after it.
+    pub(crate) fn to_source(&self, span: Range<usize>) -> Range<usize> {
+        let start = self.offset(span.start);
+        let end = if span.end > span.start {
+            self.offset(span.end - 1) + 1
+        } else {
+            start
+        };
+        start..end.max(start)
+    }
+}
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -134,6 +134,7 @@ fn email_at(text: &str, taken: usize, at: usize) -> Option<(Range<usize>, BareKi
     let mut start = at;
     while start > taken
         && (bytes[start - 1].is_ascii_alphanumeric() || b".+-_".contains(&bytes[start - 1]))
+        && !escaped(bytes, start - 1)
     {
         start -= 1;
     }
@@ -174,6 +175,19 @@ fn email_at(text: &str, taken: usize, at: usize) -> Option<(Range<usize>, BareKi
         return Some((start - "xmpp:".len()..end, BareKind::Url));
     }
     Some((start..end, BareKind::Email))
+}
+
+/// Whether the byte at `at` is escaped by a backslash: an odd number of them stands
+/// right before it. GitHub reads an escaped character as text of its own, so an
+/// address does not reach back across it (`foo\_bar@x.com` links `bar@x.com`).
+fn escaped(bytes: &[u8], at: usize) -> bool {
+    bytes[..at]
+        .iter()
+        .rev()
+        .take_while(|b| **b == b'\\')
+        .count()
+        % 2
+        == 1
 }
 
 /// Why the start of a text is not a valid domain.
@@ -342,6 +356,15 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(BareKind::Www.target("www.a.org"), "http://www.a.org");
+    }
+
+    #[test]
+    fn an_address_does_not_reach_back_across_an_escape() {
+        assert_eq!(bare(r"foo\_bar@x.com"), [("bar@x.com", BareKind::Email)]);
+        assert_eq!(bare(r"foo\+bar@x.com"), [("bar@x.com", BareKind::Email)]);
+        assert!(bare(r"<foo\+@bar.example.com>").is_empty());
+        // An escaped backslash escapes nothing after it.
+        assert_eq!(bare(r"foo\\_bar@x.com"), [("_bar@x.com", BareKind::Email)]);
     }
 
     #[test]
