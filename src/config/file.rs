@@ -376,6 +376,20 @@ impl SiteFile {
         if self.host_concurrency == Some(0) {
             return Err(within("host_concurrency must be at least 1".into()));
         }
+        let markers = [
+            ("live_selector", live_selector.is_some()),
+            ("gone_markers", !self.gone_markers.is_empty()),
+            ("blocked_markers", !self.blocked_markers.is_empty()),
+            ("moved_markers", !self.moved_markers.is_empty()),
+        ];
+        if method == Some(Method::Head)
+            && let Some((key, _)) = markers.iter().find(|(_, set)| *set)
+        {
+            // A deletion notice is in the body, which HEAD never sees.
+            return Err(within(format!(
+                "method = \"head\" reads no page, and {key} needs one; leave method out (a rule with page markers is asked with GET) or set it to \"get\""
+            )));
+        }
         let fetch = fetch_rule(
             &self.rewrite,
             self.drop_query,

@@ -785,6 +785,10 @@ mod tests {
             ("[check]\nexclude = [\"(\"]\n", "not a regular expression"),
             ("[[sites]]\nname = \"x\"\nmethod = \"post\"\n", "method"),
             (
+                "[[sites]]\nname = \"x\"\nmethod = \"head\"\ngone_markers = [\"gone\"]\n",
+                "reads no page, and gone_markers needs one",
+            ),
+            (
                 "[fetch]\nwayback_capture = \"https://w.example/{url}\"\n",
                 "{timestamp}",
             ),

@@ -671,11 +671,11 @@ impl Engine {
     }
 }
 
-/// The method a request starts with: HEAD to probe unless the site rule says
-/// GET; always GET to read a page or a file.
+/// The method a request starts with: HEAD to probe unless the site rule reads
+/// pages (see [`SiteRule::probe_method`]); always GET to read a page or a file.
 fn first_method(mode: Mode, rule: Option<&SiteRule>) -> Method {
     match mode {
-        Mode::Probe => rule.and_then(|r| r.method).unwrap_or(Method::Head),
+        Mode::Probe => rule.map_or(Method::Head, SiteRule::probe_method),
         Mode::Page | Mode::Download => Method::Get,
     }
 }

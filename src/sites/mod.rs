@@ -229,6 +229,34 @@ impl SiteRule {
             batch: None,
         }
     }
+
+    /// Whether the rule looks for anything in a page's text: markers of a gone,
+    /// walled or moved page, or a live page's selector.
+    #[must_use]
+    pub fn has_page_markers(&self) -> bool {
+        self.live_selector.is_some()
+            || !self.gone_markers.is_empty()
+            || !self.blocked_markers.is_empty()
+            || !self.moved_markers.is_empty()
+    }
+
+    /// Whether links to these hosts are judged on their page's text: the rule
+    /// has page markers, or asks for GET.
+    #[must_use]
+    pub fn reads_page(&self) -> bool {
+        self.method == Some(Method::Get) || self.has_page_markers()
+    }
+
+    /// How `check` asks a link to these hosts: GET where the rule reads pages
+    /// (HEAD cannot see a deletion notice), else the rule's method, else HEAD.
+    #[must_use]
+    pub fn probe_method(&self) -> Method {
+        if self.reads_page() {
+            Method::Get
+        } else {
+            self.method.unwrap_or(Method::Head)
+        }
+    }
 }
 
 #[allow(clippy::ref_option)] // the signature `serialize_with` requires
@@ -401,6 +429,21 @@ mod tests {
         assert_eq!(rules.lookup("x.cdn.example.com").unwrap().name, "narrow");
         assert_eq!(rules.lookup("docs.example.com").unwrap().name, "exact");
         assert_eq!(rules.lookup("www.example.com").unwrap().name, "wide");
+    }
+
+    #[test]
+    fn a_rule_that_reads_pages_is_asked_with_get() {
+        let mut r = rule("a", &["a.example"], Kind::Article);
+        assert_eq!(r.probe_method(), Method::Head);
+        r.method = Some(Method::Get);
+        assert_eq!(r.probe_method(), Method::Get);
+        r.method = None;
+        r.gone_markers = vec!["gone".into()];
+        assert!(r.reads_page());
+        assert_eq!(r.probe_method(), Method::Get, "markers need the page");
+        r.gone_markers.clear();
+        r.live_selector = Some(LiveSelector::parse("#main").unwrap());
+        assert_eq!(r.probe_method(), Method::Get);
     }
 
     #[test]
