@@ -62,3 +62,77 @@ fn a_rule_with_page_markers_reads_the_page_without_saying_get() {
         assert_eq!(fixture.methods("wiki.example.org", path), ["GET"], "{path}");
     }
 }
+
+#[test]
+fn a_200_page_titled_as_not_found_is_soft_dead_where_pages_are_read() {
+    let hosts = ["blog.csdn.net", "wiki.example.org", "example.org"];
+    let fixture = Fixture::start(&hosts, |req: &Req| {
+        match (req.host.as_str(), req.path.as_str()) {
+            // A removed post, at its own address.
+            ("blog.csdn.net", "/a/article/details/1") => Reply::html(
+                "<html><head><title>404</title></head><body>\
+                 <div class=\"error\">您访问的页面不存在或已被删除</div></body></html>",
+            ),
+            // A live post about 404 errors.
+            ("blog.csdn.net", "/a/article/details/2") => Reply::html(
+                "<html><head><title>nginx 404 Not Found 报错_someone的博客-CSDN博客</title></head>\
+                 <body><h1 class=\"title-article\">nginx 404 Not Found 报错</h1>\
+                 <div id=\"content_views\"><p>404 Not Found 页面不存在……</p></div></body></html>",
+            ),
+            ("blog.csdn.net", "/a/article/details/3") => {
+                Reply::redirect(302, "https://blog.csdn.net/error/404.html?from=x")
+            }
+            ("blog.csdn.net", p) if p.starts_with("/error/404") => {
+                Reply::html("<title>404</title>")
+            }
+            ("wiki.example.org", "/gone") => {
+                Reply::html("<title>Page not found · Wiki</title><h1>Page not found</h1>")
+            }
+            ("wiki.example.org", "/heading") => {
+                Reply::html("<title>Wiki</title><main><h2>页面不存在</h2></main>")
+            }
+            // No rule reads this host's pages: its status is all there is.
+            _ => Reply::html("<title>404</title>"),
+        }
+    });
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        format!(
+            "{QUICK}\n[[sites]]\nname = \"wiki\"\nhosts = [\"wiki.example.org\"]\nmethod = \"get\"\n"
+        ),
+    )
+    .file(
+        "notes/a.md",
+        "https://blog.csdn.net/a/article/details/1\n\
+         https://blog.csdn.net/a/article/details/2\n\
+         https://blog.csdn.net/a/article/details/3\n\
+         https://wiki.example.org/gone https://wiki.example.org/heading\n\
+         https://example.org/titled-404\n",
+    );
+    let results = check(&tree, &fixture, &[]);
+    let deleted = "https://blog.csdn.net/a/article/details/1";
+    assert_eq!(verdict(&results, deleted), "soft-dead");
+    assert_eq!(s(&results[deleted], "reason"), "the page is titled «404»");
+    assert_eq!(
+        verdict(&results, "https://blog.csdn.net/a/article/details/2"),
+        "ok"
+    );
+    assert_eq!(
+        verdict(&results, "https://blog.csdn.net/a/article/details/3"),
+        "soft-dead"
+    );
+    // The shipped titles serve any rule that reads pages.
+    let gone = "https://wiki.example.org/gone";
+    assert_eq!(verdict(&results, gone), "soft-dead");
+    assert!(s(&results[gone], "reason").contains("Page not found · Wiki"));
+    let heading = "https://wiki.example.org/heading";
+    assert_eq!(verdict(&results, heading), "soft-dead");
+    assert!(s(&results[heading], "reason").contains("页面不存在"));
+    assert_eq!(verdict(&results, "https://example.org/titled-404"), "ok");
+    assert_eq!(fixture.methods("example.org", "/titled-404"), ["HEAD"]);
+    for n in 1..=2 {
+        let path = format!("/a/article/details/{n}");
+        assert_eq!(fixture.methods("blog.csdn.net", &path), ["GET"], "{path}");
+    }
+}
