@@ -136,3 +136,61 @@ fn a_200_page_titled_as_not_found_is_soft_dead_where_pages_are_read() {
         assert_eq!(fixture.methods("blog.csdn.net", &path), ["GET"], "{path}");
     }
 }
+
+#[test]
+fn a_host_that_refuses_head_is_asked_with_get_after_a_few_refusals() {
+    use std::time::Duration;
+    let hosts = [
+        "no-head.example.org",
+        "no-head-501.example.org",
+        "head.example.org",
+    ];
+    let fixture = Fixture::start(&hosts, |req: &Req| {
+        match (req.host.as_str(), req.method.as_str()) {
+            // Slow refusals: the first requests are all out before one returns.
+            ("no-head.example.org", "HEAD") => Reply::status(405).delay(Duration::from_millis(200)),
+            ("no-head-501.example.org", "HEAD") => Reply::status(501),
+            _ => Reply::html("<p>here</p>"),
+        }
+    });
+    let urls =
+        |host: &str| -> Vec<String> { (0..30).map(|i| format!("https://{host}/p/{i}")).collect() };
+    let mut notes = String::new();
+    for host in hosts {
+        for url in urls(host) {
+            notes.push_str(&url);
+            notes.push('\n');
+        }
+    }
+    let tree = Tree::new();
+    // The 501 host is asked one URL at a time; the others eight at once.
+    tree.file(
+        "archiver.toml",
+        format!(
+            "{QUICK}\n[[sites]]\nname = \"one-at-a-time\"\nhosts = [\"no-head-501.example.org\"]\nhost_concurrency = 1\n"
+        ),
+    )
+    .file("notes/a.md", notes);
+    let results = check(&tree, &fixture, &["--host-concurrency", "8"]);
+    let methods = |host: &str| -> Vec<String> {
+        (0..30)
+            .flat_map(|i| fixture.methods(host, &format!("/p/{i}")))
+            .collect()
+    };
+    for host in hosts {
+        for url in urls(host) {
+            assert_eq!(verdict(&results, &url), "ok", "{url}");
+        }
+    }
+    for host in ["no-head.example.org", "no-head-501.example.org"] {
+        let sent = methods(host);
+        let heads = sent.iter().filter(|m| *m == "HEAD").count();
+        assert!(
+            (1..=3).contains(&heads),
+            "{host}: {heads} HEADs in {sent:?}"
+        );
+        assert_eq!(sent.len(), 30 + heads, "{host}: one GET per URL: {sent:?}");
+    }
+    // A host that answers HEAD keeps being asked with it.
+    assert_eq!(methods("head.example.org"), vec!["HEAD"; 30]);
+}
