@@ -5,10 +5,13 @@
 //! its signature runs out. Site rules carry what each host's answers mean (page
 //! markers, redirect targets, statuses); this module applies them.
 
+use std::cell::OnceCell;
+use std::sync::LazyLock;
+
 use url::Url;
 
 use crate::net::probe::{Failure, Outcome, Response};
-use crate::sites::{SiteRule, SiteRules};
+use crate::sites::{SiteRule, SiteRules, titles};
 use crate::verdict::Verdict;
 
 /// The verdict on one URL, with what supports it.
@@ -60,7 +63,9 @@ pub fn judge(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Judgement {
         Err(failure) => judge_failure(failure, attempts),
         Ok(response) => {
             let final_rule = rule_of(&response.url);
-            let mut j = judge_response(url, response, start_rule, final_rule, attempts);
+            let gone_titles = final_rule.map(|r| sites.gone_titles(r)).unwrap_or_default();
+            let rules = (start_rule, final_rule, gone_titles.as_slice());
+            let mut j = judge_response(url, response, rules, attempts);
             j.status = Some(response.status);
             if response.url != *url {
                 j.final_url = Some(response.url.to_string());
@@ -126,11 +131,14 @@ fn judge_failure(failure: &Failure, attempts: usize) -> Judgement {
     Judgement::new(verdict, reason)
 }
 
+/// The rules of the URL asked and of the one that answered, and the
+/// not-found titles of the latter's pages.
+type Rules<'a> = (Option<&'a SiteRule>, Option<&'a SiteRule>, &'a [&'a str]);
+
 fn judge_response(
     url: &Url,
     response: &Response,
-    start_rule: Option<&SiteRule>,
-    final_rule: Option<&SiteRule>,
+    (start_rule, final_rule, gone_titles): Rules<'_>,
     attempts: usize,
 ) -> Judgement {
     let status = response.status;
@@ -164,7 +172,7 @@ fn judge_response(
         );
     }
     match status {
-        200..=299 => judge_page(url, response, final_rule),
+        200..=299 => judge_page(url, response, final_rule, gone_titles),
         404 | 410 => Judgement::new(Verdict::Dead, format!("HTTP {status}")),
         429 | 503 if response.waited_too_long => Judgement::new(
             Verdict::Blocked,
@@ -201,16 +209,24 @@ fn judge_response(
 }
 
 /// A 2xx page: read it for the site's markers.
-fn judge_page(url: &Url, response: &Response, rule: Option<&SiteRule>) -> Judgement {
+fn judge_page(
+    url: &Url,
+    response: &Response,
+    rule: Option<&SiteRule>,
+    gone_titles: &[&str],
+) -> Judgement {
     let redirected = response.url != *url;
     if let Some(rule) = rule
         && !response.body.is_empty()
     {
         let text = String::from_utf8_lossy(&response.body);
+        // Parsed once, and only when a selector or the titles need it.
+        let page = OnceCell::new();
+        let page = || page.get_or_init(|| scraper::Html::parse_document(&text));
         if rule
             .live_selector
             .as_ref()
-            .is_some_and(|s| s.matches(&text))
+            .is_some_and(|s| s.matches_in(page()))
         {
             return if redirected {
                 Judgement::new(Verdict::Redirected, None)
@@ -230,6 +246,11 @@ fn judge_page(url: &Url, response: &Response, rule: Option<&SiteRule>) -> Judgem
         }
         if let Some(m) = rule.gone_markers.iter().find(|m| text.contains(m.as_str())) {
             return Judgement::new(Verdict::SoftDead, format!("the page says «{m}»"));
+        }
+        if !gone_titles.is_empty()
+            && let Some(seen) = not_found_title(page(), gone_titles)
+        {
+            return Judgement::new(Verdict::SoftDead, seen);
         }
         if let Some(m) = rule
             .moved_markers
@@ -252,6 +273,46 @@ fn judge_page(url: &Url, response: &Response, rule: Option<&SiteRule>) -> Judgem
         Judgement::new(Verdict::Redirected, None)
     } else {
         Judgement::new(Verdict::Ok, None)
+    }
+}
+
+/// What shows a parsed page to be a not-found page, in words: its title, or
+/// its main heading (the first `h1`, else the first heading) where that is not
+/// the title's own words (a live post's heading repeats its title).
+fn not_found_title(page: &scraper::Html, phrases: &[&str]) -> Option<String> {
+    static TITLE: LazyLock<scraper::Selector> =
+        LazyLock::new(|| scraper::Selector::parse("head > title").expect("a valid selector"));
+    static H1: LazyLock<scraper::Selector> =
+        LazyLock::new(|| scraper::Selector::parse("h1").expect("a valid selector"));
+    static HEADING: LazyLock<scraper::Selector> = LazyLock::new(|| {
+        scraper::Selector::parse("h1, h2, h3, h4, h5, h6").expect("a valid selector")
+    });
+    let text_of = |e: scraper::ElementRef<'_>| e.text().collect::<String>();
+    let title = page.select(&TITLE).next().map(text_of);
+    if let Some(title) = &title
+        && titles::in_title(phrases, title).is_some()
+    {
+        return Some(format!("the page is titled «{}»", shown(title)));
+    }
+    let heading = page
+        .select(&H1)
+        .next()
+        .or_else(|| page.select(&HEADING).next())
+        .map(text_of)?;
+    let own_title = title.is_some_and(|t| {
+        let h = titles::normalize(&heading);
+        !h.is_empty() && titles::normalize(&t).contains(&h)
+    });
+    (!own_title && titles::in_heading(phrases, &heading).is_some())
+        .then(|| format!("the page's heading says «{}»", shown(&heading)))
+}
+
+/// A title or heading as a reason shows it: spacing collapsed, cut short.
+fn shown(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
     }
 }
 
@@ -366,6 +427,33 @@ mod tests {
             moved.moved_to.as_deref(),
             Some("https://mp.weixin.qq.com/s/new")
         );
+    }
+
+    #[test]
+    fn a_page_titled_as_not_found_is_soft_dead_where_pages_are_read() {
+        let csdn = "https://blog.csdn.net/a/article/details/1";
+        let page = |body: &str| verdict_of(csdn, csdn, 200, &[], body);
+        let gone = page(
+            "<html><head><title>404</title></head><body><div>您访问的页面不存在或已被删除</div></body></html>",
+        );
+        assert_eq!(gone.verdict, Verdict::SoftDead);
+        assert_eq!(gone.reason.as_deref(), Some("the page is titled «404»"));
+        let heading = page("<title>CSDN</title><h2>抱歉，您访问的页面不存在或者已被删除</h2>");
+        assert_eq!(heading.verdict, Verdict::SoftDead, "{heading:?}");
+        assert!(heading.reason.unwrap().contains("heading"));
+        // Posts about 404 errors, their heading their own title.
+        for live in [
+            "<title>404 Not Found_someone的博客-CSDN博客</title><h1>404 Not Found</h1><p>nginx 404</p>",
+            "<title>404 Not Found 的排查 - CSDN</title><h1>404 Not Found 的排查</h1>",
+            "<title>404</title><div id=\"content_views\">a post titled 404</div>",
+        ] {
+            assert_eq!(page(live).verdict, Verdict::Ok, "{live}");
+        }
+        // A host whose rule does not read pages, and one with no rule.
+        for url in ["https://mmbiz.qpic.cn/a/640", "https://example.org/x"] {
+            let j = verdict_of(url, url, 200, &[], "<title>404</title>");
+            assert_eq!(j.verdict, Verdict::Ok, "{url}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::net::connect_to::ConnectTo;
 use crate::sites::batch::BatchRule;
 use crate::sites::fetch::{FetchRule, Referer, Rewrite, parse_size};
 use crate::sites::headers::SiteHeaders;
-use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
+use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent, titles};
 use crate::verdict::Verdict;
 
 /// A configuration file's contents.
@@ -31,7 +31,14 @@ pub(super) struct FileConfig {
     fetch: Option<FetchFile>,
     rewrite: Option<RewriteFile>,
     state: Option<StateFile>,
+    pages: Option<PagesFile>,
     sites: Option<Vec<SiteFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PagesFile {
+    gone_titles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +145,8 @@ struct SiteFile {
     #[serde(default)]
     gone_markers: Vec<String>,
     #[serde(default)]
+    gone_titles: Vec<String>,
+    #[serde(default)]
     gone_redirects: Vec<String>,
     #[serde(default)]
     blocked_markers: Vec<String>,
@@ -209,6 +218,7 @@ pub(super) struct Partial {
     pub wayback_api: Option<url::Url>,
     pub wayback_capture: Option<String>,
     pub rewrite_kinds: Option<Vec<MediaKind>>,
+    pub gone_titles: Option<Vec<String>>,
     pub sites: Vec<SiteRule>,
 }
 
@@ -247,6 +257,7 @@ impl FileConfig {
         let fetch = self.fetch.unwrap_or_default();
         let rewrite = self.rewrite.unwrap_or_default();
         let state = self.state.unwrap_or_default();
+        let pages = self.pages.unwrap_or_default();
         let media = |key: &str, v: Option<Vec<String>>| {
             v.map(|v| values::media_kinds(&v).map_err(|e| bad(format!("{key}: {e}"))))
                 .transpose()
@@ -321,6 +332,10 @@ impl FileConfig {
                 .map(|v| values::capture_template(&v))
                 .transpose()
                 .map_err(|e| bad(format!("fetch.wayback_capture: {e}")))?,
+            gone_titles: pages
+                .gone_titles
+                .map(|v| titles("pages.gone_titles", v).map_err(bad))
+                .transpose()?,
             sites: self
                 .sites
                 .unwrap_or_default()
@@ -376,6 +391,22 @@ impl SiteFile {
         if self.host_concurrency == Some(0) {
             return Err(within("host_concurrency must be at least 1".into()));
         }
+        let gone_titles = titles("gone_titles", self.gone_titles).map_err(within)?;
+        let markers = [
+            ("live_selector", live_selector.is_some()),
+            ("gone_markers", !self.gone_markers.is_empty()),
+            ("gone_titles", !gone_titles.is_empty()),
+            ("blocked_markers", !self.blocked_markers.is_empty()),
+            ("moved_markers", !self.moved_markers.is_empty()),
+        ];
+        if method == Some(Method::Head)
+            && let Some((key, _)) = markers.iter().find(|(_, set)| *set)
+        {
+            // A deletion notice is in the body, which HEAD never sees.
+            return Err(within(format!(
+                "method = \"head\" reads no page, and {key} needs one; leave method out (a rule with page markers is asked with GET) or set it to \"get\""
+            )));
+        }
         let fetch = fetch_rule(
             &self.rewrite,
             self.drop_query,
@@ -402,6 +433,7 @@ impl SiteFile {
             headers,
             live_selector,
             gone_markers: self.gone_markers,
+            gone_titles,
             gone_redirects: self.gone_redirects,
             blocked_markers: self.blocked_markers,
             blocked_redirects: self.blocked_redirects,
@@ -413,6 +445,16 @@ impl SiteFile {
             fetch,
             batch,
         })
+    }
+}
+
+/// Not-found titles, none of them blank (it would match an empty title).
+fn titles(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
+    match list.iter().find(|t| titles::is_blank(t)) {
+        Some(t) => Err(format!(
+            "{key}: `{t}` is no title: a phrase needs a letter or a digit"
+        )),
+        None => Ok(list),
     }
 }
 
@@ -518,6 +560,7 @@ impl Partial {
             wayback_api,
             wayback_capture,
             rewrite_kinds,
+            gone_titles,
         );
         for rule in top.sites {
             match self.sites.iter_mut().find(|r| r.name == rule.name) {

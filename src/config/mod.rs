@@ -105,6 +105,8 @@ pub struct Settings {
     pub rewrite: RewriteSettings,
     /// The state database.
     pub state: StateSettings,
+    /// How pages are read.
+    pub pages: PageSettings,
     /// Site rules, merged by name.
     pub sites: SiteRules,
     /// The files that were merged, lowest first (not part of `config --show`'s TOML).
@@ -215,6 +217,15 @@ pub struct CheckSettings {
     /// never are); zero asks every time (`check.max_age`, `--max-age`).
     #[serde(serialize_with = "duration")]
     pub max_age: std::time::Duration,
+}
+
+/// `[pages]`, resolved: what a page says about itself, for hosts whose site
+/// rule reads pages.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageSettings {
+    /// Titles or main headings of a not-found page (`soft-dead`); the site
+    /// rules carry them too ([`SiteRules::gone_titles`]).
+    pub gone_titles: Vec<String>,
 }
 
 /// Where `check` keeps its history.
@@ -436,6 +447,7 @@ impl Settings {
                 p.$field.ok_or_else(|| missing($key))?
             };
         }
+        let gone_titles = get!(gone_titles, "pages.gone_titles");
         Ok(Settings {
             links: LinkSettings {
                 base_url: p.base_url.flatten(),
@@ -491,7 +503,10 @@ impl Settings {
             rewrite: RewriteSettings {
                 kinds: get!(rewrite_kinds, "rewrite.kinds"),
             },
-            sites: SiteRules::new(p.sites),
+            pages: PageSettings {
+                gone_titles: gone_titles.clone(),
+            },
+            sites: SiteRules::new(p.sites).with_gone_titles(gone_titles),
             sources,
         })
     }
@@ -784,6 +799,19 @@ mod tests {
             ("[check]\nfail_on = [\"gone\"]\n", "unknown verdict"),
             ("[check]\nexclude = [\"(\"]\n", "not a regular expression"),
             ("[[sites]]\nname = \"x\"\nmethod = \"post\"\n", "method"),
+            (
+                "[[sites]]\nname = \"x\"\nmethod = \"head\"\ngone_markers = [\"gone\"]\n",
+                "reads no page, and gone_markers needs one",
+            ),
+            (
+                "[[sites]]\nname = \"x\"\nmethod = \"head\"\ngone_titles = [\"404\"]\n",
+                "gone_titles needs one",
+            ),
+            ("[pages]\ngone_titles = [\" - \"]\n", "pages.gone_titles"),
+            (
+                "[[sites]]\nname = \"x\"\ngone_titles = [\"\"]\n",
+                "site rule `x`: gone_titles",
+            ),
             (
                 "[fetch]\nwayback_capture = \"https://w.example/{url}\"\n",
                 "{timestamp}",

@@ -4,6 +4,7 @@
 //! Engine::probe(url) ──▶ for each hop (redirects are followed here, never by reqwest):
 //!     HostPool::slot(host) ─ per-host semaphore ─ interval ─ Retry-After pause ─ global semaphore
 //!     Client::send ─ HEAD, or GET with a bounded body prefix; HEAD refused → GET
+//!                    (a host that keeps refusing HEAD is asked with GET: [`head`])
 //!     transient failure → retry with exponential backoff and jitter, bounded
 //! ──▶ Outcome { hops, final response or failure }
 //! ```
@@ -16,6 +17,7 @@
 
 pub mod client;
 pub mod connect_to;
+pub mod head;
 pub mod pool;
 pub mod probe;
 pub mod reach;

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::client::{Clients, ResolveError};
+use super::head::{HeadMemory, HeadTry};
 use super::pool::{HostLimits, HostPool, NotStarted, Started, Ticket, later};
 use super::reach;
 use crate::config::NetworkSettings;
@@ -151,6 +152,8 @@ pub struct Engine {
     heard: std::sync::atomic::AtomicBool,
     clients: Clients,
     pool: HostPool,
+    /// Which hosts refuse HEAD.
+    heads: HeadMemory,
     settings: NetworkSettings,
     sites: SiteRules,
 }
@@ -165,6 +168,7 @@ impl Engine {
             heard: std::sync::atomic::AtomicBool::new(false),
             clients: Clients::new(settings)?,
             pool: HostPool::new(settings.max_concurrency),
+            heads: HeadMemory::default(),
             settings: settings.clone(),
             sites: sites.clone(),
         })
@@ -441,6 +445,7 @@ impl Engine {
         let mut method = first_method(state.mode, rule);
         let mut attempt = 0;
         loop {
+            let head = self.head_or_get(url, &mut method, state.deadline).await;
             let starting = self.pool.start(ticket);
             let started = match state.deadline {
                 Some(at) => tokio::time::timeout_at(at, starting).await.map_err(|_| {
@@ -479,6 +484,9 @@ impl Engine {
                 method: method_name(method),
                 status: result.as_ref().ok().map(|(r, _)| r.status),
             });
+            if let Some(head) = head {
+                head.answered(result.as_ref().ok().map(|(r, _)| r.status));
+            }
             let retries_left = attempt < self.settings.retries;
             match result {
                 Ok((response, Some(unread))) => {
@@ -524,6 +532,37 @@ impl Engine {
             drop(started);
             attempt += 1;
         }
+    }
+
+    /// Keeps HEAD for `url` unless its host refuses HEAD, which turns `method`
+    /// into GET; a HEAD's try, to report its answer to.
+    async fn head_or_get(
+        &self,
+        url: &Url,
+        method: &mut Method,
+        deadline: Option<Instant>,
+    ) -> Option<HeadTry> {
+        if *method != Method::Head {
+            return None;
+        }
+        let admit = self.heads.admit(host_key(url));
+        let head = match deadline {
+            Some(at) => {
+                let Ok(head) = tokio::time::timeout_at(at, admit).await else {
+                    // Out of time while other HEADs settle: the deadline
+                    // refuses whatever comes next.
+                    *method = Method::Get;
+                    return None;
+                };
+                head
+            }
+            None => admit.await,
+        };
+        if head.is_none() {
+            tracing::debug!("{url}: {} refuses HEAD, asking with GET", host_key(url));
+            *method = Method::Get;
+        }
+        head
     }
 
     /// Honours a 429 or 503's Retry-After for the whole host: a pause every request
@@ -671,11 +710,11 @@ impl Engine {
     }
 }
 
-/// The method a request starts with: HEAD to probe unless the site rule says
-/// GET; always GET to read a page or a file.
+/// The method a request starts with: HEAD to probe unless the site rule reads
+/// pages (see [`SiteRule::probe_method`]); always GET to read a page or a file.
 fn first_method(mode: Mode, rule: Option<&SiteRule>) -> Method {
     match mode {
-        Mode::Probe => rule.and_then(|r| r.method).unwrap_or(Method::Head),
+        Mode::Probe => rule.map_or(Method::Head, SiteRule::probe_method),
         Mode::Page | Mode::Download => Method::Get,
     }
 }

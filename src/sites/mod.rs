@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod fetch;
 pub mod headers;
+pub mod titles;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -166,6 +167,10 @@ pub struct SiteRule {
     /// Page texts that mean the page is gone though it answers 200 (`soft-dead`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gone_markers: Vec<String>,
+    /// Titles or main headings of this site's not-found page (`soft-dead`),
+    /// besides the ones every rule that reads pages knows (see [`titles`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gone_titles: Vec<String>,
     /// Final URLs containing one of these mean the page is gone (`soft-dead`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gone_redirects: Vec<String>,
@@ -217,6 +222,7 @@ impl SiteRule {
             headers: headers::SiteHeaders::default(),
             live_selector: None,
             gone_markers: Vec::new(),
+            gone_titles: Vec::new(),
             gone_redirects: Vec::new(),
             blocked_markers: Vec::new(),
             blocked_redirects: Vec::new(),
@@ -227,6 +233,35 @@ impl SiteRule {
             flags: Vec::new(),
             fetch: fetch::FetchRule::default(),
             batch: None,
+        }
+    }
+
+    /// Whether the rule looks for anything in a page's text: markers of a gone,
+    /// walled or moved page, not-found titles, or a live page's selector.
+    #[must_use]
+    pub fn has_page_markers(&self) -> bool {
+        self.live_selector.is_some()
+            || !self.gone_markers.is_empty()
+            || !self.gone_titles.is_empty()
+            || !self.blocked_markers.is_empty()
+            || !self.moved_markers.is_empty()
+    }
+
+    /// Whether links to these hosts are judged on their page's text: the rule
+    /// has page markers, or asks for GET.
+    #[must_use]
+    pub fn reads_page(&self) -> bool {
+        self.method == Some(Method::Get) || self.has_page_markers()
+    }
+
+    /// How `check` asks a link to these hosts: GET where the rule reads pages
+    /// (HEAD cannot see a deletion notice), else the rule's method, else HEAD.
+    #[must_use]
+    pub fn probe_method(&self) -> Method {
+        if self.reads_page() {
+            Method::Get
+        } else {
+            self.method.unwrap_or(Method::Head)
         }
     }
 }
@@ -268,10 +303,13 @@ impl LiveSelector {
     /// Whether `html` has an element the selector matches.
     #[must_use]
     pub fn matches(&self, html: &str) -> bool {
-        scraper::Html::parse_document(html)
-            .select(&self.selector)
-            .next()
-            .is_some()
+        self.matches_in(&scraper::Html::parse_document(html))
+    }
+
+    /// Whether a parsed page has an element the selector matches.
+    #[must_use]
+    pub fn matches_in(&self, page: &scraper::Html) -> bool {
+        page.select(&self.selector).next().is_some()
     }
 }
 
@@ -296,6 +334,10 @@ fn optional_regex<S: Serializer>(r: &Option<regex::Regex>, s: S) -> Result<S::Ok
 #[serde(transparent)]
 pub struct SiteRules {
     rules: Vec<SiteRule>,
+    /// Not-found titles every rule that reads pages knows (`pages.gone_titles`,
+    /// shown there by the configuration).
+    #[serde(skip)]
+    gone_titles: Vec<String>,
     /// Exact host → the first rule naming it: most lookups end here.
     #[serde(skip)]
     exact: HashMap<String, usize>,
@@ -322,9 +364,33 @@ impl SiteRules {
         }
         Self {
             rules,
+            gone_titles: Vec::new(),
             exact,
             wildcards,
         }
+    }
+
+    /// These rules, where every rule that reads pages also knows `titles` as
+    /// titles of a not-found page.
+    #[must_use]
+    pub fn with_gone_titles(mut self, titles: Vec<String>) -> Self {
+        self.gone_titles = titles;
+        self
+    }
+
+    /// The not-found titles of a page on `rule`'s hosts: the rule's own, then
+    /// the ones every rule that reads pages knows; none for a rule that does
+    /// not read pages.
+    #[must_use]
+    pub fn gone_titles<'a>(&'a self, rule: &'a SiteRule) -> Vec<&'a str> {
+        if !rule.reads_page() {
+            return Vec::new();
+        }
+        rule.gone_titles
+            .iter()
+            .chain(&self.gone_titles)
+            .map(String::as_str)
+            .collect()
     }
 
     /// The rules, in configuration order.
@@ -401,6 +467,21 @@ mod tests {
         assert_eq!(rules.lookup("x.cdn.example.com").unwrap().name, "narrow");
         assert_eq!(rules.lookup("docs.example.com").unwrap().name, "exact");
         assert_eq!(rules.lookup("www.example.com").unwrap().name, "wide");
+    }
+
+    #[test]
+    fn a_rule_that_reads_pages_is_asked_with_get() {
+        let mut r = rule("a", &["a.example"], Kind::Article);
+        assert_eq!(r.probe_method(), Method::Head);
+        r.method = Some(Method::Get);
+        assert_eq!(r.probe_method(), Method::Get);
+        r.method = None;
+        r.gone_markers = vec!["gone".into()];
+        assert!(r.reads_page());
+        assert_eq!(r.probe_method(), Method::Get, "markers need the page");
+        r.gone_markers.clear();
+        r.live_selector = Some(LiveSelector::parse("#main").unwrap());
+        assert_eq!(r.probe_method(), Method::Get);
     }
 
     #[test]
