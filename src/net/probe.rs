@@ -11,7 +11,9 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::client::{Clients, ResolveError};
-use super::pool::{HostLimits, HostPool, NotStarted, Started, Ticket, later};
+use super::pool::{
+    Answer, HostLimits, HostPool, NotStarted, Patience, Refusal, Started, Ticket, later,
+};
 use super::reach;
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
@@ -78,9 +80,8 @@ pub enum Failure {
     /// A redirect from a public host to a loopback, private or link-local
     /// address, refused (`network.allow_private_redirects`).
     PrivateRedirect(String),
-    /// Not asked: the host asked to be left alone for longer than the run allows
-    /// (this much is left).
-    HostRefused(Duration),
+    /// Not asked: the host is given up on for this much longer, and why.
+    HostRefused(Duration, Refusal),
     /// The URL's deadline ran out while its host was paused at its request.
     RateLimited,
     /// The run is being stopped.
@@ -117,7 +118,7 @@ impl Failure {
             Failure::RedirectLoop(_) => "redirect-loop",
             Failure::BadRedirect(_) => "bad-redirect",
             Failure::PrivateRedirect(_) => "private-redirect",
-            Failure::HostRefused(_) | Failure::RateLimited => "rate-limited",
+            Failure::HostRefused(..) | Failure::RateLimited => "rate-limited",
             Failure::Cancelled => "interrupted",
             Failure::Other(_) => "error",
         }
@@ -164,7 +165,13 @@ impl Engine {
         Ok(Self {
             heard: std::sync::atomic::AtomicBool::new(false),
             clients: Clients::new(settings)?,
-            pool: HostPool::new(settings.max_concurrency),
+            pool: HostPool::new(
+                settings.max_concurrency,
+                Patience {
+                    pauses: MAX_PAUSES,
+                    give_up_for: settings.max_retry_after,
+                },
+            ),
             settings: settings.clone(),
             sites: sites.clone(),
         })
@@ -457,7 +464,7 @@ impl Engine {
             let started = match started {
                 Ok(started) => started,
                 Err(NotStarted::Closed) => return Err(Failure::Cancelled),
-                Err(NotStarted::Refused(left)) => return Err(Failure::HostRefused(left)),
+                Err(NotStarted::Refused(left, why)) => return Err(Failure::HostRefused(left, why)),
             };
             let at = *state
                 .deadline
@@ -480,77 +487,94 @@ impl Engine {
                 status: result.as_ref().ok().map(|(r, _)| r.status),
             });
             let retries_left = attempt < self.settings.retries;
-            match result {
+            // The global slot is given back before any waiting below: a retry
+            // takes its turn again.
+            let (delay, last) = match result {
                 Ok((response, Some(unread))) => {
+                    self.pool.answered(&started, Answer::Fine);
                     state.unread = Some((unread, started));
                     return Ok(response);
                 }
                 Ok((mut response, None)) => {
                     let status = response.status;
-                    if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
-                        tracing::debug!("{url}: HEAD answered {status}, asking with GET");
-                        method = Method::Get;
-                        continue;
-                    }
                     if matches!(status, 429 | 503) {
-                        match self.rate_limited(url, ticket, &mut response, at) {
+                        let limit = self.rate_limited(url, ticket, &started, &mut response, at);
+                        drop(started);
+                        match limit {
                             _ if response.waited_too_long || !retries_left => return Ok(response),
-                            RateLimit::Paused => {}
+                            // The next start waits out the pause.
+                            RateLimit::Paused => (Duration::ZERO, Ok(response)),
                             RateLimit::NoRetryAfter => {
                                 tracing::debug!("{url}: {status}, retrying");
-                                // No time left to retry: the answer stands.
-                                if !wait(self.backoff(attempt), at).await {
-                                    return Ok(response);
-                                }
+                                (self.backoff(attempt), Ok(response))
                             }
                         }
-                    } else if (500..600).contains(&status) && retries_left {
-                        tracing::debug!("{url}: {status}, retrying");
-                        if !wait(self.backoff(attempt), at).await {
+                    } else {
+                        self.pool.answered(&started, Answer::Fine);
+                        drop(started);
+                        if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
+                            tracing::debug!("{url}: HEAD answered {status}, asking with GET");
+                            method = Method::Get;
+                            continue;
+                        }
+                        if !(500..600).contains(&status) || !retries_left {
                             return Ok(response);
                         }
-                    } else {
-                        return Ok(response);
+                        tracing::debug!("{url}: {status}, retrying");
+                        (self.backoff(attempt), Ok(response))
                     }
                 }
                 Err(failure) if failure.is_transient() && retries_left => {
+                    drop(started);
                     tracing::debug!("{url}: {failure:?}, retrying");
-                    if !wait(self.backoff(attempt), at).await {
-                        return Err(failure);
-                    }
+                    (self.backoff(attempt), Err(failure))
                 }
                 Err(failure) => return Err(failure),
+            };
+            // No time left to retry: the last answer stands.
+            if !delay.is_zero() && !wait(delay, at).await {
+                return last;
             }
-            drop(started);
             attempt += 1;
         }
     }
 
-    /// Honours a 429 or 503's Retry-After for the whole host: a pause every request
-    /// to it waits out, or, when longer than the run may wait (or than this URL's
-    /// deadline), giving up on it, marked on the response.
+    /// Honours a 429 or 503: the host is slowed down, and its Retry-After
+    /// holds every request to it (a pause every request waits out or, when
+    /// longer than the run may wait, or than this URL's deadline, giving up on
+    /// it, marked on the response).
     fn rate_limited(
         &self,
         url: &Url,
         ticket: &Ticket,
+        started: &Started,
         response: &mut Response,
         at: Instant,
     ) -> RateLimit {
-        let Some(wait) = retry_after(&response.headers) else {
+        let (status, host) = (response.status, ticket.host());
+        let wait = retry_after(&response.headers);
+        let answer = |pause| {
+            if status == 429 {
+                Answer::TooMany(pause)
+            } else {
+                Answer::Unavailable(pause)
+            }
+        };
+        let Some(wait) = wait else {
+            self.pool.answered(started, answer(None));
             return RateLimit::NoRetryAfter;
         };
-        let (status, host) = (response.status, ticket.host());
         if wait > self.settings.max_retry_after {
             tracing::debug!(
                 "{url}: {status}, Retry-After {wait:?} is longer than allowed; not asking {host} again"
             );
+            self.pool.answered(started, answer(None));
             self.pool.refuse(ticket, wait);
             response.waited_too_long = true;
             return RateLimit::Paused;
         }
         tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
-        self.pool
-            .pause(ticket, wait, MAX_PAUSES, self.settings.max_retry_after);
+        self.pool.answered(started, answer(Some(wait)));
         if later(wait) > at {
             response.waited_too_long = true;
         }
@@ -680,8 +704,9 @@ fn first_method(mode: Mode, rule: Option<&SiteRule>) -> Method {
     }
 }
 
-/// Pauses a host may ask for before it is given up on for the run: a host that
-/// answers every request with 429 would otherwise make the run wait for ever.
+/// Pauses a host may ask for before it is given up on (a burst of 429s from
+/// requests out together asks for one): a host that answers every request with
+/// 429 would otherwise make the run wait for ever.
 const MAX_PAUSES: u32 = 3;
 
 /// What a 429 or 503 asked for.
