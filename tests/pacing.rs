@@ -1,6 +1,7 @@
 //! How runs pace themselves against what hosts answer: a burst of 429s counts
 //! once and slows the host down, a retry's wait leaves the other hosts their
-//! global slots, and a host given up on says so. Every assertion is on the fixture server's
+//! global slots, a host given up on says so, and a machine without a network is
+//! told from a few dead domains. Every assertion is on the fixture server's
 //! request log (what came, in which order, how many were in flight), never on
 //! the clock.
 
@@ -177,4 +178,65 @@ fn a_host_given_up_on_after_many_pauses_says_so() {
         4,
         "four pauses, then no more requests"
     );
+}
+
+/// A paper host like arXiv, its API a hundred ids a request, on names that
+/// do not exist.
+const PAPERS: &str = r#"
+[[sites]]
+name = "papers"
+hosts = ["papers.invalid"]
+kind = "paper"
+batch = { api = "arxiv", endpoint = "https://export.papers.invalid/api/query", size = 100, id = "^https://papers\\.invalid/abs/([0-9]{4}\\.[0-9]{5})$" }
+"#;
+
+#[test]
+fn a_small_run_on_a_machine_without_a_network_says_so() {
+    // Eight URLs on four dead domains, and a hundred and twenty papers whose
+    // API is as unreachable: with a canary name that does not resolve either,
+    // the network is down, whatever the run's size.
+    let tree = Tree::new();
+    let mut note: String = (0..8)
+        .map(|i| format!("[{i}](https://host{}.invalid/{i})\n", i % 4))
+        .collect();
+    for i in 0..120 {
+        note.push_str(&format!(
+            "[p{i}](https://papers.invalid/abs/2207.{:05})\n",
+            10_000 + i
+        ));
+    }
+    tree.file("archiver.toml", PAPERS).file("n.md", &note);
+    let output = archiver_in(tree.path())
+        .args(["check", "--no-state", "n.md"])
+        .env("ARCHIVER_CANARY", "canary.invalid")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the network looks down"), "{stderr}");
+    assert!(
+        stderr.contains("canary.invalid does not resolve"),
+        "{stderr}"
+    );
+    // Short: no debugging text, no list of the ids asked about.
+    assert!(stderr.lines().count() <= 2, "{stderr}");
+    for noise in ["id_list", "2207.10", "NoSuchHost", "Resolve(", "{"] {
+        assert!(!stderr.contains(noise), "{noise}: {stderr}");
+    }
+    assert!(output.stdout.is_empty(), "no links declared dead");
+
+    // The same dead domains while names resolve: dead links.
+    tree.file(
+        "n.md",
+        (0..8)
+            .map(|i| format!("[{i}](https://host{}.invalid/{i})\n", i % 4))
+            .collect::<String>(),
+    );
+    archiver_in(tree.path())
+        .args(["check", "--no-state", "n.md"])
+        .env("ARCHIVER_CANARY", "canary.invalid,localhost")
+        .assert()
+        .code(2)
+        .stdout(predicates::str::contains("8 dead"));
 }

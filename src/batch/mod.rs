@@ -118,19 +118,38 @@ pub fn requests<'a>(
 /// The most of an API answer read.
 const MAX_ANSWER: usize = 16 << 20;
 
+/// Why an API gave no answer.
+#[derive(Debug)]
+struct Unanswered {
+    /// What went wrong, in a few words.
+    reason: String,
+    /// Whether it is what a machine without a network sees: the run's
+    /// network watch speaks for that.
+    network: bool,
+}
+
 /// Asks `url` with `extra`; its status and body (at most [`MAX_ANSWER`]
 /// bytes), or why there is none.
-async fn ask(engine: &Engine, url: &Url, extra: &Extra) -> Result<(u16, Vec<u8>), String> {
+async fn ask(engine: &Engine, url: &Url, extra: &Extra) -> Result<(u16, Vec<u8>), Unanswered> {
     let download = engine.download(url, extra).await;
-    let response = download.result.map_err(|f| format!("{f:?}"))?;
+    let response = download.result.map_err(|f| Unanswered {
+        reason: f.to_string(),
+        network: f.is_network(),
+    })?;
     let Some(mut body) = download.body else {
         return Ok((response.status, response.body));
     };
     let mut bytes = Vec::new();
-    while let Some(chunk) = body.chunk().await.map_err(|e| e.to_string())? {
+    let failed = |reason: String| Unanswered {
+        reason,
+        network: false,
+    };
+    while let Some(chunk) = body.chunk().await.map_err(|e| failed(e.to_string()))? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_ANSWER {
-            return Err(format!("the answer is larger than {MAX_ANSWER} bytes"));
+            return Err(failed(format!(
+                "the answer is larger than {MAX_ANSWER} bytes"
+            )));
         }
     }
     Ok((response.status, bytes))

@@ -136,6 +136,29 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    /// What went wrong, in a few words (a report's reason says more).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::NoSuchHost(m)
+            | Failure::Resolve(m)
+            | Failure::Tls(m)
+            | Failure::BadRedirect(m)
+            | Failure::Other(m) => f.write_str(m),
+            Failure::Refused(m) => write!(f, "connection refused: {m}"),
+            Failure::Reset(m) => write!(f, "connection broken: {m}"),
+            Failure::Connect(m) => write!(f, "cannot connect: {m}"),
+            Failure::Timeout => f.write_str("no answer in time"),
+            Failure::Deadline => f.write_str("the deadline passed"),
+            Failure::TooManyRedirects(n) => write!(f, "more than {} redirects", n - 1),
+            Failure::RedirectLoop(u) => write!(f, "redirect loop back to {u}"),
+            Failure::PrivateRedirect(m) => write!(f, "redirect to a private address: {m}"),
+            Failure::HostRefused(..) | Failure::RateLimited => f.write_str("rate limited"),
+            Failure::Cancelled => f.write_str("interrupted"),
+        }
+    }
+}
+
 /// What asking a URL gave.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -175,6 +198,19 @@ impl Engine {
             settings: settings.clone(),
             sites: sites.clone(),
         })
+    }
+
+    /// The canary names (`network.canary`).
+    #[must_use]
+    pub fn canary(&self) -> &[String] {
+        &self.settings.canary
+    }
+
+    /// Whether any canary name resolves, through the resolver requests use (a
+    /// name with a `--connect-to` rule does): the resolver works.
+    pub async fn canary_resolves(&self) -> bool {
+        let wait = self.settings.timeout.min(Duration::from_secs(5));
+        super::client::any_resolves(&self.settings.canary, &self.settings.connect_to, wait).await
     }
 
     /// Whether any request has had an answer yet, on any host.

@@ -89,6 +89,8 @@ async fn check_with_batches(
         && !engine.heard_an_answer()
     {
         run.network_down = Some(message);
+    }
+    if run.network_down.is_some() {
         return run;
     }
     let mut undecided = Vec::new();
@@ -196,7 +198,7 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     }
     progress.finish();
     if !run.interrupted
-        && let Some(message) = watch.down(&engine)
+        && let Some(message) = watch.down(&engine).await
     {
         if engine.is_busy() {
             // Requests asked alongside (an API's batch) are still out and may
