@@ -240,3 +240,33 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
         .code(2)
         .stdout(predicates::str::contains("8 dead"));
 }
+
+#[test]
+fn blocked_repository_links_say_what_a_token_would_do() {
+    let fixture = Fixture::start(&["github.com"], |req: &Req| {
+        if req.path == "/a/walled" {
+            Reply::status(429)
+        } else {
+            Reply::html("repository")
+        }
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", QUICK).file(
+        "n.md",
+        "[walled](https://github.com/a/walled) [live](https://github.com/b/live)\n",
+    );
+    let (_, stderr, results) = check(&tree, &fixture, &[]);
+    assert_eq!(
+        s(&results["https://github.com/a/walled"], "verdict"),
+        "blocked"
+    );
+    assert!(
+        stderr.contains("1 link of site rule `github` ended blocked")
+            && stderr.contains("GITHUB_TOKEN"),
+        "{stderr}"
+    );
+    // Nothing blocked, nothing to say.
+    tree.file("n.md", "[live](https://github.com/b/live)\n");
+    let (_, stderr, _) = check(&tree, &fixture, &[]);
+    assert!(!stderr.contains("GITHUB_TOKEN"), "{stderr}");
+}

@@ -39,6 +39,14 @@ pub(super) fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error
     // Lookups still running in the resolver's threads (an unreachable DNS
     // server) must not hold up the report.
     runtime.shutdown_background();
+    let blocked = run
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Blocked)
+        .map(|r| r.url.as_str());
+    for hint in batch::token_hints(blocked, &settings.sites) {
+        tracing::warn!("{hint}");
+    }
     Ok(run)
 }
 
