@@ -88,6 +88,64 @@ fn a_burst_of_429s_is_one_pause_and_the_host_is_then_asked_more_slowly() {
 }
 
 #[test]
+fn fetch_takes_a_burst_of_429s_as_one_pause_too() {
+    // As above, for downloads: twelve images, the first four requests
+    // answered 429 together.
+    let gate = Gate::new(8);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&arrived);
+    let image = |seed: u8| {
+        let mut body = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        body.extend((0..2000u32).map(|i| (i as u8).wrapping_mul(seed)));
+        Reply::status(200)
+            .header("content-type", "image/png")
+            .body(body)
+    };
+    let fixture = Fixture::start(&["img.example.org"], move |req: &Req| {
+        let seed = req.path.len() as u8;
+        match count.fetch_add(1, Ordering::SeqCst) {
+            0..4 => Reply::status(429).header("retry-after", "1").gate(&gate),
+            4..8 => image(seed).gate(&gate),
+            _ => image(seed).delay(Duration::from_millis(100)),
+        }
+    });
+    let tree = Tree::new();
+    let note: String = (0..12)
+        .map(|i| format!("![{i}](https://img.example.org/{i}.png)\n"))
+        .collect();
+    tree.file(
+        "archiver.toml",
+        format!("{QUICK}\n[fetch]\nwayback = false\n"),
+    )
+    .file("notes/n.md", &note);
+    let output = archiver_in(tree.path())
+        .args([
+            "fetch",
+            "--format",
+            "json",
+            "--host-concurrency",
+            "8",
+            "notes",
+        ])
+        .args(fixture.args())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+    assert_eq!(results.len(), 12);
+    for (url, result) in &results {
+        assert_eq!(s(result, "outcome"), "fetched", "{url}: {result}");
+    }
+    assert_eq!(output.status.code(), Some(0));
+    let arrivals = fixture.arrivals();
+    assert_eq!(arrivals.iter().filter(|a| a.status == 429).count(), 4);
+    assert!(
+        arrivals[8..].iter().all(|a| a.in_flight <= 4),
+        "{arrivals:#?}"
+    );
+}
+
+#[test]
 fn a_retry_waiting_its_backoff_leaves_the_other_hosts_their_slots() {
     // Four requests at once over all hosts. Each of flaky.example's four URLs
     // is answered 503 once, then retried after a backoff of 2 to 6 s; while
