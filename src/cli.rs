@@ -397,6 +397,18 @@ pub struct NetworkArgs {
     /// The User-Agent to send (site rules may still send a browser's).
     #[arg(long, value_name = "UA")]
     pub user_agent: Option<String>,
+
+    /// Names that exist, looked up when a few hosts failed as on a machine
+    /// without a network, to tell which it is (comma-separated; replaces
+    /// `network.canary`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_delimiter = ',',
+        env = "ARCHIVER_CANARY",
+        hide = true
+    )]
+    pub canary: Option<Vec<String>>,
 }
 
 /// `archiver fetch`.

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use url::Url;
 
+use crate::net::pool::Refusal;
 use crate::net::probe::{Failure, Outcome, Response};
 use crate::sites::{SiteRule, SiteRules, titles};
 use crate::verdict::Verdict;
@@ -111,11 +112,18 @@ fn judge_failure(failure: &Failure, attempts: usize) -> Judgement {
                 "redirect to a private address refused: {m}; set network.allow_private_redirects = true to follow it"
             ),
         ),
-        Failure::HostRefused(left) => (
+        Failure::HostRefused(left, Refusal::LongPause) => (
             Verdict::Blocked,
             format!(
                 "not asked: the host asked to be left alone for another {}s (Retry-After), longer than the run may wait",
                 left.as_secs()
+            ),
+        ),
+        Failure::HostRefused(left, Refusal::TooManyPauses(pauses)) => (
+            Verdict::Blocked,
+            format!(
+                "not asked: the host answered 429 or 503 with a Retry-After {pauses} times, so the run gave up on it for {}s",
+                left.as_secs().max(1)
             ),
         ),
         Failure::RateLimited => (

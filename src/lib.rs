@@ -163,6 +163,7 @@ fn network_overrides(notes: &cli::NotesArgs, network: &cli::NetworkArgs) -> Over
         user_agent: network.user_agent.clone(),
         connect_to: network.connect_to.clone(),
         ca_certs: network.ca_cert.clone(),
+        canary: network.canary.clone(),
         ..Overrides::default()
     }
 }

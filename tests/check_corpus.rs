@@ -128,7 +128,13 @@ fn no_live_link_fails_and_no_dead_one_passes() {
     // The shipped rules, with the intervals shortened (the shipped ones would make
     // this run take minutes; their values have their own test).
     let tree = util::Tree::new();
-    let config = util::quick_rules(&["wechat-article", "arxiv", "arxiv-api"]);
+    let config = util::quick_rules(&[
+        "wechat-article",
+        "arxiv",
+        "arxiv-api",
+        "github",
+        "github-raw",
+    ]);
     tree.file("archiver.toml", &config);
 
     let output = archiver_in(tree.path())

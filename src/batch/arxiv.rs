@@ -36,17 +36,31 @@ pub async fn check(
         accept: Some("application/atom+xml".to_owned()),
         ..Extra::default()
     };
+    // The request's URL lists up to a hundred ids: messages name the API and
+    // how many papers it was asked about, the URL goes to the debug log.
+    let (api, n) = (&rule.endpoint, items.len());
+    tracing::debug!("asking {url}");
     let feed = match ask(engine, &url, &extra).await {
         Ok((200, body)) => String::from_utf8_lossy(&body).into_owned(),
         Ok((status, _)) => {
             tracing::warn!(
-                "the arXiv API answered {status} to {url}; those papers are checked one by one"
+                "the arXiv API ({api}) answered {status} when asked about {n} papers; they are checked one by one"
+            );
+            return undecided();
+        }
+        Err(e) if e.network => {
+            // Unreachable: as every other host may be, which the run's
+            // network watch tells.
+            tracing::info!(
+                "the arXiv API ({api}) did not answer ({}); {n} papers are checked one by one",
+                e.reason
             );
             return undecided();
         }
         Err(e) => {
             tracing::warn!(
-                "the arXiv API did not answer {url} ({e}); those papers are checked one by one"
+                "the arXiv API ({api}) did not answer ({}); {n} papers are checked one by one",
+                e.reason
             );
             return undecided();
         }
@@ -55,7 +69,7 @@ pub async fn check(
         Ok(feed) => decide(items, &feed),
         Err(e) => {
             tracing::warn!(
-                "the arXiv API's answer to {url} is not a feed I can read ({e}); those papers are checked one by one"
+                "the arXiv API's answer ({api}) about {n} papers is not a feed I can read ({e}); they are checked one by one"
             );
             undecided()
         }

@@ -51,7 +51,7 @@ async fn one(
     let (status, body) = match ask(engine, &url, &extra).await {
         Ok(answer) => answer,
         Err(e) => {
-            tracing::debug!("{url}: {e}; checked the usual way");
+            tracing::debug!("{url}: {}; checked the usual way", e.reason);
             return None;
         }
     };

@@ -94,6 +94,40 @@ pub fn plan(urls: &[&str], sites: &SiteRules) -> (Vec<Group>, Vec<usize>) {
     (groups.into_values().collect(), rest)
 }
 
+/// What to tell about `blocked` URLs a site's API could have vouched for, had
+/// its token been set: per rule, how many there are and which variable to set.
+/// A rate limit or a bot wall on the web is often not one on the API.
+#[must_use]
+pub fn token_hints<'a>(blocked: impl Iterator<Item = &'a str>, sites: &SiteRules) -> Vec<String> {
+    let mut missing: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for url in blocked {
+        let Some(rule) = Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().and_then(|h| sites.lookup(h)))
+        else {
+            continue;
+        };
+        let Some(batch) = &rule.batch else { continue };
+        if let (Err(var), Some(_)) = (batch.token(), batch.id_of(url)) {
+            let api = batch.endpoint.host_str().unwrap_or_default().to_owned();
+            *missing.entry((rule.name.clone(), var, api)).or_default() += 1;
+        }
+    }
+    missing
+        .into_iter()
+        .map(|((rule, var, api), n)| {
+            let (links, they) = if n == 1 {
+                ("link", "it is")
+            } else {
+                ("links", "they are")
+            };
+            format!(
+                "{n} {links} of site rule `{rule}` ended blocked; with {var} set {they} checked through {api}, under the token's rate limit"
+            )
+        })
+        .collect()
+}
+
 /// The API requests for every group, answering as they finish: each link's
 /// decision, `None` where the API could not decide.
 pub fn requests<'a>(
@@ -118,19 +152,38 @@ pub fn requests<'a>(
 /// The most of an API answer read.
 const MAX_ANSWER: usize = 16 << 20;
 
+/// Why an API gave no answer.
+#[derive(Debug)]
+struct Unanswered {
+    /// What went wrong, in a few words.
+    reason: String,
+    /// Whether it is what a machine without a network sees: the run's
+    /// network watch speaks for that.
+    network: bool,
+}
+
 /// Asks `url` with `extra`; its status and body (at most [`MAX_ANSWER`]
 /// bytes), or why there is none.
-async fn ask(engine: &Engine, url: &Url, extra: &Extra) -> Result<(u16, Vec<u8>), String> {
+async fn ask(engine: &Engine, url: &Url, extra: &Extra) -> Result<(u16, Vec<u8>), Unanswered> {
     let download = engine.download(url, extra).await;
-    let response = download.result.map_err(|f| format!("{f:?}"))?;
+    let response = download.result.map_err(|f| Unanswered {
+        reason: f.to_string(),
+        network: f.is_network(),
+    })?;
     let Some(mut body) = download.body else {
         return Ok((response.status, response.body));
     };
     let mut bytes = Vec::new();
-    while let Some(chunk) = body.chunk().await.map_err(|e| e.to_string())? {
+    let failed = |reason: String| Unanswered {
+        reason,
+        network: false,
+    };
+    while let Some(chunk) = body.chunk().await.map_err(|e| failed(e.to_string()))? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_ANSWER {
-            return Err(format!("the answer is larger than {MAX_ANSWER} bytes"));
+            return Err(failed(format!(
+                "the answer is larger than {MAX_ANSWER} bytes"
+            )));
         }
     }
     Ok((response.status, bytes))

@@ -565,7 +565,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
         return Err(landed.stopped_by_full_disk(&why));
     }
     if !landed.run.interrupted
-        && let Some(message) = landed.watch.down(&engine)
+        && let Some(message) = landed.watch.down(&engine).await
     {
         // What did land is recorded; the rest is not reported as failed links.
         landed.save()?;

@@ -104,6 +104,7 @@ struct NetworkFile {
     body_prefix: Option<usize>,
     ca_certs: Option<Vec<PathBuf>>,
     connect_to: Option<Vec<String>>,
+    canary: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -205,6 +206,7 @@ pub(super) struct Partial {
     pub body_prefix: Option<usize>,
     pub ca_certs: Option<Vec<PathBuf>>,
     pub connect_to: Option<Vec<ConnectTo>>,
+    pub canary: Option<Vec<String>>,
     pub fail_on: Option<Vec<Verdict>>,
     pub include: Option<Vec<Regex>>,
     pub exclude: Option<Vec<Regex>>,
@@ -298,6 +300,10 @@ impl FileConfig {
             connect_to: network
                 .connect_to
                 .map(|v| v.iter().map(|c| c.parse().map_err(bad)).collect())
+                .transpose()?,
+            canary: network
+                .canary
+                .map(|v| values::host_names("network.canary", &v).map_err(bad))
                 .transpose()?,
             fail_on: check
                 .fail_on
@@ -547,6 +553,7 @@ impl Partial {
             body_prefix,
             ca_certs,
             connect_to,
+            canary,
             fail_on,
             include,
             exclude,

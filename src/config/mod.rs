@@ -53,6 +53,8 @@ pub struct Overrides {
     pub connect_to: Vec<String>,
     /// `--ca-cert`, repeated.
     pub ca_certs: Vec<PathBuf>,
+    /// `--canary` / `ARCHIVER_CANARY`: replaces `network.canary`.
+    pub canary: Option<Vec<String>>,
     /// `--fail-on`.
     pub fail_on: Option<Vec<Verdict>>,
     /// `--include`, repeated.
@@ -198,6 +200,9 @@ pub struct NetworkSettings {
     pub ca_certs: Vec<PathBuf>,
     /// Connection overrides, `HOST:PORT=ADDR:PORT`.
     pub connect_to: Vec<ConnectTo>,
+    /// Names that exist, looked up when a few hosts failed as on a machine
+    /// without a network and none answered, to tell which it is.
+    pub canary: Vec<String>,
 }
 
 /// `[check]`, resolved.
@@ -350,6 +355,11 @@ impl Overrides {
                 })
                 .transpose()?,
             ca_certs: (!self.ca_certs.is_empty()).then_some(self.ca_certs),
+            canary: self
+                .canary
+                .map(|v| values::host_names("--canary / ARCHIVER_CANARY", &v))
+                .transpose()
+                .map_err(|e| bad("--canary / ARCHIVER_CANARY", e))?,
             fail_on: self.fail_on,
             include: (!self.include.is_empty())
                 .then(|| {
@@ -479,6 +489,7 @@ impl Settings {
                 body_prefix: get!(body_prefix, "network.body_prefix"),
                 ca_certs: p.ca_certs.unwrap_or_default(),
                 connect_to: p.connect_to.unwrap_or_default(),
+                canary: get!(canary, "network.canary"),
             },
             check: CheckSettings {
                 fail_on: get!(fail_on, "check.fail_on"),

@@ -198,9 +198,40 @@ pub fn regexes(key: &str, patterns: &[String]) -> Result<Vec<Regex>, String> {
         .collect()
 }
 
+/// Host names, lowercase and without a trailing dot, each checked.
+///
+/// # Errors
+/// A message naming `key` and the name that is not a host name.
+pub fn host_names(key: &str, names: &[String]) -> Result<Vec<String>, String> {
+    names
+        .iter()
+        .map(|name| {
+            let host = name.trim().trim_end_matches('.').to_ascii_lowercase();
+            match url::Host::parse(&host) {
+                Ok(url::Host::Domain(_)) if !host.contains(['/', ':', '@']) => Ok(host),
+                _ => Err(format!(
+                    "{key}: `{name}` is not a host name (e.g. example.com)"
+                )),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_are_lowercase_without_a_trailing_dot() {
+        let names = ["Example.COM.".to_owned(), " localhost ".to_owned()];
+        assert_eq!(
+            host_names("k", &names),
+            Ok(vec!["example.com".to_owned(), "localhost".to_owned()])
+        );
+        for bad in ["", "a b", "https://example.com/", "1.2.3.4"] {
+            assert!(host_names("k", &[bad.to_owned()]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_in_seconds_or_with_units() {

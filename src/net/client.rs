@@ -9,6 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use rustls::RootCertStore;
@@ -196,6 +197,32 @@ impl Resolve for Resolver {
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
+}
+
+/// Whether any of `names` resolves within `wait` (all are looked up at once);
+/// a name with a connection override resolves to it.
+pub async fn any_resolves(names: &[String], overrides: &[ConnectTo], wait: Duration) -> bool {
+    let lookups = names.iter().map(|name| async move {
+        if overrides.iter().any(|c| c.host == *name) {
+            return true;
+        }
+        let lookup = tokio::net::lookup_host((name.as_str(), 0));
+        match tokio::time::timeout(wait, lookup).await {
+            Ok(Ok(mut addrs)) => addrs.next().is_some(),
+            Ok(Err(e)) => {
+                tracing::debug!("canary: {}", ResolveError::new(name, &e));
+                false
+            }
+            Err(_) => {
+                tracing::debug!("canary: {name} did not resolve within {wait:?}");
+                false
+            }
+        }
+    });
+    futures_util::future::join_all(lookups)
+        .await
+        .into_iter()
+        .any(|resolved| resolved)
 }
 
 /// The public addresses among `addrs`; an error naming an internal one when

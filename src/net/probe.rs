@@ -12,7 +12,9 @@ use url::Url;
 
 use super::client::{Clients, ResolveError};
 use super::head::{HeadMemory, HeadTry};
-use super::pool::{HostLimits, HostPool, NotStarted, Started, Ticket, later};
+use super::pool::{
+    Answer, HostLimits, HostPool, NotStarted, Patience, Refusal, Started, Ticket, later,
+};
 use super::reach;
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
@@ -79,9 +81,8 @@ pub enum Failure {
     /// A redirect from a public host to a loopback, private or link-local
     /// address, refused (`network.allow_private_redirects`).
     PrivateRedirect(String),
-    /// Not asked: the host asked to be left alone for longer than the run allows
-    /// (this much is left).
-    HostRefused(Duration),
+    /// Not asked: the host is given up on for this much longer, and why.
+    HostRefused(Duration, Refusal),
     /// The URL's deadline ran out while its host was paused at its request.
     RateLimited,
     /// The run is being stopped.
@@ -118,7 +119,7 @@ impl Failure {
             Failure::RedirectLoop(_) => "redirect-loop",
             Failure::BadRedirect(_) => "bad-redirect",
             Failure::PrivateRedirect(_) => "private-redirect",
-            Failure::HostRefused(_) | Failure::RateLimited => "rate-limited",
+            Failure::HostRefused(..) | Failure::RateLimited => "rate-limited",
             Failure::Cancelled => "interrupted",
             Failure::Other(_) => "error",
         }
@@ -133,6 +134,29 @@ impl Failure {
             self,
             Failure::NoSuchHost(_) | Failure::Resolve(_) | Failure::Connect(_) | Failure::Timeout
         )
+    }
+}
+
+impl std::fmt::Display for Failure {
+    /// What went wrong, in a few words (a report's reason says more).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::NoSuchHost(m)
+            | Failure::Resolve(m)
+            | Failure::Tls(m)
+            | Failure::BadRedirect(m)
+            | Failure::Other(m) => f.write_str(m),
+            Failure::Refused(m) => write!(f, "connection refused: {m}"),
+            Failure::Reset(m) => write!(f, "connection broken: {m}"),
+            Failure::Connect(m) => write!(f, "cannot connect: {m}"),
+            Failure::Timeout => f.write_str("no answer in time"),
+            Failure::Deadline => f.write_str("the deadline passed"),
+            Failure::TooManyRedirects(n) => write!(f, "more than {} redirects", n - 1),
+            Failure::RedirectLoop(u) => write!(f, "redirect loop back to {u}"),
+            Failure::PrivateRedirect(m) => write!(f, "redirect to a private address: {m}"),
+            Failure::HostRefused(..) | Failure::RateLimited => f.write_str("rate limited"),
+            Failure::Cancelled => f.write_str("interrupted"),
+        }
     }
 }
 
@@ -167,11 +191,30 @@ impl Engine {
         Ok(Self {
             heard: std::sync::atomic::AtomicBool::new(false),
             clients: Clients::new(settings)?,
-            pool: HostPool::new(settings.max_concurrency),
+            pool: HostPool::new(
+                settings.max_concurrency,
+                Patience {
+                    pauses: MAX_PAUSES,
+                    give_up_for: settings.max_retry_after,
+                },
+            ),
             heads: HeadMemory::default(),
             settings: settings.clone(),
             sites: sites.clone(),
         })
+    }
+
+    /// The canary names (`network.canary`).
+    #[must_use]
+    pub fn canary(&self) -> &[String] {
+        &self.settings.canary
+    }
+
+    /// Whether any canary name resolves, through the resolver requests use (a
+    /// name with a `--connect-to` rule does): the resolver works.
+    pub async fn canary_resolves(&self) -> bool {
+        let wait = self.settings.timeout.min(Duration::from_secs(5));
+        super::client::any_resolves(&self.settings.canary, &self.settings.connect_to, wait).await
     }
 
     /// Whether any request has had an answer yet, on any host.
@@ -462,7 +505,7 @@ impl Engine {
             let started = match started {
                 Ok(started) => started,
                 Err(NotStarted::Closed) => return Err(Failure::Cancelled),
-                Err(NotStarted::Refused(left)) => return Err(Failure::HostRefused(left)),
+                Err(NotStarted::Refused(left, why)) => return Err(Failure::HostRefused(left, why)),
             };
             let at = *state
                 .deadline
@@ -488,48 +531,54 @@ impl Engine {
                 head.answered(result.as_ref().ok().map(|(r, _)| r.status));
             }
             let retries_left = attempt < self.settings.retries;
-            match result {
+            // The global slot is given back before any waiting below: a retry
+            // takes its turn again.
+            let (delay, last) = match result {
                 Ok((response, Some(unread))) => {
+                    self.pool.answered(&started, Answer::Fine);
                     state.unread = Some((unread, started));
                     return Ok(response);
                 }
                 Ok((mut response, None)) => {
                     let status = response.status;
-                    if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
-                        tracing::debug!("{url}: HEAD answered {status}, asking with GET");
-                        method = Method::Get;
-                        continue;
-                    }
                     if matches!(status, 429 | 503) {
-                        match self.rate_limited(url, ticket, &mut response, at) {
+                        let limit = self.rate_limited(url, ticket, &started, &mut response, at);
+                        drop(started);
+                        match limit {
                             _ if response.waited_too_long || !retries_left => return Ok(response),
-                            RateLimit::Paused => {}
+                            // The next start waits out the pause.
+                            RateLimit::Paused => (Duration::ZERO, Ok(response)),
                             RateLimit::NoRetryAfter => {
                                 tracing::debug!("{url}: {status}, retrying");
-                                // No time left to retry: the answer stands.
-                                if !wait(self.backoff(attempt), at).await {
-                                    return Ok(response);
-                                }
+                                (self.backoff(attempt), Ok(response))
                             }
                         }
-                    } else if (500..600).contains(&status) && retries_left {
-                        tracing::debug!("{url}: {status}, retrying");
-                        if !wait(self.backoff(attempt), at).await {
+                    } else {
+                        self.pool.answered(&started, Answer::Fine);
+                        drop(started);
+                        if method == Method::Head && matches!(status, 400 | 403 | 405 | 501) {
+                            tracing::debug!("{url}: HEAD answered {status}, asking with GET");
+                            method = Method::Get;
+                            continue;
+                        }
+                        if !(500..600).contains(&status) || !retries_left {
                             return Ok(response);
                         }
-                    } else {
-                        return Ok(response);
+                        tracing::debug!("{url}: {status}, retrying");
+                        (self.backoff(attempt), Ok(response))
                     }
                 }
                 Err(failure) if failure.is_transient() && retries_left => {
+                    drop(started);
                     tracing::debug!("{url}: {failure:?}, retrying");
-                    if !wait(self.backoff(attempt), at).await {
-                        return Err(failure);
-                    }
+                    (self.backoff(attempt), Err(failure))
                 }
                 Err(failure) => return Err(failure),
+            };
+            // No time left to retry: the last answer stands.
+            if !delay.is_zero() && !wait(delay, at).await {
+                return last;
             }
-            drop(started);
             attempt += 1;
         }
     }
@@ -565,31 +614,42 @@ impl Engine {
         head
     }
 
-    /// Honours a 429 or 503's Retry-After for the whole host: a pause every request
-    /// to it waits out, or, when longer than the run may wait (or than this URL's
-    /// deadline), giving up on it, marked on the response.
+    /// Honours a 429 or 503: the host is slowed down, and its Retry-After
+    /// holds every request to it (a pause every request waits out or, when
+    /// longer than the run may wait, or than this URL's deadline, giving up on
+    /// it, marked on the response).
     fn rate_limited(
         &self,
         url: &Url,
         ticket: &Ticket,
+        started: &Started,
         response: &mut Response,
         at: Instant,
     ) -> RateLimit {
-        let Some(wait) = retry_after(&response.headers) else {
+        let (status, host) = (response.status, ticket.host());
+        let wait = retry_after(&response.headers);
+        let answer = |pause| {
+            if status == 429 {
+                Answer::TooMany(pause)
+            } else {
+                Answer::Unavailable(pause)
+            }
+        };
+        let Some(wait) = wait else {
+            self.pool.answered(started, answer(None));
             return RateLimit::NoRetryAfter;
         };
-        let (status, host) = (response.status, ticket.host());
         if wait > self.settings.max_retry_after {
             tracing::debug!(
                 "{url}: {status}, Retry-After {wait:?} is longer than allowed; not asking {host} again"
             );
+            self.pool.answered(started, answer(None));
             self.pool.refuse(ticket, wait);
             response.waited_too_long = true;
             return RateLimit::Paused;
         }
         tracing::debug!("{url}: {status}, leaving {host} alone for {wait:?}");
-        self.pool
-            .pause(ticket, wait, MAX_PAUSES, self.settings.max_retry_after);
+        self.pool.answered(started, answer(Some(wait)));
         if later(wait) > at {
             response.waited_too_long = true;
         }
@@ -719,8 +779,9 @@ fn first_method(mode: Mode, rule: Option<&SiteRule>) -> Method {
     }
 }
 
-/// Pauses a host may ask for before it is given up on for the run: a host that
-/// answers every request with 429 would otherwise make the run wait for ever.
+/// Pauses a host may ask for before it is given up on (a burst of 429s from
+/// requests out together asks for one): a host that answers every request with
+/// 429 would otherwise make the run wait for ever.
 const MAX_PAUSES: u32 = 3;
 
 /// What a 429 or 503 asked for.

@@ -1,7 +1,9 @@
 //! Telling a machine without a network from a collection of dead links, for
 //! `check` and `fetch`: when many hosts fail as unreachable and none answers,
 //! the run stops with "the network looks down" instead of reporting every link
-//! dead.
+//! dead. A run of a few hosts cannot tell by counting: when all of them failed
+//! so, the canary names (`network.canary`, names that exist) are looked up, and
+//! when none resolves either, the network is down for a small run too.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -47,13 +49,7 @@ impl Heard {
 }
 
 fn describe(failure: &Failure) -> String {
-    match failure {
-        Failure::NoSuchHost(m)
-        | Failure::Resolve(m)
-        | Failure::Refused(m)
-        | Failure::Connect(m) => m.clone(),
-        other => format!("{other:?}"),
-    }
+    failure.to_string()
 }
 
 /// Tells a machine without a network from a collection of dead links: when
@@ -130,16 +126,31 @@ impl NetworkWatch {
         true
     }
 
-    /// Why the network looks down, if it does: no answer from anyone, and enough
-    /// hosts tried to tell.
-    #[must_use]
-    pub fn down(&self, engine: &Engine) -> Option<String> {
-        if !self.answered.is_empty()
-            || engine.heard_an_answer()
-            || self.unreachable.len() < NETWORK_DOWN_HOSTS
-        {
+    /// Why the network looks down, if it does: no answer from anyone, and
+    /// enough hosts tried to tell, or fewer and no canary name resolves either.
+    pub async fn down(&self, engine: &Engine) -> Option<String> {
+        if !self.answered.is_empty() || engine.heard_an_answer() || self.unreachable.is_empty() {
             return None;
         }
+        let hosts = match self.unreachable.len() {
+            1 => "the one host tried did not answer".to_owned(),
+            n => format!("none of the {n} hosts tried answered"),
+        };
+        let canary = if self.unreachable.len() < NETWORK_DOWN_HOSTS {
+            let names = engine.canary();
+            if names.is_empty() || engine.canary_resolves().await {
+                return None;
+            }
+            match names {
+                [one] => format!(" and {one} does not resolve either"),
+                [first, ..] => {
+                    format!(" and neither {first} nor any other name looked up resolves")
+                }
+                [] => String::new(),
+            }
+        } else {
+            String::new()
+        };
         let example = self
             .unreachable
             .values()
@@ -147,8 +158,7 @@ impl NetworkWatch {
             .cloned()
             .unwrap_or_default();
         Some(format!(
-            "none of the {} hosts tried answered (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to",
-            self.unreachable.len()
+            "{hosts}{canary} (e.g. {example}); check the connection, DNS or proxy settings, or use --connect-to"
         ))
     }
 }

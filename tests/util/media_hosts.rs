@@ -109,8 +109,8 @@ pub fn start(dir: &Path) -> Fixture {
     Fixture::start(&host_list, imitate)
 }
 
-/// The shipped rules, with the intervals of arXiv and the Wayback Machine
-/// shortened (their values have their own tests).
+/// The shipped rules, with the intervals of arXiv, GitHub and the Wayback
+/// Machine shortened (their values have their own tests).
 pub fn config() -> String {
-    super::quick_rules(&["arxiv", "wayback"])
+    super::quick_rules(&["arxiv", "github", "github-raw", "wayback"])
 }

@@ -3,8 +3,10 @@
 //! It makes a throwaway CA and a certificate for the given hosts, listens on
 //! 127.0.0.1 with ephemeral ports, and answers each request with whatever the
 //! test's handler says. It counts what it receives: requests per URL, requests in
-//! flight per host (the most at once), and when each request to a host started, so
-//! tests can assert politeness. The archiver is pointed at it with `--connect-to`
+//! flight per host (the most at once), when each request to a host started, and a
+//! log of every request in the order they came with how many of its host's were in
+//! flight then (itself included) and the status it got, so tests can assert
+//! politeness. The archiver is pointed at it with `--connect-to`
 //! and `--ca-cert`, so the URLs in the notes stay the real ones.
 
 #![allow(dead_code)]
@@ -43,6 +45,34 @@ pub struct Req {
     pub version: String,
 }
 
+/// One request, as the log keeps it.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    /// The host asked for.
+    pub host: String,
+    /// Path and query.
+    pub path: String,
+    /// How many requests for this host and path came before this one.
+    pub nth: usize,
+    /// Requests to this host in flight when it came, itself included.
+    pub in_flight: usize,
+    /// The status it was answered with.
+    pub status: u16,
+}
+
+/// Holds the answers of the requests that reach it until `n` have: they are
+/// then all in flight at once. A request waits 20 s at most, so a client that
+/// never sends the `n`-th fails its test instead of hanging it.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::Barrier>);
+
+impl Gate {
+    /// A gate for `n` requests.
+    pub fn new(n: usize) -> Self {
+        Gate(Arc::new(tokio::sync::Barrier::new(n)))
+    }
+}
+
 /// What to answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -57,6 +87,8 @@ pub struct Reply {
     cut_after: Option<usize>,
     /// Send the body this many times over (`usize::MAX`: for ever).
     times: usize,
+    /// Wait at this gate before answering (while counted as in flight).
+    gate: Option<Gate>,
 }
 
 impl Reply {
@@ -70,6 +102,7 @@ impl Reply {
             pieces: None,
             cut_after: None,
             times: 1,
+            gate: None,
         }
     }
 
@@ -127,6 +160,12 @@ impl Reply {
         self.delay = delay;
         self
     }
+
+    /// Answers once `gate` has held as many requests as it waits for.
+    pub fn gate(mut self, gate: &Gate) -> Self {
+        self.gate = Some(gate.clone());
+        self
+    }
 }
 
 type Handler = dyn Fn(&Req) -> Reply + Send + Sync;
@@ -139,6 +178,7 @@ struct Counters {
     in_flight: HashMap<String, usize>,
     most_in_flight: HashMap<String, usize>,
     starts: HashMap<String, Vec<Instant>>,
+    arrivals: Vec<Arrival>,
 }
 
 /// A running fixture server; stopped when dropped.
@@ -261,6 +301,11 @@ impl Fixture {
             .get(host)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Every request received, in the order they came.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.counters().arrivals.clone()
     }
 
     /// When each request to `host` arrived.
@@ -416,7 +461,7 @@ async fn answer(
         .uri()
         .path_and_query()
         .map_or_else(|| "/".to_owned(), ToString::to_string);
-    let nth = {
+    let (nth, logged) = {
         let mut c = counters.lock().unwrap();
         let n = c.requests.entry((host.clone(), path.clone())).or_default();
         *n += 1;
@@ -433,7 +478,14 @@ async fn answer(
             .entry(host.clone())
             .or_default()
             .push(Instant::now());
-        nth
+        c.arrivals.push(Arrival {
+            host: host.clone(),
+            path: path.clone(),
+            nth,
+            in_flight: flying,
+            status: 0,
+        });
+        (nth, c.arrivals.len() - 1)
     };
     let req = Req {
         method: request.method().to_string(),
@@ -453,6 +505,10 @@ async fn answer(
         version: format!("{:?}", request.version()),
     };
     let reply = handler(&req);
+    counters.lock().unwrap().arrivals[logged].status = reply.status;
+    if let Some(Gate(gate)) = &reply.gate {
+        let _ = tokio::time::timeout(Duration::from_secs(20), gate.wait()).await;
+    }
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

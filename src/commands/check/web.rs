@@ -39,6 +39,14 @@ pub(super) fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error
     // Lookups still running in the resolver's threads (an unreachable DNS
     // server) must not hold up the report.
     runtime.shutdown_background();
+    let blocked = run
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Blocked)
+        .map(|r| r.url.as_str());
+    for hint in batch::token_hints(blocked, &settings.sites) {
+        tracing::warn!("{hint}");
+    }
     Ok(run)
 }
 
@@ -89,6 +97,8 @@ async fn check_with_batches(
         && !engine.heard_an_answer()
     {
         run.network_down = Some(message);
+    }
+    if run.network_down.is_some() {
         return run;
     }
     let mut undecided = Vec::new();
@@ -196,7 +206,7 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
     }
     progress.finish();
     if !run.interrupted
-        && let Some(message) = watch.down(&engine)
+        && let Some(message) = watch.down(&engine).await
     {
         if engine.is_busy() {
             // Requests asked alongside (an API's batch) are still out and may
