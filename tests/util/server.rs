@@ -52,6 +52,8 @@ pub struct Arrival {
     pub host: String,
     /// Path and query.
     pub path: String,
+    /// HEAD, GET…
+    pub method: String,
     /// How many requests for this host and path came before this one.
     pub nth: usize,
     /// Requests to this host in flight when it came, itself included.
@@ -481,6 +483,7 @@ async fn answer(
         c.arrivals.push(Arrival {
             host: host.clone(),
             path: path.clone(),
+            method: request.method().to_string(),
             nth,
             in_flight: flying,
             status: 0,
