@@ -3,6 +3,11 @@
 //! every tool sees the same dead links), 200 otherwise. Many hosts are simulated
 //! with many loopback addresses (127.0.0.2, 127.0.0.3 …) on one port.
 //!
+//! Two faults make it answer like the web does: FLAKY_PERCENT of the live paths
+//! (another hash) answer 503 the first time they are asked and 200 after, and
+//! every HEAD_REFUSED_EVERY-th host (by its address: 127.0.0.2 is host 0) answers
+//! every HEAD with 405. Both are off (0) unless given.
+//!
 //! `GET /__stats` answers what it counted: the most requests there ever were in
 //! flight on one host, on how many hosts, the requests answered, the time from the
 //! first request's arrival to the last answer (so a tool's time can be split into
@@ -10,9 +15,9 @@
 //! accepted (the ones that asked for `/__stats` included). `GET /__reset` starts
 //! the counts again.
 //!
-//! Usage: bench_server PORT LATENCY_MS DEAD_PERCENT
+//! Usage: bench_server PORT LATENCY_MS DEAD_PERCENT [FLAKY_PERCENT [HEAD_REFUSED_EVERY]]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,12 +35,31 @@ struct Span {
     last: Option<Instant>,
 }
 
-fn is_dead(path: &str, percent: u64) -> bool {
+/// FNV-1a of `path` after `salt`: the same on every run and for every tool.
+fn hash(salt: &str, path: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in path.bytes() {
+    for b in salt.bytes().chain(path.bytes()) {
         hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    hash % 100 < percent
+    hash
+}
+
+fn is_dead(path: &str, percent: u64) -> bool {
+    hash("", path) % 100 < percent
+}
+
+/// Whether `path` answers 503 the first time (never a dead one).
+fn is_flaky(path: &str, dead_percent: u64, percent: u64) -> bool {
+    !is_dead(path, dead_percent) && hash("flaky:", path) % 100 < percent
+}
+
+/// The host's number from its address, 127.0.A.B → A × 250 + B − 2, as the
+/// benchmark scripts spread hosts.
+fn host_number(host: &str) -> Option<u64> {
+    let address = host.split(':').next()?;
+    let mut parts = address.split('.').skip(2).map(|p| p.parse::<u64>().ok());
+    let (a, b) = (parts.next()??, parts.next()??);
+    (a * 250 + b).checked_sub(2)
 }
 
 #[tokio::main]
@@ -44,10 +68,17 @@ async fn main() {
     let port: u16 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8090);
     let latency = Duration::from_millis(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50));
     let dead_percent: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let flaky_percent: u64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let head_refused_every: u64 = args.get(5).and_then(|a| a.parse().ok()).unwrap_or(0);
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .expect("the benchmark port is free");
-    eprintln!("bench server on port {port}, {latency:?} latency, {dead_percent}% dead");
+    eprintln!(
+        "bench server on port {port}, {latency:?} latency, {dead_percent}% dead, \
+         {flaky_percent}% 503 once, HEAD refused by every {head_refused_every}th host"
+    );
+    // The flaky paths already answered 503 (until `/__reset`).
+    let failed_once: Arc<Mutex<HashSet<String>>> = Arc::default();
     // Per host: (in flight now, the most ever).
     let flights: Arc<Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
     let span: Arc<Mutex<Span>> = Arc::default();
@@ -61,14 +92,17 @@ async fn main() {
         let flights = Arc::clone(&flights);
         let span = Arc::clone(&span);
         let connections = Arc::clone(&connections);
+        let failed_once = Arc::clone(&failed_once);
         tokio::spawn(async move {
             let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let flights = Arc::clone(&flights);
                 let span = Arc::clone(&span);
                 let connections = Arc::clone(&connections);
+                let failed_once = Arc::clone(&failed_once);
                 async move {
                     if request.uri().path() == "/__reset" {
                         flights.lock().unwrap().clear();
+                        failed_once.lock().unwrap().clear();
                         *span.lock().unwrap() = Default::default();
                         connections.store(0, std::sync::atomic::Ordering::Relaxed);
                         return Ok(hyper::Response::new(Full::new(Bytes::new())));
@@ -114,9 +148,22 @@ async fn main() {
                         span.answered += 1;
                         span.last = Some(Instant::now());
                     }
-                    let dead = is_dead(request.uri().path(), dead_percent);
+                    let path = request.uri().path();
+                    let refuses_head = head_refused_every > 0
+                        && host_number(&host).is_some_and(|n| n % head_refused_every == 0);
+                    let status = if request.method() == hyper::Method::HEAD && refuses_head {
+                        405
+                    } else if is_dead(path, dead_percent) {
+                        404
+                    } else if is_flaky(path, dead_percent, flaky_percent)
+                        && failed_once.lock().unwrap().insert(path.to_owned())
+                    {
+                        503
+                    } else {
+                        200
+                    };
                     let response = hyper::Response::builder()
-                        .status(if dead { 404 } else { 200 })
+                        .status(status)
                         .header("content-type", "text/html")
                         .body(Full::new(Bytes::from_static(
                             b"<html><body>ok</body></html>",

@@ -5,10 +5,19 @@
 //! - `/big.pdf?size=BYTES`: a PDF of that many bytes, generated as it is sent, so a
 //!   multi-gigabyte object costs the server no memory.
 //!
+//! - `/__stats`: what the server saw since it started or since `/__reset`, as
+//!   JSON: requests, 429s answered, and the most requests in flight on one host.
+//!
 //! Many hosts are simulated with many loopback addresses (127.0.0.2, 127.0.0.3 …)
-//! on one port. Usage: media_server PORT
+//! on one port. A host with more than HOST_LIMIT requests in flight answers the
+//! extra ones 429 with `Retry-After: 1`, as a CDN guarding itself would (0: no
+//! limit). Usage: media_server PORT [HOST_LIMIT]
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
@@ -82,12 +91,92 @@ fn answer(path: &str, query: Option<&str>) -> (u16, BoxBody<Bytes, Infallible>) 
     (404, full(Vec::new()))
 }
 
+/// What the server counts, for `/__stats`.
+#[derive(Default)]
+struct Stats {
+    requests: AtomicUsize,
+    too_many: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    /// Requests in flight by host (local address).
+    in_flight: Mutex<HashMap<std::net::IpAddr, usize>>,
+}
+
+impl Stats {
+    /// Counts a request to `host` in; `false` when it is one too many.
+    fn enter(&self, host: std::net::IpAddr, limit: usize) -> bool {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let now = in_flight.entry(host).or_default();
+        if limit > 0 && *now >= limit {
+            self.too_many.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        *now += 1;
+        self.most_in_flight.fetch_max(*now, Ordering::Relaxed);
+        true
+    }
+
+    fn leave(&self, host: std::net::IpAddr) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(now) = in_flight.get_mut(&host) {
+            *now = now.saturating_sub(1);
+        }
+    }
+
+    fn json(&self) -> String {
+        format!(
+            r#"{{"requests":{},"too_many":{},"most_in_flight":{}}}"#,
+            self.requests.load(Ordering::Relaxed),
+            self.too_many.load(Ordering::Relaxed),
+            self.most_in_flight.load(Ordering::Relaxed)
+        )
+    }
+
+    fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+        self.too_many.store(0, Ordering::Relaxed);
+        self.most_in_flight.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A body that tells `stats` when it has been sent (or dropped).
+struct Counted {
+    inner: BoxBody<Bytes, Infallible>,
+    done: Option<(Arc<Stats>, std::net::IpAddr)>,
+}
+
+impl hyper::body::Body for Counted {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(None) = polled
+            && let Some((stats, host)) = self.done.take()
+        {
+            stats.leave(host);
+        }
+        polled
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if let Some((stats, host)) = self.done.take() {
+            stats.leave(host);
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(8091);
+    let mut args = std::env::args().skip(1);
+    let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(8091);
+    let host_limit: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let stats = Arc::new(Stats::default());
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .expect("the benchmark port is free");
@@ -96,17 +185,41 @@ async fn main() {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        let host = stream.local_addr().map_or_else(
+            |_| SocketAddr::from(([127, 0, 0, 1], port)).ip(),
+            |a| a.ip(),
+        );
+        let stats = stats.clone();
         tokio::spawn(async move {
-            let service = service_fn(
-                move |request: hyper::Request<hyper::body::Incoming>| async move {
-                    let (status, body) = answer(request.uri().path(), request.uri().query());
-                    let response = hyper::Response::builder()
-                        .status(status)
-                        .body(body)
-                        .unwrap_or_default();
-                    Ok::<_, Infallible>(response)
-                },
-            );
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let stats = stats.clone();
+                async move {
+                    let path = request.uri().path();
+                    let (status, body, done) = match path {
+                        "/__stats" => (200, full(stats.json().into_bytes()), None),
+                        "/__reset" => {
+                            stats.reset();
+                            (200, full(Vec::new()), None)
+                        }
+                        _ if !stats.enter(host, host_limit) => (429, full(Vec::new()), None),
+                        _ => {
+                            let (status, body) = answer(path, request.uri().query());
+                            (status, body, Some((stats.clone(), host)))
+                        }
+                    };
+                    let mut response = hyper::Response::builder().status(status);
+                    if status == 429 {
+                        response = response.header("retry-after", "1");
+                    }
+                    let body = Counted { inner: body, done };
+                    Ok::<_, Infallible>(response.body(body).unwrap_or_else(|_| {
+                        hyper::Response::new(Counted {
+                            inner: full(Vec::new()),
+                            done: None,
+                        })
+                    }))
+                }
+            });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

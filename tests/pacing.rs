@@ -174,7 +174,7 @@ fn a_retry_waiting_its_backoff_leaves_the_other_hosts_their_slots() {
     }
     tree.file(
         "archiver.toml",
-        "[network]\nretry_delay = \"4s\"\ntimeout = \"10s\"\n",
+        "[network]\nretry_delay_5xx = \"4s\"\ntimeout = \"10s\"\n",
     )
     .file("n.md", &note);
     let (code, stderr, results) = check(&tree, &fixture, &["--max-concurrency", "4"]);

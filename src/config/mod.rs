@@ -178,6 +178,9 @@ pub struct NetworkSettings {
     /// jitter.
     #[serde(serialize_with = "duration")]
     pub retry_delay: Duration,
+    /// The same for a 5xx answer without Retry-After: the server is up.
+    #[serde(serialize_with = "duration")]
+    pub retry_delay_5xx: Duration,
     /// The longest Retry-After honoured; a longer one makes the link `blocked`.
     #[serde(serialize_with = "duration")]
     pub max_retry_after: Duration,
@@ -477,6 +480,7 @@ impl Settings {
                 deadline: get!(deadline, "network.deadline"),
                 retries: get!(retries, "network.retries"),
                 retry_delay: get!(retry_delay, "network.retry_delay"),
+                retry_delay_5xx: get!(retry_delay_5xx, "network.retry_delay_5xx"),
                 max_retry_after: get!(max_retry_after, "network.max_retry_after"),
                 max_concurrency: get!(max_concurrency, "network.max_concurrency"),
                 host_concurrency: get!(host_concurrency, "network.host_concurrency"),

@@ -550,7 +550,7 @@ impl Engine {
                             RateLimit::Paused => (Duration::ZERO, Ok(response)),
                             RateLimit::NoRetryAfter => {
                                 tracing::debug!("{url}: {status}, retrying");
-                                (self.backoff(attempt), Ok(response))
+                                (self.backoff(attempt, status), Ok(response))
                             }
                         }
                     } else {
@@ -565,13 +565,13 @@ impl Engine {
                             return Ok(response);
                         }
                         tracing::debug!("{url}: {status}, retrying");
-                        (self.backoff(attempt), Ok(response))
+                        (self.backoff(attempt, status), Ok(response))
                     }
                 }
                 Err(failure) if failure.is_transient() && retries_left => {
                     drop(started);
                     tracing::debug!("{url}: {failure:?}, retrying");
-                    (self.backoff(attempt), Err(failure))
+                    (self.backoff(attempt, 0), Err(failure))
                 }
                 Err(failure) => return Err(failure),
             };
@@ -656,12 +656,19 @@ impl Engine {
         RateLimit::Paused
     }
 
-    /// `retry_delay` × 2^attempt, times a jitter between ½ and 1½.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self
-            .settings
-            .retry_delay
-            .saturating_mul(1 << attempt.min(16));
+    /// The wait before retry `attempt` + 1 after an answer with `status` (0
+    /// for no answer): the base delay × 2^attempt, times a jitter between ½
+    /// and 1½. A server that answered 5xx is up and failed one request, and
+    /// is asked again sooner (`retry_delay_5xx`) than one that did not answer
+    /// or answered 429 (`retry_delay`): if the host is in trouble, its pace
+    /// slows down all its requests, not this one's wait.
+    fn backoff(&self, attempt: u32, status: u16) -> Duration {
+        let delay = if (500..600).contains(&status) {
+            self.settings.retry_delay_5xx
+        } else {
+            self.settings.retry_delay
+        };
+        let base = delay.saturating_mul(1 << attempt.min(16));
         base.mul_f64(0.5 + fastrand::f64())
     }
 

@@ -336,7 +336,7 @@ impl State {
                     "SELECT failing, since, streak FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1",
                 )?;
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url)
+                    "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?;
                 for mut r in rows {

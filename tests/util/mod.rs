@@ -202,7 +202,8 @@ pub fn stderr_on_a_terminal(dir: &Path, args: &[String]) -> (Option<i32>, String
 /// no interval: a corpus run would otherwise take minutes (the shipped
 /// intervals have their own tests).
 pub fn quick_rules(names: &[&str]) -> String {
-    let mut config = String::from("[network]\nretry_delay = \"20ms\"\n");
+    let mut config =
+        String::from("[network]\nretry_delay = \"20ms\"\nretry_delay_5xx = \"20ms\"\n");
     let shipped = archiver::config::Settings::shipped().unwrap();
     let rules: Vec<toml::Value> = names
         .iter()

@@ -333,7 +333,8 @@ impl HostPool {
 
     /// Learns from the answer to `started`'s request: a good answer counts
     /// toward a faster pace, a 429 or 503 slows the host down (once per
-    /// burst), and its Retry-After pauses every request to the host.
+    /// burst; a lone 503 without a Retry-After is forgiven, see [`pace`]), and
+    /// its Retry-After pauses every request to the host.
     pub fn answered(&self, started: &Started, answer: Answer) {
         let host = &started.host;
         let mut schedule = host.lock();
@@ -354,7 +355,8 @@ impl HostPool {
                 return;
             }
             Answer::TooMany(pause) => (Signal::TooMany, pause),
-            Answer::Unavailable(pause) => (Signal::Unavailable, pause),
+            Answer::Unavailable(pause @ Some(_)) => (Signal::Unavailable, pause),
+            Answer::Unavailable(None) => (Signal::Failed, None),
         };
         if let Some(fewer) = schedule.pace.slow_down(started.episode, signal) {
             // Free slots go at once; those in use, as they come back.
@@ -686,8 +688,10 @@ mod tests {
         for ticket in &tickets {
             out.push(pool.start(ticket).await.unwrap());
         }
-        // A 503 while eight are out: four may be out once they come back.
+        // Two 503s while eight are out (one alone is forgiven): four may be
+        // out once they come back.
         pool.answered(&out[0], Answer::Unavailable(None));
+        pool.answered(&out[1], Answer::Unavailable(None));
         drop(out);
         let mut out = Vec::new();
         for ticket in &tickets[..4] {

@@ -2,9 +2,9 @@
 //!
 //! The configured limits (the run's, or a site rule's: requests in flight at once,
 //! least time between two starts) are the fastest a host is ever asked. The pace
-//! kept can be slower: a 429 (too many requests) or a 503 (unavailable) cuts it at
-//! once, and good answers bring it back a step at a time, as TCP treats its window
-//! (a multiplicative decrease, an additive increase):
+//! kept can be slower: a 429 (too many requests) or a 503 (unavailable) with a
+//! Retry-After cuts it at once, and good answers bring it back a step at a time,
+//! as TCP treats its window (a multiplicative decrease, an additive increase):
 //!
 //! - a cut halves the requests in flight (down to one) and doubles the interval
 //!   between starts (a host with none that is already down to one request at a
@@ -16,6 +16,13 @@
 //! - after [`RAISE_AFTER`] good answers in a row the pace goes one step faster: a
 //!   quarter less time between starts while the interval is above the ceiling's,
 //!   then one more request in flight, never past the ceiling.
+//!
+//! A 503 without a Retry-After is weaker news: one page of a busy site failing
+//! once (a cache miss, a restarting worker) says nothing about the pace, and
+//! cutting the pace for each would take a site whose pages fail 2% of the time
+//! down to one request at a time. Such a 503 is a strike; a second strike before
+//! [`RAISE_AFTER`] good answers in a row have forgiven the first cuts the pace as
+//! above: a host struggling under the load answers 503 to many requests at once.
 //!
 //! Requests already in flight when a host first answers 429 tend to come back 429
 //! together: they were sent at the old pace, and their answers say nothing new.
@@ -50,8 +57,10 @@ const NEGLIGIBLE: Duration = Duration::from_millis(20);
 pub enum Signal {
     /// 429: the pace itself was too fast.
     TooMany,
-    /// 503: the host is struggling, maybe for reasons of its own.
+    /// 503 with a Retry-After: the host asks to be left alone for a while.
     Unavailable,
+    /// 503 without a Retry-After: a page failed, maybe for reasons of its own.
+    Failed,
 }
 
 /// A host's pace and what it has learnt.
@@ -65,6 +74,8 @@ pub struct Pace {
     episode: u64,
     /// Good answers in a row since the last change.
     good: u32,
+    /// [`Signal::Failed`] answers not yet forgiven by a run of good ones.
+    strikes: u32,
 }
 
 impl Pace {
@@ -76,6 +87,7 @@ impl Pace {
             ceiling: limits,
             episode: 0,
             good: 0,
+            strikes: 0,
         }
     }
 
@@ -98,8 +110,15 @@ impl Pace {
         if started_in != self.episode {
             return None;
         }
-        self.episode += 1;
         self.good = 0;
+        if signal == Signal::Failed {
+            self.strikes += 1;
+            if self.strikes < 2 {
+                return None;
+            }
+        }
+        self.strikes = 0;
+        self.episode += 1;
         let before = self.now;
         if signal == Signal::TooMany {
             self.ceiling = slowest(self.ceiling, one_step_slower(before));
@@ -119,6 +138,7 @@ impl Pace {
             return 0;
         }
         self.good = 0;
+        self.strikes = 0;
         let before = self.now;
         self.now = one_step_faster(before, self.ceiling);
         self.now.concurrency - before.concurrency
@@ -297,6 +317,26 @@ mod tests {
             raise(&mut single);
         }
         assert_eq!(single.now(), limits(1, 50));
+    }
+
+    #[test]
+    fn a_lone_503_without_retry_after_is_forgiven_a_second_one_cuts() {
+        let mut pace = Pace::new(limits(8, 0));
+        assert_eq!(pace.slow_down(0, Signal::Failed), None);
+        assert_eq!(pace.now(), limits(8, 0));
+        // Forgiven by a run of good answers: the next one is a first strike again.
+        raise(&mut pace);
+        assert_eq!(pace.slow_down(0, Signal::Failed), None);
+        assert_eq!(pace.now(), limits(8, 0));
+        // A second before the run is over: the host is struggling.
+        for _ in 1..RAISE_AFTER {
+            pace.went_well(0);
+        }
+        assert_eq!(pace.slow_down(0, Signal::Failed), Some(4));
+        assert_eq!(pace.now(), limits(4, 0));
+        // The first strike of the new episode does not cut again.
+        assert_eq!(pace.slow_down(pace.episode(), Signal::Failed), None);
+        assert_eq!(pace.now(), limits(4, 0));
     }
 
     #[test]
