@@ -18,6 +18,7 @@
 #
 #   bench/fetch.sh                  # aria2c from PATH (Debian: apt install aria2)
 #   IMAGES=500 PDFS=20 bench/fetch.sh
+#   LATENCY_MS=20 bench/fetch.sh    # a distant server: each answer 20 ms late
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,7 @@ pdfs=${PDFS:-100}
 hosts=${HOSTS:-20}
 jobs=${JOBS:-16}
 host_limit=${HOST_LIMIT:-8}
+latency_ms=${LATENCY_MS:-0}
 port=${PORT:-18091}
 big=${BIG:-2147483648}
 aria2c=${ARIA2C:-$(command -v aria2c || true)}
@@ -37,7 +39,7 @@ archiver=$here/target/release/archiver
 server=$here/target/release/examples/media_server
 
 work=$(mktemp -d)
-"$server" "$port" "$host_limit" 2>/dev/null &
+"$server" "$port" "$host_limit" "$latency_ms" 2>/dev/null &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 sleep 0.5
@@ -75,10 +77,11 @@ read -r t_archiver rss_archiver < <(tail -n 1 "$work/time")
 summary=$(python3 -c "
 import json; s = json.load(open('$work/report.json'))['summary']
 print(f\"{s['fetched']} fetched, {s['failed']} failed, {s['bytes'] / 1e6:.0f} MB\")")
-printf 'URLs: %s images + %s PDFs on %s hosts, %s at once\n' "$images" "$pdfs" "$hosts" "$jobs"
+printf 'URLs: %s images + %s PDFs on %s hosts, %s at once, %s ms latency\n' "$images" "$pdfs" "$hosts" "$jobs" "$latency_ms"
 printf 'archiver fetch: %6.2f s  (%s; peak memory %s MB)\n' "$t_archiver" "$summary" "$((rss_archiver / 1024))"
-printf '  server: %s requests, %s answered 429, at most %s in flight on one host (limit %s)\n' \
-  "$(stats requests)" "$(stats too_many)" "$(stats most_in_flight)" "$host_limit"
+printf '  server: %s requests, %s answered 429, at most %s in flight on one host (limit %s), %s in flight on average over %.2f s\n' \
+  "$(stats requests)" "$(stats too_many)" "$(stats most_in_flight)" "$host_limit" "$(stats mean_in_flight)" \
+  "$(python3 -c "print($(stats span_ms) / 1000)")"
 
 if [ -n "$aria2c" ] && [ -x "$aria2c" ]; then
   reset
@@ -89,8 +92,9 @@ if [ -n "$aria2c" ] && [ -x "$aria2c" ]; then
   read -r t_aria rss_aria < <(tail -n 1 "$work/time")
   got=$(find "$work/aria" -type f | wc -l)
   printf 'aria2c:         %6.2f s  (%s files; peak memory %s MB)\n' "$t_aria" "$got" "$((rss_aria / 1024))"
-  printf '  server: %s requests, %s answered 429, at most %s in flight on one host (limit %s)\n' \
-    "$(stats requests)" "$(stats too_many)" "$(stats most_in_flight)" "$host_limit"
+  printf '  server: %s requests, %s answered 429, at most %s in flight on one host (limit %s), %s in flight on average over %.2f s\n' \
+    "$(stats requests)" "$(stats too_many)" "$(stats most_in_flight)" "$host_limit" "$(stats mean_in_flight)" \
+    "$(python3 -c "print($(stats span_ms) / 1000)")"
   printf 'archiver / aria2c wall time: %.2f (goal: at most 1.00)\n' "$(python3 -c "print($t_archiver / $t_aria)")"
 else
   echo "aria2c not found: install it (Debian: apt install aria2) or set ARIA2C=/path/to/aria2c" >&2
@@ -105,7 +109,8 @@ urls = [line.strip() for line in open(f"{work}/urls.txt") if line.startswith("ht
 records = {}
 for line in open(f"{work}/archive/manifest.jsonl"):
     record = json.loads(line)
-    records[record["url"]] = record
+    if "url" in record:  # the first line is the format header
+        records[record["url"]] = record
 wrong = []
 for i, url in enumerate(urls):
     record = records.get(url)

@@ -6,12 +6,15 @@
 //!   multi-gigabyte object costs the server no memory.
 //!
 //! - `/__stats`: what the server saw since it started or since `/__reset`, as
-//!   JSON: requests, 429s answered, and the most requests in flight on one host.
+//!   JSON: requests, 429s answered, the most requests in flight on one host, and
+//!   the mean requests in flight from the first request to the last answer's
+//!   end (a client that keeps N requests going scores N).
 //!
 //! Many hosts are simulated with many loopback addresses (127.0.0.2, 127.0.0.3 …)
 //! on one port. A host with more than HOST_LIMIT requests in flight answers the
 //! extra ones 429 with `Retry-After: 1`, as a CDN guarding itself would (0: no
-//! limit). Usage: media_server PORT [HOST_LIMIT]
+//! limit). Every answer waits LATENCY_MS before its headers, as a distant
+//! server's would. Usage: media_server PORT [HOST_LIMIT [LATENCY_MS]]
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -99,12 +102,27 @@ struct Stats {
     most_in_flight: AtomicUsize,
     /// Requests in flight by host (local address).
     in_flight: Mutex<HashMap<std::net::IpAddr, usize>>,
+    /// The first request's arrival, the last answer's end, and the time spent
+    /// answering summed over requests.
+    busy: Mutex<Busy>,
+}
+
+#[derive(Default)]
+struct Busy {
+    first: Option<std::time::Instant>,
+    last: Option<std::time::Instant>,
+    total: std::time::Duration,
 }
 
 impl Stats {
     /// Counts a request to `host` in; `false` when it is one too many.
     fn enter(&self, host: std::net::IpAddr, limit: usize) -> bool {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first
+            .get_or_insert_with(std::time::Instant::now);
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         let now = in_flight.entry(host).or_default();
         if limit > 0 && *now >= limit {
@@ -116,7 +134,12 @@ impl Stats {
         true
     }
 
-    fn leave(&self, host: std::net::IpAddr) {
+    fn leave(&self, host: std::net::IpAddr, since: std::time::Instant) {
+        {
+            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+            busy.total += since.elapsed();
+            busy.last = Some(std::time::Instant::now());
+        }
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(now) = in_flight.get_mut(&host) {
             *now = now.saturating_sub(1);
@@ -124,11 +147,18 @@ impl Stats {
     }
 
     fn json(&self) -> String {
+        let busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        let span = match (busy.first, busy.last) {
+            (Some(first), Some(last)) => last.saturating_duration_since(first),
+            _ => std::time::Duration::ZERO,
+        };
+        let mean = busy.total.as_secs_f64() / span.as_secs_f64().max(1e-9);
         format!(
-            r#"{{"requests":{},"too_many":{},"most_in_flight":{}}}"#,
+            r#"{{"requests":{},"too_many":{},"most_in_flight":{},"mean_in_flight":{mean:.1},"span_ms":{}}}"#,
             self.requests.load(Ordering::Relaxed),
             self.too_many.load(Ordering::Relaxed),
-            self.most_in_flight.load(Ordering::Relaxed)
+            self.most_in_flight.load(Ordering::Relaxed),
+            span.as_millis()
         )
     }
 
@@ -136,13 +166,14 @@ impl Stats {
         self.requests.store(0, Ordering::Relaxed);
         self.too_many.store(0, Ordering::Relaxed);
         self.most_in_flight.store(0, Ordering::Relaxed);
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) = Busy::default();
     }
 }
 
 /// A body that tells `stats` when it has been sent (or dropped).
 struct Counted {
     inner: BoxBody<Bytes, Infallible>,
-    done: Option<(Arc<Stats>, std::net::IpAddr)>,
+    done: Option<(Arc<Stats>, std::net::IpAddr, std::time::Instant)>,
 }
 
 impl hyper::body::Body for Counted {
@@ -155,9 +186,9 @@ impl hyper::body::Body for Counted {
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
         if let std::task::Poll::Ready(None) = polled
-            && let Some((stats, host)) = self.done.take()
+            && let Some((stats, host, since)) = self.done.take()
         {
-            stats.leave(host);
+            stats.leave(host, since);
         }
         polled
     }
@@ -165,8 +196,8 @@ impl hyper::body::Body for Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        if let Some((stats, host)) = self.done.take() {
-            stats.leave(host);
+        if let Some((stats, host, since)) = self.done.take() {
+            stats.leave(host, since);
         }
     }
 }
@@ -176,6 +207,8 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(8091);
     let host_limit: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let latency =
+        std::time::Duration::from_millis(args.next().and_then(|a| a.parse().ok()).unwrap_or(0));
     let stats = Arc::new(Stats::default());
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
@@ -203,8 +236,10 @@ async fn main() {
                         }
                         _ if !stats.enter(host, host_limit) => (429, full(Vec::new()), None),
                         _ => {
+                            let since = std::time::Instant::now();
+                            tokio::time::sleep(latency).await;
                             let (status, body) = answer(path, request.uri().query());
-                            (status, body, Some((stats.clone(), host)))
+                            (status, body, Some((stats.clone(), host, since)))
                         }
                     };
                     let mut response = hyper::Response::builder().status(status);

@@ -651,8 +651,14 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
         received: Arc::clone(received),
         placeholders: mirror::Placeholders::default(),
         probe_timeout: job.settings.network.timeout,
+        // A writer syncing its object has given its request slot back: twice
+        // as many writers as requests let the next downloads run meanwhile.
         writers: Arc::new(tokio::sync::Semaphore::new(
-            job.settings.network.max_concurrency.max(1),
+            job.settings
+                .network
+                .max_concurrency
+                .max(1)
+                .saturating_mul(2),
         )),
         wayback: job.settings.fetch.wayback.then(|| mirror::Wayback {
             api: job.settings.fetch.wayback_api.clone(),

@@ -8,8 +8,10 @@
 //! the folder. Dropped without a commit, the temp file is removed; killed, it is
 //! left in `tmp/` for the next run to sweep, and no object is ever partial.
 
+use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
@@ -165,8 +167,8 @@ impl Writer {
 /// hash, then (if asked) the object. Returning without a commit drops the temp
 /// file.
 fn write_object(
-    tmp_dir: &std::path::Path,
-    objects: &std::path::Path,
+    tmp_dir: &Path,
+    objects: &Path,
     mut received: mpsc::Receiver<Piece>,
 ) -> io::Result<Option<Stored>> {
     std::fs::create_dir_all(tmp_dir)?;
@@ -232,13 +234,9 @@ fn write_object(
 
 /// Moves a complete temp file to its object path unless that exists; returns
 /// whether it created the object.
-fn place(
-    temp: tempfile::NamedTempFile,
-    objects: &std::path::Path,
-    name: &ObjectName,
-) -> io::Result<bool> {
+fn place(temp: tempfile::NamedTempFile, objects: &Path, name: &ObjectName) -> io::Result<bool> {
     let fan = objects.join(&name.sha256[..2]);
-    std::fs::create_dir_all(&fan)?;
+    make_durable_fan(objects, &fan)?;
     let target = fan.join(format!("{}.{}", name.sha256, name.extension));
     // Never replace: an object that exists holds these very bytes (its name is
     // their hash), and rewriting it would only open a window for a torn file.
@@ -247,12 +245,42 @@ fn place(
         Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => false,
         Err(e) => return Err(e.error),
     };
-    // Both folders are synced whoever created them: another download of the
-    // same bytes may have put the name there without syncing it yet, and the
+    // The fan is synced whoever created the name: another download of the
+    // same bytes may have put it there without syncing it yet, and the
     // manifest must not name an object a power cut could take back.
     sync_dir(&fan)?;
-    sync_dir(objects)?;
     Ok(created)
+}
+
+/// Fan folders this process has seen durable in `objects/`.
+static DURABLE_FANS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+/// Makes `fan` exist, with its name in `objects` durable. The `objects` folder
+/// is synced once per fan and process, not once per object: a fan's name, once
+/// synced, stays (only `gc`, under the exclusive lock, removes fans). A fan
+/// made here, or one another writer made and may not have synced yet, is
+/// synced before it counts.
+fn make_durable_fan(objects: &Path, fan: &Path) -> io::Result<()> {
+    let made = match std::fs::create_dir(fan) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(fan)?;
+            true
+        }
+        Err(e) => return Err(e),
+    };
+    let known = || {
+        DURABLE_FANS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if !made && known().contains(fan) {
+        return Ok(());
+    }
+    sync_dir(objects)?;
+    known().insert(fan.to_path_buf());
+    Ok(())
 }
 
 /// Lowercase hex.
