@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod media;
 pub mod mirror;
 pub mod net;
+pub mod note_file;
 pub mod report;
 pub mod rewrite;
 pub mod sites;

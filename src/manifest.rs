@@ -66,15 +66,51 @@ pub struct Record {
 pub struct Manifest {
     /// Every record, keyed (and so sorted) by URL.
     pub records: BTreeMap<String, Record>,
+    /// Records a later line for the same URL superseded (what a `merge=union`
+    /// git merge of two manifests leaves), with their 1-based line. Their
+    /// objects stay live for `gc` until the manifest is written again, with one
+    /// record per URL.
+    pub shadowed: Vec<(usize, Record)>,
+    /// For each URL with shadowed records, the line of the record kept.
+    pub kept_lines: BTreeMap<String, usize>,
+}
+
+/// A manifest line that could not be read, for [`Manifest::parse_lenient`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based.
+    pub line: usize,
+    /// What is wrong with it.
+    pub why: String,
 }
 
 impl Manifest {
     /// Reads the manifest at `path`; an absent file is an empty manifest.
     ///
     /// # Errors
-    /// [`Error::Archive`] naming the line that does not parse, or the file that
-    /// cannot be read.
+    /// [`Error::Archive`] naming the first line that does not parse, or the
+    /// file that cannot be read.
     pub fn load(path: &Path) -> Result<Self, Error> {
+        let (manifest, bad) = Self::load_lenient(path)?;
+        match bad.first() {
+            None => Ok(manifest),
+            Some(bad) => Err(Error::Archive {
+                path: PathBuf::from(format!("{}:{}", path.display(), bad.line)),
+                message: format!(
+                    "{}; restore the file from git, or move it away to start a new manifest",
+                    bad.why
+                ),
+            }),
+        }
+    }
+
+    /// Reads the manifest at `path` as far as it can: the records of the lines
+    /// that parse, and the lines that do not (a wrong format line makes the
+    /// whole file one bad line: nothing in it can be trusted).
+    ///
+    /// # Errors
+    /// [`Error::Archive`] when the file cannot be read, or is empty.
+    pub fn load_lenient(path: &Path) -> Result<(Self, Vec<BadLine>), Error> {
         let text = match std::fs::read_to_string(path) {
             // Rewritten whole, the manifest always has its format line: an empty
             // file is damage, not an empty archive.
@@ -85,7 +121,7 @@ impl Manifest {
                 });
             }
             Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
             Err(e) => {
                 return Err(Error::Archive {
                     path: path.to_path_buf(),
@@ -93,12 +129,7 @@ impl Manifest {
                 });
             }
         };
-        Self::parse(&text).map_err(|(line, message)| Error::Archive {
-            path: PathBuf::from(format!("{}:{line}", path.display())),
-            message: format!(
-                "{message}; restore the file from git, or move it away to start a new manifest"
-            ),
-        })
+        Ok(Self::parse_lenient(&text))
     }
 
     /// Parses a manifest's text; an error gives the 1-based line and what is wrong.
@@ -106,33 +137,75 @@ impl Manifest {
     /// # Errors
     /// The first line that is not what it should be.
     pub fn parse(text: &str) -> Result<Self, (usize, String)> {
-        let mut lines = text.lines().enumerate();
-        match lines.next() {
-            None => return Ok(Self::default()),
-            Some((_, first)) => {
-                let header: serde_json::Value = serde_json::from_str(first)
-                    .map_err(|e| (1, format!("not a manifest header: {e}")))?;
-                if header.get("format").and_then(|f| f.as_str()) != Some("archiver-manifest") {
-                    return Err((1, "not an archiver manifest".into()));
-                }
-                if header.get("version").and_then(serde_json::Value::as_u64) != Some(1) {
-                    return Err((
-                        1,
-                        format!("manifest version {} is not 1", header["version"]),
-                    ));
-                }
-            }
+        let (manifest, bad) = Self::parse_lenient(text);
+        match bad.into_iter().next() {
+            None => Ok(manifest),
+            Some(bad) => Err((bad.line, bad.why)),
         }
-        let mut records = BTreeMap::new();
+    }
+
+    /// Parses what can be parsed of a manifest's text. Of two records for one
+    /// URL the one fetched later is kept (on a tie, the later line): a union
+    /// merge puts lines in no meaningful order, capture times are.
+    #[must_use]
+    pub fn parse_lenient(text: &str) -> (Self, Vec<BadLine>) {
+        let mut lines = text.lines().enumerate();
+        if let Some((_, first)) = lines.next()
+            && let Err(why) = check_header(first)
+        {
+            return (Self::default(), vec![BadLine { line: 1, why }]);
+        }
+        let mut manifest = Manifest::default();
+        let mut bad = Vec::new();
+        let mut line_of: BTreeMap<String, usize> = BTreeMap::new();
         for (i, line) in lines {
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record =
-                serde_json::from_str(line).map_err(|e| (i + 1, format!("bad record: {e}")))?;
-            records.insert(record.url.clone(), record);
+            let record: Record = match serde_json::from_str(line) {
+                Ok(record) => record,
+                Err(e) => {
+                    bad.push(BadLine {
+                        line: i + 1,
+                        why: format!("bad record: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let url = record.url.clone();
+            match manifest.records.remove(&url) {
+                None => {
+                    manifest.records.insert(url.clone(), record);
+                    line_of.insert(url, i + 1);
+                }
+                Some(earlier) => {
+                    let earlier_line = line_of.get(&url).copied().unwrap_or(0);
+                    let (kept, dropped) = if record.fetched_at >= earlier.fetched_at {
+                        line_of.insert(url.clone(), i + 1);
+                        ((i + 1, record), (earlier_line, earlier))
+                    } else {
+                        ((earlier_line, earlier), (i + 1, record))
+                    };
+                    manifest.records.insert(url, kept.1);
+                    manifest.shadowed.push(dropped);
+                }
+            }
         }
-        Ok(Manifest { records })
+        manifest.shadowed.sort_by_key(|(line, _)| *line);
+        for (_, record) in &manifest.shadowed {
+            if let Some(line) = line_of.get(&record.url) {
+                manifest.kept_lines.insert(record.url.clone(), *line);
+            }
+        }
+        (manifest, bad)
+    }
+
+    /// Every object a line of the manifest names, superseded records' too.
+    pub fn objects(&self) -> impl Iterator<Item = &str> {
+        self.records
+            .values()
+            .chain(self.shadowed.iter().map(|(_, r)| r))
+            .map(|r| r.object.as_str())
     }
 
     /// The file's text: the format line, then the records in URL order.
@@ -162,6 +235,19 @@ impl Manifest {
             message: format!("cannot write the manifest: {e}"),
         })
     }
+}
+
+/// Whether `first` is the format line of a manifest this version reads.
+fn check_header(first: &str) -> Result<(), String> {
+    let header: serde_json::Value =
+        serde_json::from_str(first).map_err(|e| format!("not a manifest header: {e}"))?;
+    if header.get("format").and_then(|f| f.as_str()) != Some("archiver-manifest") {
+        return Err("not an archiver manifest".into());
+    }
+    if header.get("version").and_then(serde_json::Value::as_u64) != Some(1) {
+        return Err(format!("manifest version {} is not 1", header["version"]));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -197,6 +283,43 @@ mod tests {
         assert!(lines[1].starts_with(r#"{"url":"https://a.org/2.png","object":"#));
         assert!(lines[1].contains(r#""notes":["notes/a.md","notes/b.md"]"#));
         assert_eq!(Manifest::parse(&text).unwrap().render(), text);
+    }
+
+    #[test]
+    fn of_two_records_for_one_url_the_later_capture_is_kept_and_the_other_shadowed() {
+        let mut older = record("https://a.org/1.png");
+        older.fetched_at = "2026-01-01T00:00:00Z".into();
+        older.object = format!("objects/cd/{}.png", "cd".repeat(32));
+        let newer = record("https://a.org/1.png");
+        let line = |r: &Record| serde_json::to_string(r).unwrap();
+        // The newer record first, as a union merge may leave it.
+        let text = format!(
+            "{FORMAT_LINE}\n{}\n{}\n{}\n",
+            line(&newer),
+            line(&older),
+            line(&older)
+        );
+        let (m, bad) = Manifest::parse_lenient(&text);
+        assert!(bad.is_empty());
+        assert_eq!(m.records["https://a.org/1.png"], newer);
+        assert_eq!(
+            m.shadowed.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        assert_eq!(m.objects().filter(|o| o.contains("/cd/")).count(), 2);
+        // Written again, one record per URL.
+        assert_eq!(m.render().lines().count(), 2);
+    }
+
+    #[test]
+    fn a_damaged_line_is_named_and_the_others_still_read() {
+        let text = format!(
+            "{FORMAT_LINE}\nnot json\n{}\n",
+            serde_json::to_string(&record("https://a.org/1.png")).unwrap()
+        );
+        let (m, bad) = Manifest::parse_lenient(&text);
+        assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), [2]);
+        assert_eq!(m.records.len(), 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+pub use crate::manifest::BadLine;
 use crate::store::write_atomic_in;
 
 /// The journal's file name inside the archive.
@@ -50,17 +51,36 @@ pub struct Edit {
 pub struct Journal {
     /// Entries by note.
     pub notes: BTreeMap<String, Vec<Entry>>,
+    /// Lines that could not be read, kept as they are: saving the journal
+    /// writes them back after the entries, for a person to repair.
+    pub unreadable: Vec<String>,
 }
 
 impl Journal {
     /// Reads the journal at `path`; an absent file is an empty journal.
     ///
     /// # Errors
-    /// [`Error::Archive`] naming the line that does not parse.
+    /// [`Error::Archive`] naming the first line that does not parse.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Journal::default()),
+        let (journal, bad) = Self::load_lenient(path)?;
+        match bad.first() {
+            None => Ok(journal),
+            Some(bad) => Err(Error::Archive {
+                path: PathBuf::from(format!("{}:{}", path.display(), bad.line)),
+                message: format!("{}; restore the file from git", bad.why),
+            }),
+        }
+    }
+
+    /// Reads the journal at `path` as far as it can: the entries of the lines
+    /// that parse, and the lines that do not.
+    ///
+    /// # Errors
+    /// [`Error::Archive`] when the file cannot be read.
+    pub fn load_lenient(path: &Path) -> Result<(Self, Vec<BadLine>), Error> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
             Err(e) => {
                 return Err(Error::Archive {
                     path: path.to_path_buf(),
@@ -68,22 +88,34 @@ impl Journal {
                 });
             }
         };
+        Ok(Self::parse_lenient(&text))
+    }
+
+    /// Parses what can be parsed of a journal's text.
+    #[must_use]
+    pub fn parse_lenient(text: &str) -> (Self, Vec<BadLine>) {
         let mut journal = Journal::default();
+        let mut bad = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() || (i == 0 && line.contains("archiver-rewrites")) {
                 continue;
             }
-            let entry: Entry = serde_json::from_str(line).map_err(|e| Error::Archive {
-                path: PathBuf::from(format!("{}:{}", path.display(), i + 1)),
-                message: format!("bad journal entry: {e}; restore the file from git"),
-            })?;
-            journal
-                .notes
-                .entry(entry.note.clone())
-                .or_default()
-                .push(entry);
+            match serde_json::from_str::<Entry>(line) {
+                Ok(entry) => journal
+                    .notes
+                    .entry(entry.note.clone())
+                    .or_default()
+                    .push(entry),
+                Err(e) => {
+                    bad.push(BadLine {
+                        line: i + 1,
+                        why: format!("bad journal entry: {e}"),
+                    });
+                    journal.unreadable.push(line.to_owned());
+                }
+            }
         }
-        Ok(journal)
+        (journal, bad)
     }
 
     /// Writes the journal atomically (its temp file in `temp_dir`).
@@ -98,6 +130,10 @@ impl Journal {
                 out.push_str(&line);
                 out.push('\n');
             }
+        }
+        for line in &self.unreadable {
+            out.push_str(line);
+            out.push('\n');
         }
         write_atomic_in(path, temp_dir, out.as_bytes()).map_err(|e| Error::Archive {
             path: path.to_path_buf(),

@@ -682,7 +682,9 @@ fn gc_removes_exactly_what_nothing_refers_to() {
     tree.file("notes/local.md", format!("![kept](../archive/{by_note})\n"));
     tree.file(
         "archive/rewrites.jsonl",
-        format!("{{\"note\":\"notes/x.md\",\"object\":\"{by_journal}\"}}\n"),
+        format!(
+            "{{\"note\":\"notes/x.md\",\"original\":\"https://x.example/y.pdf\",\"replacement\":\"../archive/{by_journal}\",\"object\":\"{by_journal}\"}}\n"
+        ),
     );
     let before = objects(&tree);
     assert_eq!(before.len(), 5);

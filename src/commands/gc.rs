@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::scan::{Scanned, Scope, report_skipped, scan};
@@ -18,6 +18,7 @@ use crate::config::values::human_size;
 use crate::input::Inputs;
 use crate::link::{Kind, Link};
 use crate::manifest::Manifest;
+use crate::rewrite::{JOURNAL, Journal};
 use crate::store::{Archive, LockMode, ObjectName, sync_dir};
 use crate::{Error, ExitStatus};
 
@@ -45,12 +46,22 @@ pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             ),
         });
     }
+    // Every object any line names is live, a superseded record's too; and an
+    // archive whose manifest or journal cannot be read whole is not swept: a
+    // damaged line may be the only one keeping an object.
     let manifest = Manifest::load(&manifest_path)?;
-    let mut live: BTreeSet<String> = manifest
-        .records
-        .values()
-        .map(|r| r.object.clone())
-        .collect();
+    let mut live: BTreeSet<String> = manifest.objects().map(str::to_owned).collect();
+    let journal_path = archive.root().join(JOURNAL);
+    let (_, bad) = Journal::load_lenient(&journal_path)?;
+    if let Some(bad) = bad.first() {
+        return Err(Error::Archive {
+            path: PathBuf::from(format!("{}:{}", journal_path.display(), bad.line)),
+            message: format!(
+                "{}; nothing removed: this line may be what keeps an object. Fix or remove it (restore the file from git), then gc",
+                bad.why
+            ),
+        });
+    }
     live.extend(archive.journal_refs()?);
     live.extend(cited_by_notes(args, settings, &archive)?);
 

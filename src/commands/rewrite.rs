@@ -18,9 +18,11 @@ use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
+use crate::note_file::{Replaced, replace_if_unchanged};
 use crate::rewrite::{
     Edit, Entry, JOURNAL, Journal, apply, merge_entries, places, relative_href, restore,
 };
+use crate::store::intact::Looked;
 use crate::store::{Archive, LockMode, ObjectName};
 use crate::{Error, ExitStatus};
 
@@ -56,7 +58,23 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     };
     let archive = Archive::open(&settings.archive.dir, mode, false)?;
     let journal_path = archive.root().join(JOURNAL);
-    let mut journal = Journal::load(&journal_path)?;
+    // A restore puts back what it can read of the journal and names the rest;
+    // a rewrite adds to the journal, so it must read it whole.
+    let mut journal = if args.restore {
+        let (journal, bad) = Journal::load_lenient(&journal_path)?;
+        for bad in &bad {
+            tracing::error!(
+                "{}:{}: {}; the links it recorded cannot be put back until the line is repaired (restore the file from git)",
+                journal_path.display(),
+                bad.line,
+                bad.why
+            );
+        }
+        journal
+    } else {
+        Journal::load(&journal_path)?
+    };
+    let unreadable_entries = !journal.unreadable.is_empty();
     let names = NoteNames::new(archive.root());
     let mut out = BufWriter::new(std::io::stdout().lock());
     let status = if args.restore {
@@ -71,7 +89,12 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
             }
         }
         let tmp = archive.tmp_dir();
-        restore_notes(args, &notes, &mut journal, (&journal_path, &tmp), &mut out)?
+        let status = restore_notes(args, &notes, &mut journal, (&journal_path, &tmp), &mut out)?;
+        if unreadable_entries && status == ExitStatus::Success {
+            ExitStatus::Failure
+        } else {
+            status
+        }
     } else {
         let manifest = Manifest::load(&archive.manifest_path())?;
         let objects = std::fs::canonicalize(archive.root()).map_err(|e| Error::Archive {
@@ -79,11 +102,26 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
             message: e.to_string(),
         })?;
         let kinds = &settings.rewrite.kinds;
+        // A note is pointed only at an object that is there whole.
+        let looked = Looked::new(archive.root());
+        let holds = |record: &crate::manifest::Record| {
+            looked.holds(&record.object, Some(record.size), || {
+                tracing::warn!(
+                    "{}: missing or damaged in the archive, so links to {} are not rewritten; `archiver fetch {}` downloads it again",
+                    record.object,
+                    record.url,
+                    record.url
+                );
+            })
+        };
         let plans = read_notes(args, settings, &names, copy_to.as_ref(), |link, folder| {
             if !wanted(link, kinds) {
                 return None;
             }
             Some(manifest.records.get(link.identity()).and_then(|record| {
+                if !holds(record) {
+                    return None;
+                }
                 let name = ObjectName::from_relative(&record.object)?;
                 let href = relative_href(folder, &objects.join(name.relative()));
                 Some((href, record.object.clone()))
@@ -278,11 +316,11 @@ fn rewrite_notes(
         if args.dry_run {
             diff(out, &plan.name, &bytes, &new).map_err(Error::Output)?;
         }
-        changed.push((plan, new));
+        changed.push((plan, bytes, new));
     }
     if args.check || args.dry_run {
         let listed = if args.check { changed.as_slice() } else { &[] };
-        for (plan, _) in listed {
+        for (plan, _, _) in listed {
             writeln!(
                 out,
                 "would change  {} ({} links)",
@@ -307,7 +345,7 @@ fn rewrite_notes(
         notes,
         missing,
     };
-    if changed.iter().any(|(plan, _)| plan.dest.is_some()) {
+    if changed.iter().any(|(plan, _, _)| plan.dest.is_some()) {
         return write_copies(&changed, counts, out);
     }
     commit_notes(&changed, journal, (journal_path, temp_dir), counts, out)
@@ -323,7 +361,7 @@ struct Counts {
 
 /// Writes the rewritten copies under `--out`.
 fn write_copies(
-    changed: &[(Plan, Vec<u8>)],
+    changed: &[Changed],
     Counts {
         links,
         notes,
@@ -331,7 +369,7 @@ fn write_copies(
     }: Counts,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    for (plan, new) in changed {
+    for (plan, _, new) in changed {
         if let Some(dest) = &plan.dest {
             copy_note(&plan.path, dest, new)?;
             writeln!(
@@ -353,12 +391,12 @@ fn write_copies(
 
 /// Records the journal, then writes the notes.
 fn commit_notes(
-    changed: &[(Plan, Vec<u8>)],
+    changed: &[Changed],
     journal: &mut Journal,
     (journal_path, temp_dir): (&Path, &Path),
     Counts {
-        links,
-        notes,
+        mut links,
+        mut notes,
         missing,
     }: Counts,
     out: &mut dyn Write,
@@ -366,7 +404,7 @@ fn commit_notes(
     // The journal first: a note is changed only once its undo is recorded,
     // each note's entries in the order their paths stand in its new text.
     let before = journal.clone();
-    for (plan, new) in changed {
+    for (plan, _, new) in changed {
         let old = journal.notes.remove(&plan.name).unwrap_or_default();
         journal.notes.insert(
             plan.name.clone(),
@@ -374,29 +412,51 @@ fn commit_notes(
         );
     }
     journal.save(journal_path, temp_dir)?;
-    for (n, (plan, new)) in changed.iter().enumerate() {
-        if let Err(e) = write_note(&plan.path, new) {
-            // The notes not written keep their old entries.
-            for (unwritten, _) in &changed[n..] {
-                match before.notes.get(&unwritten.name) {
-                    Some(entries) => journal
-                        .notes
-                        .insert(unwritten.name.clone(), entries.clone()),
-                    None => journal.notes.remove(&unwritten.name),
-                };
+    // A note's entries as they were before this run, for a note left unwritten.
+    let undo = |journal: &mut Journal, name: &str| {
+        match before.notes.get(name) {
+            Some(entries) => journal.notes.insert(name.to_owned(), entries.clone()),
+            None => journal.notes.remove(name),
+        };
+    };
+    let mut left = 0;
+    for (n, (plan, old, new)) in changed.iter().enumerate() {
+        match replace_note(&plan.path, old, new) {
+            Ok(Replaced::Done) => {
+                writeln!(out, "rewrote  {} ({} links)", plan.name, plan.edits.len())
+                    .map_err(Error::Output)?;
             }
-            journal.save(journal_path, temp_dir)?;
-            return Err(e);
+            Ok(Replaced::ChangedMeanwhile) => {
+                undo(journal, &plan.name);
+                journal.save(journal_path, temp_dir)?;
+                tracing::error!(
+                    "{}: changed while it was being rewritten (an editor or another program wrote to it); left as it is: run `archiver rewrite` again",
+                    plan.path.display()
+                );
+                left += 1;
+                links -= plan.edits.len();
+                notes -= 1;
+            }
+            Err(e) => {
+                // The notes not written keep their old entries.
+                for (unwritten, _, _) in &changed[n..] {
+                    undo(journal, &unwritten.name);
+                }
+                journal.save(journal_path, temp_dir)?;
+                return Err(e);
+            }
         }
-        writeln!(out, "rewrote  {} ({} links)", plan.name, plan.edits.len())
-            .map_err(Error::Output)?;
     }
     writeln!(
         out,
         "rewrote {links} links in {notes} notes; {missing} not archived"
     )
     .map_err(Error::Output)?;
-    Ok(ExitStatus::Success)
+    Ok(if left > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// Where each edit's path starts in the new text.
@@ -431,7 +491,7 @@ fn restore_notes(
     (journal_path, temp_dir): (&Path, &Path),
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
-    let (mut restored, mut notes) = (0, 0);
+    let (mut restored, mut notes, mut left) = (0, 0, 0);
     let mut pending = false;
     for plan in plans {
         let Some(entries) = journal.notes.get(&plan.name).cloned() else {
@@ -471,7 +531,16 @@ fn restore_notes(
         } else if args.check {
             writeln!(out, "would change  {}", plan.name).map_err(Error::Output)?;
         } else {
-            write_note(&plan.path, &new)?;
+            if replace_note(&plan.path, &bytes, &new)? == Replaced::ChangedMeanwhile {
+                tracing::error!(
+                    "{}: changed while it was being restored (an editor or another program wrote to it); left as it is: run `archiver rewrite --restore` again",
+                    plan.path.display()
+                );
+                restored -= entries.len() - missing.len();
+                notes -= 1;
+                left += 1;
+                continue;
+            }
             // What could not be put back stays recorded (a note reverted to its
             // rewritten text can still be restored), and the journal is saved at
             // once: a later failure must not leave entries already undone.
@@ -486,7 +555,9 @@ fn restore_notes(
         "restored"
     };
     writeln!(out, "{verb} {restored} links in {notes} notes").map_err(Error::Output)?;
-    Ok(if args.check && pending {
+    Ok(if left > 0 {
+        ExitStatus::Failure
+    } else if args.check && pending {
         ExitStatus::Findings
     } else {
         ExitStatus::Success
@@ -585,6 +656,17 @@ fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     temp.persist(path).map_err(|e| failed(e.error))?;
     crate::store::sync_dir(folder).map_err(failed)
 }
+
+/// Replaces a note with `new` if it still holds `old`.
+fn replace_note(path: &Path, old: &[u8], new: &[u8]) -> Result<Replaced, Error> {
+    replace_if_unchanged(path, old, new).map_err(|source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A note to change: its plan, the bytes read, the bytes to write.
+type Changed = (Plan, Vec<u8>, Vec<u8>);
 
 /// The changed lines, as a unified diff without context.
 fn diff(out: &mut dyn Write, name: &str, old: &[u8], new: &[u8]) -> std::io::Result<()> {

@@ -6,8 +6,10 @@ use std::io::{BufWriter, Write};
 use crate::cli::VerifyArgs;
 use crate::config::Settings;
 use crate::config::values::human_size;
-use crate::manifest::Manifest;
-use crate::store::{Archive, LockMode, verify};
+use crate::manifest::{FILE_NAME as MANIFEST, Manifest};
+use crate::rewrite::{JOURNAL, Journal};
+use crate::store::verify::{self, Problem};
+use crate::store::{Archive, LockMode};
 use crate::{Error, ExitStatus};
 
 /// Verifies the archive.
@@ -18,9 +20,22 @@ use crate::{Error, ExitStatus};
 pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     // Shared: other readers may look at the same time, writers may not.
     let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false)?;
-    let manifest = Manifest::load(&archive.manifest_path())?;
+    // Damaged lines are findings, not a reason to stop: the rest is checked.
+    let (manifest, bad_records) = Manifest::load_lenient(&archive.manifest_path())?;
+    let (_, bad_entries) = Journal::load_lenient(&archive.root().join(JOURNAL))?;
     let journal = archive.journal_refs()?;
-    let report = verify::verify(&archive, &manifest, &journal)?;
+    let mut report = verify::verify(&archive, &manifest, &journal)?;
+    let bad_lines = [(MANIFEST, bad_records), (JOURNAL, bad_entries)]
+        .into_iter()
+        .flat_map(|(file, bad)| {
+            bad.into_iter().map(move |bad| Problem::BadLine {
+                file: file.to_owned(),
+                line: bad.line,
+                why: bad.why,
+            })
+        });
+    report.problems.extend(bad_lines);
+    report.problems.sort();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let write = |out: &mut BufWriter<_>| -> std::io::Result<()> {
         for problem in &report.problems {

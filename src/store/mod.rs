@@ -16,6 +16,7 @@
 //! replacing an existing object, and the directory fsynced. A crash at any moment
 //! leaves at worst a temp file, which the next `fetch` removes.
 
+pub mod intact;
 pub mod lock;
 pub mod verify;
 pub mod write;

@@ -48,18 +48,45 @@ pub enum Problem {
         /// Its path relative to the archive.
         path: String,
     },
+    /// A line of the manifest or of the rewrite journal that cannot be read.
+    BadLine {
+        /// The file, relative to the archive.
+        file: String,
+        /// 1-based.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+    /// Two or more manifest lines for one URL.
+    Duplicate {
+        /// The URL.
+        url: String,
+        /// The lines, 1-based.
+        lines: Vec<usize>,
+        /// Whether the lines are all the same record.
+        exact: bool,
+    },
 }
 
 impl Problem {
+    /// Whether it is about a line of the rewrite journal.
+    fn in_journal(&self) -> bool {
+        matches!(self, Problem::BadLine { file, .. } if file == crate::store::JOURNAL)
+    }
+
     /// A short word for the kind of problem.
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
             Problem::Corrupt { .. } => "corrupt",
             Problem::Missing { .. } => "missing",
-            Problem::BadRecord { .. } => "bad-record",
+            Problem::BadRecord { .. } | Problem::BadLine { .. } if !self.in_journal() => {
+                "bad-record"
+            }
             Problem::Unreferenced { .. } => "unreferenced",
             Problem::Stray { .. } => "stray",
+            Problem::BadRecord { .. } | Problem::BadLine { .. } => "bad-entry",
+            Problem::Duplicate { .. } => "duplicate",
         }
     }
 }
@@ -81,6 +108,23 @@ impl std::fmt::Display for Problem {
                 "{object}: neither the manifest nor the rewrite journal refers to it; `archiver gc NOTES` removes it unless a note links to it"
             ),
             Problem::Stray { path } => write!(f, "{path}: not an object's name (sha256.ext)"),
+            Problem::BadLine { file, line, why } => write!(
+                f,
+                "{file}:{line}: {why}; fix or remove the line (restore the file from git), as gc refuses to run on it"
+            ),
+            Problem::Duplicate { url, lines, exact } => {
+                let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+                let what = if *exact {
+                    "the same record"
+                } else {
+                    "different records (the latest capture counts; gc keeps every object named)"
+                };
+                write!(
+                    f,
+                    "manifest lines {} are {what} for {url}; the next `archiver fetch` writes one",
+                    lines.join(", ")
+                )
+            }
         }
     }
 }
@@ -167,8 +211,8 @@ pub fn verify(
         }
     }
     let mut live: BTreeSet<&str> = also_live.iter().map(String::as_str).collect();
+    live.extend(manifest.objects());
     for record in manifest.records.values() {
-        live.insert(&record.object);
         let Some(name) = ObjectName::from_relative(&record.object) else {
             problems.push(Problem::BadRecord {
                 url: record.url.clone(),
@@ -204,10 +248,33 @@ pub fn verify(
             });
         }
     }
+    problems.extend(duplicates(manifest));
     problems.sort();
     problems.dedup();
     report.problems = problems;
     Ok(report)
+}
+
+/// The URLs the manifest has more than one line for.
+fn duplicates(manifest: &Manifest) -> Vec<Problem> {
+    let mut by_url: BTreeMap<&str, Vec<(usize, &crate::manifest::Record)>> = BTreeMap::new();
+    for (line, record) in &manifest.shadowed {
+        by_url.entry(&record.url).or_default().push((*line, record));
+    }
+    by_url
+        .into_iter()
+        .filter_map(|(url, shadowed)| {
+            let kept = manifest.records.get(url)?;
+            let mut lines: Vec<usize> = shadowed.iter().map(|(line, _)| *line).collect();
+            lines.extend(manifest.kept_lines.get(url));
+            lines.sort_unstable();
+            Some(Problem::Duplicate {
+                url: url.to_owned(),
+                exact: shadowed.iter().all(|(_, r)| *r == kept),
+                lines,
+            })
+        })
+        .collect()
 }
 
 fn read_object(path: &std::path::Path) -> std::io::Result<Read_> {

@@ -21,6 +21,7 @@ use crate::judge::Judgement;
 use crate::link::{Kind, Link};
 use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
 use crate::rewrite::{JOURNAL, Journal};
+use crate::store::intact::Looked;
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
 
@@ -306,10 +307,16 @@ fn gather(
     let scope = Scope::of(&inputs, &args.notes);
     let mut errors = 0;
     // Links rewritten to the archive's copies are checked at their original URL.
-    let journal = Journal::load(&settings.archive.dir.join(JOURNAL)).unwrap_or_else(|e| {
-        tracing::warn!("{e}; rewritten links are checked as local files");
-        Journal::default()
-    });
+    let journal = rewritten_links(settings);
+    // A rewritten link counts as archived only while its object is there whole.
+    let looked = Looked::new(&settings.archive.dir);
+    let holds = |object: &str| {
+        looked.holds(object, None, || {
+            tracing::warn!(
+                "{object}: notes link to it, but it is missing or damaged in the archive; `archiver fetch` of the original URL downloads it again"
+            );
+        })
+    };
     let names = NoteNames::new(&settings.archive.dir);
     let classifier = Classifier::new(settings);
     let changed_notes = std::sync::atomic::AtomicUsize::new(0);
@@ -364,7 +371,8 @@ fn gather(
                     link.url = resolved.url;
                     link.kind = resolved.kind;
                 }
-                (link, ignored, entry.is_some())
+                let archived = entry.is_some_and(|e| holds(&e.object));
+                (link, ignored, archived)
             })
             .collect::<Vec<_>>()
     };
@@ -392,6 +400,29 @@ fn gather(
         );
     }
     Ok(errors)
+}
+
+/// The rewrite journal, as far as it can be read: links rewritten to the
+/// archive's copies are checked at their original URL.
+fn rewritten_links(settings: &Settings) -> Journal {
+    let journal_path = settings.archive.dir.join(JOURNAL);
+    match Journal::load_lenient(&journal_path) {
+        Ok((journal, bad)) => {
+            for bad in bad {
+                tracing::warn!(
+                    "{}:{}: {}; the links it recorded are checked as local files",
+                    journal_path.display(),
+                    bad.line,
+                    bad.why
+                );
+            }
+            journal
+        }
+        Err(e) => {
+            tracing::warn!("{e}; rewritten links are checked as local files");
+            Journal::default()
+        }
+    }
 }
 
 fn line_around(text: &str, at: usize) -> &str {

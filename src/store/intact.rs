@@ -1,0 +1,125 @@
+//! Whether an object can be pointed at: a regular file inside the archive,
+//! named like an object, whose bytes are the ones its name says.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use sha2::{Digest, Sha256};
+
+use super::ObjectName;
+use super::write::hex;
+
+/// Objects up to this size are rehashed before a note is pointed at them;
+/// larger ones (videos) are taken on their size, which `verify` backs up.
+pub const REHASH_UP_TO: u64 = 64 * 1024 * 1024;
+
+/// Whether the object at `object` (relative to the archive folder at `root`)
+/// is there, a regular file (not a symlink that may lead out of the archive),
+/// `size` bytes long when a size is given, and, when not larger than
+/// [`REHASH_UP_TO`], hashing to its name.
+#[must_use]
+pub fn holds(root: &Path, object: &str, size: Option<u64>) -> bool {
+    let Some(name) = ObjectName::from_relative(object) else {
+        return false;
+    };
+    let path = root.join(name.relative());
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        return false;
+    };
+    if !meta.file_type().is_file() || size.is_some_and(|s| s != meta.len()) {
+        return false;
+    }
+    if meta.len() > REHASH_UP_TO {
+        return true;
+    }
+    rehash(&path).is_some_and(|sha256| sha256 == name.sha256)
+}
+
+/// [`holds`], asked once per object however many links cite it.
+#[derive(Debug)]
+pub struct Looked {
+    root: PathBuf,
+    known: Mutex<HashMap<String, bool>>,
+}
+
+impl Looked {
+    /// For the archive folder at `root`.
+    #[must_use]
+    pub fn new(root: &Path) -> Self {
+        Looked {
+            root: root.to_path_buf(),
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `object` holds (see [`holds`]); `damaged` runs the first time
+    /// an object is found not to, to say so once.
+    pub fn holds(&self, object: &str, size: Option<u64>, damaged: impl FnOnce()) -> bool {
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(object)
+            .copied();
+        if let Some(known) = known {
+            return known;
+        }
+        // Looked at outside the lock: notes are read in parallel.
+        let found = holds(&self.root, object, size);
+        let first = self
+            .known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(object.to_owned(), found)
+            .is_none();
+        if first && !found {
+            damaged();
+        }
+        found
+    }
+}
+
+fn rehash(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Some(hex(&hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_regular_object_holds() {
+        let root = tempfile::tempdir().unwrap();
+        let bytes = b"\x89PNG\r\n\x1a\nabc";
+        let sha = hex(&Sha256::digest(bytes));
+        let object = format!("objects/{}/{sha}.png", &sha[..2]);
+        let path = root.path().join(&object);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        assert!(!holds(root.path(), &object, None), "missing");
+        std::fs::write(&path, bytes).unwrap();
+        assert!(holds(root.path(), &object, Some(bytes.len() as u64)));
+        assert!(!holds(root.path(), &object, Some(3)), "another size");
+        std::fs::write(&path, b"\x89PNG\r\n\x1a\nabd").unwrap();
+        assert!(!holds(root.path(), &object, None), "other bytes");
+        std::fs::remove_file(&path).unwrap();
+        let outside = root.path().join("elsewhere.png");
+        std::fs::write(&outside, bytes).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&outside, &path).unwrap();
+            assert!(!holds(root.path(), &object, None), "a symlink");
+        }
+    }
+}

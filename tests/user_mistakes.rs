@@ -1,0 +1,365 @@
+//! What ordinary mistakes and tools do to an archive and its notes: a union
+//! merge of the manifest, a damaged journal line, an editor writing to a note
+//! while `rewrite` runs, an object deleted by hand. Nothing is lost, and every
+//! command says what it found.
+
+mod util;
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use util::server::{Fixture, Reply, Req};
+use util::{Tree, archiver_in};
+
+const FAST: &str =
+    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
+
+fn png(seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend((0..600).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
+    bytes
+}
+
+fn object_of(bytes: &[u8]) -> String {
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("objects/{}/{sha}.png", &sha[..2])
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = archiver_in(dir).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Notes citing two images, fetched into the archive.
+fn fetched() -> (Fixture, Tree) {
+    let fixture = Fixture::start(&["img.example.org"], |req: &Req| match req.path.as_str() {
+        "/a.png" => Reply::status(200).body(png(1)),
+        "/b.png" => Reply::status(200).body(png(2)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file(
+            "notes/a.md",
+            "# A\n\n![a](https://img.example.org/a.png)\n\n![b](https://img.example.org/b.png)\n",
+        )
+        .file("notes/b.md", "![b](https://img.example.org/b.png)\n");
+    let output = archiver_in(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (fixture, tree)
+}
+
+fn manifest_lines(tree: &Tree) -> Vec<String> {
+    std::fs::read_to_string(tree.path().join("archive/manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole() {
+    let (fixture, tree) = fetched();
+    let lines = manifest_lines(&tree);
+    let a_line = lines.iter().find(|l| l.contains("/a.png\"")).unwrap();
+    // The other side of the merge stored a.png as another object (an earlier
+    // capture), and the exact same b.png line twice.
+    let other = png(9);
+    let other_object = object_of(&other);
+    std::fs::create_dir_all(
+        tree.path()
+            .join("archive")
+            .join(&other_object)
+            .parent()
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(tree.path().join("archive").join(&other_object), &other).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(a_line).unwrap();
+    let sha = other_object
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".png");
+    record["object"] = other_object.clone().into();
+    record["sha256"] = sha.into();
+    record["size"] = other.len().into();
+    record["fetched_at"] = "2020-01-01T00:00:00Z".into();
+    let b_line = lines.iter().find(|l| l.contains("/b.png\"")).unwrap();
+    let mut merged = lines.clone();
+    merged.push(serde_json::to_string(&record).unwrap());
+    merged.push(b_line.clone());
+    std::fs::write(
+        tree.path().join("archive/manifest.jsonl"),
+        merged.join("\n") + "\n",
+    )
+    .unwrap();
+
+    let (code, stdout, stderr) = run(tree.path(), &["verify"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("duplicate") && stdout.contains("https://img.example.org/a.png"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the same record for https://img.example.org/b.png"),
+        "an exact duplicate is reported too: {stdout}"
+    );
+    assert!(!stdout.contains("unreferenced"), "{stdout}");
+
+    // gc keeps every object any line names.
+    let (code, stdout, stderr) = run(tree.path(), &["gc", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        tree.path().join("archive").join(&other_object).exists(),
+        "{stdout}"
+    );
+    assert!(
+        tree.path()
+            .join("archive")
+            .join(object_of(&png(1)))
+            .exists()
+    );
+
+    // The next fetch writes one record per URL: the later capture.
+    let output = archiver_in(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let lines = manifest_lines(&tree);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains(&object_of(&png(1)))),
+        "{lines:#?}"
+    );
+    let (code, stdout, _) = run(tree.path(), &["verify"]);
+    assert_eq!(code, 2, "the old capture is now unreferenced: {stdout}");
+    assert!(
+        stdout.contains("unreferenced") && !stdout.contains("duplicate"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_manifest_line_that_is_not_json_is_a_finding_of_verify() {
+    let (_fixture, tree) = fetched();
+    let mut lines = manifest_lines(&tree);
+    lines.insert(2, "<<<<<<< HEAD".into());
+    std::fs::write(
+        tree.path().join("archive/manifest.jsonl"),
+        lines.join("\n") + "\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(tree.path(), &["verify"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("bad-record") && stdout.contains("manifest.jsonl:3"),
+        "{stdout}"
+    );
+    // gc will not sweep an archive it cannot read whole.
+    let (code, _, stderr) = run(tree.path(), &["gc", "notes"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("manifest.jsonl:3"), "{stderr}");
+}
+
+#[test]
+fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
+    let (_fixture, tree) = fetched();
+    let original_a = std::fs::read(tree.path().join("notes/a.md")).unwrap();
+    let original_b = std::fs::read(tree.path().join("notes/b.md")).unwrap();
+    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let journal_path = tree.path().join("archive/rewrites.jsonl");
+    let journal = std::fs::read_to_string(&journal_path).unwrap();
+    // Cut the entry of b.md short, as a bad merge or a crashed editor might.
+    let damaged: Vec<String> = journal
+        .lines()
+        .map(|l| {
+            if l.contains("\"note\":\"notes/b.md\"") {
+                l[..l.len() / 2].to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    let bad_line = damaged.iter().position(|l| !l.ends_with('}')).unwrap() + 1;
+    std::fs::write(&journal_path, damaged.join("\n") + "\n").unwrap();
+
+    let (code, stdout, _) = run(tree.path(), &["verify"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("bad-entry") && stdout.contains(&format!("rewrites.jsonl:{bad_line}")),
+        "{stdout}"
+    );
+
+    let objects = || walk(&tree.path().join("archive/objects")).len();
+    let before = objects();
+    let (code, stdout, stderr) = run(tree.path(), &["gc"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("rewrites.jsonl:{bad_line}"))
+            && stderr.contains("nothing removed"),
+        "{stderr}"
+    );
+    assert_eq!(objects(), before);
+
+    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("rewrites.jsonl:{bad_line}")),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(tree.path().join("notes/a.md")).unwrap(),
+        original_a
+    );
+    assert_ne!(
+        std::fs::read(tree.path().join("notes/b.md")).unwrap(),
+        original_b
+    );
+    // The damaged line is kept for a person to repair, not dropped.
+    let journal = std::fs::read_to_string(&journal_path).unwrap();
+    assert!(journal.contains(&damaged[bad_line - 1]), "{journal}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
+    let (fixture, tree) = fetched();
+    std::fs::remove_file(tree.path().join("archive").join(object_of(&png(2)))).unwrap();
+    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("not archived  notes/b.md:1:6  https://img.example.org/b.png"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("missing or damaged"), "{stderr}");
+    let b = std::fs::read_to_string(tree.path().join("notes/b.md")).unwrap();
+    assert_eq!(b, "![b](https://img.example.org/b.png)\n");
+    let a = std::fs::read_to_string(tree.path().join("notes/a.md")).unwrap();
+    assert!(
+        a.contains(&object_of(&png(1))) && a.contains("https://img.example.org/b.png"),
+        "{a}"
+    );
+    let (code, stdout, _) = run(tree.path(), &["rewrite", "--check", "notes"]);
+    assert_eq!(code, 0, "nothing more can be rewritten: {stdout}");
+
+    // Rewritten, then the object goes: check no longer calls the link archived.
+    std::fs::remove_file(tree.path().join("archive").join(object_of(&png(1)))).unwrap();
+    let output = archiver_in(tree.path())
+        .args(["check", "--no-state", "--format", "json", "notes/a.md"])
+        .args(fixture.args())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stderr);
+    let archived: Vec<&serde_json::Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f == "archived"))
+        })
+        .collect();
+    assert!(archived.is_empty(), "{archived:#?}\n{stderr}");
+    assert!(stderr.contains("missing or damaged"), "{stderr}");
+}
+
+/// Appends numbered lines to `path`, opening and closing it for each (as an
+/// editor's autosave or `echo >>` does), until `stop` is set; returns how many.
+fn appender(
+    path: std::path::PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            writeln!(file, "line {n}").unwrap();
+            drop(file);
+            n += 1;
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        n
+    })
+}
+
+#[test]
+fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
+    let (_fixture, tree) = fetched();
+    let note = tree.path().join("notes/a.md");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = appender(note.clone(), stop.clone());
+    let mut left_alone = 0;
+    for _ in 0..60 {
+        for args in [
+            &["rewrite", "notes"][..],
+            &["rewrite", "--restore", "notes"][..],
+        ] {
+            let (code, stdout, stderr) = run(tree.path(), args);
+            assert!(code == 0 || code == 1, "{stdout}{stderr}");
+            if code == 1 {
+                assert!(stderr.contains("changed while it was being"), "{stderr}");
+                left_alone += 1;
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let appended = writer.join().unwrap();
+    let text = std::fs::read_to_string(&note).unwrap();
+    let missing: Vec<usize> = (0..appended)
+        .filter(|n| !text.contains(&format!("line {n}\n")))
+        .collect();
+    assert!(missing.is_empty(), "lines lost: {missing:?} of {appended}");
+    // Whatever happened, the note can still be put back whole.
+    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let text = std::fs::read_to_string(&note).unwrap();
+    assert!(
+        text.starts_with(
+            "# A\n\n![a](https://img.example.org/a.png)\n\n![b](https://img.example.org/b.png)\n"
+        ),
+        "{text}"
+    );
+    eprintln!("{appended} lines appended; {left_alone} runs left the note alone");
+}
