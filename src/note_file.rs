@@ -98,11 +98,46 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
 }
 
+/// The start of a temp file's name beside a note.
+pub const TEMP_PREFIX: &str = ".archiver-";
+
+/// Random characters after [`TEMP_PREFIX`].
+const TEMP_RANDOM: usize = 6;
+
+/// Removes the temp files a killed run left in `folder` (files named
+/// [`TEMP_PREFIX`] and six random characters); returns them. Only for a run
+/// that holds the archive exclusively: another run's temp files would be live.
+pub fn sweep_leftovers(folder: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.strip_prefix(TEMP_PREFIX).is_some_and(|rest| {
+                rest.len() == TEMP_RANDOM && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            }) && entry.file_type().is_ok_and(|t| t.is_file())
+        })
+        .map(|entry| entry.path())
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
+}
+
 /// Writes `bytes` to a durable temp file beside the target, with the target's
 /// permissions.
-fn temp_with(folder: &Path, like: &Metadata, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+///
+/// # Errors
+/// The temp file cannot be made, written or synced.
+pub fn temp_with(
+    folder: &Path,
+    like: &Metadata,
+    bytes: &[u8],
+) -> io::Result<tempfile::NamedTempFile> {
     let mut temp = tempfile::Builder::new()
-        .prefix(".archiver-")
+        .prefix(TEMP_PREFIX)
+        .rand_bytes(TEMP_RANDOM)
         .tempfile_in(folder)?;
     temp.write_all(bytes)?;
     temp.as_file().set_permissions(like.permissions())?;

@@ -363,3 +363,89 @@ fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
     );
     eprintln!("{appended} lines appended; {left_alone} runs left the note alone");
 }
+
+/// Every file under `dir` whose name starts like a rewrite's temp file.
+fn temp_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".archiver-")
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_rewrite_leaves_no_temp_file_and_a_journal_true_to_the_notes() {
+    let (_fixture, tree) = fetched();
+    let original = "![a](https://img.example.org/a.png)\n";
+    for i in 0..400 {
+        tree.file(&format!("notes/many/{i:03}.md"), original);
+    }
+    let rewritten = || {
+        (0..400)
+            .filter(|i| {
+                std::fs::read_to_string(tree.path().join(format!("notes/many/{i:03}.md")))
+                    .is_ok_and(|t| t != original)
+            })
+            .count()
+    };
+    let mut child = util::archiver_process(tree.path())
+        .args(["rewrite", "notes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..2000 {
+        if rewritten() > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let done = rewritten();
+    eprintln!("{status:?} after {done} notes rewritten");
+    assert!(
+        status.code() == Some(130) || (status.code() == Some(0) && done == 400),
+        "{status:?}, {done} rewritten"
+    );
+    assert!(
+        temp_files(tree.path()).is_empty(),
+        "{:?}",
+        temp_files(tree.path())
+    );
+    // The journal names exactly the notes that were rewritten: a restore puts
+    // every one back, and the notes not reached are untouched.
+    let journal = std::fs::read_to_string(tree.path().join("archive/rewrites.jsonl")).unwrap();
+    assert_eq!(journal.matches("notes/many/").count(), done, "{journal}");
+    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "--restore", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(rewritten(), 0);
+}
+
+#[test]
+fn a_rewrite_removes_the_temp_files_a_killed_one_left() {
+    let (_fixture, tree) = fetched();
+    tree.file("notes/.archiver-Ab12Cd", "half a note");
+    tree.file("notes/.archiver-notes.txt", "the user's own file");
+    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!tree.path().join("notes/.archiver-Ab12Cd").exists());
+    assert!(tree.path().join("notes/.archiver-notes.txt").exists());
+}

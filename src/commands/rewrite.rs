@@ -10,7 +10,9 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::feed::interrupt_flag;
 use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan};
 use crate::cli::RewriteArgs;
 use crate::config::Settings;
@@ -18,7 +20,7 @@ use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
-use crate::note_file::{Replaced, replace_if_unchanged};
+use crate::note_file::{Replaced, replace_if_unchanged, sweep_leftovers, temp_with};
 use crate::rewrite::{
     Edit, Entry, JOURNAL, Journal, apply, merge_entries, places, relative_href, restore,
 };
@@ -57,28 +59,22 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
         LockMode::Shared
     };
     let archive = Archive::open(&settings.archive.dir, mode, false)?;
-    let journal_path = archive.root().join(JOURNAL);
-    // A restore puts back what it can read of the journal and names the rest;
-    // a rewrite adds to the journal, so it must read it whole.
-    let mut journal = if args.restore {
-        let (journal, bad) = Journal::load_lenient(&journal_path)?;
-        for bad in &bad {
-            tracing::error!(
-                "{}:{}: {}; the links it recorded cannot be put back until the line is repaired (restore the file from git)",
-                journal_path.display(),
-                bad.line,
-                bad.why
-            );
-        }
-        journal
+    // Ctrl-C or SIGTERM stops between two notes, with the journal true to them.
+    let stop = if writes {
+        interrupt_flag()
     } else {
-        Journal::load(&journal_path)?
+        std::sync::Arc::default()
     };
+    let journal_path = archive.root().join(JOURNAL);
+    let mut journal = load_journal(args, &journal_path)?;
     let unreadable_entries = !journal.unreadable.is_empty();
     let names = NoteNames::new(archive.root());
     let mut out = BufWriter::new(std::io::stdout().lock());
     let status = if args.restore {
         let notes = read_notes(args, settings, &names, None, |_, _| None)?;
+        if writes {
+            sweep_leftovers_of(&notes);
+        }
         // A note moved or renamed since its rewrite is not found under its old
         // name: say so, rather than leave its links rewritten without a word.
         for name in journal.notes.keys() {
@@ -89,7 +85,12 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
             }
         }
         let tmp = archive.tmp_dir();
-        let status = restore_notes(args, &notes, &mut journal, (&journal_path, &tmp), &mut out)?;
+        let at = Journaled {
+            journal: &journal_path,
+            temp: &tmp,
+            stop: &stop,
+        };
+        let status = restore_notes(args, &notes, &mut journal, &at, &mut out)?;
         if unreadable_entries && status == ExitStatus::Success {
             ExitStatus::Failure
         } else {
@@ -127,11 +128,37 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
                 Some((href, record.object.clone()))
             }))
         })?;
+        if writes && copy_to.is_none() {
+            sweep_leftovers_of(&plans);
+        }
         let tmp = archive.tmp_dir();
-        rewrite_notes(args, plans, &mut journal, (&journal_path, &tmp), &mut out)?
+        let at = Journaled {
+            journal: &journal_path,
+            temp: &tmp,
+            stop: &stop,
+        };
+        rewrite_notes(args, plans, &mut journal, &at, &mut out)?
     };
     out.flush().map_err(Error::Output)?;
     Ok(status)
+}
+
+/// The journal: a restore puts back what it can read of it and names the rest;
+/// a rewrite adds to it, so it must read it whole.
+fn load_journal(args: &RewriteArgs, journal_path: &Path) -> Result<Journal, Error> {
+    if !args.restore {
+        return Journal::load(journal_path);
+    }
+    let (journal, bad) = Journal::load_lenient(journal_path)?;
+    for bad in &bad {
+        tracing::error!(
+            "{}:{}: {}; the links it recorded cannot be put back until the line is repaired (restore the file from git)",
+            journal_path.display(),
+            bad.line,
+            bad.why
+        );
+    }
+    Ok(journal)
 }
 
 /// Whether a link is of a kind rewritten. A bare URL or an autolink stays: a
@@ -262,7 +289,7 @@ fn rewrite_notes(
     args: &RewriteArgs,
     plans: Vec<Plan>,
     journal: &mut Journal,
-    (journal_path, temp_dir): (&Path, &Path),
+    at: &Journaled<'_>,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (mut links, mut notes, mut missing) = (0, 0, 0);
@@ -348,7 +375,7 @@ fn rewrite_notes(
     if changed.iter().any(|(plan, _, _)| plan.dest.is_some()) {
         return write_copies(&changed, counts, out);
     }
-    commit_notes(&changed, journal, (journal_path, temp_dir), counts, out)
+    commit_notes(&changed, journal, at, counts, out)
 }
 
 /// How many links and notes a rewrite touches, and links left unarchived.
@@ -393,7 +420,7 @@ fn write_copies(
 fn commit_notes(
     changed: &[Changed],
     journal: &mut Journal,
-    (journal_path, temp_dir): (&Path, &Path),
+    at: &Journaled<'_>,
     Counts {
         mut links,
         mut notes,
@@ -411,7 +438,7 @@ fn commit_notes(
             merge_entries(old, new, written_at(&plan.edits)),
         );
     }
-    journal.save(journal_path, temp_dir)?;
+    journal.save(at.journal, at.temp)?;
     // A note's entries as they were before this run, for a note left unwritten.
     let undo = |journal: &mut Journal, name: &str| {
         match before.notes.get(name) {
@@ -421,6 +448,19 @@ fn commit_notes(
     };
     let mut left = 0;
     for (n, (plan, old, new)) in changed.iter().enumerate() {
+        if at.stop.load(Ordering::SeqCst) {
+            for (unwritten, _, _) in &changed[n..] {
+                undo(journal, &unwritten.name);
+            }
+            journal.save(at.journal, at.temp)?;
+            writeln!(
+                out,
+                "interrupted: {n} of {} notes rewritten; the others are as they were",
+                changed.len()
+            )
+            .map_err(Error::Output)?;
+            return Ok(ExitStatus::Interrupted);
+        }
         match replace_note(&plan.path, old, new) {
             Ok(Replaced::Done) => {
                 writeln!(out, "rewrote  {} ({} links)", plan.name, plan.edits.len())
@@ -428,7 +468,7 @@ fn commit_notes(
             }
             Ok(Replaced::ChangedMeanwhile) => {
                 undo(journal, &plan.name);
-                journal.save(journal_path, temp_dir)?;
+                journal.save(at.journal, at.temp)?;
                 tracing::error!(
                     "{}: changed while it was being rewritten (an editor or another program wrote to it); left as it is: run `archiver rewrite` again",
                     plan.path.display()
@@ -442,7 +482,7 @@ fn commit_notes(
                 for (unwritten, _, _) in &changed[n..] {
                     undo(journal, &unwritten.name);
                 }
-                journal.save(journal_path, temp_dir)?;
+                journal.save(at.journal, at.temp)?;
                 return Err(e);
             }
         }
@@ -488,12 +528,20 @@ fn restore_notes(
     args: &RewriteArgs,
     plans: &[Plan],
     journal: &mut Journal,
-    (journal_path, temp_dir): (&Path, &Path),
+    at: &Journaled<'_>,
     out: &mut dyn Write,
 ) -> Result<ExitStatus, Error> {
     let (mut restored, mut notes, mut left) = (0, 0, 0);
     let mut pending = false;
     for plan in plans {
+        if at.stop.load(Ordering::SeqCst) {
+            writeln!(
+                out,
+                "interrupted: {notes} notes restored; run `archiver rewrite --restore` again for the rest"
+            )
+            .map_err(Error::Output)?;
+            return Ok(ExitStatus::Interrupted);
+        }
         let Some(entries) = journal.notes.get(&plan.name).cloned() else {
             continue;
         };
@@ -519,7 +567,7 @@ fn restore_notes(
         if new == bytes {
             if !unwritten.is_empty() && !args.dry_run && !args.check {
                 forget(journal, &plan.name, &missing);
-                journal.save(journal_path, temp_dir)?;
+                journal.save(at.journal, at.temp)?;
             }
             continue;
         }
@@ -545,7 +593,7 @@ fn restore_notes(
             // rewritten text can still be restored), and the journal is saved at
             // once: a later failure must not leave entries already undone.
             forget(journal, &plan.name, &missing);
-            journal.save(journal_path, temp_dir)?;
+            journal.save(at.journal, at.temp)?;
             writeln!(out, "restored  {}", plan.name).map_err(Error::Output)?;
         }
     }
@@ -632,8 +680,8 @@ fn symlink_on_the_way(path: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Replaces a note whole: a temp file beside it with its permissions, fsynced,
-/// renamed over it.
+/// Writes a copy under `--out` whole: a temp file beside it with its
+/// permissions, fsynced, renamed over it.
 fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let failed = |source: std::io::Error| Error::WriteFile {
         path: path.to_path_buf(),
@@ -643,18 +691,29 @@ fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let permissions = std::fs::metadata(path).map_err(failed)?.permissions();
-    let mut temp = tempfile::Builder::new()
-        .prefix(".archiver-")
-        .tempfile_in(folder)
-        .map_err(failed)?;
-    temp.write_all(bytes).map_err(failed)?;
-    temp.as_file()
-        .set_permissions(permissions)
-        .map_err(failed)?;
-    temp.as_file().sync_all().map_err(failed)?;
+    let like = std::fs::metadata(path).map_err(failed)?;
+    let temp = temp_with(folder, &like, bytes).map_err(failed)?;
     temp.persist(path).map_err(|e| failed(e.error))?;
     crate::store::sync_dir(folder).map_err(failed)
+}
+
+/// Removes the temp files a killed rewrite left beside the notes of `plans`.
+fn sweep_leftovers_of(plans: &[Plan]) {
+    let folders: std::collections::BTreeSet<&Path> =
+        plans.iter().filter_map(|p| p.path.parent()).collect();
+    for folder in folders {
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        for path in sweep_leftovers(folder) {
+            tracing::info!(
+                "removed {}, a temp file left by an interrupted rewrite",
+                path.display()
+            );
+        }
+    }
 }
 
 /// Replaces a note with `new` if it still holds `old`.
@@ -663,6 +722,13 @@ fn replace_note(path: &Path, old: &[u8], new: &[u8]) -> Result<Replaced, Error> 
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Where the journal is saved, and the flag that stops a run between notes.
+struct Journaled<'a> {
+    journal: &'a Path,
+    temp: &'a Path,
+    stop: &'a AtomicBool,
 }
 
 /// A note to change: its plan, the bytes read, the bytes to write.
