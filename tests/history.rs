@@ -451,7 +451,9 @@ fn an_unusable_state_database_costs_the_history_not_the_check() {
     // A folder cannot be made inside a file.
     let unusable = "notes/a.md/state.db";
     let (code, doc, results) = check(&tree, &fixture, &["--state", unusable]);
-    assert_eq!(code, 0, "{doc}");
+    // The report is whole, and the run fails: its results are not recorded.
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["summary"]["by_verdict"]["ok"], 2, "{doc}");
     assert!(results["https://example.org/ok"].get("history").is_none());
     let output = archiver_in(tree.path())
         .args(["check", "--only-new", "--state", unusable, "notes"])

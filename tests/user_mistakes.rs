@@ -449,3 +449,71 @@ fn a_rewrite_removes_the_temp_files_a_killed_one_left() {
     assert!(!tree.path().join("notes/.archiver-Ab12Cd").exists());
     assert!(tree.path().join("notes/.archiver-notes.txt").exists());
 }
+
+#[test]
+fn a_state_database_that_cannot_be_used_costs_the_history_not_the_report_and_fails_the_run() {
+    let tree = Tree::new();
+    tree.file("notes/a.md", "[b](./b.md)\n")
+        .file("notes/b.md", "b\n");
+    std::fs::create_dir_all(tree.path().join(".archiver")).unwrap();
+    std::fs::write(tree.path().join(".archiver/state.db"), vec![0x5a; 8192]).unwrap();
+    let (code, stdout, stderr) = run(tree.path(), &["check", "notes/a.md"]);
+    assert!(stdout.contains("1 ok"), "{stdout}{stderr}");
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("damaged: move it away"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn history_and_report_read_a_database_in_a_folder_they_cannot_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = Tree::new();
+    tree.file("notes/a.md", "[b](./b.md)\n")
+        .file("notes/b.md", "b\n");
+    let (code, stdout, stderr) = run(tree.path(), &["check", "notes/a.md"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let state = tree.path().join(".archiver");
+    // Root may write anywhere: the commands then run as `nobody`.
+    let as_root = rustix::process::geteuid().is_root();
+    let su = Path::new("/usr/bin/su").exists() || Path::new("/bin/su").exists();
+    if as_root && !su {
+        eprintln!("skipped: running as root without `su` to run as another user");
+        return;
+    }
+    let mut open = tree.path().to_path_buf();
+    while as_root && open.as_os_str() != "/" {
+        // Every folder on the way must be open to the other user.
+        let mode = std::fs::metadata(&open).unwrap().permissions().mode();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(mode | 0o555)).unwrap();
+        if !open.pop() {
+            break;
+        }
+    }
+    for path in [state.join("state.db"), state.clone()] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    for args in [["report", ""], ["history", "./notes/b.md"]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let output = if as_root {
+            let command = format!(
+                "cd '{}' && '{}' {}",
+                tree.path().display(),
+                env!("CARGO_BIN_EXE_archiver"),
+                args.join(" ")
+            );
+            std::process::Command::new("su")
+                .args(["nobody", "-s", "/bin/sh", "-c", &command])
+                .output()
+                .unwrap()
+        } else {
+            util::archiver_process(tree.path())
+                .args(&args)
+                .output()
+                .unwrap()
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("readonly"), "{stderr}");
+    }
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -69,6 +69,42 @@ CREATE INDEX IF NOT EXISTS results_by_url ON results (url);
 CREATE INDEX IF NOT EXISTS results_by_url_run ON results (url, run);
 ";
 
+/// An [`Error::State`] for `e` on the database at `path`, saying what to do:
+/// wait for another run, fix permissions, or, only for a file that is not a
+/// database or is damaged, move it away (advice that would throw away good
+/// history is never given for anything else).
+fn state_error(path: &Path, e: &rusqlite::Error) -> Error {
+    let message = if is_busy(e) {
+        format!(
+            "another archiver run has held it for over {}s; wait for it to finish, or give this run its own file with --state FILE",
+            BUSY_WAIT.as_secs()
+        )
+    } else if let rusqlite::Error::InvalidParameterName(message) = e {
+        message.clone()
+    } else {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                format!("{e}; the file is damaged: move it away and a new one is started")
+            }
+            Some(
+                rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::PermissionDenied,
+            ) => format!(
+                "{e}; the file or its folder cannot be written by this user: fix their permissions, or give this run its own file with --state FILE"
+            ),
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                format!("{e}; free some space on its disk")
+            }
+            _ => e.to_string(),
+        }
+    };
+    Error::State {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
 /// A timestamp as stored and reported: RFC 3339, UTC, whole seconds. Such
 /// strings sort in time order.
 #[must_use]
@@ -195,21 +231,39 @@ impl State {
                     .to_owned(),
             ));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| failed(e.to_string()))?;
-        conn.busy_timeout(BUSY_WAIT)
-            .map_err(|e| failed(e.to_string()))?;
+        let read_only = |immutable: bool| -> rusqlite::Result<(Connection, i64)> {
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = if immutable {
+                let uri = url::Url::from_file_path(std::path::absolute(path).unwrap_or_default())
+                    .map_or_else(|()| String::new(), |u| format!("{u}?immutable=1"));
+                Connection::open_with_flags(uri, flags | rusqlite::OpenFlags::SQLITE_OPEN_URI)?
+            } else {
+                Connection::open_with_flags(path, flags)?
+            };
+            conn.busy_timeout(BUSY_WAIT)?;
+            let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            Ok((conn, version))
+        };
+        // A database in WAL mode needs its shared-memory file to be read; in a
+        // folder this user cannot write, where none can be made, the file is
+        // read as it stands (nobody can be writing it there).
+        let opened = match read_only(false) {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+                ) =>
+            {
+                read_only(true)
+            }
+            other => other,
+        };
+        let (conn, version) = opened.map_err(|e| state_error(path, &e))?;
         let state = State {
             conn,
             path: path.to_path_buf(),
         };
-        let version: i64 = state
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| state.error(&e))?;
         if version == 0 {
             return Err(failed(
                 "not a state database of archiver (an SQLite file without its tables)".to_owned(),
@@ -248,23 +302,9 @@ impl State {
         Ok(())
     }
 
-    /// An [`Error::State`] for `e`, saying what to do when another run holds
-    /// the database.
+    /// An [`Error::State`] for `e`, saying what to do.
     fn error(&self, e: &rusqlite::Error) -> Error {
-        let message = if is_busy(e) {
-            format!(
-                "another archiver run has held it for over {}s; wait for it to finish, or give this run its own file with --state FILE",
-                BUSY_WAIT.as_secs()
-            )
-        } else if let rusqlite::Error::InvalidParameterName(message) = e {
-            message.clone()
-        } else {
-            format!("{e}; if the file is damaged, move it away and a new one is started")
-        };
-        Error::State {
-            path: self.path.clone(),
-            message,
-        }
+        state_error(&self.path, e)
     }
 
     /// The file.

@@ -135,6 +135,11 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 
     let excluder = Excluder::new(&settings.check)?;
     let mut ledger = Ledger::open(args, settings)?;
+    if ledger.is_none() && !args.history.no_state {
+        // The database could not be used (named in a warning): the report goes
+        // out, and the run fails, as its results are not recorded.
+        errors += 1;
+    }
     let (results, web) = triage(targets, &excluder, ledger.as_mut())?;
 
     let run = web::ask(web, settings)?;
