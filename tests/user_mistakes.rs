@@ -276,6 +276,13 @@ fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
     );
     let (code, stdout, _) = run(tree.path(), &["rewrite", "--check", "notes"]);
     assert_eq!(code, 0, "nothing more can be rewritten: {stdout}");
+    // verify names the command that brings it back.
+    let (code, stdout, _) = run(tree.path(), &["verify"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("`archiver fetch https://img.example.org/b.png` downloads it again"),
+        "{stdout}"
+    );
 
     // Rewritten, then the object goes: check no longer calls the link archived.
     std::fs::remove_file(tree.path().join("archive").join(object_of(&png(1)))).unwrap();
@@ -516,4 +523,69 @@ fn history_and_report_read_a_database_in_a_folder_they_cannot_write() {
         assert!(!stderr.contains("readonly"), "{stderr}");
     }
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_baseline_reads_back_what_it_wrote_and_outputs_are_checked_before_the_run() {
+    let tree = Tree::new();
+    tree.file(
+        "n.md",
+        "[empty]()\n[gone](./gone.md)\n[spaced](< ./x.md>)\n",
+    );
+    let (code, stdout, stderr) = run(
+        tree.path(),
+        &[
+            "check",
+            "--no-state",
+            "--write-baseline",
+            "base.txt",
+            "n.md",
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let (code, stdout, stderr) = run(
+        tree.path(),
+        &["check", "--no-state", "--baseline", "base.txt", "n.md"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("3 failing as in the baseline"), "{stdout}");
+
+    // A report into a folder that is not there fails at once, before any
+    // link is checked.
+    let (code, stdout, stderr) = run(
+        tree.path(),
+        &[
+            "check",
+            "--no-state",
+            "--output",
+            "missing/report.json",
+            "n.md",
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("missing/report.json"), "{stderr}");
+    assert!(
+        !stderr.contains("checked in"),
+        "the run did not start: {stderr}"
+    );
+}
+
+#[test]
+fn an_object_a_note_cites_by_its_absolute_path_is_kept_by_gc() {
+    let (_fixture, tree) = fetched();
+    let extra = png(7);
+    let object = object_of(&extra);
+    let path = tree.path().join("archive").join(&object);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &extra).unwrap();
+    let absolute = std::fs::canonicalize(&path).unwrap();
+    tree.file("notes/abs.md", format!("![x]({})\n", absolute.display()));
+    let (code, stdout, stderr) = run(tree.path(), &["gc", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(path.exists(), "{stdout}");
+    // Without the note, it goes.
+    std::fs::remove_file(tree.path().join("notes/abs.md")).unwrap();
+    let (code, stdout, _) = run(tree.path(), &["gc", "notes"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!path.exists(), "{stdout}");
 }

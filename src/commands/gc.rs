@@ -134,7 +134,17 @@ fn cited_by_notes(
         links
             .into_iter()
             .filter(|l| l.kind == Kind::Local)
-            .filter_map(|l| object_of(&l.url, objects.as_deref()))
+            .filter_map(|l| {
+                // `/home/…/archive/objects/…` is a path from the site's root to a
+                // renderer, and a file's own path to an editor: either way, it
+                // keeps the object.
+                object_of(&l.url, objects.as_deref()).or_else(|| {
+                    l.raw
+                        .starts_with('/')
+                        .then(|| object_of(&l.raw, objects.as_deref()))
+                        .flatten()
+                })
+            })
             .collect()
     };
     let mut cited = BTreeSet::new();

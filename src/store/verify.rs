@@ -100,7 +100,7 @@ impl std::fmt::Display for Problem {
             ),
             Problem::Missing { object, url } => write!(
                 f,
-                "{object}: missing, though the manifest stores {url} there; `archiver fetch` downloads it again"
+                "{object}: missing, though the manifest stores {url} there; `archiver fetch {url}` downloads it again"
             ),
             Problem::BadRecord { url, why } => write!(f, "manifest record for {url}: {why}"),
             Problem::Unreferenced { object } => write!(

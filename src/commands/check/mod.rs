@@ -107,7 +107,14 @@ impl Target {
 pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
     let (urls, notes) = split_inputs(&args.notes.inputs);
-    // Bad inputs of the run's own are found before anything is asked.
+    // Bad inputs of the run's own are found before anything is asked, and
+    // the files it will write are known to take it.
+    if let Some(path) = &args.output {
+        baseline::check_writable(path, false)?;
+    }
+    if let Some(path) = &args.history.write_baseline {
+        baseline::check_writable(path, true)?;
+    }
     let baseline = args
         .history
         .baseline
