@@ -18,10 +18,15 @@
 //! for the rest of the run. Waiting (a pause, an interval, a retry's backoff) never
 //! holds a global slot, so a slow or limited host does not hold up the others.
 
+pub mod body;
 pub mod client;
 pub mod connect_to;
+pub mod failure;
 pub mod head;
+pub mod headers;
 pub mod pool;
 pub mod probe;
 pub mod reach;
+pub mod redirect;
+pub mod retry;
 pub mod watch;
