@@ -1,10 +1,12 @@
 //! Strange notes and strange URLs: each gets a clear verdict, with no panic and
-//! bounded work. (`bench/inputs.sh` measures memory on a 100 MB one-line note.)
+//! bounded work. (`bench/inputs.sh` measures time and memory per input byte on
+//! the worst notes.)
 
 mod util;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
@@ -130,4 +132,127 @@ fn a_symlinked_folder_in_the_notes_is_not_walked_out_of_the_tree() {
         .map(|l| s(l, "url").to_owned())
         .collect();
     assert_eq!(urls, ["https://a.example.org/in"]);
+}
+
+/// Runs `archiver ARGS…` in `dir`, killed after `within`; the exit code (`None`
+/// when it had to be killed) and stderr.
+fn run_within(dir: &std::path::Path, args: &[&str], within: Duration) -> (Option<i32>, String) {
+    let output = util::archiver_in(dir)
+        .args(args)
+        .timeout(within)
+        .output()
+        .expect("archiver runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_named_on_the_command_line_is_an_error_naming_it() {
+    let tree = Tree::new();
+    tree.file("archiver.toml", QUICK)
+        .file("notes/a.md", "[a](https://a.example.org/a)\n");
+    let fifo = tree.path().join("pipe.md");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // gc needs an archive, and holds its lock while it reads the notes.
+    let (code, stderr) = run_within(tree.path(), &["fetch", "notes"], Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    for command in ["links", "check", "fetch", "rewrite", "gc"] {
+        for (input, kind) in [("pipe.md", "FIFO"), ("/dev/zero", "character device")] {
+            let (code, stderr) = run_within(tree.path(), &[command, input], Duration::from_secs(1));
+            assert_eq!(
+                code,
+                Some(1),
+                "{command} {input}: ends at once, as for an unreadable note: {stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("{input}: is a {kind}"))
+                    && stderr.contains("regular file"),
+                "{command} {input}: {stderr}"
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_named_and_the_walk_names_what_it_passes_over() {
+    let tree = Tree::new();
+    tree.file("notes/a.md", "[a](https://a.example.org/a)\n");
+    let notes = tree.path().join("notes");
+    std::os::unix::fs::symlink("loop.md", notes.join("loop.md")).unwrap();
+    std::os::unix::fs::symlink("gone.md", notes.join("dangling.md")).unwrap();
+    let (code, stderr) = run_within(
+        tree.path(),
+        &["links", "notes/loop.md"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes/loop.md: is a symbolic link loop"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no such file"), "{stderr}");
+    let (code, stderr) = run_within(
+        tree.path(),
+        &["links", "notes/dangling.md"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes/dangling.md: is a symbolic link to gone.md, which does not exist"),
+        "{stderr}"
+    );
+    // Walked, they are passed over, and named under -v.
+    let made = std::process::Command::new("mkfifo")
+        .arg(notes.join("pipe.md"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let (code, stderr) = run_within(
+        tree.path(),
+        &["links", "-v", "notes"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    for skipped in [
+        "skipped notes/loop.md: a symbolic link",
+        "skipped notes/dangling.md: a symbolic link",
+        "skipped notes/pipe.md: a FIFO (named pipe)",
+    ] {
+        assert!(stderr.contains(skipped), "{skipped}: {stderr}");
+    }
+}
+
+#[test]
+fn a_note_over_max_note_size_is_skipped_with_a_warning_naming_it() {
+    let tree = Tree::new();
+    tree.file("archiver.toml", "[input]\nmax_note_size = \"1KB\"\n")
+        .file("notes/small.md", "[a](https://a.example.org/a)\n")
+        .file(
+            "notes/big.md",
+            format!("[b](https://a.example.org/b)\n{}", "x".repeat(2000)),
+        );
+    let output = util::archiver_in(tree.path())
+        .args(["links", "--format", "jsonl", "notes"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: skipped notes/big.md: 2.0 KB is larger than input.max_note_size (1KB)"
+        ),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("https://a.example.org/a"), "{stdout}");
+    assert!(!stdout.contains("https://a.example.org/b"), "{stdout}");
 }
