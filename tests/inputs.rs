@@ -256,3 +256,67 @@ fn a_note_over_max_note_size_is_skipped_with_a_warning_naming_it() {
     assert!(stdout.contains("https://a.example.org/a"), "{stdout}");
     assert!(!stdout.contains("https://a.example.org/b"), "{stdout}");
 }
+
+/// The peak resident memory of `archiver ARGS…` run in `dir`, in bytes, as
+/// `/usr/bin/time` measures it; `None` (after saying so) where it is missing.
+fn peak_memory(dir: &std::path::Path, args: &[&str]) -> Option<u64> {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: no /usr/bin/time to measure peak memory with"
+        );
+        return None;
+    }
+    let report = dir.join("time.txt");
+    // The environment the helper gives archiver, with time in front.
+    let archiver = util::archiver_process(dir);
+    let mut timed = std::process::Command::new(time);
+    timed
+        .current_dir(dir)
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(archiver.get_program())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (key, value) in archiver.get_envs() {
+        match value {
+            Some(value) => timed.env(key, value),
+            None => timed.env_remove(key),
+        };
+    }
+    let status = timed.status().expect("/usr/bin/time runs");
+    assert!(status.success(), "archiver {args:?}: {status}");
+    let kb: u64 = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("a peak in KB");
+    Some(kb * 1024)
+}
+
+#[test]
+fn one_long_line_of_link_openers_takes_memory_in_proportion_to_its_size() {
+    let tree = Tree::new();
+    let size = 50_000_000;
+    tree.file("notes/openers.md", "[a](".repeat(size / 4) + "\n");
+    let Some(peak) = peak_memory(
+        tree.path(),
+        &["links", "--format", "jsonl", "notes/openers.md"],
+    ) else {
+        return;
+    };
+    // Under ten bytes per byte of the note, plus a constant: the parser's
+    // tree is as large as the piece it parses, not as the note.
+    let bound = 10 * size as u64 + (64 << 20);
+    assert!(
+        peak < bound,
+        "peak memory {} MB for a {} MB note (bound {} MB)",
+        peak >> 20,
+        size >> 20,
+        bound >> 20
+    );
+}
