@@ -182,6 +182,42 @@ fn a_fifo_or_a_device_named_on_the_command_line_is_an_error_naming_it() {
 
 #[cfg(unix)]
 #[test]
+fn an_endless_standard_input_is_not_read_without_end() {
+    use std::io::Read;
+    let tree = Tree::new();
+    // NUL bytes from the start: binary, told from the first 8 KB.
+    let mut child = util::archiver_process(tree.path())
+        .args(["links", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(1) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{stderr}");
+    assert!(stderr.contains("skipped -: binary file"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
 fn symlink_loops_are_named_and_the_walk_names_what_it_passes_over() {
     let tree = Tree::new();
     tree.file("notes/a.md", "[a](https://a.example.org/a)\n");
@@ -248,7 +284,7 @@ fn a_note_over_max_note_size_is_skipped_with_a_warning_naming_it() {
     assert!(output.status.success(), "{stderr}");
     assert!(
         stderr.contains(
-            "warning: skipped notes/big.md: 2.0 KB is larger than input.max_note_size (1KB)"
+            "warning: skipped notes/big.md: larger (2.0 KB) than input.max_note_size (1KB); not read"
         ),
         "{stderr}"
     );

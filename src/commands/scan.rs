@@ -204,9 +204,14 @@ fn read_links<T>(
         Ok(Loaded::Text(source)) => source,
         Ok(Loaded::Binary) => return skipped("binary file".to_owned()),
         Ok(Loaded::TooLarge(size)) => {
+            // A stream is read one byte past the limit, which says nothing of
+            // its size: only a file's is worth giving.
+            let size = match note {
+                Note::File { .. } => format!(" ({})", human_size(size)),
+                Note::Stdin { .. } => String::new(),
+            };
             return skipped(format!(
-                "{} is larger than input.max_note_size ({}); not read (raise input.max_note_size in archiver.toml to read it)",
-                human_size(size),
+                "larger{size} than input.max_note_size ({}); not read (raise input.max_note_size in archiver.toml to read it)",
                 format_size(max_size)
             ));
         }
