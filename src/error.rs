@@ -44,6 +44,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// An input that exists but is not a regular file (a FIFO, a device, a
+    /// socket) or a symlink that cannot be followed (a loop, a missing target).
+    #[error("{}: {what}", path.display())]
+    NotAFile {
+        /// The input as given or found.
+        path: PathBuf,
+        /// What it is, and what to do.
+        what: String,
+    },
+
     /// An input glob pattern matched nothing.
     #[error("pattern `{pattern}` matched no files")]
     NoMatch {

@@ -5,8 +5,16 @@
 //! git's exclude files, and skip hidden files, unless told otherwise. A file named
 //! explicitly is always read, ignored or not, as Markdown unless its extension
 //! says HTML. Other files found in a walk are skipped, with a note under `-v`.
+//!
+//! Only regular files are read. A FIFO would block the run forever and a device
+//! (`/dev/zero`) would fill memory, so anything else named on the command line is
+//! an error naming it, decided from its metadata before it is opened; the walk
+//! skips FIFOs, sockets, devices and symlinks (naming them under `-v`). A note is
+//! read in two steps: its first bytes, which tell a binary file (skipped without
+//! reading the rest), then the rest, never more than `input.max_note_size`.
 
 use std::collections::HashSet;
+use std::fs::Metadata;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -88,7 +96,7 @@ pub struct Skipped {
     /// The file.
     pub path: PathBuf,
     /// Why it is not a note.
-    pub why: &'static str,
+    pub why: String,
     /// Whether the user named it (then the skip deserves a warning, not a note).
     pub explicit: bool,
 }
@@ -116,6 +124,12 @@ enum Input {
         matcher: GlobMatcher,
     },
     Missing(PathBuf),
+    /// Something that exists but cannot be a note (a FIFO, a device, a symlink
+    /// loop): what it is, reported in its turn.
+    Unusable {
+        path: PathBuf,
+        what: String,
+    },
 }
 
 /// The inputs of a command: paths, directories, glob patterns and `-`.
@@ -141,8 +155,8 @@ impl Inputs {
                 Input::Stdin
             } else if path.is_dir() {
                 Input::Dir(path.to_path_buf())
-            } else if path.exists() {
-                Input::File(path.to_path_buf())
+            } else if let Some(item) = existing(path) {
+                item
             } else if is_glob(input) {
                 let (base, matcher) = glob_parts(input)?;
                 Input::Glob {
@@ -200,6 +214,10 @@ impl Inputs {
                 Input::Missing(path) => {
                     walker.emit(Found::Error(Error::InputNotFound { path: path.clone() }));
                 }
+                Input::Unusable { path, what } => walker.emit(Found::Error(Error::NotAFile {
+                    path: path.clone(),
+                    what: what.clone(),
+                })),
             }
             if walker.stopped {
                 return;
@@ -242,7 +260,7 @@ impl<F: FnMut(Found) -> bool> Walker<'_, F> {
             }),
             None => Found::Skipped(Skipped {
                 path,
-                why: "not a note (its extension is neither a Markdown nor an HTML one in the configuration)",
+                why: "not a note (its extension is neither a Markdown nor an HTML one in the configuration)".to_owned(),
                 explicit,
             }),
         };
@@ -266,14 +284,32 @@ impl<F: FnMut(Found) -> bool> Walker<'_, F> {
             }
             match entry {
                 Ok(entry) => {
-                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    // The walk does not follow links, so this is the entry itself.
+                    let Some(kind) = entry.file_type().filter(|t| !t.is_dir()) else {
                         continue;
-                    }
+                    };
                     let path = entry.into_path();
                     if filter.is_some_and(|m| !m.is_match(&path)) {
                         continue;
                     }
-                    self.add_file(path, false);
+                    if kind.is_file() {
+                        self.add_file(path, false);
+                    } else {
+                        // A FIFO would block the run and a link may lead out of
+                        // the tree: passed over, and named under `-v`.
+                        let why = match std::fs::symlink_metadata(&path) {
+                            Ok(meta) if meta.file_type().is_symlink() => {
+                                "a symbolic link (folders are walked without following links; name it to read what it points to)".to_owned()
+                            }
+                            Ok(meta) => format!("{}, not a regular file", file_kind(&meta)),
+                            Err(_) => "not a regular file".to_owned(),
+                        };
+                        self.emit(Found::Skipped(Skipped {
+                            path,
+                            why,
+                            explicit: false,
+                        }));
+                    }
                 }
                 Err(source) => self.emit(Found::Error(Error::Walk {
                     path: root.to_path_buf(),
@@ -281,6 +317,80 @@ impl<F: FnMut(Found) -> bool> Walker<'_, F> {
                 })),
             }
         }
+    }
+}
+
+/// A command-line input that exists as something other than a folder: a file to
+/// read, or what makes it unusable. `None` when nothing is there at all (not even
+/// a symlink), so that it may still be a glob.
+fn existing(path: &Path) -> Option<Input> {
+    // Symlinks are followed: a link to a note is that note.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Some(Input::File(path.to_path_buf())),
+        Ok(meta) => Some(Input::Unusable {
+            path: path.to_path_buf(),
+            what: not_a_file(&meta),
+        }),
+        Err(e) => {
+            // The name is there but leads nowhere: a loop or a dangling link.
+            std::fs::symlink_metadata(path).ok()?;
+            Some(Input::Unusable {
+                path: path.to_path_buf(),
+                what: broken_link(path, &e),
+            })
+        }
+    }
+}
+
+/// What a non-regular file is, and what to do about it.
+fn not_a_file(meta: &Metadata) -> String {
+    let kind = file_kind(meta);
+    format!(
+        "is {kind}, not a regular file; only regular files are read as notes (to read a stream, pipe it to `-`)"
+    )
+}
+
+/// The kind of a file that is not a regular one, as the error names it.
+fn file_kind(meta: &Metadata) -> &'static str {
+    let kind = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}
+
+/// Why a symlink cannot be followed: a loop, or a target that is not there.
+fn broken_link(path: &Path, error: &std::io::Error) -> String {
+    // ELOOP's ErrorKind (`FilesystemLoop`) has no stable name to match on yet;
+    // its Debug form is stable enough to tell it from the others.
+    if format!("{:?}", error.kind()) == "FilesystemLoop" {
+        return "is a symbolic link loop (following it leads back to itself); point it at a note or remove it".to_owned();
+    }
+    match std::fs::read_link(path) {
+        Ok(target) => format!(
+            "is a symbolic link to {}, which does not exist; point it at a note or remove it",
+            target.display()
+        ),
+        Err(_) => format!("cannot be followed: {error}"),
     }
 }
 
@@ -320,30 +430,77 @@ fn glob_parts(pattern: &str) -> Result<(PathBuf, GlobMatcher), Error> {
 /// How much of a file is looked at to tell text from binary, as git does.
 const BINARY_SNIFF_LEN: usize = 8192;
 
-/// Reads a note. `Ok(None)` means it is binary and was skipped.
+/// What reading a note gave.
+#[derive(Debug)]
+pub enum Loaded {
+    /// Its text.
+    Text(SourceText),
+    /// A NUL byte among its first bytes: a binary file, not read further.
+    Binary,
+    /// Larger than `input.max_note_size` (this many bytes at least): not read.
+    TooLarge(u64),
+}
+
+/// Reads a note: its first bytes, to tell a binary file without reading it
+/// whole, then the rest, up to `max_size` bytes.
 ///
 /// # Errors
-/// [`Error::Read`] naming the file, or [`Error::Stdin`].
-pub fn read(note: &Note) -> Result<Option<SourceText>, Error> {
-    let bytes = match note {
-        Note::File { path, .. } => std::fs::read(path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?,
-        Note::Stdin { .. } => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(Error::Stdin)?;
-            bytes
+/// [`Error::NotAFile`] for something other than a regular file (checked before
+/// it is opened, so a FIFO cannot block), [`Error::Read`] naming the file, or
+/// [`Error::Stdin`].
+pub fn read(note: &Note, max_size: u64) -> Result<Loaded, Error> {
+    match note {
+        Note::File { path, .. } => {
+            let io = |source| Error::Read {
+                path: path.clone(),
+                source,
+            };
+            let meta = std::fs::metadata(path).map_err(io)?;
+            if !meta.is_file() {
+                return Err(Error::NotAFile {
+                    path: path.clone(),
+                    what: not_a_file(&meta),
+                });
+            }
+            if meta.len() > max_size {
+                return Ok(Loaded::TooLarge(meta.len()));
+            }
+            let file = std::fs::File::open(path).map_err(io)?;
+            // Swapped for something else since the look: read no further.
+            let opened = file.metadata().map_err(io)?;
+            if !opened.is_file() {
+                return Err(Error::NotAFile {
+                    path: path.clone(),
+                    what: not_a_file(&opened),
+                });
+            }
+            read_capped(file, opened.len(), max_size).map_err(io)
         }
-    };
-    let head = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
-    if memchr::memchr(0, head).is_some() {
-        return Ok(None);
+        Note::Stdin { .. } => {
+            read_capped(std::io::stdin().lock(), 0, max_size).map_err(Error::Stdin)
+        }
     }
-    Ok(Some(SourceText::new(bytes)))
+}
+
+/// Reads `from` in two steps, the first bytes then the rest; `expected` sizes
+/// the buffer. Stops one byte past `max_size`, so that a file that grows (or an
+/// endless stream) is told too large rather than read without end.
+fn read_capped(from: impl std::io::Read, expected: u64, max_size: u64) -> std::io::Result<Loaded> {
+    let mut from = from.take(max_size.saturating_add(1));
+    let capacity = usize::try_from(expected.min(max_size)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity.max(BINARY_SNIFF_LEN));
+    (&mut from)
+        .take(BINARY_SNIFF_LEN as u64)
+        .read_to_end(&mut bytes)?;
+    if memchr::memchr(0, &bytes).is_some() {
+        return Ok(Loaded::Binary);
+    }
+    from.read_to_end(&mut bytes)?;
+    let len = bytes.len() as u64;
+    if len > max_size {
+        return Ok(Loaded::TooLarge(len));
+    }
+    Ok(Loaded::Text(SourceText::new(bytes)))
 }
 
 #[cfg(test)]

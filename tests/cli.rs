@@ -116,6 +116,16 @@ fn relative_paths_in_a_user_file_resolve_against_its_folder() {
 }
 
 #[test]
+fn a_user_file_saved_with_a_byte_order_mark_is_read() {
+    // As Windows editors save it; the TOML parser skips the mark.
+    let tree = Tree::new();
+    tree.file("n.md", "[a](/guide.md)")
+        .file("archiver.toml", "\u{feff}[links]\nroot_dir = \"site\"\n");
+    let links = tree.links(&["n.md"]);
+    assert_eq!(s(&links[0], "url"), "site/guide.md");
+}
+
+#[test]
 fn flags_and_environment_beat_files() {
     let tree = Tree::new();
     tree.file("n.md", "[a](/a.md)").file(

@@ -1,10 +1,12 @@
 //! Strange notes and strange URLs: each gets a clear verdict, with no panic and
-//! bounded work. (`bench/inputs.sh` measures memory on a 100 MB one-line note.)
+//! bounded work. (`bench/inputs.sh` measures time and memory per input byte on
+//! the worst notes.)
 
 mod util;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
@@ -130,4 +132,227 @@ fn a_symlinked_folder_in_the_notes_is_not_walked_out_of_the_tree() {
         .map(|l| s(l, "url").to_owned())
         .collect();
     assert_eq!(urls, ["https://a.example.org/in"]);
+}
+
+/// Runs `archiver ARGS…` in `dir`, killed after `within`; the exit code (`None`
+/// when it had to be killed) and stderr.
+fn run_within(dir: &std::path::Path, args: &[&str], within: Duration) -> (Option<i32>, String) {
+    let output = util::archiver_in(dir)
+        .args(args)
+        .timeout(within)
+        .output()
+        .expect("archiver runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_named_on_the_command_line_is_an_error_naming_it() {
+    let tree = Tree::new();
+    tree.file("archiver.toml", QUICK)
+        .file("notes/a.md", "[a](https://a.example.org/a)\n");
+    let fifo = tree.path().join("pipe.md");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // gc needs an archive, and holds its lock while it reads the notes.
+    let (code, stderr) = run_within(tree.path(), &["fetch", "notes"], Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{stderr}");
+    for command in ["links", "check", "fetch", "rewrite", "gc"] {
+        for (input, kind) in [("pipe.md", "FIFO"), ("/dev/zero", "character device")] {
+            let (code, stderr) = run_within(tree.path(), &[command, input], Duration::from_secs(1));
+            assert_eq!(
+                code,
+                Some(1),
+                "{command} {input}: ends at once, as for an unreadable note: {stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("{input}: is a {kind}"))
+                    && stderr.contains("regular file"),
+                "{command} {input}: {stderr}"
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_standard_input_is_not_read_without_end() {
+    use std::io::Read;
+    let tree = Tree::new();
+    // NUL bytes from the start: binary, told from the first 8 KB.
+    let mut child = util::archiver_process(tree.path())
+        .args(["links", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(1) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{stderr}");
+    assert!(stderr.contains("skipped -: binary file"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_named_and_the_walk_names_what_it_passes_over() {
+    let tree = Tree::new();
+    tree.file("notes/a.md", "[a](https://a.example.org/a)\n");
+    let notes = tree.path().join("notes");
+    std::os::unix::fs::symlink("loop.md", notes.join("loop.md")).unwrap();
+    std::os::unix::fs::symlink("gone.md", notes.join("dangling.md")).unwrap();
+    let (code, stderr) = run_within(
+        tree.path(),
+        &["links", "notes/loop.md"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes/loop.md: is a symbolic link loop"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no such file"), "{stderr}");
+    let (code, stderr) = run_within(
+        tree.path(),
+        &["links", "notes/dangling.md"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes/dangling.md: is a symbolic link to gone.md, which does not exist"),
+        "{stderr}"
+    );
+    // Walked, they are passed over, and named under -v.
+    let made = std::process::Command::new("mkfifo")
+        .arg(notes.join("pipe.md"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let (code, stderr) = run_within(
+        tree.path(),
+        &["links", "-v", "notes"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    for skipped in [
+        "skipped notes/loop.md: a symbolic link",
+        "skipped notes/dangling.md: a symbolic link",
+        "skipped notes/pipe.md: a FIFO (named pipe)",
+    ] {
+        assert!(stderr.contains(skipped), "{skipped}: {stderr}");
+    }
+}
+
+#[test]
+fn a_note_over_max_note_size_is_skipped_with_a_warning_naming_it() {
+    let tree = Tree::new();
+    tree.file("archiver.toml", "[input]\nmax_note_size = \"1KB\"\n")
+        .file("notes/small.md", "[a](https://a.example.org/a)\n")
+        .file(
+            "notes/big.md",
+            format!("[b](https://a.example.org/b)\n{}", "x".repeat(2000)),
+        );
+    let output = util::archiver_in(tree.path())
+        .args(["links", "--format", "jsonl", "notes"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: skipped notes/big.md: larger (2.0 KB) than input.max_note_size (1KB); not read"
+        ),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("https://a.example.org/a"), "{stdout}");
+    assert!(!stdout.contains("https://a.example.org/b"), "{stdout}");
+}
+
+/// The peak resident memory of `archiver ARGS…` run in `dir`, in bytes, as
+/// `/usr/bin/time` measures it; `None` (after saying so) where it is missing.
+fn peak_memory(dir: &std::path::Path, args: &[&str]) -> Option<u64> {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: no /usr/bin/time to measure peak memory with"
+        );
+        return None;
+    }
+    let report = dir.join("time.txt");
+    // The environment the helper gives archiver, with time in front.
+    let archiver = util::archiver_process(dir);
+    let mut timed = std::process::Command::new(time);
+    timed
+        .current_dir(dir)
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(archiver.get_program())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (key, value) in archiver.get_envs() {
+        match value {
+            Some(value) => timed.env(key, value),
+            None => timed.env_remove(key),
+        };
+    }
+    let status = timed.status().expect("/usr/bin/time runs");
+    assert!(status.success(), "archiver {args:?}: {status}");
+    let kb: u64 = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("a peak in KB");
+    Some(kb * 1024)
+}
+
+#[test]
+fn one_long_line_of_link_openers_takes_memory_in_proportion_to_its_size() {
+    let tree = Tree::new();
+    let size = 50_000_000;
+    tree.file("notes/openers.md", "[a](".repeat(size / 4) + "\n");
+    let Some(peak) = peak_memory(
+        tree.path(),
+        &["links", "--format", "jsonl", "notes/openers.md"],
+    ) else {
+        return;
+    };
+    // Under ten bytes per byte of the note, plus a constant: the parser's
+    // tree is as large as the piece it parses, not as the note.
+    let bound = 10 * size as u64 + (64 << 20);
+    assert!(
+        peak < bound,
+        "peak memory {} MB for a {} MB note (bound {} MB)",
+        peak >> 20,
+        size >> 20,
+        bound >> 20
+    );
 }

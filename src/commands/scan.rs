@@ -10,9 +10,10 @@ use rayon::prelude::*;
 use crate::Error;
 use crate::classify::Classifier;
 use crate::config::Settings;
+use crate::config::values::{format_size, human_size};
 use crate::extract;
 use crate::extract::source::SourceText;
-use crate::input::{self, Found, Inputs, Note, Skipped, WalkOptions};
+use crate::input::{self, Found, Inputs, Loaded, Note, Skipped, WalkOptions};
 use crate::link::Link;
 
 /// Things found per parallel batch: enough to keep every core busy, few enough
@@ -88,7 +89,7 @@ pub fn scan<T: Send>(
             let results: Vec<Scanned<T>> = batch
                 .into_par_iter()
                 .map(|found| match found {
-                    Found::Note(note) => match read_links(&note, classifier) {
+                    Found::Note(note) => match read_links(&note, settings, classifier) {
                         Ok((source, links)) => Scanned::Note(per_note(&note, source.text(), links)),
                         Err(scanned) => scanned,
                     },
@@ -186,17 +187,33 @@ pub fn report_skipped(skipped: &Skipped) {
 
 fn read_links<T>(
     note: &Note,
+    settings: &Settings,
     classifier: Classifier<'_>,
 ) -> Result<(SourceText, Vec<Link>), Scanned<T>> {
-    let source = match input::read(note) {
-        Ok(Some(source)) => source,
-        Ok(None) => {
-            return Err(Scanned::Skipped(Skipped {
-                path: note.path().to_path_buf(),
-                why: "binary file",
-                // A binary file with a note's extension is worth a warning.
-                explicit: true,
-            }));
+    let max_size = settings.input.max_note_size;
+    let skipped = |why: String| {
+        Err(Scanned::Skipped(Skipped {
+            path: note.path().to_path_buf(),
+            why,
+            // A binary or oversized file with a note's extension is worth a
+            // warning.
+            explicit: true,
+        }))
+    };
+    let source = match input::read(note, max_size) {
+        Ok(Loaded::Text(source)) => source,
+        Ok(Loaded::Binary) => return skipped("binary file".to_owned()),
+        Ok(Loaded::TooLarge(size)) => {
+            // A stream is read one byte past the limit, which says nothing of
+            // its size: only a file's is worth giving.
+            let size = match note {
+                Note::File { .. } => format!(" ({})", human_size(size)),
+                Note::Stdin { .. } => String::new(),
+            };
+            return skipped(format!(
+                "larger{size} than input.max_note_size ({}); not read (raise input.max_note_size in archiver.toml to read it)",
+                format_size(max_size)
+            ));
         }
         Err(e) => return Err(Scanned::Failed(e)),
     };

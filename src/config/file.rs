@@ -24,6 +24,7 @@ use crate::verdict::Verdict;
 #[serde(deny_unknown_fields)]
 pub(super) struct FileConfig {
     links: Option<LinksFile>,
+    input: Option<InputFile>,
     kinds: Option<KindsFile>,
     network: Option<NetworkFile>,
     check: Option<CheckFile>,
@@ -67,6 +68,12 @@ struct FetchFile {
     wayback: Option<bool>,
     wayback_api: Option<String>,
     wayback_capture: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputFile {
+    max_note_size: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,6 +196,7 @@ pub(super) struct Partial {
     pub root_dir: Option<PathBuf>,
     pub markdown_extensions: Option<Vec<String>>,
     pub html_extensions: Option<Vec<String>>,
+    pub max_note_size: Option<u64>,
     pub image: Option<Vec<String>>,
     pub video: Option<Vec<String>>,
     pub pdf: Option<Vec<String>>,
@@ -260,6 +268,7 @@ impl FileConfig {
         let archive = self.archive.unwrap_or_default();
         let fetch = self.fetch.unwrap_or_default();
         let rewrite = self.rewrite.unwrap_or_default();
+        let input = self.input.unwrap_or_default();
         let state = self.state.unwrap_or_default();
         let pages = self.pages.unwrap_or_default();
         let media = |key: &str, v: Option<Vec<String>>| {
@@ -330,6 +339,10 @@ impl FileConfig {
                 .map(|v| size_value(v).map_err(|e| bad(format!("fetch.max_object_size: {e}"))))
                 .transpose()?,
             rewrite_kinds: media("rewrite.kinds", rewrite.kinds)?,
+            max_note_size: input
+                .max_note_size
+                .map(|v| size_value(v).map_err(|e| bad(format!("input.max_note_size: {e}"))))
+                .transpose()?,
             wayback: fetch.wayback,
             wayback_api: fetch
                 .wayback_api
@@ -538,6 +551,7 @@ impl Partial {
             root_dir,
             markdown_extensions,
             html_extensions,
+            max_note_size,
             image,
             video,
             pdf,

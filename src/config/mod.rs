@@ -93,6 +93,8 @@ pub enum UserConfig {
 pub struct Settings {
     /// How links are found and resolved.
     pub links: LinkSettings,
+    /// How notes are read.
+    pub input: InputSettings,
     /// Extension → kind fallbacks.
     pub kinds: ExtensionKinds,
     /// How the network is used.
@@ -114,6 +116,14 @@ pub struct Settings {
     /// The files that were merged, lowest first (not part of `config --show`'s TOML).
     #[serde(skip)]
     pub sources: Vec<String>,
+}
+
+/// `[input]`, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSettings {
+    /// The largest note read, in bytes; a larger one is skipped with a warning.
+    #[serde(serialize_with = "size")]
+    pub max_note_size: u64,
 }
 
 /// `[links]`, resolved.
@@ -467,6 +477,9 @@ impl Settings {
                 root_dir: get!(root_dir, "links.root_dir"),
                 markdown_extensions: get!(markdown_extensions, "links.markdown_extensions"),
                 html_extensions: get!(html_extensions, "links.html_extensions"),
+            },
+            input: InputSettings {
+                max_note_size: get!(max_note_size, "input.max_note_size"),
             },
             kinds: ExtensionKinds {
                 image: get!(image, "kinds.image"),

@@ -78,7 +78,16 @@ struct Open {
 /// Extracts every link from `source[start..]`, with spans in `source`.
 pub fn extract(source: &str, start: usize) -> Vec<Found> {
     let start = start + source.get(start..).map_or(0, front_matter_len);
-    extract_from(source, start, false)
+    // A large note is parsed piece by piece, so that the parser's tree stays
+    // the size of a piece (see `segments`); spans stay offsets in the note.
+    let mut out = Vec::new();
+    for piece in super::segments::pieces(source, start) {
+        let Some(upto) = source.get(..piece.end) else {
+            continue;
+        };
+        out.extend(extract_from(upto, piece.start, false));
+    }
+    out
 }
 
 /// Extracts the links of text that was inside an HTML block (its tags already

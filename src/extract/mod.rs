@@ -6,6 +6,7 @@ pub mod block_text;
 pub mod entities;
 pub mod html;
 pub mod markdown;
+pub mod segments;
 pub mod source;
 pub mod span;
 pub mod text;

@@ -81,13 +81,15 @@ pub struct Position {
     pub column: u32,
 }
 
-/// The start offset of every line of one text, for offset → position lookups.
+/// Offset → position lookups in one text.
+///
+/// Nothing is stored per line: a cursor walks forward from the previous lookup,
+/// so a file of millions of empty lines costs no more memory than one of a few.
 #[derive(Debug)]
 pub struct LineIndex<'a> {
     text: &'a str,
-    /// Byte offset at which each line's content starts; the first is 0 or, after a
-    /// byte-order mark, 3.
-    starts: Vec<usize>,
+    /// Where the first line's content starts: 0 or, after a byte-order mark, 3.
+    first: usize,
 }
 
 impl<'a> LineIndex<'a> {
@@ -95,21 +97,8 @@ impl<'a> LineIndex<'a> {
     /// offsets.
     #[must_use]
     pub fn new(text: &'a str) -> Self {
-        let bytes = text.as_bytes();
         let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        let mut starts = vec![first];
-        let mut i = first;
-        while let Some(found) = memchr::memchr2(b'\n', b'\r', &bytes[i..]) {
-            let at = i + found;
-            let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
-                at + 2
-            } else {
-                at + 1
-            };
-            starts.push(next);
-            i = next;
-        }
-        Self { text, starts }
+        Self { text, first }
     }
 
     /// The position of byte `offset`. Offsets past the end map to the end; an offset
@@ -122,19 +111,16 @@ impl<'a> LineIndex<'a> {
     /// A cursor for looking up many offsets in increasing order, each in time
     /// proportional to the distance from the previous one rather than to the
     /// length of its line (a one-line minified page can hold thousands of links).
+    /// An offset before the previous one starts again from the top.
     #[must_use]
     pub fn cursor(&self) -> Cursor<'_, 'a> {
         Cursor {
             index: self,
             line: 0,
-            offset: self.starts[0],
+            line_start: self.first,
+            offset: self.first,
             chars: 0,
         }
-    }
-
-    fn line_of(&self, offset: usize) -> usize {
-        // The last line start at or before `offset`.
-        self.starts.partition_point(|&s| s <= offset).max(1) - 1
     }
 }
 
@@ -150,7 +136,9 @@ pub struct Cursor<'i, 'a> {
     index: &'i LineIndex<'a>,
     /// The line of the last lookup (0-based) …
     line: usize,
-    /// … its offset …
+    /// … where it starts …
+    line_start: usize,
+    /// … the offset looked up …
     offset: usize,
     /// … and the characters between its line start and it.
     chars: usize,
@@ -160,20 +148,47 @@ impl Cursor<'_, '_> {
     /// The position of byte `offset`.
     pub fn at(&mut self, offset: usize) -> Position {
         let index = self.index;
-        let offset = offset.min(index.text.len());
-        let line = index.line_of(offset);
-        let start = index.starts[line].min(offset);
         let bytes = index.text.as_bytes();
-        if line == self.line && offset >= self.offset && self.offset >= start {
-            self.chars += count_chars(&bytes[self.offset..offset]);
-        } else {
-            self.chars = count_chars(&bytes[start..offset]);
+        let offset = offset.min(bytes.len());
+        if offset < self.offset {
+            *self = index.cursor();
         }
-        self.line = line;
+        if offset <= self.line_start {
+            // Inside a byte-order mark, or at the very start of the line.
+            self.offset = self.offset.max(offset);
+            return self.position(0);
+        }
+        let mut from = self.offset;
+        let mut new_line = false;
+        while let Some(found) = memchr::memchr2(b'\n', b'\r', &bytes[from..offset]) {
+            let at = from + found;
+            let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                at + 2
+            } else {
+                at + 1
+            };
+            // Between the two bytes of a `\r\n`: still on the `\r`'s line.
+            if next > offset {
+                break;
+            }
+            self.line += 1;
+            self.line_start = next;
+            new_line = true;
+            from = next;
+        }
+        self.chars = if new_line {
+            count_chars(&bytes[self.line_start..offset])
+        } else {
+            self.chars + count_chars(&bytes[self.offset..offset])
+        };
         self.offset = offset;
+        self.position(self.chars)
+    }
+
+    fn position(&self, chars: usize) -> Position {
         Position {
-            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(self.chars + 1).unwrap_or(u32::MAX),
+            line: u32::try_from(self.line + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(chars + 1).unwrap_or(u32::MAX),
         }
     }
 }
@@ -217,24 +232,44 @@ mod tests {
         assert_eq!(pos(text, text.find('x').unwrap()), (2, 1));
     }
 
+    /// The position of `offset`, counted from the top with no cleverness.
+    fn naive(text: &str, offset: usize) -> (usize, usize) {
+        let bytes = text.as_bytes();
+        let first = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let (mut line, mut start, mut i) = (1, first, first);
+        while i < offset {
+            let next = match bytes[i] {
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => i + 2,
+                b'\r' | b'\n' => i + 1,
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            if next > offset {
+                break;
+            }
+            line += 1;
+            start = next;
+            i = next;
+        }
+        (line, count_chars(&bytes[start.min(offset)..offset]) + 1)
+    }
+
     #[test]
     fn a_cursor_agrees_with_fresh_lookups_in_any_order() {
-        let text = "ab 中文 cd\r\nef\rgh 中\n\nij";
-        let index = LineIndex::new(text);
-        let offsets: Vec<usize> = (0..=text.len()).chain((0..=text.len()).rev()).collect();
-        let mut cursor = index.cursor();
-        for offset in offsets {
-            let fresh = {
-                let line = index.line_of(offset);
-                let start = index.starts[line].min(offset);
-                (line + 1, count_chars(&text.as_bytes()[start..offset]) + 1)
-            };
-            let p = cursor.at(offset);
-            assert_eq!(
-                (p.line as usize, p.column as usize),
-                fresh,
-                "offset {offset}"
-            );
+        for text in ["ab 中文 cd\r\nef\rgh 中\n\nij", "\u{feff}a\r\n\r\rb\n"] {
+            let index = LineIndex::new(text);
+            let offsets: Vec<usize> = (0..=text.len()).chain((0..=text.len()).rev()).collect();
+            let mut cursor = index.cursor();
+            for offset in offsets {
+                let p = cursor.at(offset);
+                assert_eq!(
+                    (p.line as usize, p.column as usize),
+                    naive(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
         }
     }
 
