@@ -138,7 +138,7 @@ impl Wanted {
 /// an unusable network setup, or a write error on stdout.
 pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
-    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, true)?;
+    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, true, "fetch")?;
     // Under the exclusive lock no other run is writing: any temp file is a
     // leftover of a killed one.
     let swept = archive.clean_tmp(Duration::ZERO)?;

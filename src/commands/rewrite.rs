@@ -54,7 +54,7 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     } else {
         LockMode::Shared
     };
-    let archive = Archive::open(&settings.archive.dir, mode, false)?;
+    let archive = Archive::open(&settings.archive.dir, mode, false, "rewrite")?;
     let journal_path = archive.root().join(JOURNAL);
     let mut journal = Journal::load(&journal_path)?;
     let names = NoteNames::new(archive.root());

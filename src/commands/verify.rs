@@ -17,7 +17,7 @@ use crate::{Error, ExitStatus};
 /// write error on stdout.
 pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     // Shared: other readers may look at the same time, writers may not.
-    let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false)?;
+    let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false, "verify")?;
     let manifest = Manifest::load(&archive.manifest_path())?;
     let journal = archive.journal_refs()?;
     let report = verify::verify(&archive, &manifest, &journal)?;

@@ -6,7 +6,7 @@
 //!   manifest.jsonl              url → object records (see crate::manifest)
 //!   objects/<2 hex>/<sha256>.<ext>
 //!   tmp/                        downloads in progress (never committed to git)
-//!   lock                        held while a command uses the archive
+//!   lock                        who holds the archive's lock (see [`lock`])
 //! ```
 //!
 //! An object's name is its content's sha256 and an extension chosen from its magic
@@ -36,7 +36,8 @@ pub const FORMAT_LINE: &str = "archiver-archive 1";
 pub const JOURNAL: &str = "rewrites.jsonl";
 
 /// Files of an archive that are not content: kept out of git.
-const GITIGNORE: &str = "# Written by archiver: the lock and downloads in progress.\nlock\ntmp/\n";
+const GITIGNORE: &str =
+    "# Written by archiver: who holds the lock, and downloads in progress.\nlock\ntmp/\n";
 
 /// An open archive folder, locked for as long as it lives.
 #[derive(Debug)]
@@ -94,12 +95,13 @@ impl ObjectName {
 }
 
 impl Archive {
-    /// Opens (creating it if `create`) the archive at `root`, taking its lock.
+    /// Opens (creating it if `create`) the archive at `root`, taking its lock for
+    /// `command` (named in the message another run gets).
     ///
     /// # Errors
     /// [`Error::Archive`] when the folder is missing (and not to be created), is
     /// another version's archive, cannot be written, or another run holds the lock.
-    pub fn open(root: &Path, mode: LockMode, create: bool) -> Result<Self, Error> {
+    pub fn open(root: &Path, mode: LockMode, create: bool, command: &str) -> Result<Self, Error> {
         let fail = |message: String| Error::Archive {
             path: root.to_path_buf(),
             message,
@@ -139,7 +141,11 @@ impl Archive {
             }
             Err(e) => return Err(fail(format!("cannot read FORMAT: {e}"))),
         }
-        let lock = Lock::acquire(root, mode)?;
+        if create {
+            // FORMAT first: it is what the lock is taken on.
+            write_format(root).map_err(|e| fail(format!("cannot set it up: {e}")))?;
+        }
+        let lock = Lock::acquire(root, mode, command)?;
         if create {
             init(root).map_err(|e| fail(format!("cannot set it up: {e}")))?;
         }
@@ -286,8 +292,31 @@ impl Archive {
     }
 }
 
-/// Writes FORMAT, .gitignore and the folders of a new archive; fills in what an
-/// older run left missing.
+/// Writes FORMAT unless it is there, without ever replacing one: the archive's
+/// lock is taken on it, and a run that replaced it under another's lock would
+/// lock a file of its own.
+fn write_format(root: &Path) -> io::Result<()> {
+    let format = root.join("FORMAT");
+    if format.exists() {
+        return Ok(());
+    }
+    let downloads = root.join("tmp");
+    fs::create_dir_all(&downloads)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".archiver-")
+        .tempfile_in(&downloads)?;
+    io::Write::write_all(&mut temp, format!("{FORMAT_LINE}\n").as_bytes())?;
+    temp.as_file().sync_all()?;
+    match temp.persist_noclobber(&format) {
+        Ok(_) => sync_dir(root),
+        // Another run creating the same archive wrote it first: the same line.
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e.error),
+    }
+}
+
+/// Writes .gitignore and the folders of a new archive; fills in what an older
+/// run left missing.
 fn init(root: &Path) -> io::Result<()> {
     for dir in ["objects", "tmp"] {
         let path = root.join(dir);
@@ -297,10 +326,6 @@ fn init(root: &Path) -> io::Result<()> {
         }
     }
     let tmp = root.join("tmp");
-    let format = root.join("FORMAT");
-    if !format.exists() {
-        write_atomic_in(&format, &tmp, format!("{FORMAT_LINE}\n").as_bytes())?;
-    }
     let ignore = root.join(".gitignore");
     if !ignore.exists() {
         write_atomic_in(&ignore, &tmp, GITIGNORE.as_bytes())?;
@@ -402,14 +427,22 @@ mod tests {
     fn a_second_run_is_told_the_archive_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let first = Archive::open(&root, LockMode::Exclusive, true).unwrap();
-        let e = Archive::open(&root, LockMode::Exclusive, true).unwrap_err();
-        assert!(e.to_string().contains("in use"), "{e}");
-        let e = Archive::open(&root, LockMode::Shared, false).unwrap_err();
-        assert!(e.to_string().contains("in use"), "{e}");
+        let first = Archive::open(&root, LockMode::Exclusive, true, "fetch").unwrap();
+        let e = Archive::open(&root, LockMode::Exclusive, true, "fetch").unwrap_err();
+        let holder = format!("archive locked by pid {} on host ", std::process::id());
+        assert!(e.to_string().contains(&holder), "{e}");
+        assert!(e.to_string().contains("(`archiver fetch`)"), "{e}");
+        let e = Archive::open(&root, LockMode::Shared, false, "verify").unwrap_err();
+        assert!(e.to_string().contains("archive locked by"), "{e}");
+        // The lock is not the file that names its holder: without it, a second
+        // writer is still refused.
+        fs::remove_file(root.join("lock")).unwrap();
+        let e = Archive::open(&root, LockMode::Exclusive, false, "gc").unwrap_err();
+        assert!(e.to_string().contains("archive locked by"), "{e}");
         drop(first);
-        let a = Archive::open(&root, LockMode::Shared, false).unwrap();
-        let b = Archive::open(&root, LockMode::Shared, false).unwrap();
+        assert!(!root.join("lock").exists());
+        let a = Archive::open(&root, LockMode::Shared, false, "verify").unwrap();
+        let b = Archive::open(&root, LockMode::Shared, false, "verify").unwrap();
         drop((a, b));
         assert_eq!(
             fs::read_to_string(root.join("FORMAT")).unwrap().trim(),
@@ -421,9 +454,10 @@ mod tests {
     fn another_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("FORMAT"), "archiver-archive 9\n").unwrap();
-        let e = Archive::open(dir.path(), LockMode::Exclusive, true).unwrap_err();
+        let e = Archive::open(dir.path(), LockMode::Exclusive, true, "fetch").unwrap_err();
         assert!(e.to_string().contains("archiver-archive 9"), "{e}");
-        let e = Archive::open(&dir.path().join("none"), LockMode::Shared, false).unwrap_err();
+        let e =
+            Archive::open(&dir.path().join("none"), LockMode::Shared, false, "verify").unwrap_err();
         assert!(e.to_string().contains("no archive"), "{e}");
     }
 }

@@ -1,0 +1,181 @@
+//! Nothing lost, whatever the user or the disk does: the archive's lock holds
+//! when its holder's file is deleted.
+
+mod util;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use util::server::{Fixture, Reply, Req};
+use util::{Tree, archiver_in, archiver_process};
+
+/// Quick retries, and no Wayback Machine: a test never asks the real one.
+const FAST: &str =
+    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
+
+const HOSTS: &[&str] = &["img.example.org", "files.example.org", "cdn.example.org"];
+
+/// A PNG-looking file of `len` bytes whose filler depends on `seed`.
+fn png(seed: u8, len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    bytes
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The object path an archive gives `bytes` as a PNG.
+fn object_of(bytes: &[u8]) -> String {
+    let sha = sha256(bytes);
+    format!("objects/{}/{sha}.png", &sha[..2])
+}
+
+/// Runs `archiver ARGS…` in `tree` (with the fixture's network options for
+/// `fetch`); exit code, stdout, stderr.
+fn run(tree: &Tree, fixture: &Fixture, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = archiver_in(tree.path());
+    cmd.args(args);
+    if args.first() == Some(&"fetch") {
+        cmd.args(fixture.args());
+    }
+    cmd.timeout(Duration::from_secs(60));
+    let output = cmd.output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every path under `archive/objects`, relative to the archive.
+fn objects(tree: &Tree) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let root = tree.path().join("archive/objects");
+    for fan in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(fan.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            found.insert(format!(
+                "objects/{}/{}",
+                fan.file_name().to_string_lossy(),
+                file.file_name().to_string_lossy()
+            ));
+        }
+    }
+    found
+}
+
+/// Waits up to 30 s for `ready`.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < Duration::from_secs(30), "{what}: never");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn signal(child: &Child, signal: rustix::process::Signal) {
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        signal,
+    )
+    .unwrap();
+}
+
+#[test]
+fn deleting_the_lock_file_does_not_let_gc_in_beside_a_fetch() {
+    let (first, second, third) = (png(1, 3000), png(2, 3000), png(3, 3000));
+    let (a, b) = (second.clone(), third.clone());
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        "/first.png" => Reply::status(200).body(first.clone()),
+        "/second.png" => Reply::status(200).body(a.clone()),
+        "/third.png" => Reply::status(200).body(b.clone()),
+        // Held long enough for the test to act while the fetch runs.
+        "/held.png" => Reply::status(200)
+            .body(png(4, 3000))
+            .delay(Duration::from_secs(30)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "![](https://img.example.org/first.png)\n");
+    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
+    assert_eq!(code, 0, "{stderr}");
+    tree.file(
+        "notes/n.md",
+        "![](https://img.example.org/first.png)\n\
+         ![](https://files.example.org/second.png)\n\
+         ![](https://files.example.org/third.png)\n\
+         ![](https://cdn.example.org/held.png)\n",
+    );
+    let mut child = archiver_process(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let landed = [object_of(&second), object_of(&third)];
+    wait_for("the quick objects land", || {
+        let now = objects(&tree);
+        landed.iter().all(|o| now.contains(o))
+    });
+    // What `git clean -X` does to the ignored lock file.
+    let lock = tree.path().join("archive/lock");
+    assert!(lock.exists(), "the fetch says who holds the archive");
+    std::fs::remove_file(&lock).unwrap();
+
+    let (code, stdout, stderr) = run(&tree, &fixture, &["gc", "notes"]);
+    let now = objects(&tree);
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    assert_eq!(code, 1, "gc got in beside the fetch: {stdout}{stderr}");
+    assert!(
+        stderr.contains("archive locked by another archiver run"),
+        "{stderr}"
+    );
+    for object in &landed {
+        assert!(now.contains(object), "gc removed {object}: {stdout}");
+    }
+}
+
+#[test]
+fn a_second_run_is_told_which_process_on_which_host_holds_the_archive() {
+    let fixture = Fixture::start(HOSTS, |_: &Req| {
+        Reply::status(200)
+            .body(png(5, 100))
+            .delay(Duration::from_secs(30))
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "![](https://img.example.org/held.png)\n");
+    let mut child = archiver_process(tree.path())
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = tree.path().join("archive/lock");
+    wait_for("the fetch takes the lock", || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("archiver fetch"))
+    });
+    let (code, _, stderr) = run(&tree, &fixture, &["verify"]);
+    signal(&child, rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("archive locked by pid {} on host ", child.id()))
+            && stderr.contains("(`archiver fetch`)"),
+        "{stderr}"
+    );
+}
