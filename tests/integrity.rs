@@ -1,5 +1,5 @@
 //! Nothing lost, whatever the user or the disk does: the archive's lock holds
-//! when its holder's file is deleted.
+//! when its holder's file is deleted, and files are written for the umask.
 
 mod util;
 
@@ -178,4 +178,60 @@ fn a_second_run_is_told_which_process_on_which_host_holds_the_archive() {
             && stderr.contains("(`archiver fetch`)"),
         "{stderr}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn archive_files_are_written_for_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let image = png(6, 2000);
+    let served = image.clone();
+    let fixture = Fixture::start(HOSTS, move |_: &Req| {
+        Reply::status(200).body(served.clone())
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "![](https://img.example.org/a.png)\n");
+    // Through a shell, which sets the umask the way a login does, with the
+    // environment the other tests' runs get.
+    let under_umask = |args: &[String]| {
+        let base = archiver_process(tree.path());
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg("umask 022; exec \"$0\" \"$@\"")
+            .arg(base.get_program())
+            .args(args)
+            .current_dir(tree.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (key, value) in base.get_envs() {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd.status().unwrap().code()
+    };
+    let mut fetch = vec!["fetch".to_owned(), "notes".to_owned()];
+    fetch.extend(fixture.args());
+    assert_eq!(under_umask(&fetch), Some(0));
+    assert_eq!(
+        under_umask(&["rewrite".to_owned(), "notes".to_owned()]),
+        Some(0)
+    );
+    let archive = tree.path().join("archive");
+    for file in [
+        "FORMAT".to_owned(),
+        ".gitignore".to_owned(),
+        "manifest.jsonl".to_owned(),
+        "rewrites.jsonl".to_owned(),
+        object_of(&image),
+    ] {
+        let mode = std::fs::metadata(archive.join(&file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{file}: {:o}", mode & 0o777);
+    }
 }

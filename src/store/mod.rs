@@ -14,7 +14,9 @@
 //! written as restic writes them ([`write`]): a temp file inside the archive, hashed
 //! while streaming, length checked, fsynced, moved into place without ever
 //! replacing an existing object, and the directory fsynced. A crash at any moment
-//! leaves at worst a temp file, which the next `fetch` removes.
+//! leaves at worst a temp file, which the next `fetch` removes. Every file is
+//! written with the permissions a plain `File::create` gives (0644 under umask
+//! 022), so a web server can serve the archive.
 
 pub mod lock;
 pub mod verify;
@@ -302,9 +304,7 @@ fn write_format(root: &Path) -> io::Result<()> {
     }
     let downloads = root.join("tmp");
     fs::create_dir_all(&downloads)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".archiver-")
-        .tempfile_in(&downloads)?;
+    let mut temp = temp_file_in(&downloads, ".archiver-", "")?;
     io::Write::write_all(&mut temp, format!("{FORMAT_LINE}\n").as_bytes())?;
     temp.as_file().sync_all()?;
     match temp.persist_noclobber(&format) {
@@ -376,9 +376,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Any I/O error; the old file is then untouched.
 pub fn write_atomic_in(path: &Path, temp_dir: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".archiver-")
-        .tempfile_in(temp_dir)?;
+    let mut temp = temp_file_in(temp_dir, ".archiver-", "")?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
@@ -387,6 +385,26 @@ pub fn write_atomic_in(path: &Path, temp_dir: &Path, bytes: &[u8]) -> io::Result
         _ => Path::new("."),
     };
     sync_dir(folder)
+}
+
+/// A new temp file in `dir` named `<prefix>…<suffix>`, with the
+/// permissions a plain `File::create` gives (0666 less the umask: 0644 under
+/// umask 022). tempfile's own default, 0600, would leave objects, manifest and
+/// journal unreadable to a web server serving the archive once renamed into
+/// place.
+///
+/// # Errors
+/// The file cannot be created.
+pub fn temp_file_in(dir: &Path, prefix: &str, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode is given to open(2), which takes the umask off it.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
 }
 
 /// fsyncs a folder, so the names created or renamed in it are durable.

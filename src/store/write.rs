@@ -172,10 +172,7 @@ fn write_object(
     mut received: mpsc::Receiver<Piece>,
 ) -> io::Result<Option<Stored>> {
     std::fs::create_dir_all(tmp_dir)?;
-    let part = tempfile::Builder::new()
-        .prefix("fetch-")
-        .suffix(".part")
-        .tempfile_in(tmp_dir)?;
+    let part = super::temp_file_in(tmp_dir, "fetch-", ".part")?;
     let mut file = BufWriter::with_capacity(256 * 1024, part);
     let mut hasher = Sha256::new();
     let mut len: u64 = 0;
