@@ -1,5 +1,6 @@
 //! Nothing lost, whatever the user or the disk does: the archive's lock holds
-//! when its holder's file is deleted, and files are written for the umask.
+//! when its holder's file is deleted, files are written for the umask, and
+//! broken objects are repaired by the next fetch.
 
 mod util;
 
@@ -234,4 +235,66 @@ fn archive_files_are_written_for_the_umask() {
             .mode();
         assert_eq!(mode & 0o777, 0o644, "{file}: {:o}", mode & 0o777);
     }
+}
+
+/// An archive of three images cited by one note, fetched.
+fn three_images() -> (Fixture, Tree, [Vec<u8>; 3]) {
+    let images = [png(11, 4000), png(12, 4000), png(13, 4000)];
+    let served = images.clone();
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        "/one.png" => Reply::status(200).body(served[0].clone()),
+        "/two.png" => Reply::status(200).body(served[1].clone()),
+        "/three.png" => Reply::status(200).body(served[2].clone()),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "![](https://img.example.org/one.png)\n\
+         ![](https://img.example.org/two.png)\n\
+         ![](https://img.example.org/three.png)\n",
+    );
+    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
+    assert_eq!(code, 0, "{stderr}");
+    (fixture, tree, images)
+}
+
+#[cfg(unix)]
+#[test]
+fn fetch_repairs_a_truncated_object_and_one_replaced_by_a_symlink() {
+    let (fixture, tree, images) = three_images();
+    let archive = tree.path().join("archive");
+    // One cut short (as a git-LFS pointer or an interrupted copy leaves it).
+    let truncated = archive.join(object_of(&images[0]));
+    std::fs::write(&truncated, &images[0][..100]).unwrap();
+    // One a dangling symlink.
+    let dangling = archive.join(object_of(&images[1]));
+    std::fs::remove_file(&dangling).unwrap();
+    std::os::unix::fs::symlink(tree.path().join("nowhere.png"), &dangling).unwrap();
+    // One a symlink to the right bytes, outside the archive.
+    let outside = tree.path().join("outside.png");
+    std::fs::write(&outside, &images[2]).unwrap();
+    let linked = archive.join(object_of(&images[2]));
+    std::fs::remove_file(&linked).unwrap();
+    std::os::unix::fs::symlink(&outside, &linked).unwrap();
+
+    let (code, stdout, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("fetched 3"), "{stdout}");
+    for (path, bytes) in [
+        (&truncated, &images[0]),
+        (&dangling, &images[1]),
+        (&linked, &images[2]),
+    ] {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "{} is not a file",
+            path.display()
+        );
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+    }
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("clean"), "{stdout}");
 }

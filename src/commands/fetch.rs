@@ -320,12 +320,15 @@ fn remove_unreferenced(objects: &[String], manifest: &Manifest, archive: &Archiv
     }
 }
 
-/// Whether a record's object is there, at its recorded size. (Rehashing every
+/// Whether a record's object is there: a regular file in the archive (not a
+/// symlink, which may point anywhere or nowhere) at its recorded size. One that
+/// is not is downloaded again, and the download replaces it. (Rehashing every
 /// object on every run would cost as much as `verify`; `verify` does that.)
 fn intact(archive: &Archive, record: &Record) -> bool {
     ObjectName::from_relative(&record.object).is_some_and(|name| {
         name.sha256 == record.sha256
-            && std::fs::metadata(archive.object_path(&name)).is_ok_and(|m| m.len() == record.size)
+            && std::fs::symlink_metadata(archive.object_path(&name))
+                .is_ok_and(|m| m.file_type().is_file() && m.len() == record.size)
     })
 }
 

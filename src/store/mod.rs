@@ -13,10 +13,10 @@
 //! bytes by a fixed table, so nothing a server sends can choose a path. Objects are
 //! written as restic writes them ([`write`]): a temp file inside the archive, hashed
 //! while streaming, length checked, fsynced, moved into place without ever
-//! replacing an existing object, and the directory fsynced. A crash at any moment
-//! leaves at worst a temp file, which the next `fetch` removes. Every file is
-//! written with the permissions a plain `File::create` gives (0644 under umask
-//! 022), so a web server can serve the archive.
+//! replacing an existing object that is whole, and the directory fsynced. A crash at
+//! any moment leaves at worst a temp file, which the next `fetch` removes. Every
+//! file is written with the permissions a plain `File::create` gives (0644 under
+//! umask 022), so a web server can serve the archive.
 
 pub mod lock;
 pub mod verify;
