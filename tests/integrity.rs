@@ -1,10 +1,12 @@
 //! Nothing lost, whatever the user or the disk does: the archive's lock holds
-//! when its holder's file is deleted, files are written for the umask, and
-//! broken objects are repaired by the next fetch.
+//! when its holder's file is deleted, files are written for the umask, broken
+//! objects are repaired by the next fetch, and verify never follows what is not
+//! a file.
 
 mod util;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -297,4 +299,90 @@ fn fetch_repairs_a_truncated_object_and_one_replaced_by_a_symlink() {
     let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("clean"), "{stdout}");
+}
+
+/// Runs `archiver verify` in `dir`, killing it after 20 s: exit code, stdout.
+fn verify_within(dir: &Path) -> (Option<i32>, String) {
+    let out = dir.join("verify.out");
+    let mut child = archiver_process(dir)
+        .arg("verify")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, std::fs::read_to_string(&out).unwrap_or_default())
+}
+
+#[cfg(unix)]
+#[test]
+fn verify_reports_what_is_not_a_file_and_never_follows_it() {
+    let (_fixture, tree, images) = three_images();
+    let archive = tree.path().join("archive");
+    // A symlink to the very bytes its name promises, outside the archive.
+    let outside = tree.path().join("outside.png");
+    std::fs::write(&outside, &images[0]).unwrap();
+    let linked = object_of(&images[0]);
+    std::fs::remove_file(archive.join(&linked)).unwrap();
+    std::os::unix::fs::symlink(&outside, archive.join(&linked)).unwrap();
+    // A FIFO, which a read would wait on for ever.
+    let fifo = object_of(&images[1]);
+    std::fs::remove_file(archive.join(&fifo)).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(archive.join(&fifo))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A folder.
+    let folder = object_of(&images[2]);
+    std::fs::remove_file(archive.join(&folder)).unwrap();
+    std::fs::create_dir(archive.join(&folder)).unwrap();
+
+    // A fan-out folder that is a symlink to objects kept elsewhere.
+    let elsewhere = tree.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let kept = png(14, 500);
+    let sha = sha256(&kept);
+    std::fs::write(elsewhere.join(format!("{sha}.png")), &kept).unwrap();
+    let fan = format!("objects/{}", &sha[..2]);
+    assert!(!archive.join(&fan).exists());
+    std::os::unix::fs::symlink(&elsewhere, archive.join(&fan)).unwrap();
+
+    let (code, stdout) = verify_within(tree.path());
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("not-a-file") && l.contains(&fan)),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&sha),
+        "the symlinked fan was read: {stdout}"
+    );
+    for (object, what) in [
+        (&linked, "a symlink"),
+        (&fifo, "a FIFO"),
+        (&folder, "a folder"),
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with("not-a-file")
+                && l.contains(object.as_str())
+                && l.contains(what)),
+            "{object} ({what}): {stdout}"
+        );
+    }
+    // Reported once each, not also as missing.
+    assert!(!stdout.contains("missing"), "{stdout}");
 }

@@ -204,7 +204,9 @@ impl Archive {
                 message: e.to_string(),
             })?;
             let fan_name = fan.file_name().to_string_lossy().into_owned();
-            if !fan.path().is_dir() {
+            // A symlink to a folder is not descended into: what it points at is
+            // not in the archive.
+            if !fan.file_type().is_ok_and(|t| t.is_dir()) {
                 found.push(format!("objects/{fan_name}"));
                 continue;
             }
