@@ -259,6 +259,8 @@ fn place(
         }
         Err(e) => return Err(e.error),
     };
+    #[cfg(debug_assertions)]
+    fault::slow_disk();
     // The fan is synced whoever created the name: another download of the
     // same bytes may have put it there without syncing it yet, and the
     // manifest must not name an object a power cut could take back.
@@ -420,15 +422,30 @@ mod tests {
     }
 }
 
-/// A full disk on demand, for the tests of debug builds only: with
-/// `ARCHIVER_FAULT_DISK_FULL_AFTER=N`, object writes fail with "no space left
-/// on device" once the process has written N bytes of objects. Release builds
-/// have no such switch.
+/// Disk faults on demand, for the tests of debug builds only. A full disk:
+/// with `ARCHIVER_FAULT_DISK_FULL_AFTER=N`, object writes fail with "no space
+/// left on device" once the process has written N bytes of objects. A slow
+/// disk: see [`fault::slow_disk`]. Release builds have no such switch.
 #[cfg(debug_assertions)]
 mod fault {
     use std::io;
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// With `ARCHIVER_FAULT_SLOW_DISK_MS=N`, each object, once in place, takes
+    /// N ms more to become durable: a disk whose fsync is slow, which widens
+    /// the moment between an object landing and its download reporting it.
+    pub fn slow_disk() {
+        static PAUSE: OnceLock<Option<u64>> = OnceLock::new();
+        let pause = PAUSE.get_or_init(|| {
+            std::env::var("ARCHIVER_FAULT_SLOW_DISK_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        });
+        if let Some(ms) = pause {
+            std::thread::sleep(std::time::Duration::from_millis(*ms));
+        }
+    }
 
     pub fn disk_full(len: usize) -> io::Result<()> {
         static LEFT: OnceLock<Option<AtomicU64>> = OnceLock::new();
