@@ -1,7 +1,7 @@
 //! Nothing lost, whatever the user or the disk does: the archive's lock holds
 //! when its holder's file is deleted, files are written for the umask, broken
-//! objects are repaired by the next fetch, and verify never follows what is not
-//! a file.
+//! objects are repaired by the next fetch, verify never follows what is not a
+//! file, and a stopped fetch records every object that landed.
 
 mod util;
 
@@ -10,9 +10,10 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, archiver_process};
+use util::{Tree, archiver_in, archiver_process, s};
 
 /// Quick retries, and no Wayback Machine: a test never asks the real one.
 const FAST: &str =
@@ -385,4 +386,74 @@ fn verify_reports_what_is_not_a_file_and_never_follows_it() {
     }
     // Reported once each, not also as missing.
     assert!(!stdout.contains("missing"), "{stdout}");
+}
+
+/// The manifest's records: URL → object.
+fn records(tree: &Tree) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(tree.path().join("archive/manifest.jsonl")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (s(&v, "url").to_owned(), s(&v, "object").to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn sigterm_records_every_object_that_landed() {
+    let quick: Vec<Vec<u8>> = (0..4).map(|i| png(40 + i, 20_000)).collect();
+    let served = quick.clone();
+    let fixture = Fixture::start(HOSTS, move |req: &Req| {
+        match req
+            .path
+            .strip_prefix("/quick-")
+            .and_then(|p| p.strip_suffix(".png"))
+        {
+            Some(n) => Reply::status(200).body(served[n.parse::<usize>().unwrap()].clone()),
+            // The others hang until the run is stopped.
+            None => Reply::status(200)
+                .body(png(50, 100))
+                .delay(Duration::from_secs(30)),
+        }
+    });
+    let tree = Tree::new();
+    let mut note = String::new();
+    for (i, host) in HOSTS.iter().enumerate().take(2) {
+        note.push_str(&format!("![](https://{host}/quick-{}.png)\n", 2 * i));
+        note.push_str(&format!("![](https://{host}/quick-{}.png)\n", 2 * i + 1));
+    }
+    note.push_str(
+        "![](https://cdn.example.org/hung-1.png)\n![](https://cdn.example.org/hung-2.png)\n",
+    );
+    tree.file("archiver.toml", FAST).file("notes/n.md", &note);
+    let out = tree.path().join("out.json");
+    let mut child = archiver_process(tree.path())
+        .args(["fetch", "--format", "json", "notes"])
+        .args(fixture.args())
+        // A disk slow to make a landed object durable: the object is in place
+        // well before its download can report it.
+        .env("ARCHIVER_FAULT_SLOW_DISK_MS", "1500")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let landed: Vec<String> = quick.iter().map(|b| object_of(b)).collect();
+    wait_for("the quick objects land", || {
+        let now = objects(&tree);
+        landed.iter().all(|o| now.contains(o))
+    });
+    signal(&child, rustix::process::Signal::TERM);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["interrupted"], true);
+
+    // Every object in the archive is recorded: the quick ones, nothing else.
+    let recorded: BTreeSet<String> = records(&tree).into_iter().map(|(_, o)| o).collect();
+    let present = objects(&tree);
+    assert_eq!(present, landed.iter().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(recorded, present);
+    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
+    assert_eq!(code, 0, "{stdout}");
 }
