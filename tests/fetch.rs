@@ -531,18 +531,12 @@ fn a_killed_fetch_leaves_a_consistent_archive_and_the_next_run_completes_it() {
     let (code, _, stderr) = run(&tree, &fixture, &["gc", "notes"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "in use by another archiver run (process {})",
-            child.id()
-        )),
+        stderr.contains(&format!("archive locked by pid {} on host ", child.id())),
         "{stderr}"
     );
     let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains("in use by another archiver run"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("archive locked by pid"), "{stderr}");
 
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(child.id() as i32).unwrap(),

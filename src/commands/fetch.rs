@@ -138,7 +138,7 @@ impl Wanted {
 /// an unusable network setup, or a write error on stdout.
 pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
-    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, true)?;
+    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, true, "fetch")?;
     // Under the exclusive lock no other run is writing: any temp file is a
     // leftover of a killed one.
     let swept = archive.clean_tmp(Duration::ZERO)?;
@@ -320,12 +320,15 @@ fn remove_unreferenced(objects: &[String], manifest: &Manifest, archive: &Archiv
     }
 }
 
-/// Whether a record's object is there, at its recorded size. (Rehashing every
+/// Whether a record's object is there: a regular file in the archive (not a
+/// symlink, which may point anywhere or nowhere) at its recorded size. One that
+/// is not is downloaded again, and the download replaces it. (Rehashing every
 /// object on every run would cost as much as `verify`; `verify` does that.)
 fn intact(archive: &Archive, record: &Record) -> bool {
     ObjectName::from_relative(&record.object).is_some_and(|name| {
         name.sha256 == record.sha256
-            && std::fs::metadata(archive.object_path(&name)).is_ok_and(|m| m.len() == record.size)
+            && std::fs::symlink_metadata(archive.object_path(&name))
+                .is_ok_and(|m| m.file_type().is_file() && m.len() == record.size)
     })
 }
 
@@ -530,16 +533,14 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
             }
             () = sleep_until_some(check_at), if check_at.is_some() => {
                 if landed.watch.grace_over(&engine) {
-                    engine.stop();
-                    tasks.abort_all();
+                    stop_downloads(&engine, &target, &mut tasks, &mut finished, &mut landed).await;
                     break;
                 }
             }
             () = &mut stop => {
                 tracing::warn!("stopping: recording what was fetched so far");
-                engine.stop();
-                tasks.abort_all();
                 landed.run.interrupted = true;
+                stop_downloads(&engine, &target, &mut tasks, &mut finished, &mut landed).await;
                 break;
             }
             next = finished.recv() => {
@@ -548,9 +549,8 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
                 let full = disk_full(&wants[i], &result);
                 landed.accept(i, result);
                 if full.is_some() {
-                    engine.stop();
-                    tasks.abort_all();
                     landed.run.disk_full = full;
+                    stop_downloads(&engine, &target, &mut tasks, &mut finished, &mut landed).await;
                     break;
                 }
             }
@@ -577,6 +577,54 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     run.stand_ins = target.placeholders.stand_ins();
     settle(&wants, &done_with, tasks, &mut run).await;
     Ok(run)
+}
+
+/// The longest a stopping run waits for objects still landing (being fsynced
+/// and renamed into place): they take milliseconds on a working disk.
+const LANDING_GRACE: Duration = Duration::from_secs(10);
+
+/// Stops the downloads: no new request or object starts; objects already
+/// landing finish and their results are taken; then what is left (requests
+/// still on the network) is cancelled, and the results sent meanwhile are
+/// taken too. Without the wait, an object could land after its download was
+/// cancelled, in the archive but in no manifest record.
+async fn stop_downloads(
+    engine: &Engine,
+    target: &mirror::Target,
+    tasks: &mut JoinSet<()>,
+    finished: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, Result<Got, Problem>)>,
+    landed: &mut Landed<'_, '_>,
+) {
+    engine.stop();
+    target.landing.stop();
+    let give_up = tokio::time::Instant::now() + LANDING_GRACE;
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        tokio::select! {
+            next = finished.recv() => match next {
+                Some((i, result)) => landed.accept(i, result),
+                // Every download has ended.
+                None => return,
+            },
+            _ = tick.tick() => {
+                if !target.landing.busy() {
+                    break;
+                }
+                if tokio::time::Instant::now() >= give_up {
+                    tracing::warn!(
+                        "objects still being written after {}s; stopping without them (verify lists them until a fetch records them or gc removes them)",
+                        LANDING_GRACE.as_secs()
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    tasks.abort_all();
+    // The channel closes once every cancelled download has let go of it.
+    while let Some((i, result)) = finished.recv().await {
+        landed.accept(i, result);
+    }
 }
 
 /// Why the run must stop, when `result` says the disk is full.
@@ -653,6 +701,7 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
         probe_timeout: job.settings.network.timeout,
         // A writer syncing its object has given its request slot back: twice
         // as many writers as requests let the next downloads run meanwhile.
+        landing: Arc::default(),
         writers: Arc::new(tokio::sync::Semaphore::new(
             job.settings
                 .network

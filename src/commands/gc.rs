@@ -32,7 +32,7 @@ const TEMP_GRACE: Duration = Duration::from_hours(1);
 /// No archive, an archive in use, an unreadable manifest, journal or note, or a
 /// file that cannot be removed.
 pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
-    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, false)?;
+    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, false, "gc")?;
     let manifest_path = archive.manifest_path();
     let objects = archive.list_objects()?;
     // Without its manifest an archive looks like garbage: refuse rather than

@@ -58,7 +58,7 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     } else {
         LockMode::Shared
     };
-    let archive = Archive::open(&settings.archive.dir, mode, false)?;
+    let archive = Archive::open(&settings.archive.dir, mode, false, "rewrite")?;
     // Ctrl-C or SIGTERM stops between two notes, with the journal true to them.
     let stop = if writes {
         interrupt_flag()

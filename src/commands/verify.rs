@@ -19,7 +19,7 @@ use crate::{Error, ExitStatus};
 /// write error on stdout.
 pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     // Shared: other readers may look at the same time, writers may not.
-    let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false)?;
+    let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false, "verify")?;
     // Damaged lines are findings, not a reason to stop: the rest is checked.
     let (manifest, bad_records) = Manifest::load_lenient(&archive.manifest_path())?;
     let (_, bad_entries) = Journal::load_lenient(&archive.root().join(JOURNAL))?;

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use url::Url;
 
@@ -94,6 +94,56 @@ pub struct Target {
     pub probe_timeout: std::time::Duration,
     /// Objects being written at once (each on a blocking thread).
     pub writers: Arc<tokio::sync::Semaphore>,
+    /// Objects being moved into place, and whether the run is stopping.
+    pub landing: Arc<Landing>,
+}
+
+/// The downloads whose object is being moved into place (fsynced, renamed,
+/// its folder fsynced), and whether the run is stopping.
+///
+/// A stopping run must not cut such a download short: the object would land
+/// all the same, on its blocking thread, but without the result that records
+/// it in the manifest. So a run that stops says so here, waits until
+/// [`Landing::busy`] is false, and only then cancels what is left; a download
+/// that reaches its commit after the stop abandons its object instead.
+#[derive(Debug, Default)]
+pub struct Landing {
+    stopping: AtomicBool,
+    committing: AtomicUsize,
+}
+
+impl Landing {
+    /// No object starts landing from now on.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether an object is landing now.
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        self.committing.load(Ordering::SeqCst) > 0
+    }
+
+    /// Counts an object as landing until the guard is dropped; `None` once the
+    /// run is stopping. (Counted first, then the stop checked: with the stop
+    /// stored first and the count read after, one side always sees the other.)
+    fn begin(&self) -> Option<LandingGuard<'_>> {
+        self.committing.fetch_add(1, Ordering::SeqCst);
+        if self.stopping.load(Ordering::SeqCst) {
+            self.committing.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(LandingGuard(self))
+    }
+}
+
+/// One object landing; see [`Landing`].
+struct LandingGuard<'a>(&'a Landing);
+
+impl Drop for LandingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.committing.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What is known of a URL before it is asked.
@@ -464,10 +514,18 @@ async fn attempt(
         writer.abandon().await;
         return Err(Attempt::Placeholder(why));
     }
+    let Some(landing) = target.landing.begin() else {
+        writer.abandon().await;
+        return Err(Problem::new("interrupted", "not fetched: the run was stopped").into());
+    };
     let stored = writer
         .commit(poured.sniffed.extension)
         .await
         .map_err(|e| write_failed(&e, &target.tmp))?;
+    // Released once the result is on its way: nothing between here and the
+    // feeder handing it over waits on anything, so a stopping run that sees no
+    // object landing finds every landed one's result sent.
+    drop(landing);
     Ok(Mirrored {
         stored,
         sniffed: poured.sniffed,

@@ -2,7 +2,6 @@
 //! named like an object, whose bytes are the ones its name says.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -21,20 +20,44 @@ pub const REHASH_UP_TO: u64 = 64 * 1024 * 1024;
 /// [`REHASH_UP_TO`], hashing to its name.
 #[must_use]
 pub fn holds(root: &Path, object: &str, size: Option<u64>) -> bool {
-    let Some(name) = ObjectName::from_relative(object) else {
-        return false;
-    };
-    let path = root.join(name.relative());
-    let Ok(meta) = std::fs::symlink_metadata(&path) else {
-        return false;
+    ObjectName::from_relative(object).is_some_and(|name| {
+        file_holds(
+            &root.join(name.relative()),
+            &name.sha256,
+            size,
+            REHASH_UP_TO,
+        )
+        .unwrap_or(false)
+    })
+}
+
+/// Whether `path` is a regular file (a symlink is not followed), `size` bytes
+/// long when a size is given, whose bytes hash to `sha256` when it is no larger
+/// than `rehash_up_to`.
+///
+/// # Errors
+/// The file is there but cannot be read.
+pub fn file_holds(
+    path: &Path,
+    sha256: &str,
+    size: Option<u64>,
+    rehash_up_to: u64,
+) -> std::io::Result<bool> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
     };
     if !meta.file_type().is_file() || size.is_some_and(|s| s != meta.len()) {
-        return false;
+        return Ok(false);
     }
-    if meta.len() > REHASH_UP_TO {
-        return true;
+    if meta.len() > rehash_up_to {
+        return Ok(true);
     }
-    rehash(&path).is_some_and(|sha256| sha256 == name.sha256)
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex(&hasher.finalize()) == sha256)
 }
 
 /// [`holds`], asked once per object however many links cite it.
@@ -79,20 +102,6 @@ impl Looked {
         }
         found
     }
-}
-
-fn rehash(path: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Some(hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -6,15 +6,17 @@
 //!   manifest.jsonl              url → object records (see crate::manifest)
 //!   objects/<2 hex>/<sha256>.<ext>
 //!   tmp/                        downloads in progress (never committed to git)
-//!   lock                        held while a command uses the archive
+//!   lock                        who holds the archive's lock (see [`lock`])
 //! ```
 //!
 //! An object's name is its content's sha256 and an extension chosen from its magic
 //! bytes by a fixed table, so nothing a server sends can choose a path. Objects are
 //! written as restic writes them ([`write`]): a temp file inside the archive, hashed
 //! while streaming, length checked, fsynced, moved into place without ever
-//! replacing an existing object, and the directory fsynced. A crash at any moment
-//! leaves at worst a temp file, which the next `fetch` removes.
+//! replacing an existing object that is whole, and the directory fsynced. A crash at
+//! any moment leaves at worst a temp file, which the next `fetch` removes. Every
+//! file is written with the permissions a plain `File::create` gives (0644 under
+//! umask 022), so a web server can serve the archive.
 
 pub mod intact;
 pub mod lock;
@@ -37,7 +39,8 @@ pub const FORMAT_LINE: &str = "archiver-archive 1";
 pub const JOURNAL: &str = "rewrites.jsonl";
 
 /// Files of an archive that are not content: kept out of git.
-const GITIGNORE: &str = "# Written by archiver: the lock and downloads in progress.\nlock\ntmp/\n";
+const GITIGNORE: &str =
+    "# Written by archiver: who holds the lock, and downloads in progress.\nlock\ntmp/\n";
 
 /// An open archive folder, locked for as long as it lives.
 #[derive(Debug)]
@@ -95,12 +98,13 @@ impl ObjectName {
 }
 
 impl Archive {
-    /// Opens (creating it if `create`) the archive at `root`, taking its lock.
+    /// Opens (creating it if `create`) the archive at `root`, taking its lock for
+    /// `command` (named in the message another run gets).
     ///
     /// # Errors
     /// [`Error::Archive`] when the folder is missing (and not to be created), is
     /// another version's archive, cannot be written, or another run holds the lock.
-    pub fn open(root: &Path, mode: LockMode, create: bool) -> Result<Self, Error> {
+    pub fn open(root: &Path, mode: LockMode, create: bool, command: &str) -> Result<Self, Error> {
         let fail = |message: String| Error::Archive {
             path: root.to_path_buf(),
             message,
@@ -140,7 +144,11 @@ impl Archive {
             }
             Err(e) => return Err(fail(format!("cannot read FORMAT: {e}"))),
         }
-        let lock = Lock::acquire(root, mode)?;
+        if create {
+            // FORMAT first: it is what the lock is taken on.
+            write_format(root).map_err(|e| fail(format!("cannot set it up: {e}")))?;
+        }
+        let lock = Lock::acquire(root, mode, command)?;
         if create {
             init(root).map_err(|e| fail(format!("cannot set it up: {e}")))?;
         }
@@ -197,7 +205,9 @@ impl Archive {
                 message: e.to_string(),
             })?;
             let fan_name = fan.file_name().to_string_lossy().into_owned();
-            if !fan.path().is_dir() {
+            // A symlink to a folder is not descended into: what it points at is
+            // not in the archive.
+            if !fan.file_type().is_ok_and(|t| t.is_dir()) {
                 found.push(format!("objects/{fan_name}"));
                 continue;
             }
@@ -287,8 +297,29 @@ impl Archive {
     }
 }
 
-/// Writes FORMAT, .gitignore and the folders of a new archive; fills in what an
-/// older run left missing.
+/// Writes FORMAT unless it is there, without ever replacing one: the archive's
+/// lock is taken on it, and a run that replaced it under another's lock would
+/// lock a file of its own.
+fn write_format(root: &Path) -> io::Result<()> {
+    let format = root.join("FORMAT");
+    if format.exists() {
+        return Ok(());
+    }
+    let downloads = root.join("tmp");
+    fs::create_dir_all(&downloads)?;
+    let mut temp = temp_file_in(&downloads, ".archiver-", "")?;
+    io::Write::write_all(&mut temp, format!("{FORMAT_LINE}\n").as_bytes())?;
+    temp.as_file().sync_all()?;
+    match temp.persist_noclobber(&format) {
+        Ok(_) => sync_dir(root),
+        // Another run creating the same archive wrote it first: the same line.
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e.error),
+    }
+}
+
+/// Writes .gitignore and the folders of a new archive; fills in what an older
+/// run left missing.
 fn init(root: &Path) -> io::Result<()> {
     for dir in ["objects", "tmp"] {
         let path = root.join(dir);
@@ -298,10 +329,6 @@ fn init(root: &Path) -> io::Result<()> {
         }
     }
     let tmp = root.join("tmp");
-    let format = root.join("FORMAT");
-    if !format.exists() {
-        write_atomic_in(&format, &tmp, format!("{FORMAT_LINE}\n").as_bytes())?;
-    }
     let ignore = root.join(".gitignore");
     if !ignore.exists() {
         write_atomic_in(&ignore, &tmp, GITIGNORE.as_bytes())?;
@@ -352,9 +379,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Any I/O error; the old file is then untouched.
 pub fn write_atomic_in(path: &Path, temp_dir: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".archiver-")
-        .tempfile_in(temp_dir)?;
+    let mut temp = temp_file_in(temp_dir, ".archiver-", "")?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
@@ -363,6 +388,26 @@ pub fn write_atomic_in(path: &Path, temp_dir: &Path, bytes: &[u8]) -> io::Result
         _ => Path::new("."),
     };
     sync_dir(folder)
+}
+
+/// A new temp file in `dir` named `<prefix>…<suffix>`, with the
+/// permissions a plain `File::create` gives (0666 less the umask: 0644 under
+/// umask 022). tempfile's own default, 0600, would leave objects, manifest and
+/// journal unreadable to a web server serving the archive once renamed into
+/// place.
+///
+/// # Errors
+/// The file cannot be created.
+pub fn temp_file_in(dir: &Path, prefix: &str, suffix: &str) -> io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode is given to open(2), which takes the umask off it.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
 }
 
 /// fsyncs a folder, so the names created or renamed in it are durable.
@@ -403,14 +448,22 @@ mod tests {
     fn a_second_run_is_told_the_archive_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let first = Archive::open(&root, LockMode::Exclusive, true).unwrap();
-        let e = Archive::open(&root, LockMode::Exclusive, true).unwrap_err();
-        assert!(e.to_string().contains("in use"), "{e}");
-        let e = Archive::open(&root, LockMode::Shared, false).unwrap_err();
-        assert!(e.to_string().contains("in use"), "{e}");
+        let first = Archive::open(&root, LockMode::Exclusive, true, "fetch").unwrap();
+        let e = Archive::open(&root, LockMode::Exclusive, true, "fetch").unwrap_err();
+        let holder = format!("archive locked by pid {} on host ", std::process::id());
+        assert!(e.to_string().contains(&holder), "{e}");
+        assert!(e.to_string().contains("(`archiver fetch`)"), "{e}");
+        let e = Archive::open(&root, LockMode::Shared, false, "verify").unwrap_err();
+        assert!(e.to_string().contains("archive locked by"), "{e}");
+        // The lock is not the file that names its holder: without it, a second
+        // writer is still refused.
+        fs::remove_file(root.join("lock")).unwrap();
+        let e = Archive::open(&root, LockMode::Exclusive, false, "gc").unwrap_err();
+        assert!(e.to_string().contains("archive locked by"), "{e}");
         drop(first);
-        let a = Archive::open(&root, LockMode::Shared, false).unwrap();
-        let b = Archive::open(&root, LockMode::Shared, false).unwrap();
+        assert!(!root.join("lock").exists());
+        let a = Archive::open(&root, LockMode::Shared, false, "verify").unwrap();
+        let b = Archive::open(&root, LockMode::Shared, false, "verify").unwrap();
         drop((a, b));
         assert_eq!(
             fs::read_to_string(root.join("FORMAT")).unwrap().trim(),
@@ -422,9 +475,10 @@ mod tests {
     fn another_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("FORMAT"), "archiver-archive 9\n").unwrap();
-        let e = Archive::open(dir.path(), LockMode::Exclusive, true).unwrap_err();
+        let e = Archive::open(dir.path(), LockMode::Exclusive, true, "fetch").unwrap_err();
         assert!(e.to_string().contains("archiver-archive 9"), "{e}");
-        let e = Archive::open(&dir.path().join("none"), LockMode::Shared, false).unwrap_err();
+        let e =
+            Archive::open(&dir.path().join("none"), LockMode::Shared, false, "verify").unwrap_err();
         assert!(e.to_string().contains("no archive"), "{e}");
     }
 }

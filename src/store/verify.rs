@@ -1,6 +1,9 @@
 //! Checking an archive: every object rehashed and compared with its name (and
 //! its content type with its extension), every manifest record checked against
-//! its object, and objects nothing refers to listed.
+//! its object, and objects nothing refers to listed. An object is a regular file
+//! inside the archive: a symlink, folder or anything else at an object's name is
+//! a finding, and is never followed (a symlink's target lies outside what the
+//! archive holds, and a FIFO would never end a read).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -66,6 +69,14 @@ pub enum Problem {
         /// Whether the lines are all the same record.
         exact: bool,
     },
+    /// Something under objects/ that is not a regular file or a fan-out folder:
+    /// a symlink, a FIFO, a folder at an object's name.
+    NotAFile {
+        /// Its path relative to the archive.
+        path: String,
+        /// What it is instead.
+        what: &'static str,
+    },
 }
 
 impl Problem {
@@ -87,6 +98,7 @@ impl Problem {
             Problem::Stray { .. } => "stray",
             Problem::BadRecord { .. } | Problem::BadLine { .. } => "bad-entry",
             Problem::Duplicate { .. } => "duplicate",
+            Problem::NotAFile { .. } => "not-a-file",
         }
     }
 }
@@ -96,7 +108,7 @@ impl std::fmt::Display for Problem {
         match self {
             Problem::Corrupt { object, why } => write!(
                 f,
-                "{object}: {why}; fetch it again (remove the object, then `archiver fetch`) or restore it from a copy"
+                "{object}: {why}; `archiver fetch` downloads it again and replaces it, or restore it from a copy"
             ),
             Problem::Missing { object, url } => write!(
                 f,
@@ -125,6 +137,10 @@ impl std::fmt::Display for Problem {
                     lines.join(", ")
                 )
             }
+            Problem::NotAFile { path, what } => write!(
+                f,
+                "{path}: {what}, not a regular file; objects are files inside the archive and verify does not follow it: remove it, then `archiver fetch` downloads what the manifest names there"
+            ),
         }
     }
 }
@@ -163,7 +179,14 @@ pub fn verify(
     let files = archive.list_objects()?;
     let mut problems = Vec::new();
     let mut objects: Vec<(String, ObjectName)> = Vec::new();
+    // Names present in any form, for telling a missing object from a broken one.
+    let mut present: BTreeSet<String> = BTreeSet::new();
     for path in files {
+        present.insert(path.clone());
+        if let Some(what) = not_a_file(&archive.root().join(&path)) {
+            problems.push(Problem::NotAFile { path, what });
+            continue;
+        }
         match ObjectName::from_relative(&path) {
             Some(name) => objects.push((path, name)),
             None => problems.push(Problem::Stray { path }),
@@ -230,7 +253,7 @@ pub fn verify(
             });
         }
         match sizes.get(&record.object) {
-            None if !archive.object_path(&name).exists() => problems.push(Problem::Missing {
+            None if !present.contains(&record.object) => problems.push(Problem::Missing {
                 object: record.object.clone(),
                 url: record.url.clone(),
             }),
@@ -277,8 +300,56 @@ fn duplicates(manifest: &Manifest) -> Vec<Problem> {
         .collect()
 }
 
+/// What is at `path` when it is not a regular file (nor a fan-out folder under
+/// `objects/`), without following a symlink.
+fn not_a_file(path: &std::path::Path) -> Option<&'static str> {
+    let kind = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type(),
+        // Unreadable: reading it says why.
+        Err(_) => return None,
+    };
+    let fan = path
+        .parent()
+        .and_then(std::path::Path::file_name)
+        .is_some_and(|p| p == "objects");
+    if kind.is_file() || (fan && kind.is_dir()) {
+        return None;
+    }
+    Some(if kind.is_symlink() {
+        "a symlink"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        special(kind)
+    })
+}
+
+/// Names the kinds of file that are neither files, folders nor symlinks.
+fn special(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = kind;
+    "something else"
+}
+
 fn read_object(path: &std::path::Path) -> std::io::Result<Read_> {
     let mut file = std::fs::File::open(path)?;
+    // Checked again on what was opened: the name may have changed since it was
+    // listed.
+    if !file.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut head = Vec::new();

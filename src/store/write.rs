@@ -3,10 +3,12 @@
 //! A download hands its body over in pieces through a small bounded channel to a
 //! blocking thread, which writes them to a temp file in `archive/tmp/` and hashes
 //! them as they pass. On commit it checks the length, fsyncs the file, moves it to
-//! `objects/<2 hex>/<sha256>.<ext>` without replacing anything there (the same
-//! bytes already stored are success: the temp file is simply removed) and fsyncs
-//! the folder. Dropped without a commit, the temp file is removed; killed, it is
-//! left in `tmp/` for the next run to sweep, and no object is ever partial.
+//! `objects/<2 hex>/<sha256>.<ext>` and fsyncs the folder. The same bytes
+//! already stored are success (the temp file is simply removed); anything else
+//! at that name, a truncated file or a symlink, is replaced, so a fetch repairs
+//! what it finds broken. Dropped without a commit, the temp file is removed;
+//! killed, it is left in `tmp/` for the next run to sweep, and no object is
+//! ever partial.
 
 use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
@@ -17,6 +19,7 @@ use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use super::intact::file_holds;
 use super::{ObjectName, sync_dir};
 
 /// Pieces in flight between a download and its writer: bounds the memory a fast
@@ -172,10 +175,7 @@ fn write_object(
     mut received: mpsc::Receiver<Piece>,
 ) -> io::Result<Option<Stored>> {
     std::fs::create_dir_all(tmp_dir)?;
-    let part = tempfile::Builder::new()
-        .prefix("fetch-")
-        .suffix(".part")
-        .tempfile_in(tmp_dir)?;
+    let part = super::temp_file_in(tmp_dir, "fetch-", ".part")?;
     let mut file = BufWriter::with_capacity(256 * 1024, part);
     let mut hasher = Sha256::new();
     let mut len: u64 = 0;
@@ -220,7 +220,7 @@ fn write_object(
                     sha256: d.sha256,
                     extension: extension.to_owned(),
                 };
-                let created = place(part, objects, &name)?;
+                let created = place(part, objects, &name, len)?;
                 return Ok(Some(Stored {
                     name,
                     size: len,
@@ -232,24 +232,63 @@ fn write_object(
     Ok(None)
 }
 
-/// Moves a complete temp file to its object path unless that exists; returns
-/// whether it created the object.
-fn place(temp: tempfile::NamedTempFile, objects: &Path, name: &ObjectName) -> io::Result<bool> {
+/// Moves a complete temp file to its object path; returns whether it created
+/// (or repaired) the object. An object already there is kept when it is whole:
+/// a regular file of these very bytes. Anything else at its name (a truncated
+/// file, a git-LFS pointer, a symlink, dangling or not) is replaced, atomically.
+fn place(
+    temp: tempfile::NamedTempFile,
+    objects: &Path,
+    name: &ObjectName,
+    size: u64,
+) -> io::Result<bool> {
     let fan = objects.join(&name.sha256[..2]);
     make_durable_fan(objects, &fan)?;
     let target = fan.join(format!("{}.{}", name.sha256, name.extension));
-    // Never replace: an object that exists holds these very bytes (its name is
-    // their hash), and rewriting it would only open a window for a torn file.
+    // Not replaced when whole: rewriting it would only open a window for a torn
+    // file.
     let created = match temp.persist_noclobber(&target) {
         Ok(_) => true,
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            // Hashed whole when the size matches: the caller has just
+            // downloaded as many bytes, so reading them costs less than the
+            // download did, and a file of the right size with the wrong bytes
+            // must not pass for the object.
+            if file_holds(&target, &name.sha256, Some(size), u64::MAX)? {
+                false
+            } else {
+                tracing::info!("{}: not this object's bytes; replaced", target.display());
+                replace(e.file, &target)?;
+                true
+            }
+        }
         Err(e) => return Err(e.error),
     };
+    #[cfg(debug_assertions)]
+    fault::slow_disk();
     // The fan is synced whoever created the name: another download of the
     // same bytes may have put it there without syncing it yet, and the
     // manifest must not name an object a power cut could take back.
     sync_dir(&fan)?;
     Ok(created)
+}
+
+/// Renames `temp` over whatever is at `target`. A folder there cannot be
+/// renamed over: it is removed first when empty, and otherwise named in the
+/// error for a person to move away.
+fn replace(temp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir(target).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{} is a folder where an object belongs; move it away and fetch again: {e}",
+                    target.display()
+                ),
+            )
+        })?;
+    }
+    temp.persist(target).map(|_| ()).map_err(|e| e.error)
 }
 
 /// Fan folders this process has seen durable in `objects/`.
@@ -340,6 +379,11 @@ mod tests {
             hex(&Sha256::digest(std::fs::read(&path).unwrap())),
             first.name.sha256
         );
+        // A broken object at the name (cut short, say) is replaced.
+        std::fs::write(&path, b"hello").unwrap();
+        let repaired = store(vec![b"hello world"], None).unwrap();
+        assert!(repaired.created);
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
         // Short of the promised length: no object, no temp file.
         let e = store(vec![b"hell"], Some(11)).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
@@ -363,15 +407,30 @@ mod tests {
     }
 }
 
-/// A full disk on demand, for the tests of debug builds only: with
-/// `ARCHIVER_FAULT_DISK_FULL_AFTER=N`, object writes fail with "no space left
-/// on device" once the process has written N bytes of objects. Release builds
-/// have no such switch.
+/// Disk faults on demand, for the tests of debug builds only. A full disk:
+/// with `ARCHIVER_FAULT_DISK_FULL_AFTER=N`, object writes fail with "no space
+/// left on device" once the process has written N bytes of objects. A slow
+/// disk: see [`fault::slow_disk`]. Release builds have no such switch.
 #[cfg(debug_assertions)]
 mod fault {
     use std::io;
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// With `ARCHIVER_FAULT_SLOW_DISK_MS=N`, each object, once in place, takes
+    /// N ms more to become durable: a disk whose fsync is slow, which widens
+    /// the moment between an object landing and its download reporting it.
+    pub fn slow_disk() {
+        static PAUSE: OnceLock<Option<u64>> = OnceLock::new();
+        let pause = PAUSE.get_or_init(|| {
+            std::env::var("ARCHIVER_FAULT_SLOW_DISK_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        });
+        if let Some(ms) = pause {
+            std::thread::sleep(std::time::Duration::from_millis(*ms));
+        }
+    }
 
     pub fn disk_full(len: usize) -> io::Result<()> {
         static LEFT: OnceLock<Option<AtomicU64>> = OnceLock::new();
