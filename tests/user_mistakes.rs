@@ -338,7 +338,8 @@ fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = appender(note.clone(), stop.clone());
     let mut left_alone = 0;
-    for _ in 0..60 {
+    // 200 runs: every rewrite and restore races the writer.
+    for _ in 0..100 {
         for args in [
             &["rewrite", "notes"][..],
             &["rewrite", "--restore", "notes"][..],
