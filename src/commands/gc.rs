@@ -153,10 +153,10 @@ fn cited_by_notes(
         match scanned {
             Scanned::Note(found) => cited.extend(found),
             Scanned::Skipped(skipped) => report_skipped(&skipped),
-            Scanned::Failed(e) => {
-                tracing::error!("{e}");
-                unreadable.get_or_insert(e);
-            }
+            // The first is the run's error, said once at its end; any
+            // further ones are said as they come.
+            Scanned::Failed(e) if unreadable.is_some() => tracing::error!("{e}"),
+            Scanned::Failed(e) => unreadable = Some(e),
         }
         Ok(())
     })?;

@@ -271,10 +271,10 @@ fn read_notes(
             Scanned::Note(Some(plan)) => plans.push(plan),
             Scanned::Note(None) => {}
             Scanned::Skipped(skipped) => report_skipped(&skipped),
-            Scanned::Failed(e) => {
-                tracing::error!("{e}");
-                unreadable.get_or_insert(e);
-            }
+            // The first is the run's error, said once at its end; any
+            // further ones are said as they come.
+            Scanned::Failed(e) if unreadable.is_some() => tracing::error!("{e}"),
+            Scanned::Failed(e) => unreadable = Some(e),
         }
         Ok(())
     })?;
