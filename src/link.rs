@@ -214,3 +214,12 @@ mod tests {
         assert!("picture".parse::<Kind>().unwrap_err().contains("image"));
     }
 }
+
+/// How a note is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// CommonMark with GitHub's extensions, HTML inside it included.
+    Markdown,
+    /// HTML.
+    Html,
+}

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::store::write_atomic_in;
 
 /// The manifest's file name inside the archive.
-pub const FILE_NAME: &str = "manifest.jsonl";
+pub const FILE_NAME: &str = crate::store::MANIFEST;
 
 /// The first line: what the file is and its version.
 pub const FORMAT_LINE: &str = r#"{"format":"archiver-manifest","version":1}"#;

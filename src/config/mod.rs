@@ -550,12 +550,12 @@ impl Settings {
     /// Whether a file extension (without the dot, any case) is a note, and which
     /// format it is read as.
     #[must_use]
-    pub fn note_format(&self, ext: &str) -> Option<crate::extract::Format> {
+    pub fn note_format(&self, ext: &str) -> Option<crate::link::Format> {
         let ext = ext.to_ascii_lowercase();
         if self.links.markdown_extensions.contains(&ext) {
-            Some(crate::extract::Format::Markdown)
+            Some(crate::link::Format::Markdown)
         } else if self.links.html_extensions.contains(&ext) {
-            Some(crate::extract::Format::Html)
+            Some(crate::link::Format::Html)
         } else {
             None
         }

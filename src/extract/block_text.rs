@@ -29,8 +29,13 @@ pub const HINT: &str = "written inside an HTML block, where GitHub shows it as t
 
 /// The Markdown links, images and autolinks in the text of the HTML block made of
 /// `pieces` of `source` (its lines, after any container markers), with spans in
-/// `source`.
-pub fn find(source: &str, pieces: &[Range<usize>]) -> Vec<Found> {
+/// `source`. `markdown` reads the text (the Markdown extractor, handed in so
+/// that this module, which it calls, does not call it back by name).
+pub fn find(
+    source: &str,
+    pieces: &[Range<usize>],
+    markdown: impl FnOnce(&str) -> Vec<Found>,
+) -> Vec<Found> {
     let map = PieceMap::new(pieces);
     let Some(joined) = map.join(source) else {
         return Vec::new();
@@ -43,7 +48,7 @@ pub fn find(source: &str, pieces: &[Range<usize>]) -> Vec<Found> {
         return Vec::new();
     }
     let shadow = Shadow::of(&joined);
-    super::markdown::extract_nested(&shadow.text)
+    markdown(&shadow.text)
         .into_iter()
         .filter(|f| {
             matches!(

@@ -92,7 +92,7 @@ pub fn extract(source: &str, start: usize) -> Vec<Found> {
 
 /// Extracts the links of text that was inside an HTML block (its tags already
 /// removed): HTML blocks there are not read for Markdown again.
-pub(super) fn extract_nested(text: &str) -> Vec<Found> {
+fn extract_nested(text: &str) -> Vec<Found> {
     extract_from(text, 0, true)
 }
 
@@ -175,7 +175,7 @@ fn extract_from(source: &str, start: usize, nested: bool) -> Vec<Found> {
                 let lines = std::mem::take(&mut walker.html_block);
                 walker.html.scan_pieces(source, &lines, &mut walker.out);
                 if !walker.nested {
-                    let written = block_text::find(source, &lines);
+                    let written = block_text::find(source, &lines, extract_nested);
                     walker.out.extend(written);
                 }
                 walker.end_block();

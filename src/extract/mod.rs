@@ -18,14 +18,7 @@ use crate::link::{Element, Kind, Link, SrcsetCandidate};
 use source::SourceText;
 use span::{LineIndex, Span};
 
-/// How a note is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// CommonMark with GitHub's extensions, HTML inside it included.
-    Markdown,
-    /// HTML.
-    Html,
-}
+pub use crate::link::Format;
 
 /// A link as an extractor sees it, before it is resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::failure::Failure;
 use super::pool::{Started, Ticket};
-use super::probe::{Hop, Response};
+use super::response::{Hop, Response};
 
 /// A response body being downloaded. It keeps the request's place in its host's
 /// concurrency and in the global limit until it is dropped, so a large download

@@ -5,7 +5,7 @@
 use reqwest::header::{self, HeaderValue};
 use url::Url;
 
-use super::probe::host_key;
+use super::pool::host_key;
 use crate::sites::{Method, SiteRule};
 
 /// Headers a download sends with every hop.

@@ -28,5 +28,6 @@ pub mod pool;
 pub mod probe;
 pub mod reach;
 pub mod redirect;
+pub mod response;
 pub mod retry;
 pub mod watch;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderValue};
 use tokio::time::Instant;
 use url::Url;
 
@@ -14,53 +14,12 @@ use super::failure::from_client_error;
 use super::head::{HeadMemory, HeadTry};
 pub use super::headers::{Credential, Extra};
 use super::headers::{Mode, first_method, method_name, with_headers};
+pub use super::pool::host_key;
 use super::pool::{Answer, HostLimits, HostPool, NotStarted, Patience, Started, Ticket, later};
+pub use super::response::{Hop, Outcome, Response};
 use super::retry::{MAX_PAUSES, RateLimit, backoff, retry_after, wait};
 use crate::config::NetworkSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
-
-/// One request sent: a redirect hop, a retry or the final answer.
-#[derive(Debug, Clone)]
-pub struct Hop {
-    /// The URL asked.
-    pub url: Url,
-    /// `HEAD` or `GET`.
-    pub method: &'static str,
-    /// The status it answered, if it answered.
-    pub status: Option<u16>,
-}
-
-/// A response, with as much of its body as was read.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// The HTTP status.
-    pub status: u16,
-    /// The URL that answered (the last redirect hop).
-    pub url: Url,
-    /// Its headers.
-    pub headers: HeaderMap,
-    /// The first bytes of the body (empty after HEAD).
-    pub body: Vec<u8>,
-    /// The host asked (Retry-After) to wait longer than the run allows.
-    pub waited_too_long: bool,
-}
-
-impl Response {
-    /// A header's value as text.
-    #[must_use]
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// What asking a URL gave.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Every request sent, in order.
-    pub hops: Vec<Hop>,
-    /// The final answer, or why there is none.
-    pub result: Result<Response, Failure>,
-}
 
 /// Sends requests, politely.
 #[derive(Debug)]
@@ -557,11 +516,4 @@ pub(super) struct Progress {
     pub(super) unread: Option<(reqwest::Response, Started)>,
     /// Headers sent with every hop.
     pub(super) extra: Extra,
-}
-
-/// A URL's host as the pool and the feeders know it: a trailing dot dropped.
-#[must_use]
-pub fn host_key(url: &Url) -> &str {
-    let host = url.host_str().unwrap_or_default();
-    host.strip_suffix('.').unwrap_or(host)
 }

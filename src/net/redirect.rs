@@ -7,8 +7,10 @@ use reqwest::header;
 use url::Url;
 
 use super::failure::Failure;
-use super::probe::{Engine, Hop, Progress, Response, host_key};
+use super::pool::host_key;
+use super::probe::{Engine, Progress};
 use super::reach;
+use super::response::{Hop, Response};
 
 impl Engine {
     /// Asks `start` and follows its redirects, within the URL's limits.

@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use sha2::{Digest, Sha256};
 
 use super::ObjectName;
-use super::write::hex;
+use super::hex;
 
 /// Objects up to this size are rehashed before a note is pointed at them;
 /// larger ones (videos) are taken on their size, which `verify` backs up.

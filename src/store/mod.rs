@@ -38,6 +38,9 @@ pub const FORMAT_LINE: &str = "archiver-archive 1";
 /// The rewrite journal's file name inside the archive.
 pub const JOURNAL: &str = "rewrites.jsonl";
 
+/// The manifest's file name inside the archive (see `crate::manifest`).
+pub const MANIFEST: &str = "manifest.jsonl";
+
 /// Files of an archive that are not content: kept out of git.
 const GITIGNORE: &str =
     "# Written by archiver: who holds the lock, and downloads in progress.\nlock\ntmp/\n";
@@ -173,7 +176,7 @@ impl Archive {
     /// The manifest's path.
     #[must_use]
     pub fn manifest_path(&self) -> PathBuf {
-        self.root.join(crate::manifest::FILE_NAME)
+        self.root.join(MANIFEST)
     }
 
     /// The absolute-or-relative path of an object.
@@ -424,6 +427,17 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
         let _ = dir;
         Ok(())
     }
+}
+
+/// Lowercase hex.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 #[cfg(test)]

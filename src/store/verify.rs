@@ -11,7 +11,7 @@ use std::io::Read;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::write::hex;
+use super::hex;
 use super::{Archive, ObjectName};
 use crate::error::Error;
 use crate::manifest::Manifest;

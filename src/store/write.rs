@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::intact::file_holds;
-use super::{ObjectName, sync_dir};
+use super::{ObjectName, hex, sync_dir};
 
 /// Pieces in flight between a download and its writer: bounds the memory a fast
 /// network and a slow disk can take.
@@ -320,17 +320,6 @@ fn make_durable_fan(objects: &Path, fan: &Path) -> io::Result<()> {
     sync_dir(objects)?;
     known().insert(fan.to_path_buf());
     Ok(())
-}
-
-/// Lowercase hex.
-#[must_use]
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]

@@ -501,6 +501,13 @@ impl Schedule {
     }
 }
 
+/// A URL's host as the pool and the feeders know it: a trailing dot dropped.
+#[must_use]
+pub fn host_key(url: &url::Url) -> &str {
+    let host = url.host_str().unwrap_or_default();
+    host.strip_suffix('.').unwrap_or(host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,127 +9,39 @@
 //! done recorded.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use url::Url;
 
 use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
-use super::scan::{
-    NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, split_inputs, url_input,
-};
-use crate::classify::Classifier;
+use super::scan::NoteNames;
 use crate::cli::FetchArgs;
 use crate::config::Settings;
-use crate::input::Inputs;
-use crate::link::{Kind, Link};
 use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
-use crate::mirror::{self, Got, Known, Mirrored, Problem};
+use crate::mirror::{self, Got, Known, Problem};
 use crate::net::probe::{Engine, host_key};
 use crate::net::watch::{Heard, NetworkWatch};
-use crate::report::fetch::{self, Citation, FetchOutcome, FetchResult, FetchSummary};
-use crate::state::State;
-use crate::store::{Archive, LockMode, ObjectName};
+use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
+use crate::store::{Archive, LockMode};
 use crate::{Error, ExitStatus};
+
+mod progress;
+mod reconcile;
+mod wanted;
+
+use progress::Progress;
+use reconcile::{disown_stand_ins, intact, record_for, remove_unreferenced};
+use wanted::{Want, gather, learn_pdfs};
 
 /// How often the manifest is rewritten while objects land: a kill loses at most
 /// this much of the record (the objects stay, and the next run finds them).
 const SAVE_EVERY: Duration = Duration::from_secs(3);
-
-/// One URL to archive.
-#[derive(Debug)]
-struct Want {
-    url: String,
-    kind: MediaKind,
-    /// The notes citing it, as the manifest names them.
-    notes: BTreeSet<String>,
-    cited_at: Option<Citation>,
-    /// With `--refresh`, the archived copy's validators.
-    known: Option<Known>,
-    /// For a paper, its PDF as `check` learnt it from the site's API.
-    pdf: Option<Url>,
-}
-
-impl Want {
-    fn result(&self, outcome: FetchOutcome) -> FetchResult {
-        FetchResult {
-            url: self.url.clone(),
-            kind: Some(self.kind),
-            outcome,
-            reason_code: None,
-            reason: None,
-            object: None,
-            sha256: None,
-            media_type: None,
-            size: None,
-            source: None,
-            captured_at: None,
-            cited_at: self.cited_at.clone(),
-            new_object: false,
-        }
-    }
-
-    fn failed(&self, problem: Problem) -> FetchResult {
-        FetchResult {
-            reason_code: Some(problem.code),
-            reason: Some(problem.reason),
-            ..self.result(FetchOutcome::Failed)
-        }
-    }
-
-    fn with_record(&self, outcome: FetchOutcome, record: &Record) -> FetchResult {
-        FetchResult {
-            object: Some(record.object.clone()),
-            sha256: Some(record.sha256.clone()),
-            media_type: Some(record.media_type.clone()),
-            size: Some(record.size),
-            source: Some(record.source),
-            captured_at: record.captured_at.clone(),
-            ..self.result(outcome)
-        }
-    }
-}
-
-/// What the notes ask for.
-#[derive(Debug, Default)]
-struct Wanted {
-    targets: BTreeMap<String, Want>,
-    /// Every note read, as the manifest names notes.
-    scanned: BTreeSet<String>,
-    /// The notes citing each media URL, of any kind.
-    cited: BTreeMap<String, BTreeSet<String>>,
-    /// Inputs that could not be read.
-    errors: usize,
-    /// URLs named on the command line that are no media.
-    skipped: Vec<FetchResult>,
-}
-
-impl Wanted {
-    /// Adds a citation of `url`, to be fetched as `kind`.
-    fn add(&mut self, url: &str, kind: MediaKind, note: Option<(String, Citation)>) {
-        let want = self.targets.entry(url.to_owned()).or_insert_with(|| Want {
-            url: url.to_owned(),
-            kind,
-            notes: BTreeSet::new(),
-            cited_at: None,
-            known: None,
-            pdf: None,
-        });
-        // A URL cited both as a PDF and as a paper page is fetched as the former.
-        if rank(kind) < rank(want.kind) {
-            want.kind = kind;
-        }
-        if let Some((name, citation)) = note {
-            want.notes.insert(name);
-            want.cited_at.get_or_insert(citation);
-        }
-    }
-}
 
 /// Fetches the media.
 ///
@@ -229,233 +141,6 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
-}
-
-/// URLs archived before the run learnt their host's placeholder, and found to
-/// hold it, lose their record (a refreshed one gets its old record back): a
-/// placeholder is never a URL's object. Returns the objects so disowned.
-fn disown_stand_ins(
-    run: &WebRun,
-    results: &mut [FetchResult],
-    manifest: &mut Manifest,
-) -> Vec<String> {
-    let stand_ins = &run.stand_ins;
-    let mut disowned = Vec::new();
-    if stand_ins.is_empty() {
-        return disowned;
-    }
-    for result in results.iter_mut() {
-        let held = matches!(
-            result.outcome,
-            FetchOutcome::Fetched | FetchOutcome::Present
-        ) && result
-            .sha256
-            .as_ref()
-            .is_some_and(|s| stand_ins.contains(s));
-        if !held {
-            continue;
-        }
-        if manifest
-            .records
-            .get(&result.url)
-            .is_some_and(|r| stand_ins.contains(&r.sha256))
-        {
-            manifest.records.remove(&result.url);
-        }
-        disowned.extend(result.object.take());
-        if let Some(old) = run.replaced.get(&result.url) {
-            manifest.records.insert(result.url.clone(), old.clone());
-            *result = FetchResult {
-                reason_code: Some("placeholder".into()),
-                reason: Some(
-                    "kept the archived copy; the host now answers with its anti-hotlink placeholder"
-                        .into(),
-                ),
-                new_object: false,
-                ..FetchResult {
-                    object: Some(old.object.clone()),
-                    sha256: Some(old.sha256.clone()),
-                    media_type: Some(old.media_type.clone()),
-                    size: Some(old.size),
-                    source: Some(old.source),
-                    captured_at: old.captured_at.clone(),
-                    outcome: FetchOutcome::Present,
-                    ..result.clone()
-                }
-            };
-            continue;
-        }
-        *result = FetchResult {
-            outcome: FetchOutcome::Failed,
-            reason_code: Some("placeholder".into()),
-            reason: Some(
-                "the host's anti-hotlink placeholder (learnt during the run), not the file".into(),
-            ),
-            sha256: None,
-            media_type: None,
-            size: None,
-            source: None,
-            captured_at: None,
-            new_object: false,
-            ..result.clone()
-        };
-    }
-    disowned
-}
-
-/// Removes `objects` that nothing refers to any more, once the manifest that
-/// no longer names them is saved. Left to `gc` when the rewrite journal cannot
-/// be read (it might name them).
-fn remove_unreferenced(objects: &[String], manifest: &Manifest, archive: &Archive) {
-    let Ok(journal) = archive.journal_refs() else {
-        return;
-    };
-    for object in objects {
-        if journal.contains(object) || manifest.records.values().any(|r| &r.object == object) {
-            continue;
-        }
-        if let Some(name) = ObjectName::from_relative(object) {
-            let _ = std::fs::remove_file(archive.object_path(&name));
-        }
-    }
-}
-
-/// Whether a record's object is there: a regular file in the archive (not a
-/// symlink, which may point anywhere or nowhere) at its recorded size. One that
-/// is not is downloaded again, and the download replaces it. (Rehashing every
-/// object on every run would cost as much as `verify`; `verify` does that.)
-fn intact(archive: &Archive, record: &Record) -> bool {
-    ObjectName::from_relative(&record.object).is_some_and(|name| {
-        name.sha256 == record.sha256
-            && std::fs::symlink_metadata(archive.object_path(&name))
-                .is_ok_and(|m| m.file_type().is_file() && m.len() == record.size)
-    })
-}
-
-fn is_pdf_url(url: &str) -> bool {
-    Url::parse(url).is_ok_and(|u| u.path().to_ascii_lowercase().ends_with(".pdf"))
-}
-
-/// What a link is fetched as, if it is fetched at all.
-fn wanted_kind(
-    link_url: &str,
-    kind: Kind,
-    largest: bool,
-    kinds: &[MediaKind],
-) -> Option<MediaKind> {
-    if !is_web_url(link_url) || !largest {
-        return None;
-    }
-    let wants = |k: MediaKind| kinds.contains(&k).then_some(k);
-    if is_pdf_url(link_url)
-        && let Some(k) = wants(MediaKind::Pdf)
-    {
-        return Some(k);
-    }
-    match kind {
-        Kind::Image => wants(MediaKind::Image),
-        Kind::Video => wants(MediaKind::Video),
-        Kind::Paper => wants(MediaKind::Paper),
-        _ => None,
-    }
-}
-
-fn gather(args: &FetchArgs, settings: &Settings, names: &NoteNames) -> Result<Wanted, Error> {
-    let (urls, notes) = split_inputs(&args.notes.inputs);
-    let mut wanted = Wanted::default();
-    if !notes.is_empty() {
-        read_notes(args, settings, names, &notes, &mut wanted)?;
-    }
-    let classifier = Classifier::new(settings);
-    for url in &urls {
-        let (key, link_kind) = url_input(classifier, url);
-        // Named on the command line: fetched whatever --kinds says, as what it is.
-        if let Some(kind) = wanted_kind(&key, link_kind, true, &MediaKind::ALL) {
-            wanted.add(&key, kind, None);
-        } else {
-            wanted.skipped.push(FetchResult {
-                url: key,
-                kind: None,
-                outcome: FetchOutcome::Skipped,
-                reason_code: Some("not-media".into()),
-                reason: Some(format!(
-                    "not an image, PDF, paper or video link (its kind is {link_kind})"
-                )),
-                object: None,
-                sha256: None,
-                media_type: None,
-                size: None,
-                source: None,
-                captured_at: None,
-                cited_at: None,
-                new_object: false,
-            });
-        }
-    }
-    Ok(wanted)
-}
-
-/// Reads the notes' media links into `wanted`.
-fn read_notes(
-    args: &FetchArgs,
-    settings: &Settings,
-    names: &NoteNames,
-    notes: &[String],
-    wanted: &mut Wanted,
-) -> Result<(), Error> {
-    let kinds = &settings.fetch.kinds;
-    let inputs = Inputs::parse(notes)?;
-    let scope = Scope::of(&inputs, &args.notes);
-    // Each media link, and what it is fetched as under --kinds (if at all).
-    let per_note = |note: &crate::input::Note, _: &str, links: Vec<Link>| {
-        let name = names.name(note.path());
-        let media: Vec<(Link, Option<MediaKind>)> = links
-            .into_iter()
-            .filter_map(|link| {
-                let largest = link.srcset.as_ref().is_none_or(|s| s.largest);
-                wanted_kind(&link.url, link.kind, largest, &MediaKind::ALL)?;
-                let kind = wanted_kind(&link.url, link.kind, largest, kinds);
-                Some((link, kind))
-            })
-            .collect();
-        (name, media)
-    };
-    scan(scope, settings, per_note, |result| {
-        match result {
-            Scanned::Note((name, media)) => {
-                for (link, kind) in media {
-                    wanted
-                        .cited
-                        .entry(link.identity().to_owned())
-                        .or_default()
-                        .insert(name.clone());
-                    let Some(kind) = kind else { continue };
-                    let citation = Citation {
-                        file: Arc::clone(&link.file),
-                        line: link.line,
-                        column: link.column,
-                    };
-                    wanted.add(link.identity(), kind, Some((name.clone(), citation)));
-                }
-                wanted.scanned.insert(name);
-            }
-            Scanned::Skipped(skipped) => report_skipped(&skipped),
-            Scanned::Failed(e) => {
-                tracing::error!("{e}");
-                wanted.errors += 1;
-            }
-        }
-        Ok(())
-    })
-}
-
-fn rank(kind: MediaKind) -> u8 {
-    match kind {
-        MediaKind::Pdf => 0,
-        MediaKind::Image => 1,
-        MediaKind::Video => 2,
-        MediaKind::Paper => 3,
-    }
 }
 
 /// What the downloads work with.
@@ -634,29 +319,6 @@ fn disk_full(want: &Want, result: &Result<Got, Problem>) -> Option<String> {
             Some(format!("{} while writing {}", p.reason, want.url))
         }
         _ => None,
-    }
-}
-
-/// Papers whose PDF a `check` learnt from the site's API (arXiv) are fetched
-/// from there, without reading their page first. Without a state database, or
-/// with one that cannot be read, papers are resolved the usual way.
-fn learn_pdfs(downloads: &mut [Want], settings: &Settings) {
-    if !downloads.iter().any(|w| w.kind == MediaKind::Paper) || !settings.state.path.is_file() {
-        return;
-    }
-    let state = match State::open_existing(&settings.state.path) {
-        Ok(state) => state,
-        Err(e) => {
-            tracing::debug!("{e}; papers are resolved from their pages");
-            return;
-        }
-    };
-    for want in downloads.iter_mut().filter(|w| w.kind == MediaKind::Paper) {
-        want.pdf = state
-            .pdf_for(&want.url)
-            .ok()
-            .flatten()
-            .and_then(|pdf| Url::parse(&pdf).ok());
     }
 }
 
@@ -858,140 +520,5 @@ async fn settle(wants: &[Want], done_with: &[bool], mut tasks: JoinSet<()>, run:
             )
         };
         run.results.push(want.failed(problem));
-    }
-}
-
-fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>) -> Record {
-    // The old record's notes were brought up to date before the downloads.
-    let mut notes = old.map(|r| r.notes.clone()).unwrap_or_default();
-    notes.extend(want.notes.iter().cloned());
-    Record {
-        url: want.url.clone(),
-        object: mirrored.stored.name.relative(),
-        sha256: mirrored.stored.name.sha256.clone(),
-        media_type: mirrored.sniffed.media_type.to_owned(),
-        size: mirrored.stored.size,
-        final_url: mirrored.final_url.clone(),
-        fetched_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        etag: mirrored.etag.clone(),
-        last_modified: mirrored.last_modified.clone(),
-        source: mirrored.source,
-        captured_at: mirrored.captured_at.clone(),
-        notes,
-    }
-}
-
-/// Progress bars on stderr when stderr is a terminal: URLs done, bytes received,
-/// and the hosts downloading now. Nothing otherwise: the report's summary line
-/// says it all at the end.
-struct Progress {
-    bars: Option<(
-        indicatif::MultiProgress,
-        indicatif::ProgressBar,
-        indicatif::ProgressBar,
-    )>,
-    received: Arc<AtomicU64>,
-}
-
-impl Progress {
-    fn new(total: usize, received: &Arc<AtomicU64>) -> Self {
-        let visible =
-            std::io::stderr().is_terminal() && tracing::enabled!(tracing::Level::WARN) && total > 0;
-        let bars = visible.then(|| {
-            let multi =
-                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
-            let items = multi.add(indicatif::ProgressBar::new(total as u64));
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} URLs · {msg}")
-            {
-                items.set_style(style);
-            }
-            let bytes = multi.add(indicatif::ProgressBar::no_length());
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{spinner} {bytes} received, {bytes_per_sec} · {msg}",
-            ) {
-                bytes.set_style(style);
-            }
-            (multi, items, bytes)
-        });
-        Progress {
-            bars,
-            received: Arc::clone(received),
-        }
-    }
-
-    fn advance(&self, result: &FetchResult) {
-        if let Some((_, items, _)) = &self.bars {
-            items.inc(1);
-            if result.outcome == FetchOutcome::Failed {
-                items.set_message(format!(
-                    "last failure: {} [{}]",
-                    result.url,
-                    result.reason_code.as_deref().unwrap_or_default()
-                ));
-            }
-        }
-    }
-
-    fn show(&self, busy: &[(String, usize)]) {
-        if let Some((_, _, bytes)) = &self.bars {
-            bytes.set_position(self.received.load(Ordering::Relaxed));
-            let active: Vec<String> = busy
-                .iter()
-                .take(3)
-                .map(|(h, n)| format!("{h} ×{n}"))
-                .collect();
-            let more = busy.len().saturating_sub(3);
-            let mut msg = format!("downloading from {}", active.join(", "));
-            if active.is_empty() {
-                msg = "waiting".into();
-            } else if more > 0 {
-                msg = format!("{msg} +{more} hosts");
-            }
-            bytes.set_message(msg);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some((multi, items, bytes)) = &self.bars {
-            items.finish_and_clear();
-            bytes.finish_and_clear();
-            let _ = multi.clear();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn what_each_link_is_fetched_as() {
-        let all = MediaKind::ALL;
-        let images = [MediaKind::Image];
-        assert_eq!(
-            wanted_kind("https://a.org/x.png", Kind::Image, true, &all),
-            Some(MediaKind::Image)
-        );
-        // A smaller srcset candidate is not fetched.
-        assert_eq!(
-            wanted_kind("https://a.org/x.png", Kind::Image, false, &all),
-            None
-        );
-        // A paper host's direct PDF is a PDF, whatever its kind.
-        assert_eq!(
-            wanted_kind("https://arxiv.org/pdf/1.pdf", Kind::Paper, true, &all),
-            Some(MediaKind::Pdf)
-        );
-        assert_eq!(
-            wanted_kind("https://arxiv.org/abs/1", Kind::Paper, true, &all),
-            Some(MediaKind::Paper)
-        );
-        assert_eq!(
-            wanted_kind("https://a.org/x.PDF", Kind::Page, true, &images),
-            None
-        );
-        assert_eq!(wanted_kind("https://a.org/", Kind::Page, true, &all), None);
-        assert_eq!(wanted_kind("img/x.png", Kind::Local, true, &all), None);
     }
 }

@@ -20,13 +20,17 @@ use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::MediaKind;
-use crate::note_file::{Replaced, replace_if_unchanged, sweep_leftovers, temp_with};
-use crate::rewrite::{
-    Edit, Entry, JOURNAL, Journal, apply, merge_entries, places, relative_href, restore,
-};
+use crate::note_file::{Replaced, replace_if_unchanged, sweep_leftovers};
+use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, merge_entries, relative_href};
 use crate::store::intact::Looked;
 use crate::store::{Archive, LockMode, ObjectName};
 use crate::{Error, ExitStatus};
+
+mod copies;
+mod restore;
+
+use copies::{copy_note, out_dir, write_copies};
+use restore::{load_journal, restore_notes};
 
 /// One note's planned change.
 struct Plan {
@@ -141,24 +145,6 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     };
     out.flush().map_err(Error::Output)?;
     Ok(status)
-}
-
-/// The journal: a restore puts back what it can read of it and names the rest;
-/// a rewrite adds to it, so it must read it whole.
-fn load_journal(args: &RewriteArgs, journal_path: &Path) -> Result<Journal, Error> {
-    if !args.restore {
-        return Journal::load(journal_path);
-    }
-    let (journal, bad) = Journal::load_lenient(journal_path)?;
-    for bad in &bad {
-        tracing::error!(
-            "{}:{}: {}; the links it recorded cannot be put back until the line is repaired (restore the file from git)",
-            journal_path.display(),
-            bad.line,
-            bad.why
-        );
-    }
-    Ok(journal)
 }
 
 /// Whether a link is of a kind rewritten. A bare URL or an autolink stays: a
@@ -386,36 +372,6 @@ struct Counts {
     missing: usize,
 }
 
-/// Writes the rewritten copies under `--out`.
-fn write_copies(
-    changed: &[Changed],
-    Counts {
-        links,
-        notes,
-        missing,
-    }: Counts,
-    out: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
-    for (plan, _, new) in changed {
-        if let Some(dest) = &plan.dest {
-            copy_note(&plan.path, dest, new)?;
-            writeln!(
-                out,
-                "wrote  {} ({} links)",
-                dest.display(),
-                plan.edits.len()
-            )
-            .map_err(Error::Output)?;
-        }
-    }
-    writeln!(
-        out,
-        "rewrote {links} links in {notes} copies; {missing} not archived"
-    )
-    .map_err(Error::Output)?;
-    Ok(ExitStatus::Success)
-}
-
 /// Records the journal, then writes the notes.
 fn commit_notes(
     changed: &[Changed],
@@ -515,149 +471,6 @@ fn written_at(edits: &[(Edit, Entry)]) -> Vec<(usize, Entry)> {
         .collect()
 }
 
-/// Keeps only `left` of the journal's entries for `note`.
-fn forget(journal: &mut Journal, note: &str, left: &[Entry]) {
-    if left.is_empty() {
-        journal.notes.remove(note);
-    } else {
-        journal.notes.insert(note.to_owned(), left.to_vec());
-    }
-}
-
-fn restore_notes(
-    args: &RewriteArgs,
-    plans: &[Plan],
-    journal: &mut Journal,
-    at: &Journaled<'_>,
-    out: &mut dyn Write,
-) -> Result<ExitStatus, Error> {
-    let (mut restored, mut notes, mut left) = (0, 0, 0);
-    let mut pending = false;
-    for plan in plans {
-        if at.stop.load(Ordering::SeqCst) {
-            writeln!(
-                out,
-                "interrupted: {notes} notes restored; run `archiver rewrite --restore` again for the rest"
-            )
-            .map_err(Error::Output)?;
-            return Ok(ExitStatus::Interrupted);
-        }
-        let Some(entries) = journal.notes.get(&plan.name).cloned() else {
-            continue;
-        };
-        let bytes = std::fs::read(&plan.path).map_err(|source| Error::Read {
-            path: plan.path.clone(),
-            source,
-        })?;
-        let (new, missing) = restore(&bytes, &entries);
-        // A path that is not there while its URL is was never written (a
-        // rewrite stopped before it reached this note): nothing to put back,
-        // and nothing to keep in the journal.
-        let (unwritten, missing): (Vec<Entry>, Vec<Entry>) = missing
-            .into_iter()
-            .partition(|e| !places(&bytes, &e.original).is_empty());
-        for entry in &missing {
-            tracing::warn!(
-                "{}: {} is no longer in the note; {} is not put back",
-                plan.name,
-                entry.replacement,
-                entry.original
-            );
-        }
-        if new == bytes {
-            if !unwritten.is_empty() && !args.dry_run && !args.check {
-                forget(journal, &plan.name, &missing);
-                journal.save(at.journal, at.temp)?;
-            }
-            continue;
-        }
-        restored += entries.len() - missing.len();
-        notes += 1;
-        pending = true;
-        if args.dry_run {
-            diff(out, &plan.name, &bytes, &new).map_err(Error::Output)?;
-        } else if args.check {
-            writeln!(out, "would change  {}", plan.name).map_err(Error::Output)?;
-        } else {
-            if replace_note(&plan.path, &bytes, &new)? == Replaced::ChangedMeanwhile {
-                tracing::error!(
-                    "{}: changed while it was being restored (an editor or another program wrote to it); left as it is: run `archiver rewrite --restore` again",
-                    plan.path.display()
-                );
-                restored -= entries.len() - missing.len();
-                notes -= 1;
-                left += 1;
-                continue;
-            }
-            // What could not be put back stays recorded (a note reverted to its
-            // rewritten text can still be restored), and the journal is saved at
-            // once: a later failure must not leave entries already undone.
-            forget(journal, &plan.name, &missing);
-            journal.save(at.journal, at.temp)?;
-            writeln!(out, "restored  {}", plan.name).map_err(Error::Output)?;
-        }
-    }
-    let verb = if args.dry_run || args.check {
-        "would restore"
-    } else {
-        "restored"
-    };
-    writeln!(out, "{verb} {restored} links in {notes} notes").map_err(Error::Output)?;
-    Ok(if left > 0 {
-        ExitStatus::Failure
-    } else if args.check && pending {
-        ExitStatus::Findings
-    } else {
-        ExitStatus::Success
-    })
-}
-
-/// The current folder and the output folder (created), both absolute.
-fn out_dir(dir: &Path) -> Result<(PathBuf, PathBuf), Error> {
-    let failed = |source: std::io::Error| Error::WriteFile {
-        path: dir.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let out = std::fs::canonicalize(dir).map_err(failed)?;
-    let cwd = std::env::current_dir()
-        .and_then(std::fs::canonicalize)
-        .map_err(failed)?;
-    if out == cwd {
-        return Err(Error::WriteFile {
-            path: dir.to_path_buf(),
-            source: std::io::Error::other(
-                "--out is the current folder: the copies would overwrite the notes; name another folder",
-            ),
-        });
-    }
-    Ok((cwd, out))
-}
-
-/// Writes the copy of `note` at `dest`, with the note's permissions.
-fn copy_note(note: &Path, dest: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::WriteFile {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-    }
-    // Never through a symlink planted in the output folder.
-    if std::fs::symlink_metadata(dest).is_ok_and(|m| m.is_symlink()) {
-        return Err(Error::WriteFile {
-            path: dest.to_path_buf(),
-            source: std::io::Error::other("a symlink stands there; not written through"),
-        });
-    }
-    if !dest.exists() {
-        std::fs::copy(note, dest).map_err(|source| Error::WriteFile {
-            path: dest.to_path_buf(),
-            source,
-        })?;
-    }
-    write_note(dest, bytes)
-}
-
 /// The first symlink on the way to `path`: the note itself or a folder it is
 /// named through. Folders above the current one (for an absolute path outside
 /// it, above the note's own folder) are the user's setup, not the notes tree,
@@ -678,23 +491,6 @@ fn symlink_on_the_way(path: &Path) -> Option<PathBuf> {
         .filter(|p| !p.ends_with(".."))
         .find(|p| is_link(p))
         .map(Path::to_path_buf)
-}
-
-/// Writes a copy under `--out` whole: a temp file beside it with its
-/// permissions, fsynced, renamed over it.
-fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let failed = |source: std::io::Error| Error::WriteFile {
-        path: path.to_path_buf(),
-        source,
-    };
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let like = std::fs::metadata(path).map_err(failed)?;
-    let temp = temp_with(folder, &like, bytes).map_err(failed)?;
-    temp.persist(path).map_err(|e| failed(e.error))?;
-    crate::store::sync_dir(folder).map_err(failed)
 }
 
 /// Removes the temp files a killed rewrite left beside the notes of `plans`.
