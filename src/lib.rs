@@ -4,9 +4,17 @@
 //! copies.
 //!
 //! The pipeline, one module per stage: [`input`] chooses the notes, [`extract`] finds
-//! their links with exact byte spans, [`classify`] resolves each URL and decides its
-//! kind using the site rules of [`sites`] and the [`config`], and [`report`] writes
-//! the results. [`commands`] orchestrates; [`cli`] is the only place that knows clap.
+//! their links ([`link`]) with exact byte spans, [`classify`] resolves each URL and
+//! decides its kind ([`media`]) using the site rules of [`sites`] and the
+//! [`config`]. To check them, [`net`] asks the web politely (with [`batch`] asking
+//! APIs for many URLs at once), [`judge`] turns each answer into a [`verdict`], and
+//! [`state`] keeps every run for the history ([`changes`] narrows a run to what git
+//! says changed). To keep them, [`mirror`] downloads media into the content-addressed
+//! [`store`], whose [`manifest`] maps URLs to objects, and [`rewrite`] points the
+//! notes at the copies and back, replacing a note only through [`note_file`].
+//! [`report`] writes the results; [`error`] says what went wrong. [`commands`]
+//! orchestrates each subcommand; [`cli`] is the only place that knows clap.
+//! docs/architecture.md maps every file.
 
 #![warn(missing_docs, clippy::pedantic)]
 // Prose names (CommonMark, WeChat, arXiv) are not code; backticks would be noise.

@@ -1,5 +1,5 @@
 //! Broken and hostile servers: every fault gives its verdict, in bounded
-//! time, and leaves nothing behind. The README's reliability table lists
+//! time, and leaves nothing behind. docs/reliability.md's table lists
 //! these cases with their verdicts; `tests/fetch.rs` covers the download
 //! limits (endless bodies, gzip and brotli bombs, bodies cut short).
 

@@ -23,7 +23,7 @@ pub struct Extra {
     /// a redirect leads to.
     pub credential: Option<Credential>,
     /// Connect to public addresses only: set once a redirect leaves a public
-    /// host for another (see [`reach`]).
+    /// host for another (see [`super::reach`]).
     pub public_only: bool,
 }
 
