@@ -24,6 +24,7 @@
     clippy::doc_markdown
 )]
 
+pub mod atomic;
 pub mod batch;
 pub mod changes;
 pub mod classify;

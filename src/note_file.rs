@@ -17,6 +17,8 @@ use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
 
+use crate::atomic::{TEMP_PREFIX, durable_temp};
+
 /// What became of a replacement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Replaced {
@@ -41,7 +43,7 @@ pub fn replace_if_unchanged(path: &Path, expected: &[u8], new: &[u8]) -> io::Res
     if read_all(&mut old)? != expected {
         return Ok(Replaced::ChangedMeanwhile);
     }
-    let temp = temp_with(folder, &seen, new)?;
+    let temp = durable_temp(folder, &seen, new)?;
     if !still_same(path, &old, &seen)? {
         return Ok(Replaced::ChangedMeanwhile);
     }
@@ -98,9 +100,6 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
 }
 
-/// The start of a temp file's name beside a note.
-pub const TEMP_PREFIX: &str = ".archiver-";
-
 /// Random characters after [`TEMP_PREFIX`].
 const TEMP_RANDOM: usize = 6;
 
@@ -123,26 +122,6 @@ pub fn sweep_leftovers(folder: &Path) -> Vec<std::path::PathBuf> {
         .map(|entry| entry.path())
         .filter(|path| std::fs::remove_file(path).is_ok())
         .collect()
-}
-
-/// Writes `bytes` to a durable temp file beside the target, with the target's
-/// permissions.
-///
-/// # Errors
-/// The temp file cannot be made, written or synced.
-pub fn temp_with(
-    folder: &Path,
-    like: &Metadata,
-    bytes: &[u8],
-) -> io::Result<tempfile::NamedTempFile> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .rand_bytes(TEMP_RANDOM)
-        .tempfile_in(folder)?;
-    temp.write_all(bytes)?;
-    temp.as_file().set_permissions(like.permissions())?;
-    temp.as_file().sync_all()?;
-    Ok(temp)
 }
 
 /// The whole file, from its start.

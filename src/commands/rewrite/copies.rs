@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Changed, Counts};
-use crate::note_file::temp_with;
+use crate::atomic::replace_keeping_permissions;
 use crate::{Error, ExitStatus};
 
 /// Writes the rewritten copies under `--out`.
@@ -84,19 +84,10 @@ pub(super) fn copy_note(note: &Path, dest: &Path, bytes: &[u8]) -> Result<(), Er
     write_note(dest, bytes)
 }
 
-/// Writes a copy under `--out` whole: a temp file beside it with its
-/// permissions, fsynced, renamed over it.
-pub(super) fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let failed = |source: std::io::Error| Error::WriteFile {
+/// Writes a copy under `--out` whole, with the permissions it has.
+fn write_note(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    replace_keeping_permissions(path, bytes).map_err(|source| Error::WriteFile {
         path: path.to_path_buf(),
         source,
-    };
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let like = std::fs::metadata(path).map_err(failed)?;
-    let temp = temp_with(folder, &like, bytes).map_err(failed)?;
-    temp.persist(path).map_err(|e| failed(e.error))?;
-    crate::store::sync_dir(folder).map_err(failed)
+    })
 }
