@@ -6,25 +6,12 @@ mod util;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in};
+use util::{Tree, archiver_in, object_of, png};
 
 const FAST: &str =
     "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
-
-fn png(seed: u8) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    bytes.extend((0..600).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
-    bytes
-}
-
-fn object_of(bytes: &[u8]) -> String {
-    let sha: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("objects/{}/{sha}.png", &sha[..2])
-}
 
 fn run(tree: &Tree, args: &[&str]) -> (i32, String, String) {
     let output = archiver_in(tree.path()).args(args).output().unwrap();

@@ -263,3 +263,20 @@ pub fn json_report(
         .collect();
     (doc, results)
 }
+
+/// A small PNG whose bytes depend on `seed`.
+pub fn png(seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend((0..600).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
+    bytes
+}
+
+/// The archive path of a PNG object with these bytes.
+pub fn object_of(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("objects/{}/{sha}.png", &sha[..2])
+}
