@@ -6,14 +6,16 @@
 //! The pipeline, one module per stage: [`input`] chooses the notes, [`extract`] finds
 //! their links ([`link`]) with exact byte spans, [`classify`] resolves each URL and
 //! decides its kind ([`media`]) using the site rules of [`sites`] and the
-//! [`config`]. To check them, [`net`] asks the web politely (with [`batch`] asking
-//! APIs for many URLs at once), [`judge`] turns each answer into a [`verdict`], and
-//! [`state`] keeps every run for the history ([`changes`] narrows a run to what git
-//! says changed). To keep them, [`mirror`] downloads media into the content-addressed
-//! [`store`], whose [`manifest`] maps URLs to objects, and [`rewrite`] points the
-//! notes at the copies and back, replacing a note only through [`note_file`].
-//! [`report`] writes the results; [`error`] says what went wrong. [`commands`]
-//! orchestrates each subcommand; [`cli`] is the only place that knows clap.
+//! [`config`]. To check them, the [`driver`] runs the work host by host (results,
+//! network watch, Ctrl-C, progress) while [`net`] asks the web politely (with
+//! [`batch`] asking APIs for many URLs at once), [`judge`] turns each answer into a
+//! [`verdict`], and [`state`] keeps every run for the history ([`changes`] narrows a
+//! run to what git says changed). To keep them, [`mirror`] downloads media into the
+//! content-addressed [`store`], whose [`manifest`] maps URLs to objects, and
+//! [`rewrite`] points the notes at the copies and back, replacing a note only through
+//! [`note_file`]. [`report`] writes the results; [`error`] says what went wrong.
+//! [`commands`] orchestrates each subcommand; [`cli`] is the only place that knows
+//! clap.
 //! docs/architecture.md maps every file.
 
 #![warn(missing_docs, clippy::pedantic)]
@@ -31,6 +33,7 @@ pub mod classify;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod driver;
 pub mod error;
 pub mod extract;
 pub mod input;

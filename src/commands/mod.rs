@@ -2,7 +2,6 @@
 
 pub mod check;
 pub mod config;
-pub mod feed;
 pub mod fetch;
 pub mod gc;
 pub mod history;

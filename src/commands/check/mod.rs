@@ -28,7 +28,6 @@ use crate::{Error, ExitStatus};
 mod baseline;
 mod exclude;
 mod ledger;
-mod progress;
 mod web;
 
 use baseline::Baseline;

@@ -1,23 +1,23 @@
 //! The network part of `check`: the web targets asked host by host, and those
 //! a site's API can vouch for asked in batches alongside.
 
-use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use tokio::task::JoinSet;
 use url::Url;
 
 use super::Target;
-use super::progress::Progress;
 use crate::Error;
 use crate::batch;
-use crate::commands::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
 use crate::config::Settings;
+use crate::driver::signals::{runtime, shutdown_signal};
+use crate::driver::{Driver, Sink, Taken};
 use crate::judge::{Judgement, judge};
-use crate::net::probe::{Engine, Failure, Outcome, host_key};
-use crate::net::watch::{Heard, NetworkWatch};
+use crate::net::probe::{Engine, Failure, Outcome};
+use crate::net::watch::Heard;
 use crate::report::check::CheckResult;
+use crate::sites::SiteRules;
 use crate::verdict::Verdict;
 
 /// Asks the network about the web targets: those a site's API can vouch for
@@ -143,71 +143,31 @@ pub(super) struct WebRun {
     pub network_doubt: Option<String>,
 }
 
-/// Checks the web targets: one feeder per host takes its URLs in turn, as many
-/// at once as the host allows, so only the URLs being asked exist as live
-/// requests (memory stays flat however many URLs wait) and no host's queue holds
-/// up another's. Outcomes come back through a channel as they finish.
+/// Checks the web targets through the run driver, judging each outcome as it
+/// arrives, so responses (headers, body prefixes) do not pile up.
 async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
     let urls: Arc<Vec<Option<Url>>> =
         Arc::new(targets.iter().map(|t| Url::parse(&t.url).ok()).collect());
-    let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, url) in urls.iter().enumerate() {
-        if let Some(host) = url.as_ref().map(host_key) {
-            by_host.entry(host).or_default().push(i);
-        }
-    }
-    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
-    let mut tasks = spawn_feeders(
-        by_host,
-        &urls,
-        &engine,
-        &done,
-        |engine, _, url| async move { engine.probe(&url).await },
-    );
-    drop(done);
-    // Judged as they arrive, so responses (headers, body prefixes) do not pile up.
-    let mut judged: Vec<Option<Judgement>> = vec![None; targets.len()];
-    let mut run = WebRun::default();
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    let progress = Progress::new(targets.len());
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    let mut watch = NetworkWatch::new(settings.network.timeout);
-    loop {
-        let check_at = watch.check_at();
-        tokio::select! {
-            _ = tick.tick(), if progress.is_visible() => progress.hosts(&engine.busy_hosts()),
-            () = sleep_until_some(check_at), if check_at.is_some() => {
-                if watch.grace_over(&engine) {
-                    engine.stop();
-                    tasks.abort_all();
-                    break;
-                }
-            }
-            () = &mut stop => {
-                tracing::warn!("stopping: reporting what was checked so far");
-                engine.stop();
-                tasks.abort_all();
-                run.interrupted = true;
-                break;
-            }
-            next = finished.recv() => {
-                let Some((i, outcome)) = next else { break };
-                let host = urls[i].as_ref().and_then(Url::host_str).unwrap_or_default();
-                watch.observe(host, Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ())));
-                if !matches!(outcome.result, Err(Failure::Cancelled))
-                    && let Some(url) = &urls[i]
-                {
-                    judged[i] = Some(judge(url, &outcome, &settings.sites));
-                }
-                progress.advance();
-            }
-        }
-    }
-    progress.finish();
-    if !run.interrupted
-        && let Some(message) = watch.down(&engine).await
-    {
+    let mut judging = Judging {
+        urls: &urls,
+        sites: &settings.sites,
+        judged: vec![None; targets.len()],
+    };
+    let driver = Driver::new(&engine, settings.network.timeout)
+        .on_interrupt("stopping: reporting what was checked so far");
+    let Ok(ended) = driver
+        .drive(
+            &urls,
+            |engine, _, url| async move { engine.probe(&url).await },
+            &mut judging,
+        )
+        .await;
+    let mut run = WebRun {
+        interrupted: ended.interrupted,
+        lost: ended.lost,
+        ..WebRun::default()
+    };
+    if let Some(message) = ended.network_down {
         if engine.is_busy() {
             // Requests asked alongside (an API's batch) are still out and may
             // yet answer: the caller judges once they are done.
@@ -217,30 +177,13 @@ async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Setting
             return run;
         }
     }
-    collect(targets, judged, tasks, run).await
-}
-
-/// Puts each target with its judgement. A feeder that failed (a bug) must not make
-/// its URLs vanish from the report: they are reported as errors and the run fails.
-async fn collect(
-    targets: Vec<Target>,
-    judged: Vec<Option<Judgement>>,
-    mut tasks: JoinSet<()>,
-    mut run: WebRun,
-) -> WebRun {
+    let judged = judging.judged;
     run.results.reserve_exact(targets.len());
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined
-            && e.is_panic()
-        {
-            tracing::error!("internal error: the checks of one host stopped: {e}");
-            run.lost = true;
-        }
-    }
     for (target, judgement) in targets.into_iter().zip(judged) {
         match judgement {
             Some(judgement) => run.results.push(target.into_result(judgement)),
             None if run.interrupted => run.unchecked += 1,
+            // A URL must not vanish from the report: the run fails.
             None => {
                 run.lost = true;
                 run.results.push(target.into_result(Judgement::new(
@@ -251,4 +194,25 @@ async fn collect(
         }
     }
     run
+}
+
+/// Judges each outcome as it arrives.
+struct Judging<'a> {
+    urls: &'a [Option<Url>],
+    sites: &'a SiteRules,
+    judged: Vec<Option<Judgement>>,
+}
+
+impl Sink<Outcome> for Judging<'_> {
+    type Error = Infallible;
+
+    fn take(&mut self, i: usize, outcome: Outcome) -> Taken {
+        let heard = Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ()));
+        if !matches!(outcome.result, Err(Failure::Cancelled))
+            && let Some(url) = &self.urls[i]
+        {
+            self.judged[i] = Some(judge(url, &outcome, self.sites));
+        }
+        Taken::heard(heard)
+    }
 }

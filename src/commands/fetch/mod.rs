@@ -15,27 +15,25 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use tokio::task::JoinSet;
 use url::Url;
 
-use super::feed::{runtime, shutdown_signal, sleep_until_some, spawn_feeders};
 use super::scan::NoteNames;
 use crate::cli::FetchArgs;
 use crate::config::Settings;
+use crate::driver::signals::runtime;
+use crate::driver::{Driver, Sink, Taken};
 use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
 use crate::mirror::{self, Got, Known, Problem};
-use crate::net::probe::{Engine, host_key};
-use crate::net::watch::{Heard, NetworkWatch};
+use crate::net::probe::Engine;
+use crate::net::watch::Heard;
 use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
 use crate::store::{Archive, LockMode};
 use crate::{Error, ExitStatus};
 
-mod progress;
 mod reconcile;
 mod wanted;
 
-use progress::Progress;
 use reconcile::{disown_stand_ins, intact, record_for, remove_unreferenced};
 use wanted::{Want, gather, learn_pdfs};
 
@@ -169,147 +167,58 @@ struct WebRun {
 async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Result<WebRun, Error> {
     let urls: Arc<Vec<Option<Url>>> =
         Arc::new(wants.iter().map(|w| Url::parse(&w.url).ok()).collect());
-
     let mut run = WebRun::default();
-    let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut done_with: Vec<bool> = vec![false; wants.len()];
-    for (i, url) in urls.iter().enumerate() {
-        if let Some(host) = url.as_ref().map(host_key) {
-            by_host.entry(host).or_default().push(i);
-        } else {
+    for (want, url) in wants.iter().zip(urls.iter()) {
+        if url.is_none() {
             run.results
-                .push(wants[i].failed(Problem::new("invalid", "not a valid URL")));
-            done_with[i] = true;
+                .push(want.failed(Problem::new("invalid", "not a valid URL")));
         }
     }
     let received = Arc::new(AtomicU64::new(0));
     let target = Arc::new(mirror_target(&job, &received));
     let sites = Arc::new(job.settings.sites.clone());
-    let (done, mut finished) =
-        tokio::sync::mpsc::unbounded_channel::<(usize, Result<Got, Problem>)>();
     let work = downloader(&wants, Arc::clone(&target), sites);
-    let mut tasks = spawn_feeders(by_host, &urls, &engine, &done, work);
-    drop(done);
-
-    let watch = NetworkWatch::new(job.settings.network.timeout);
-    let mut landed = Landed {
+    let driver = Driver::new(&engine, job.settings.network.timeout)
+        .counting_bytes(&received)
+        .on_interrupt("stopping: recording what was fetched so far");
+    let mut recorder = Recorder {
         wants: &wants,
-        urls: &urls,
         job,
-        done_with,
+        target: &target,
         run,
         dirty: false,
-        watch,
-        progress: Progress::new(wants.len(), &received),
+        saved_at: Instant::now(),
     };
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let mut saved_at = Instant::now();
-    loop {
-        let check_at = landed.watch.check_at();
-        tokio::select! {
-            _ = tick.tick() => {
-                landed.progress.show(&engine.busy_hosts());
-                if landed.dirty && saved_at.elapsed() >= SAVE_EVERY {
-                    landed.save()?;
-                    saved_at = Instant::now();
-                }
-            }
-            () = sleep_until_some(check_at), if check_at.is_some() => {
-                if landed.watch.grace_over(&engine) {
-                    stop_downloads(&engine, &target, &mut tasks, &mut finished, &mut landed).await;
-                    break;
-                }
-            }
-            () = &mut stop => {
-                tracing::warn!("stopping: recording what was fetched so far");
-                landed.run.interrupted = true;
-                stop_downloads(&engine, &target, &mut tasks, &mut finished, &mut landed).await;
-                break;
-            }
-            next = finished.recv() => {
-                let Some((i, result)) = next else { break };
-                // A full disk fails every download after it: stop at once.
-                let full = disk_full(&wants[i], &result);
-                landed.accept(i, result);
-                if full.is_some() {
-                    landed.run.disk_full = full;
-                    stop_downloads(&engine, &target, &mut tasks, &mut finished, &mut landed).await;
-                    break;
-                }
-            }
-        }
+    let ended = driver.drive(&urls, work, &mut recorder).await?;
+    if let Some(why) = recorder.run.disk_full.take() {
+        return Err(recorder.stopped_by_full_disk(&why));
     }
-    // Downloads that finished while the run was stopping are kept too.
-    while let Ok((i, result)) = finished.try_recv() {
-        landed.accept(i, result);
-    }
-    landed.progress.finish();
-    if let Some(why) = landed.run.disk_full.take() {
-        return Err(landed.stopped_by_full_disk(&why));
-    }
-    if !landed.run.interrupted
-        && let Some(message) = landed.watch.down(&engine).await
+    if !ended.interrupted
+        && let Some(message) = ended.network_down
     {
         // What did land is recorded; the rest is not reported as failed links.
-        landed.save()?;
+        recorder.save()?;
         return Err(Error::NetworkDown(message));
     }
-    let Landed {
-        done_with, mut run, ..
-    } = landed;
+    let mut run = recorder.run;
+    run.interrupted = ended.interrupted;
+    run.lost = ended.lost;
     run.stand_ins = target.placeholders.stand_ins();
-    settle(&wants, &done_with, tasks, &mut run).await;
+    // Every URL without a result gets one: stopped by the user, or lost to a
+    // bug (which fails the run).
+    for i in ended.unfinished {
+        let problem = if run.interrupted {
+            Problem::new("interrupted", "not fetched: the run was stopped")
+        } else {
+            run.lost = true;
+            Problem::new(
+                "internal",
+                "internal error: this URL's download did not finish; please report it",
+            )
+        };
+        run.results.push(wants[i].failed(problem));
+    }
     Ok(run)
-}
-
-/// The longest a stopping run waits for objects still landing (being fsynced
-/// and renamed into place): they take milliseconds on a working disk.
-const LANDING_GRACE: Duration = Duration::from_secs(10);
-
-/// Stops the downloads: no new request or object starts; objects already
-/// landing finish and their results are taken; then what is left (requests
-/// still on the network) is cancelled, and the results sent meanwhile are
-/// taken too. Without the wait, an object could land after its download was
-/// cancelled, in the archive but in no manifest record.
-async fn stop_downloads(
-    engine: &Engine,
-    target: &mirror::Target,
-    tasks: &mut JoinSet<()>,
-    finished: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, Result<Got, Problem>)>,
-    landed: &mut Landed<'_, '_>,
-) {
-    engine.stop();
-    target.landing.stop();
-    let give_up = tokio::time::Instant::now() + LANDING_GRACE;
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
-    loop {
-        tokio::select! {
-            next = finished.recv() => match next {
-                Some((i, result)) => landed.accept(i, result),
-                // Every download has ended.
-                None => return,
-            },
-            _ = tick.tick() => {
-                if !target.landing.busy() {
-                    break;
-                }
-                if tokio::time::Instant::now() >= give_up {
-                    tracing::warn!(
-                        "objects still being written after {}s; stopping without them (verify lists them until a fetch records them or gc removes them)",
-                        LANDING_GRACE.as_secs()
-                    );
-                    break;
-                }
-            }
-        }
-    }
-    tasks.abort_all();
-    // The channel closes once every cancelled download has let go of it.
-    while let Some((i, result)) = finished.recv().await {
-        landed.accept(i, result);
-    }
 }
 
 /// Why the run must stop, when `result` says the disk is full.
@@ -378,21 +287,18 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
     }
 }
 
-/// The results as they land, and the manifest they go into.
-struct Landed<'a, 'j> {
+/// Records the results as they land, in the manifest they go into.
+struct Recorder<'a, 'j> {
     wants: &'a [Want],
-    urls: &'a [Option<Url>],
     job: Job<'j>,
-    done_with: Vec<bool>,
+    target: &'a mirror::Target,
     run: WebRun,
     /// The manifest has records not yet saved.
     dirty: bool,
-    watch: NetworkWatch,
-    progress: Progress,
+    saved_at: Instant,
 }
 
-impl Landed<'_, '_> {
-    /// Takes one URL's result: a record for what was archived.
+impl Recorder<'_, '_> {
     /// The error a run stopped by a full disk ends with. What did land is
     /// recorded if the disk still takes the manifest; the old manifest stays
     /// whole if it does not.
@@ -411,13 +317,9 @@ impl Landed<'_, '_> {
         }
     }
 
-    fn accept(&mut self, i: usize, result: Result<Got, Problem>) {
-        self.done_with[i] = true;
+    /// Takes one URL's result: a record for what was archived.
+    fn record(&mut self, i: usize, result: Result<Got, Problem>) -> (FetchResult, Heard) {
         let want = &self.wants[i];
-        let host = self.urls[i]
-            .as_ref()
-            .and_then(Url::host_str)
-            .unwrap_or_default();
         let manifest = &mut *self.job.manifest;
         // Same bytes on a refresh: the record stands, with the server's new
         // validators, so the next refresh can be conditional.
@@ -431,16 +333,17 @@ impl Landed<'_, '_> {
             record.last_modified.clone_from(&mirrored.last_modified);
             self.dirty = true;
         }
+        let mut heard = Heard::Nothing;
         let result = match (result, manifest.records.get(&want.url)) {
             // Revalidated: the archived copy stands.
             (Ok(Got::Unchanged), Some(record)) => {
-                self.watch.observe(host, Heard::Answer);
+                heard = Heard::Answer;
                 want.with_record(FetchOutcome::Present, record)
             }
             (Ok(Got::Object(mirrored)), Some(record))
                 if want.known.is_some() && record.sha256 == mirrored.stored.name.sha256 =>
             {
-                self.watch.observe(host, Heard::Answer);
+                heard = Heard::Answer;
                 want.with_record(FetchOutcome::Present, record)
             }
             (Ok(Got::Unchanged), None) => want.failed(Problem::new(
@@ -448,7 +351,7 @@ impl Landed<'_, '_> {
                 "a 304 for a URL with no archived copy; please report it",
             )),
             (Ok(Got::Object(mirrored)), old) => {
-                self.watch.observe(host, Heard::Answer);
+                heard = Heard::Answer;
                 // A refresh replaces a record: the old one is kept aside in case
                 // the new bytes turn out to be a placeholder learnt later.
                 if want.known.is_some()
@@ -467,7 +370,7 @@ impl Landed<'_, '_> {
             }
             // Revalidating failed: the archived copy is still the URL's object.
             (Err(problem), Some(record)) if want.known.is_some() => {
-                self.watch.observe(host, problem.heard.clone());
+                heard = problem.heard.clone();
                 FetchResult {
                     reason: Some(format!(
                         "kept the archived copy; asking again failed: {}",
@@ -478,12 +381,11 @@ impl Landed<'_, '_> {
                 }
             }
             (Err(problem), _) => {
-                self.watch.observe(host, problem.heard.clone());
+                heard = problem.heard.clone();
                 want.failed(problem)
             }
         };
-        self.progress.advance(&result);
-        self.run.results.push(result);
+        (result, heard)
     }
 
     fn save(&mut self) -> Result<(), Error> {
@@ -495,30 +397,45 @@ impl Landed<'_, '_> {
     }
 }
 
-/// Waits for the feeders, and gives every URL without a result one: stopped by
-/// the user, or lost to a bug (which fails the run).
-async fn settle(wants: &[Want], done_with: &[bool], mut tasks: JoinSet<()>, run: &mut WebRun) {
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined
-            && e.is_panic()
-        {
-            tracing::error!("internal error: the downloads of one host stopped: {e}");
-            run.lost = true;
+impl Sink<Result<Got, Problem>> for Recorder<'_, '_> {
+    type Error = Error;
+
+    fn take(&mut self, i: usize, result: Result<Got, Problem>) -> Taken {
+        // A full disk fails every download after it: stop at once.
+        let full = disk_full(&self.wants[i], &result);
+        let (result, heard) = self.record(i, result);
+        let failure = (result.outcome == FetchOutcome::Failed).then(|| {
+            format!(
+                "{} [{}]",
+                result.url,
+                result.reason_code.as_deref().unwrap_or_default()
+            )
+        });
+        self.run.results.push(result);
+        let stop = full.is_some();
+        if full.is_some() {
+            self.run.disk_full = full;
+        }
+        Taken {
+            heard,
+            failure,
+            stop,
         }
     }
-    for (want, done) in wants.iter().zip(done_with) {
-        if *done {
-            continue;
+
+    fn tick(&mut self) -> Result<(), Error> {
+        if self.dirty && self.saved_at.elapsed() >= SAVE_EVERY {
+            self.save()?;
+            self.saved_at = Instant::now();
         }
-        let problem = if run.interrupted {
-            Problem::new("interrupted", "not fetched: the run was stopped")
-        } else {
-            run.lost = true;
-            Problem::new(
-                "internal",
-                "internal error: this URL's download did not finish; please report it",
-            )
-        };
-        run.results.push(want.failed(problem));
+        Ok(())
+    }
+
+    fn stopping(&self) {
+        self.target.landing.stop();
+    }
+
+    fn finishing(&self) -> bool {
+        self.target.landing.busy()
     }
 }

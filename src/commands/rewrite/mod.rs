@@ -12,10 +12,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::feed::interrupt_flag;
 use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan};
 use crate::cli::RewriteArgs;
 use crate::config::Settings;
+use crate::driver::signals::interrupt_flag;
 use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
