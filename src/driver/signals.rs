@@ -81,6 +81,15 @@ pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     flag
 }
 
+/// Runs `work` to its end, unless Ctrl-C or SIGTERM comes first: then `None`,
+/// and what `work` did so far stands.
+pub async fn unless_interrupted<F: std::future::Future>(work: F) -> Option<F::Output> {
+    tokio::select! {
+        done = work => Some(done),
+        () = shutdown_signal() => None,
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

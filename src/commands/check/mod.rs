@@ -39,7 +39,7 @@ const IGNORE_MARKER: &str = "archiver-ignore";
 
 /// One URL to judge, and where it is cited.
 #[derive(Debug)]
-struct Target {
+struct CitedUrl {
     url: String,
     kind: Kind,
     reason: Option<String>,
@@ -49,9 +49,9 @@ struct Target {
     ignored: Vec<bool>,
 }
 
-impl Target {
+impl CitedUrl {
     fn new(url: String, kind: Kind) -> Self {
-        Target {
+        CitedUrl {
             url,
             kind,
             reason: None,
@@ -126,7 +126,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         .as_deref()
         .map(|rev| Changes::since(rev, args.history.whole_files, &repository_folder(&notes)))
         .transpose()?;
-    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    let mut targets: BTreeMap<String, CitedUrl> = BTreeMap::new();
     let mut errors = 0;
     if !notes.is_empty() {
         errors += gather(args, settings, &notes, changes.as_ref(), &mut targets)?;
@@ -136,7 +136,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         let (key, kind) = url_input(classifier, url);
         targets
             .entry(key.clone())
-            .or_insert_with(|| Target::new(key, kind));
+            .or_insert_with(|| CitedUrl::new(key, kind));
     }
 
     let excluder = Excluder::new(&settings.check)?;
@@ -255,10 +255,10 @@ fn longer_first<T>(mut a: Vec<T>, mut b: Vec<T>) -> Vec<T> {
 /// paths, excluded URLs, results reused from the state database) and those to
 /// ask.
 fn triage(
-    targets: BTreeMap<String, Target>,
+    targets: BTreeMap<String, CitedUrl>,
     excluder: &Excluder,
     mut ledger: Option<&mut Ledger>,
-) -> Result<(Vec<CheckResult>, Vec<Target>), Error> {
+) -> Result<(Vec<CheckResult>, Vec<CitedUrl>), Error> {
     let mut results = Vec::new();
     let mut web = Vec::with_capacity(targets.len());
     for target in targets.into_values() {
@@ -312,7 +312,7 @@ fn gather(
     settings: &Settings,
     notes: &[String],
     changes: Option<&Changes>,
-    targets: &mut BTreeMap<String, Target>,
+    targets: &mut BTreeMap<String, CitedUrl>,
 ) -> Result<usize, Error> {
     let inputs = Inputs::parse(notes)?;
     let scope = Scope::of(&inputs, &args.notes);
@@ -442,10 +442,10 @@ fn line_around(text: &str, at: usize) -> &str {
     &text[start..end]
 }
 
-fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool, archived: bool) {
+fn add(targets: &mut BTreeMap<String, CitedUrl>, link: Link, ignored: bool, archived: bool) {
     let target = targets
         .entry(link.identity().to_owned())
-        .or_insert_with(|| Target::new(link.identity().to_owned(), link.kind));
+        .or_insert_with(|| CitedUrl::new(link.identity().to_owned(), link.kind));
     // An <img> pointing here says more about the target than a plain link to it.
     if matches!(link.kind, Kind::Image | Kind::Video)
         && !matches!(target.kind, Kind::Image | Kind::Video)
@@ -474,7 +474,7 @@ fn add(targets: &mut BTreeMap<String, Target>, link: Link, ignored: bool, archiv
 }
 
 /// The verdict that needs no network, if there is one.
-fn offline_verdict(target: &Target, excluder: &Excluder) -> Option<Judgement> {
+fn offline_verdict(target: &CitedUrl, excluder: &Excluder) -> Option<Judgement> {
     if !target.ignored.is_empty() && target.ignored.iter().all(|i| *i) {
         return Some(Judgement::new(
             Verdict::Excluded,

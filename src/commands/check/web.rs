@@ -7,11 +7,11 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use url::Url;
 
-use super::Target;
+use super::CitedUrl;
 use crate::Error;
 use crate::batch;
 use crate::config::Settings;
-use crate::driver::signals::{runtime, shutdown_signal};
+use crate::driver::signals::{runtime, unless_interrupted};
 use crate::driver::{Driver, Sink, Taken};
 use crate::judge::{Judgement, judge};
 use crate::net::probe::{Engine, Failure, Outcome};
@@ -23,7 +23,7 @@ use crate::verdict::Verdict;
 /// Asks the network about the web targets: those a site's API can vouch for
 /// in batches (arXiv papers, GitHub repositories), alongside the others one by
 /// one; what the API could not decide is then asked one by one too.
-pub(super) fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error> {
+pub(super) fn ask(web: Vec<CitedUrl>, settings: &Settings) -> Result<WebRun, Error> {
     if web.is_empty() {
         return Ok(WebRun::default());
     }
@@ -52,7 +52,7 @@ pub(super) fn ask(web: Vec<Target>, settings: &Settings) -> Result<WebRun, Error
 
 /// [`check_web`] with the batch groups checked alongside.
 async fn check_with_batches(
-    web: Vec<Target>,
+    web: Vec<CitedUrl>,
     groups: Vec<batch::Group>,
     engine: &Arc<Engine>,
     settings: &Settings,
@@ -69,27 +69,19 @@ async fn check_with_batches(
         .zip(in_batch)
         .enumerate()
         .partition(|(_, (_, batched))| *batched);
-    let single: Vec<Target> = single.into_iter().map(|(_, (t, _))| t).collect();
+    let single: Vec<CitedUrl> = single.into_iter().map(|(_, (t, _))| t).collect();
     // Answers are kept as they come, so a stopped run reports them.
     let api = async {
         let mut answers = std::pin::pin!(batch::requests(engine, &groups));
-        let stop = shutdown_signal();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                next = answers.next() => match next {
-                    Some(answers) => {
-                        for (i, decision) in answers {
-                            decided[i] = decision;
-                        }
-                    }
-                    None => break,
-                },
-                () = &mut stop => {
-                    engine.stop();
-                    break;
+        let take_all = async {
+            while let Some(answers) = answers.next().await {
+                for (i, decision) in answers {
+                    decided[i] = decision;
                 }
             }
+        };
+        if unless_interrupted(take_all).await.is_none() {
+            engine.stop();
         }
     };
     let (mut run, ()) = tokio::join!(check_web(single, Arc::clone(engine), settings), api);
@@ -145,7 +137,7 @@ pub(super) struct WebRun {
 
 /// Checks the web targets through the run driver, judging each outcome as it
 /// arrives, so responses (headers, body prefixes) do not pile up.
-async fn check_web(targets: Vec<Target>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
+async fn check_web(targets: Vec<CitedUrl>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
     let urls: Arc<Vec<Option<Url>>> =
         Arc::new(targets.iter().map(|t| Url::parse(&t.url).ok()).collect());
     let mut judging = Judging {
