@@ -13,7 +13,7 @@
 //! run to what git says changed). To keep them, [`mirror`] downloads media into the
 //! content-addressed [`store`], whose [`manifest`] maps URLs to objects, and
 //! [`rewrite`] points the notes at the copies and back, replacing a note only through
-//! [`note_file`]. [`report`] writes the results; [`error`] says what went wrong.
+//! [`note_file`]; [`warc`] records HTTP exchanges as WARC files. [`report`] writes the results; [`error`] says what went wrong.
 //! [`commands`] orchestrates each subcommand; [`cli`] is the only place that knows
 //! clap.
 //! docs/architecture.md maps every file.
@@ -51,6 +51,7 @@ pub mod sites;
 pub mod state;
 pub mod store;
 pub mod verdict;
+pub mod warc;
 
 use cli::{Cli, Command};
 use config::{Overrides, Settings, UserConfig};
