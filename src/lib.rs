@@ -13,7 +13,8 @@
 //! run to what git says changed). To keep them, [`mirror`] downloads media into the
 //! content-addressed [`store`], whose [`manifest`] maps URLs to objects, and
 //! [`rewrite`] points the notes at the copies and back, replacing a note only through
-//! [`note_file`]; [`warc`] records HTTP exchanges as WARC files. [`report`] writes the results; [`error`] says what went wrong.
+//! [`note_file`]; [`snapshot`] makes a fetched article an offline page and [`warc`]
+//! records HTTP exchanges as WARC files. [`report`] writes the results; [`error`] says what went wrong.
 //! [`commands`] orchestrates each subcommand; [`cli`] is the only place that knows
 //! clap.
 //! docs/architecture.md maps every file.
@@ -48,6 +49,7 @@ pub mod note_file;
 pub mod report;
 pub mod rewrite;
 pub mod sites;
+pub mod snapshot;
 pub mod state;
 pub mod store;
 pub mod verdict;

@@ -257,7 +257,11 @@ impl WarcWriter {
         for (name, value) in headers {
             push_header(&mut head, name, value.as_bytes());
         }
-        push_header(&mut head, "Content-Length", block_len.to_string().as_bytes());
+        push_header(
+            &mut head,
+            "Content-Length",
+            block_len.to_string().as_bytes(),
+        );
         head.extend_from_slice(b"\r\n");
         gz.write_all(&head)?;
         let copied = io::copy(&mut block.take(block_len), &mut gz)?;
