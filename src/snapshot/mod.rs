@@ -206,7 +206,7 @@ pub fn render(
             Ok(())
         }),
         element!("head", |el| {
-            el.prepend(&head_tags(), ContentType::Html);
+            el.prepend(&head_tags(capture), ContentType::Html);
             headed.set(true);
             Ok(())
         }),
@@ -219,6 +219,11 @@ pub fn render(
             // Scripts never run in a snapshot: what a page shows without them
             // is what it shows.
             el.remove_and_keep_content();
+            Ok(())
+        }),
+        element!("title", |el| {
+            // The head's tags name the title the capture found (og:title first).
+            el.remove();
             Ok(())
         }),
         element!("meta[charset]", |el| {
@@ -251,7 +256,7 @@ pub fn render(
         out.insert_str(0, &banner(capture));
     }
     if !headed.get() {
-        out.insert_str(0, &head_tags());
+        out.insert_str(0, &head_tags(capture));
     }
     Ok(out)
 }
@@ -357,10 +362,14 @@ fn settings(handlers: Vec<Handler<'_>>) -> RewriteStrSettings<'_, 'static> {
         .with_strict(false)
 }
 
-/// The tags every snapshot's head starts with.
-fn head_tags() -> String {
+/// The tags every snapshot's head starts with: encoding, policy, title.
+fn head_tags(capture: &Capture<'_>) -> String {
+    let title = capture
+        .title
+        .map(|t| format!("<title>{}</title>", html_escape::encode_text(t)))
+        .unwrap_or_default();
     format!(
-        "<meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{POLICY}\"><meta name=\"referrer\" content=\"no-referrer\">"
+        "<meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{POLICY}\"><meta name=\"referrer\" content=\"no-referrer\">{title}"
     )
 }
 

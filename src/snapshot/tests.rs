@@ -119,6 +119,11 @@ fn scripts_frames_preloads_and_handlers_are_gone() {
     assert!(!out.contains("onload") && !out.contains("onclick"), "{out}");
     assert!(!out.contains("javascript:"), "{out}");
     assert!(!out.contains("charset=\"gbk\""), "{out}");
+    assert!(!out.contains("ignored when og:title exists"), "{out}");
+    assert!(
+        out.contains("<title>论文解读 &lt;b&gt;&amp;&lt;/b&gt;</title>"),
+        "{out}"
+    );
 }
 
 #[test]
