@@ -1,5 +1,6 @@
 //! What a body is, judged by its first bytes, and whether it is what a link
-//! promised.
+//! promised; and which links are media at all ([`archived_as`]), for `fetch`
+//! and `rewrite` alike.
 //!
 //! Servers lie about Content-Type (an HTML error page as `image/png`, every file as
 //! `application/octet-stream`) and URLs carry no extension (WeChat's
@@ -11,6 +12,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::link::Kind;
 
 /// How many leading bytes [`sniff`] looks at. A PDF's header may stand anywhere in
 /// its first 1024 bytes; an SVG may start with a long comment.
@@ -91,6 +95,42 @@ impl FromStr for MediaKind {
                 format!("unknown media kind `{s}` (expected image, pdf, paper or video)")
             })
     }
+}
+
+/// What a link to `url` (as resolved) of kind `kind` is archived as, if it is
+/// media of one of `kinds`: a web URL whose path ends in `.pdf` is a PDF
+/// whatever its kind (an arXiv PDF is no paper page); otherwise an image,
+/// video or paper link is of its own kind. `fetch` asks this of every link to
+/// know what to download, `rewrite` to know what to point at the archive.
+#[must_use]
+pub fn archived_as(url: &str, kind: Kind, kinds: &[MediaKind]) -> Option<MediaKind> {
+    if !is_web_url(url) {
+        return None;
+    }
+    let among = |k: MediaKind| kinds.contains(&k).then_some(k);
+    if kinds.contains(&MediaKind::Pdf) && is_pdf_url(url) {
+        return Some(MediaKind::Pdf);
+    }
+    match kind {
+        Kind::Image => among(MediaKind::Image),
+        Kind::Video => among(MediaKind::Video),
+        Kind::Paper => among(MediaKind::Paper),
+        _ => None,
+    }
+}
+
+/// An `http` or `https` URL, its scheme in any case.
+fn is_web_url(url: &str) -> bool {
+    let head = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    head.starts_with("http://") || head.starts_with("https://")
+}
+
+/// A URL whose path (its query and fragment aside) ends in `.pdf`, in any case.
+fn is_pdf_url(url: &str) -> bool {
+    Url::parse(url).is_ok_and(|u| {
+        let path = u.path().as_bytes();
+        path.len() >= 4 && path[path.len() - 4..].eq_ignore_ascii_case(b".pdf")
+    })
 }
 
 /// Broad classes of content.
@@ -337,6 +377,34 @@ mod tests {
             check(MediaKind::Video, None).unwrap_err().code,
             "not-a-video"
         );
+    }
+
+    #[test]
+    fn links_are_media_by_their_kind_or_a_pdf_path() {
+        let all = MediaKind::ALL;
+        let pdf = |url| archived_as(url, Kind::Page, &all);
+        assert_eq!(pdf("https://a.org/x.PDF?dl=1#p2"), Some(MediaKind::Pdf));
+        assert_eq!(pdf("HTTP://a.org/x.pdf"), Some(MediaKind::Pdf));
+        assert_eq!(pdf("https://a.org/x.pdf.html"), None);
+        assert_eq!(pdf("https://a.org/?file=x.pdf"), None);
+        assert_eq!(pdf("https://a b.org/x.pdf"), None);
+        assert_eq!(pdf("ftp://a.org/x.pdf"), None);
+        // A PDF is a PDF only where PDFs are wanted, whatever else its kind says.
+        let papers = [MediaKind::Paper];
+        assert_eq!(
+            archived_as("https://arxiv.org/pdf/1.pdf", Kind::Paper, &papers),
+            Some(MediaKind::Paper)
+        );
+        assert_eq!(
+            archived_as("https://a.org/x.mp4", Kind::Video, &all),
+            Some(MediaKind::Video)
+        );
+        assert_eq!(
+            archived_as("https://a.org/x.mp4", Kind::Video, &papers),
+            None
+        );
+        assert_eq!(archived_as("img/x.png", Kind::Local, &all), None);
+        assert_eq!(archived_as("https://a.org/x", Kind::Code, &all), None);
     }
 
     #[test]

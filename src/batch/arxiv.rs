@@ -3,7 +3,7 @@
 
 use super::{Decision, FLAG, ask};
 use crate::judge::Judgement;
-use crate::net::probe::{Engine, Extra};
+use crate::net::probe::{Engine, RequestOptions};
 use crate::sites::batch::BatchRule;
 use crate::verdict::Verdict;
 
@@ -32,15 +32,15 @@ pub async fn check(
         ids.join(","),
         ids.len()
     )));
-    let extra = Extra {
+    let options = RequestOptions {
         accept: Some("application/atom+xml".to_owned()),
-        ..Extra::default()
+        ..RequestOptions::default()
     };
     // The request's URL lists up to a hundred ids: messages name the API and
     // how many papers it was asked about, the URL goes to the debug log.
     let (api, n) = (&rule.endpoint, items.len());
     tracing::debug!("asking {url}");
-    let feed = match ask(engine, &url, &extra).await {
+    let feed = match ask(engine, &url, &options).await {
         Ok((200, body)) => String::from_utf8_lossy(&body).into_owned(),
         Ok((status, _)) => {
             tracing::warn!(

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{Decision, FLAG, ask};
 use crate::judge::Judgement;
-use crate::net::probe::{Credential, Engine, Extra, host_key};
+use crate::net::probe::{Credential, Engine, RequestOptions, host_key};
 use crate::sites::batch::BatchRule;
 use crate::verdict::Verdict;
 
@@ -38,7 +38,7 @@ async fn one(
     repo: &str,
 ) -> Option<Decision> {
     let url = rule.endpoint.join(repo).ok()?;
-    let extra = Extra {
+    let options = RequestOptions {
         accept: Some("application/vnd.github+json".to_owned()),
         credential: token.map(|token| Credential {
             host: host_key(&rule.endpoint).to_owned(),
@@ -46,9 +46,9 @@ async fn one(
             name: "Authorization".to_owned(),
             value: format!("Bearer {token}"),
         }),
-        ..Extra::default()
+        ..RequestOptions::default()
     };
-    let (status, body) = match ask(engine, &url, &extra).await {
+    let (status, body) = match ask(engine, &url, &options).await {
         Ok(answer) => answer,
         Err(e) => {
             tracing::debug!("{url}: {}; checked the usual way", e.reason);

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use url::Url;
 
 use crate::judge::Judgement;
-use crate::net::probe::{Engine, Extra};
+use crate::net::probe::{Engine, RequestOptions};
 use crate::sites::SiteRules;
 use crate::sites::batch::{Api, BatchRule};
 
@@ -162,10 +162,14 @@ struct Unanswered {
     network: bool,
 }
 
-/// Asks `url` with `extra`; its status and body (at most [`MAX_ANSWER`]
+/// Asks `url` with `options`; its status and body (at most [`MAX_ANSWER`]
 /// bytes), or why there is none.
-async fn ask(engine: &Engine, url: &Url, extra: &Extra) -> Result<(u16, Vec<u8>), Unanswered> {
-    let download = engine.download(url, extra).await;
+async fn ask(
+    engine: &Engine,
+    url: &Url,
+    options: &RequestOptions,
+) -> Result<(u16, Vec<u8>), Unanswered> {
+    let download = engine.download(url, options).await;
     let response = download.result.map_err(|f| Unanswered {
         reason: f.to_string(),
         network: f.is_network(),

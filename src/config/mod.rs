@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::link::Kind;
 use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
+use crate::net::settings::NetSettings;
 use crate::sites::SiteRules;
 use crate::verdict::Verdict;
 use file::{FileConfig, Partial};
@@ -216,6 +217,33 @@ pub struct NetworkSettings {
     /// Names that exist, looked up when a few hosts failed as on a machine
     /// without a network and none answered, to tell which it is.
     pub canary: Vec<String>,
+}
+
+impl NetworkSettings {
+    /// The network layer's own settings, which it runs on without reading the
+    /// configuration.
+    #[must_use]
+    pub fn to_net(&self) -> NetSettings {
+        NetSettings {
+            user_agent: self.user_agent.clone(),
+            browser_user_agent: self.browser_user_agent.clone(),
+            timeout: self.timeout,
+            deadline: self.deadline,
+            retries: self.retries,
+            retry_delay: self.retry_delay,
+            retry_delay_5xx: self.retry_delay_5xx,
+            max_retry_after: self.max_retry_after,
+            max_concurrency: self.max_concurrency,
+            host_concurrency: self.host_concurrency,
+            min_interval: self.min_interval,
+            max_redirects: self.max_redirects,
+            allow_private_redirects: self.allow_private_redirects,
+            body_prefix: self.body_prefix,
+            ca_certs: self.ca_certs.clone(),
+            connect_to: self.connect_to.clone(),
+            canary: self.canary.clone(),
+        }
+    }
 }
 
 /// `[check]`, resolved.

@@ -16,7 +16,7 @@ use crate::config::values::human_size;
 use crate::judge::judge;
 use crate::manifest::Source;
 use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
-use crate::net::probe::{BodyError, Engine, Extra, Outcome};
+use crate::net::probe::{BodyError, Engine, Outcome, RequestOptions};
 use crate::net::watch::Heard;
 use crate::sites::SiteRules;
 use crate::sites::fetch::{FetchRule, Referer};
@@ -447,14 +447,14 @@ async fn attempt(
     // one was sent.
     let known =
         known.filter(|k| k.url == url.as_str() && (k.etag.is_some() || k.last_modified.is_some()));
-    let extra = Extra {
+    let options = RequestOptions {
         referer: referer.header().map(str::to_owned),
         if_none_match: known.and_then(|k| k.etag.clone()),
         if_modified_since: known.and_then(|k| k.last_modified.clone()),
         public_only,
-        ..Extra::default()
+        ..RequestOptions::default()
     };
-    let download = engine.download(url, &extra).await;
+    let download = engine.download(url, &options).await;
     if known.is_some() && matches!(&download.result, Ok(r) if r.status == 304) {
         return Err(Attempt::Unchanged);
     }

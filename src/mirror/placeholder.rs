@@ -23,7 +23,7 @@ use url::Url;
 
 use super::Target;
 use crate::media::{self, Class, SNIFF_LEN};
-use crate::net::probe::{Engine, Extra};
+use crate::net::probe::{Engine, RequestOptions};
 use crate::sites::fetch::{FetchRule, Referer};
 use crate::store::write::{Digest, Writer};
 
@@ -162,13 +162,13 @@ async fn answer(
     referer: Option<&str>,
     public_only: bool,
 ) -> Option<Answer> {
-    let extra = Extra {
+    let options = RequestOptions {
         referer: referer.map(str::to_owned),
         public_only,
-        ..Extra::default()
+        ..RequestOptions::default()
     };
     let read = async {
-        let download = engine.download(url, &extra).await;
+        let download = engine.download(url, &options).await;
         let mut body = download.body?;
         // Hashed by the object writer, off the async threads, then dropped.
         let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());

@@ -17,7 +17,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use super::connect_to::ConnectTo;
-use crate::config::NetworkSettings;
+use super::settings::NetSettings;
 use crate::error::Error;
 
 /// The clients requests go through: one per URL scheme, because an override is
@@ -42,7 +42,7 @@ impl Clients {
     /// # Errors
     /// [`Error::ConfigValue`] when a CA file cannot be read or holds no
     /// certificate, or the TLS setup fails.
-    pub fn new(settings: &NetworkSettings) -> Result<Self, Error> {
+    pub fn new(settings: &NetSettings) -> Result<Self, Error> {
         let tls = tls_config(&settings.ca_certs)?;
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let build = |default_port: u16, public_only: bool| -> Result<reqwest::Client, Error> {

@@ -8,9 +8,11 @@ use url::Url;
 use super::pool::host_key;
 use crate::sites::{Method, SiteRule};
 
-/// Headers a download sends with every hop.
+/// What a caller asks of every hop of a request besides its URL: headers of
+/// its own (a Referer, a revalidation, an Accept, a credential for one host)
+/// and whether connections keep to public addresses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Extra {
+pub struct RequestOptions {
     /// `Referer`.
     pub referer: Option<String>,
     /// `If-None-Match`: revalidating an ETag.
@@ -71,20 +73,20 @@ pub(super) fn first_method(mode: Mode, rule: Option<&SiteRule>) -> Method {
     }
 }
 
-/// A request with the headers its mode and `extra` ask for. A credential goes
-/// only to its own host and port, and never in clear text.
+/// A request with the headers its mode and the caller's `options` ask for. A
+/// credential goes only to its own host and port, and never in clear text.
 pub(super) fn with_headers(
     mut request: reqwest::RequestBuilder,
     url: &Url,
     mode: Mode,
-    extra: &Extra,
+    options: &RequestOptions,
 ) -> reqwest::RequestBuilder {
     let accept = match mode {
         Mode::Probe | Mode::Page => "text/html,application/xhtml+xml,*/*;q=0.8",
         Mode::Download => "*/*",
     };
-    request = request.header(header::ACCEPT, extra.accept.as_deref().unwrap_or(accept));
-    if let Some(credential) = &extra.credential
+    request = request.header(header::ACCEPT, options.accept.as_deref().unwrap_or(accept));
+    if let Some(credential) = &options.credential
         && url.scheme() == "https"
         && host_key(url).eq_ignore_ascii_case(&credential.host)
         && url.port_or_known_default() == Some(credential.port)
@@ -97,9 +99,9 @@ pub(super) fn with_headers(
         request = request.header(name, value);
     }
     for (name, value) in [
-        (header::REFERER, &extra.referer),
-        (header::IF_NONE_MATCH, &extra.if_none_match),
-        (header::IF_MODIFIED_SINCE, &extra.if_modified_since),
+        (header::REFERER, &options.referer),
+        (header::IF_NONE_MATCH, &options.if_none_match),
+        (header::IF_MODIFIED_SINCE, &options.if_modified_since),
     ] {
         if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             request = request.header(name, value);

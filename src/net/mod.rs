@@ -30,4 +30,5 @@ pub mod reach;
 pub mod redirect;
 pub mod response;
 pub mod retry;
+pub mod settings;
 pub mod watch;

@@ -12,13 +12,13 @@ use super::client::Clients;
 pub use super::failure::Failure;
 use super::failure::from_client_error;
 use super::head::{HeadMemory, HeadTry};
-pub use super::headers::{Credential, Extra};
+pub use super::headers::{Credential, RequestOptions};
 use super::headers::{Mode, first_method, method_name, with_headers};
 pub use super::pool::host_key;
 use super::pool::{Answer, HostLimits, HostPool, NotStarted, Patience, Started, Ticket, later};
 pub use super::response::{Hop, Outcome, Response};
 use super::retry::{MAX_PAUSES, RateLimit, backoff, retry_after, wait};
-use crate::config::NetworkSettings;
+use super::settings::NetSettings;
 use crate::sites::{Method, SiteRule, SiteRules, UserAgent};
 
 /// Sends requests, politely.
@@ -30,7 +30,7 @@ pub struct Engine {
     pool: HostPool,
     /// Which hosts refuse HEAD.
     heads: HeadMemory,
-    pub(super) settings: NetworkSettings,
+    pub(super) settings: NetSettings,
     sites: SiteRules,
 }
 
@@ -39,10 +39,10 @@ impl Engine {
     ///
     /// # Errors
     /// When the HTTP client cannot be set up (an unreadable CA file, say).
-    pub fn new(settings: &NetworkSettings, sites: &SiteRules) -> Result<Self, crate::Error> {
+    pub fn new(settings: NetSettings, sites: &SiteRules) -> Result<Self, crate::Error> {
         Ok(Self {
             heard: std::sync::atomic::AtomicBool::new(false),
-            clients: Clients::new(settings)?,
+            clients: Clients::new(&settings)?,
             pool: HostPool::new(
                 settings.max_concurrency,
                 Patience {
@@ -51,7 +51,7 @@ impl Engine {
                 },
             ),
             heads: HeadMemory::default(),
-            settings: settings.clone(),
+            settings,
             sites: sites.clone(),
         })
     }
@@ -113,12 +113,12 @@ impl Engine {
     /// before they are asked.
     pub async fn probe(&self, url: &Url) -> Outcome {
         let mut hops = Vec::new();
-        let mut state = Progress {
+        let mut state = ChainState {
             deadline: None,
             ticket: None,
             mode: Mode::Probe,
             unread: None,
-            extra: Extra::default(),
+            options: RequestOptions::default(),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
@@ -128,12 +128,12 @@ impl Engine {
     /// GET, following redirects as [`Engine::probe`] does.
     pub async fn page(&self, url: &Url) -> Outcome {
         let mut hops = Vec::new();
-        let mut state = Progress {
+        let mut state = ChainState {
             deadline: None,
             ticket: None,
             mode: Mode::Page,
             unread: None,
-            extra: Extra::default(),
+            options: RequestOptions::default(),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         Outcome { hops, result }
@@ -143,15 +143,15 @@ impl Engine {
     /// does. A 2xx answer comes with its [`Body`] unread; any other answer with
     /// its first bytes, as for a probe. The deadline covers the answer's headers;
     /// the body has no overall limit, only a stall limit (the request timeout).
-    /// `extra` headers go with every hop.
-    pub async fn download(&self, url: &Url, extra: &Extra) -> Download {
+    /// The caller's `options` go with every hop.
+    pub async fn download(&self, url: &Url, options: &RequestOptions) -> Download {
         let mut hops = Vec::new();
-        let mut state = Progress {
+        let mut state = ChainState {
             deadline: None,
             ticket: None,
             mode: Mode::Download,
             unread: None,
-            extra: extra.clone(),
+            options: options.clone(),
         };
         let result = self.follow(url, &mut hops, &mut state).await;
         let body = match (&result, state.unread, state.ticket) {
@@ -192,7 +192,7 @@ impl Engine {
         &self,
         url: &Url,
         rule: Option<&SiteRule>,
-        state: &mut Progress,
+        state: &mut ChainState,
     ) -> Result<(), Failure> {
         // `example.org.` is the same host as `example.org`, and shares its limits.
         let host = host_key(url);
@@ -217,7 +217,7 @@ impl Engine {
         &self,
         url: &Url,
         hops: &mut Vec<Hop>,
-        state: &mut Progress,
+        state: &mut ChainState,
     ) -> Result<Response, Failure> {
         let rule = self.rule(url);
         if let Some(rule) = rule {
@@ -258,7 +258,7 @@ impl Engine {
             }
             let budget = self.settings.timeout.min(left);
             let result = self
-                .send(url, method, rule, budget, (state.mode, &state.extra))
+                .send(url, method, rule, budget, (state.mode, &state.options))
                 .await;
             let result = match result {
                 Err(Failure::Timeout) if budget < self.settings.timeout => Err(Failure::Deadline),
@@ -407,15 +407,16 @@ impl Engine {
         method: Method,
         rule: Option<&SiteRule>,
         budget: Duration,
-        (mode, extra): (Mode, &Extra),
+        (mode, options): (Mode, &RequestOptions),
     ) -> Result<(Response, Option<reqwest::Response>), Failure> {
         let started = Instant::now();
-        let client = self.clients.for_url(url, extra.public_only);
+        let client = self.clients.for_url(url, options.public_only);
         let http_method = match method {
             Method::Head => reqwest::Method::HEAD,
             Method::Get => reqwest::Method::GET,
         };
-        let mut request = with_headers(client.request(http_method, url.clone()), url, mode, extra);
+        let mut request =
+            with_headers(client.request(http_method, url.clone()), url, mode, options);
         let agent = rule.and_then(|r| r.user_agent.as_ref());
         tracing::debug!(
             "{url}: {} with the {} User-Agent",
@@ -503,8 +504,9 @@ impl Engine {
     }
 }
 
-/// What one URL's check carries from hop to hop.
-pub(super) struct Progress {
+/// What one URL's chain of requests (its redirects, retries and method
+/// fallback) carries from hop to hop.
+pub(super) struct ChainState {
     /// Set when the first request starts.
     pub(super) deadline: Option<Instant>,
     /// The URL's hold on its current host's concurrency.
@@ -514,6 +516,6 @@ pub(super) struct Progress {
     /// In [`Mode::Download`], the 2xx answer's body, not yet read, with the
     /// request's global slot.
     pub(super) unread: Option<(reqwest::Response, Started)>,
-    /// Headers sent with every hop.
-    pub(super) extra: Extra,
+    /// The caller's headers and connection limits, for every hop.
+    pub(super) options: RequestOptions,
 }

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::failure::Failure;
 use super::pool::host_key;
-use super::probe::{Engine, Progress};
+use super::probe::{ChainState, Engine};
 use super::reach;
 use super::response::{Hop, Response};
 
@@ -18,7 +18,7 @@ impl Engine {
         &self,
         start: &Url,
         hops: &mut Vec<Hop>,
-        state: &mut Progress,
+        state: &mut ChainState,
     ) -> Result<Response, Failure> {
         let mut url = start.clone();
         // A URL may come round twice (a redirect that sets a cookie and sends the
@@ -73,19 +73,19 @@ impl Engine {
         start: &Url,
         from: &Url,
         next: &Url,
-        state: &mut Progress,
+        state: &mut ChainState,
     ) -> Result<(), Failure> {
         if self.settings.allow_private_redirects {
             return Ok(());
         }
-        if !state.extra.public_only
+        if !state.options.public_only
             && host_key(next) != host_key(from)
             && self.keeps_public(start).await
         {
-            state.extra.public_only = true;
+            state.options.public_only = true;
         }
         match reach::literal_internal(next) {
-            Some(ip) if state.extra.public_only => {
+            Some(ip) if state.options.public_only => {
                 Err(Failure::PrivateRedirect(format!("{next} ({ip})")))
             }
             _ => Ok(()),

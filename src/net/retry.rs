@@ -7,7 +7,7 @@ use reqwest::header::{self, HeaderMap};
 use tokio::time::Instant;
 
 use super::pool::later;
-use crate::config::NetworkSettings;
+use super::settings::NetSettings;
 
 /// Pauses a host may ask for before it is given up on (a burst of 429s from
 /// requests out together asks for one): a host that answers every request with
@@ -28,7 +28,7 @@ pub(super) enum RateLimit {
 /// is asked again sooner (`retry_delay_5xx`) than one that did not answer
 /// or answered 429 (`retry_delay`): if the host is in trouble, its pace
 /// slows down all its requests, not this one's wait.
-pub(super) fn backoff(settings: &NetworkSettings, attempt: u32, status: u16) -> Duration {
+pub(super) fn backoff(settings: &NetSettings, attempt: u32, status: u16) -> Duration {
     let delay = if (500..600).contains(&status) {
         settings.retry_delay_5xx
     } else {

@@ -27,7 +27,7 @@ pub(super) fn ask(web: Vec<CitedUrl>, settings: &Settings) -> Result<WebRun, Err
     if web.is_empty() {
         return Ok(WebRun::default());
     }
-    let engine = Arc::new(Engine::new(&settings.network, &settings.sites)?);
+    let engine = Arc::new(Engine::new(settings.network.to_net(), &settings.sites)?);
     let urls: Vec<&str> = web.iter().map(|t| t.url.as_str()).collect();
     let (groups, _) = batch::plan(&urls, &settings.sites);
     let runtime = runtime()?;

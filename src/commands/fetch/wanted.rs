@@ -10,13 +10,13 @@ use crate::Error;
 use crate::classify::Classifier;
 use crate::cli::FetchArgs;
 use crate::commands::scan::{
-    NoteNames, Scanned, Scope, is_web_url, report_skipped, scan, split_inputs, url_input,
+    NoteNames, Scanned, Scope, report_skipped, scan, split_inputs, url_input,
 };
 use crate::config::Settings;
 use crate::input::Inputs;
 use crate::link::{Kind, Link};
 use crate::manifest::Record;
-use crate::media::MediaKind;
+use crate::media::{MediaKind, archived_as};
 use crate::mirror::{Known, Problem};
 use crate::report::fetch::{Citation, FetchOutcome, FetchResult};
 use crate::state::State;
@@ -111,32 +111,20 @@ impl Wanted {
     }
 }
 
-pub(super) fn is_pdf_url(url: &str) -> bool {
-    Url::parse(url).is_ok_and(|u| u.path().to_ascii_lowercase().ends_with(".pdf"))
-}
-
-/// What a link is fetched as, if it is fetched at all.
+/// What a link is fetched as, if it is fetched at all: media of one of
+/// `kinds` ([`archived_as`]), and of a srcset only the `largest` candidate.
+/// (`rewrite` points any candidate the archive holds at its copy: the smaller
+/// ones are not downloaded, but may be archived as another link.)
 pub(super) fn wanted_kind(
     link_url: &str,
     kind: Kind,
     largest: bool,
     kinds: &[MediaKind],
 ) -> Option<MediaKind> {
-    if !is_web_url(link_url) || !largest {
+    if !largest {
         return None;
     }
-    let wants = |k: MediaKind| kinds.contains(&k).then_some(k);
-    if is_pdf_url(link_url)
-        && let Some(k) = wants(MediaKind::Pdf)
-    {
-        return Some(k);
-    }
-    match kind {
-        Kind::Image => wants(MediaKind::Image),
-        Kind::Video => wants(MediaKind::Video),
-        Kind::Paper => wants(MediaKind::Paper),
-        _ => None,
-    }
+    archived_as(link_url, kind, kinds)
 }
 
 pub(super) fn gather(

@@ -19,7 +19,7 @@ use crate::driver::signals::interrupt_flag;
 use crate::input::Inputs;
 use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
-use crate::media::MediaKind;
+use crate::media::{MediaKind, archived_as};
 use crate::note_file::{Replaced, replace_if_unchanged, sweep_leftovers};
 use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, merge_entries, relative_href};
 use crate::store::intact::Looked;
@@ -150,19 +150,8 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
 /// Whether a link is of a kind rewritten. A bare URL or an autolink stays: a
 /// path in their place would be plain text, no longer a link.
 fn wanted(link: &Link, kinds: &[MediaKind]) -> bool {
-    if matches!(link.element, Element::Bare | Element::Autolink) {
-        return false;
-    }
-    let web = link.url.starts_with("http://") || link.url.starts_with("https://");
-    let pdf = link
-        .url
-        .split(['?', '#'])
-        .next()
-        .is_some_and(|p| p.to_ascii_lowercase().ends_with(".pdf"));
-    web && ((kinds.contains(&MediaKind::Image) && link.kind == Kind::Image)
-        || (kinds.contains(&MediaKind::Video) && link.kind == Kind::Video)
-        || (kinds.contains(&MediaKind::Pdf) && pdf)
-        || (kinds.contains(&MediaKind::Paper) && link.kind == Kind::Paper))
+    !matches!(link.element, Element::Bare | Element::Autolink)
+        && archived_as(&link.url, link.kind, kinds).is_some()
 }
 
 /// Reads the notes; `target` says for each link whether it is rewritten (Some)
