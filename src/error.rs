@@ -105,6 +105,11 @@ pub enum Error {
         message: String,
     },
 
+    /// The async runtime for the network work could not be started (the
+    /// operating system refused its threads).
+    #[error("cannot start the runtime for the network work: {0}")]
+    Runtime(#[source] io::Error),
+
     /// No host answered: the network (or DNS, or the proxy) is down, which says
     /// nothing about the links.
     #[error("the network looks down: {0}")]
@@ -140,8 +145,11 @@ pub enum Error {
     State {
         /// The database file.
         path: PathBuf,
-        /// What is wrong and what to do.
+        /// What is wrong (with the cause's own words) and what to do.
         message: String,
+        /// The SQLite or I/O error behind it, if one is.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// `--changed-since`: git could not say what changed.
@@ -151,6 +159,9 @@ pub enum Error {
         rev: String,
         /// What git said, and what to do.
         message: String,
+        /// Why git could not be run, when it could not.
+        #[source]
+        source: Option<io::Error>,
     },
 
     /// The report could not be written.
