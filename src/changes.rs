@@ -149,24 +149,28 @@ impl Lines {
 
 /// Runs git with `args` in the folder `at`; its stdout.
 fn git(rev: &str, at: &Path, args: &[&str]) -> Result<Vec<u8>, Error> {
-    let failed = |message: String| Error::ChangedSince {
+    let failed = |message: String, source: Option<std::io::Error>| Error::ChangedSince {
         rev: rev.to_owned(),
         message,
+        source,
     };
     let output = Command::new("git")
         .arg("-C")
         .arg(at)
         .args(args)
         .output()
-        .map_err(|e| failed(format!("cannot run git: {e}; is it installed?")))?;
+        .map_err(|e| failed(format!("cannot run git: {e}; is it installed?"), Some(e)))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(failed(format!(
-            "`git {}` in {} failed: {}",
-            args.join(" "),
-            at.display(),
-            stderr.trim()
-        )));
+        return Err(failed(
+            format!(
+                "`git {}` in {} failed: {}",
+                args.join(" "),
+                at.display(),
+                stderr.trim()
+            ),
+            None,
+        ));
     }
     Ok(output.stdout)
 }

@@ -105,6 +105,11 @@ pub enum Error {
         message: String,
     },
 
+    /// The async runtime for the network work could not be started (the
+    /// operating system refused its threads).
+    #[error("cannot start the runtime for the network work: {0}")]
+    Runtime(#[source] io::Error),
+
     /// No host answered: the network (or DNS, or the proxy) is down, which says
     /// nothing about the links.
     #[error("the network looks down: {0}")]
@@ -122,12 +127,16 @@ pub enum Error {
 
     /// The archive cannot be used: missing, another version, locked by another
     /// run, or a file in it that cannot be read or written.
-    #[error("archive {}: {message}", path.display())]
+    #[error("archive {}: {message}{}", path.display(), after_colon(source.as_ref()))]
     Archive {
         /// The archive folder, or the file in it.
         path: PathBuf,
-        /// What is wrong and what to do.
+        /// What is wrong and what to do (the cause, when there is one, is
+        /// said after it).
         message: String,
+        /// The I/O error behind it, if one is.
+        #[source]
+        source: Option<io::Error>,
     },
 
     /// The state database cannot be used: not a database, written by a newer
@@ -136,8 +145,11 @@ pub enum Error {
     State {
         /// The database file.
         path: PathBuf,
-        /// What is wrong and what to do.
+        /// What is wrong (with the cause's own words) and what to do.
         message: String,
+        /// The SQLite or I/O error behind it, if one is.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// `--changed-since`: git could not say what changed.
@@ -147,6 +159,9 @@ pub enum Error {
         rev: String,
         /// What git said, and what to do.
         message: String,
+        /// Why git could not be run, when it could not.
+        #[source]
+        source: Option<io::Error>,
     },
 
     /// The report could not be written.
@@ -154,7 +169,37 @@ pub enum Error {
     Output(#[source] io::Error),
 }
 
+/// `: {error}` when there is an error, to follow a message.
+fn after_colon(error: Option<&io::Error>) -> String {
+    error.map(|e| format!(": {e}")).unwrap_or_default()
+}
+
 impl Error {
+    /// An [`Error::Archive`] without an underlying error: `message` says it all.
+    #[must_use]
+    pub fn archive(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Archive {
+            path: path.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Archive`] caused by `source`: the message says what could
+    /// not be done (`cannot read the manifest`), and the error why.
+    #[must_use]
+    pub fn archive_io(
+        path: impl Into<PathBuf>,
+        message: impl Into<String>,
+        source: io::Error,
+    ) -> Self {
+        Error::Archive {
+            path: path.into(),
+            message: message.into(),
+            source: Some(source),
+        }
+    }
+
     /// The exit status this error ends the process with.
     #[must_use]
     pub fn exit_status(&self) -> ExitStatus {

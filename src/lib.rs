@@ -11,12 +11,13 @@
 //! [`batch`] asking APIs for many URLs at once), [`judge`] turns each answer into a
 //! [`verdict`], and [`state`] keeps every run for the history ([`changes`] narrows a
 //! run to what git says changed). To keep them, [`mirror`] downloads media into the
-//! content-addressed [`store`], whose [`manifest`] maps URLs to objects, and
-//! [`rewrite`] points the notes at the copies and back, replacing a note only through
-//! [`note_file`]; [`snapshot`] makes a fetched article an offline page and [`warc`]
-//! records HTTP exchanges as WARC files. [`report`] writes the results; [`error`] says what went wrong.
-//! [`commands`] orchestrates each subcommand; [`cli`] is the only place that knows
-//! clap.
+//! content-addressed [`store`] (one storage trait; a local folder today), whose
+//! [`manifest`] maps URLs to objects, and [`rewrite`] points the notes at the copies
+//! and back, replacing a note only through [`note_file`]; [`references`] says what
+//! still refers to an object. [`snapshot`] makes a fetched article an offline page
+//! and [`warc`] records HTTP exchanges as WARC files. [`report`] writes the results;
+//! [`error`] says what went wrong. [`commands`] orchestrates each subcommand; [`cli`]
+//! is the only place that knows clap.
 //! docs/architecture.md maps every file.
 
 #![warn(missing_docs, clippy::pedantic)]
@@ -46,6 +47,7 @@ pub mod media;
 pub mod mirror;
 pub mod net;
 pub mod note_file;
+pub mod references;
 pub mod report;
 pub mod rewrite;
 pub mod sites;

@@ -7,13 +7,12 @@
 //! always parses and never names an object that is not there.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::store::write_atomic_in;
+use crate::store::{ArchiveFile, Storage};
 
 /// The manifest's file name inside the archive.
 pub const FILE_NAME: &str = crate::store::MANIFEST;
@@ -85,50 +84,54 @@ pub struct BadLine {
 }
 
 impl Manifest {
-    /// Reads the manifest at `path`; an absent file is an empty manifest.
+    /// Reads the archive's manifest; an absent file is an empty manifest.
     ///
     /// # Errors
     /// [`Error::Archive`] naming the first line that does not parse, or the
     /// file that cannot be read.
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        let (manifest, bad) = Self::load_lenient(path)?;
+    pub fn load(archive: &dyn Storage) -> Result<Self, Error> {
+        let (manifest, bad) = Self::load_lenient(archive)?;
         match bad.first() {
             None => Ok(manifest),
-            Some(bad) => Err(Error::Archive {
-                path: PathBuf::from(format!("{}:{}", path.display(), bad.line)),
-                message: format!(
+            Some(bad) => Err(Error::archive(
+                PathBuf::from(format!(
+                    "{}:{}",
+                    archive.path_of(ArchiveFile::Manifest).display(),
+                    bad.line
+                )),
+                format!(
                     "{}; restore the file from git, or move it away to start a new manifest",
                     bad.why
                 ),
-            }),
+            )),
         }
     }
 
-    /// Reads the manifest at `path` as far as it can: the records of the lines
+    /// Reads the archive's manifest as far as it can: the records of the lines
     /// that parse, and the lines that do not (a wrong format line makes the
     /// whole file one bad line: nothing in it can be trusted).
     ///
     /// # Errors
     /// [`Error::Archive`] when the file cannot be read, or is empty.
-    pub fn load_lenient(path: &Path) -> Result<(Self, Vec<BadLine>), Error> {
-        let text = match std::fs::read_to_string(path) {
-            // Rewritten whole, the manifest always has its format line: an empty
-            // file is damage, not an empty archive.
-            Ok(text) if text.trim().is_empty() => {
-                return Err(Error::Archive {
-                    path: path.to_path_buf(),
-                    message: "the manifest is empty (not even its format line); restore it from git, or remove it if the archive is new".into(),
-                });
-            }
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
-            Err(e) => {
-                return Err(Error::Archive {
-                    path: path.to_path_buf(),
-                    message: format!("cannot read the manifest: {e}"),
-                });
-            }
+    pub fn load_lenient(archive: &dyn Storage) -> Result<(Self, Vec<BadLine>), Error> {
+        let Some(bytes) = archive.read_file(ArchiveFile::Manifest)? else {
+            return Ok(Default::default());
         };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::archive_io(
+                archive.path_of(ArchiveFile::Manifest),
+                "cannot read the manifest",
+                std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            )
+        })?;
+        // Rewritten whole, the manifest always has its format line: an empty
+        // file is damage, not an empty archive.
+        if text.trim().is_empty() {
+            return Err(Error::archive(
+                archive.path_of(ArchiveFile::Manifest),
+                "the manifest is empty (not even its format line); restore it from git, or remove it if the archive is new",
+            ));
+        }
         Ok(Self::parse_lenient(&text))
     }
 
@@ -224,16 +227,12 @@ impl Manifest {
         out
     }
 
-    /// Writes the manifest to `path` atomically, through a temp file in
-    /// `temp_dir` (the archive's `tmp/`).
+    /// Replaces the archive's manifest with this one, whole and atomically.
     ///
     /// # Errors
     /// [`Error::Archive`] when it cannot be written; the old file is then intact.
-    pub fn save(&self, path: &Path, temp_dir: &Path) -> Result<(), Error> {
-        write_atomic_in(path, temp_dir, self.render().as_bytes()).map_err(|e| Error::Archive {
-            path: path.to_path_buf(),
-            message: format!("cannot write the manifest: {e}"),
-        })
+    pub fn save(&self, archive: &dyn Storage) -> Result<(), Error> {
+        archive.replace_file(ArchiveFile::Manifest, self.render().as_bytes())
     }
 }
 

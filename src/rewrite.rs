@@ -8,7 +8,6 @@
 //! come back byte for byte, and puts the URLs back.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 pub use crate::manifest::BadLine;
-use crate::store::write_atomic_in;
+use crate::store::{ArchiveFile, Storage};
 
 /// The journal's file name inside the archive.
 pub const JOURNAL: &str = crate::store::JOURNAL;
@@ -57,38 +56,35 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Reads the journal at `path`; an absent file is an empty journal.
+    /// Reads the archive's journal; an absent file is an empty journal.
     ///
     /// # Errors
     /// [`Error::Archive`] naming the first line that does not parse.
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        let (journal, bad) = Self::load_lenient(path)?;
+    pub fn load(archive: &dyn Storage) -> Result<Self, Error> {
+        let (journal, bad) = Self::load_lenient(archive)?;
         match bad.first() {
             None => Ok(journal),
-            Some(bad) => Err(Error::Archive {
-                path: PathBuf::from(format!("{}:{}", path.display(), bad.line)),
-                message: format!("{}; restore the file from git", bad.why),
-            }),
+            Some(bad) => Err(Error::archive(
+                PathBuf::from(format!(
+                    "{}:{}",
+                    archive.path_of(ArchiveFile::Journal).display(),
+                    bad.line
+                )),
+                format!("{}; restore the file from git", bad.why),
+            )),
         }
     }
 
-    /// Reads the journal at `path` as far as it can: the entries of the lines
+    /// Reads the archive's journal as far as it can: the entries of the lines
     /// that parse, and the lines that do not.
     ///
     /// # Errors
     /// [`Error::Archive`] when the file cannot be read.
-    pub fn load_lenient(path: &Path) -> Result<(Self, Vec<BadLine>), Error> {
-        let text = match std::fs::read(path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
-            Err(e) => {
-                return Err(Error::Archive {
-                    path: path.to_path_buf(),
-                    message: format!("cannot read the rewrite journal: {e}"),
-                });
-            }
-        };
-        Ok(Self::parse_lenient(&text))
+    pub fn load_lenient(archive: &dyn Storage) -> Result<(Self, Vec<BadLine>), Error> {
+        Ok(match archive.read_file(ArchiveFile::Journal)? {
+            Some(bytes) => Self::parse_lenient(&String::from_utf8_lossy(&bytes)),
+            None => Default::default(),
+        })
     }
 
     /// Parses what can be parsed of a journal's text.
@@ -118,11 +114,11 @@ impl Journal {
         (journal, bad)
     }
 
-    /// Writes the journal atomically (its temp file in `temp_dir`).
+    /// Replaces the archive's journal with this one, whole and atomically.
     ///
     /// # Errors
     /// [`Error::Archive`] when it cannot be written.
-    pub fn save(&self, path: &Path, temp_dir: &Path) -> Result<(), Error> {
+    pub fn save(&self, archive: &dyn Storage) -> Result<(), Error> {
         let mut out = String::from(FORMAT_LINE);
         out.push('\n');
         for entry in self.notes.values().flatten() {
@@ -135,10 +131,7 @@ impl Journal {
             out.push_str(line);
             out.push('\n');
         }
-        write_atomic_in(path, temp_dir, out.as_bytes()).map_err(|e| Error::Archive {
-            path: path.to_path_buf(),
-            message: format!("cannot write the rewrite journal: {e}"),
-        })
+        archive.replace_file(ArchiveFile::Journal, out.as_bytes())
     }
 }
 

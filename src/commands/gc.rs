@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::scan::{Scanned, Scope, report_skipped, scan};
@@ -16,10 +16,11 @@ use crate::cli::GcArgs;
 use crate::config::Settings;
 use crate::config::values::human_size;
 use crate::input::Inputs;
-use crate::link::{Kind, Link};
+use crate::link::Link;
 use crate::manifest::Manifest;
-use crate::rewrite::{JOURNAL, Journal};
-use crate::store::{Archive, LockMode, ObjectName, sync_dir};
+use crate::references::{References, cited_by};
+use crate::rewrite::Journal;
+use crate::store::{self, ArchiveFile, EntryKind, LockMode, ObjectName, Storage};
 use crate::{Error, ExitStatus};
 
 /// Temp files younger than this may belong to a fetch running with another
@@ -32,38 +33,40 @@ const TEMP_GRACE: Duration = Duration::from_hours(1);
 /// No archive, an archive in use, an unreadable manifest, journal or note, or a
 /// file that cannot be removed.
 pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
-    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, false, "gc")?;
-    let manifest_path = archive.manifest_path();
+    let archive = store::open(&settings.archive.dir, LockMode::Exclusive, false, "gc")?;
+    let archive = archive.as_ref();
     let objects = archive.list_objects()?;
     // Without its manifest an archive looks like garbage: refuse rather than
     // sweep it (a moved-away or lost manifest is a mistake to undo, not a plan).
-    if !manifest_path.exists() && !objects.is_empty() {
-        return Err(Error::Archive {
-            path: manifest_path,
-            message: format!(
+    if !archive.has_file(ArchiveFile::Manifest)? && !objects.is_empty() {
+        return Err(Error::archive(
+            archive.path_of(ArchiveFile::Manifest),
+            format!(
                 "missing, so nothing would keep the {} objects; restore it (from git), or run `archiver fetch` to rebuild it, then gc",
                 objects.len()
             ),
-        });
+        ));
     }
     // Every object any line names is live, a superseded record's too; and an
     // archive whose manifest or journal cannot be read whole is not swept: a
     // damaged line may be the only one keeping an object.
-    let manifest = Manifest::load(&manifest_path)?;
-    let mut live: BTreeSet<String> = manifest.objects().map(str::to_owned).collect();
-    let journal_path = archive.root().join(JOURNAL);
-    let (_, bad) = Journal::load_lenient(&journal_path)?;
+    let manifest = Manifest::load(archive)?;
+    let (_, bad) = Journal::load_lenient(archive)?;
     if let Some(bad) = bad.first() {
-        return Err(Error::Archive {
-            path: PathBuf::from(format!("{}:{}", journal_path.display(), bad.line)),
-            message: format!(
+        return Err(Error::archive(
+            PathBuf::from(format!(
+                "{}:{}",
+                archive.path_of(ArchiveFile::Journal).display(),
+                bad.line
+            )),
+            format!(
                 "{}; nothing removed: this line may be what keeps an object. Fix or remove it (restore the file from git), then gc",
                 bad.why
             ),
-        });
+        ));
     }
-    live.extend(archive.journal_refs()?);
-    live.extend(cited_by_notes(args, settings, &archive)?);
+    let mut live = References::of_archive(archive, &manifest)?;
+    live.extend(cited_by_notes(args, settings, archive)?);
 
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut removed = 0usize;
@@ -74,25 +77,19 @@ pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         "removed"
     };
-    for path in objects {
+    for listed in objects {
+        let path = listed.key;
         // Files not named like objects are not gc's to judge; verify lists them.
         if ObjectName::from_relative(&path).is_none() || live.contains(&path) {
             kept += 1;
             continue;
         }
-        let full = archive.root().join(&path);
-        let size = std::fs::metadata(&full).map_or(0, |m| m.len());
+        let size = match archive.stat(&path) {
+            Ok(Some((EntryKind::File, size))) => size,
+            _ => 0,
+        };
         if !args.dry_run {
-            std::fs::remove_file(&full).map_err(|e| Error::Archive {
-                path: full.clone(),
-                message: format!("cannot remove this object: {e}"),
-            })?;
-            if let Some(fan) = full.parent() {
-                // An emptied fan-out folder goes too; a full one stays (the error).
-                if std::fs::remove_dir(fan).is_err() {
-                    let _ = sync_dir(fan);
-                }
-            }
+            archive.delete_object(&path)?;
         }
         writeln!(out, "{verb}  {path}  ({})", human_size(size)).map_err(Error::Output)?;
         removed += 1;
@@ -101,7 +98,7 @@ pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let temp = if args.dry_run {
         Vec::new()
     } else {
-        archive.clean_tmp(TEMP_GRACE)?
+        archive.clean_temp(TEMP_GRACE)?
     };
     for path in &temp {
         writeln!(
@@ -125,27 +122,12 @@ pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 fn cited_by_notes(
     args: &GcArgs,
     settings: &Settings,
-    archive: &Archive,
+    archive: &dyn Storage,
 ) -> Result<BTreeSet<String>, Error> {
     let inputs = Inputs::parse(&args.notes.inputs)?;
     let scope = Scope::of(&inputs, &args.notes);
-    let objects = std::fs::canonicalize(archive.root().join("objects")).ok();
     let per_note = |_: &crate::input::Note, _: &str, links: Vec<Link>| -> Vec<String> {
-        links
-            .into_iter()
-            .filter(|l| l.kind == Kind::Local)
-            .filter_map(|l| {
-                // `/home/…/archive/objects/…` is a path from the site's root to a
-                // renderer, and a file's own path to an editor: either way, it
-                // keeps the object.
-                object_of(&l.url, objects.as_deref()).or_else(|| {
-                    l.raw
-                        .starts_with('/')
-                        .then(|| object_of(&l.raw, objects.as_deref()))
-                        .flatten()
-                })
-            })
-            .collect()
+        cited_by(links, archive)
     };
     let mut cited = BTreeSet::new();
     let mut unreadable = None;
@@ -161,22 +143,10 @@ fn cited_by_notes(
         Ok(())
     })?;
     match unreadable {
-        Some(e) => Err(Error::Archive {
-            path: archive.root().to_path_buf(),
-            message: format!(
-                "nothing removed: a note could not be read ({e}), and it may link to objects"
-            ),
-        }),
+        Some(e) => Err(Error::archive(
+            archive.location(),
+            format!("nothing removed: a note could not be read ({e}), and it may link to objects"),
+        )),
         None => Ok(cited),
     }
-}
-
-/// The object a local link points at, if it points into `objects`.
-fn object_of(link: &str, objects: Option<&Path>) -> Option<String> {
-    let path = Path::new(link.split('#').next().unwrap_or(link));
-    let name = ObjectName::from_file_name(path.file_name()?.to_str()?)?;
-    let objects = objects?;
-    // Compared as real paths: `../archive/objects/ab/….png` from any folder.
-    let at = std::fs::canonicalize(path).ok()?;
-    (at == objects.join(&name.sha256[..2]).join(path.file_name()?)).then(|| name.relative())
 }

@@ -7,9 +7,10 @@ use crate::cli::VerifyArgs;
 use crate::config::Settings;
 use crate::config::values::human_size;
 use crate::manifest::{FILE_NAME as MANIFEST, Manifest};
+use crate::references::References;
 use crate::rewrite::{JOURNAL, Journal};
 use crate::store::verify::{self, Problem};
-use crate::store::{Archive, LockMode};
+use crate::store::{self, LockMode};
 use crate::{Error, ExitStatus};
 
 /// Verifies the archive.
@@ -19,12 +20,13 @@ use crate::{Error, ExitStatus};
 /// write error on stdout.
 pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     // Shared: other readers may look at the same time, writers may not.
-    let archive = Archive::open(&settings.archive.dir, LockMode::Shared, false, "verify")?;
+    let archive = store::open(&settings.archive.dir, LockMode::Shared, false, "verify")?;
+    let archive = archive.as_ref();
     // Damaged lines are findings, not a reason to stop: the rest is checked.
-    let (manifest, bad_records) = Manifest::load_lenient(&archive.manifest_path())?;
-    let (_, bad_entries) = Journal::load_lenient(&archive.root().join(JOURNAL))?;
-    let journal = archive.journal_refs()?;
-    let mut report = verify::verify(&archive, &manifest, &journal)?;
+    let (manifest, bad_records) = Manifest::load_lenient(archive)?;
+    let (_, bad_entries) = Journal::load_lenient(archive)?;
+    let live = References::of_archive(archive, &manifest)?;
+    let mut report = verify::verify(archive, &manifest, live.objects())?;
     let bad_lines = [(MANIFEST, bad_records), (JOURNAL, bad_entries)]
         .into_iter()
         .flat_map(|(file, bad)| {
@@ -41,12 +43,12 @@ pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error>
         for problem in &report.problems {
             writeln!(out, "{:<13} {problem}", problem.code())?;
         }
-        let temp = archive.tmp_files().len();
+        let temp = archive.temp_files().len();
         if temp > 0 {
             writeln!(
                 out,
                 "note          {temp} temp files in {}: left by an interrupted fetch; the next fetch removes them",
-                archive.tmp_dir().display()
+                archive.temp_location().display()
             )?;
         }
         let verdict = if report.problems.is_empty() {
@@ -57,7 +59,7 @@ pub fn run(_args: &VerifyArgs, settings: &Settings) -> Result<ExitStatus, Error>
         writeln!(
             out,
             "{}: {} objects ({}) rehashed, {} manifest records checked: {verdict}",
-            archive.root().display(),
+            archive.location().display(),
             report.objects,
             human_size(report.bytes),
             report.records

@@ -16,15 +16,12 @@ pub async fn sleep_until_some(at: Option<Instant>) {
 /// The runtime a command's network work runs on.
 ///
 /// # Errors
-/// [`Error::Internal`] when the operating system refuses its threads.
+/// [`Error::Runtime`] when the operating system refuses its threads.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal {
-            path: "tokio runtime".into(),
-            message: e.to_string(),
-        })
+        .map_err(Error::Runtime)
 }
 
 /// A flag raised on Ctrl-C or SIGTERM, for work done outside a runtime: it stops

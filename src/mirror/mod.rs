@@ -6,7 +6,6 @@
 //! a gzip or brotli bomb stops at the same limit as a plain large body), and only
 //! the first [`SNIFF_LEN`] bytes are kept, to judge the content type.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -20,6 +19,7 @@ use crate::net::probe::{BodyError, Engine, Outcome, RequestOptions};
 use crate::net::watch::Heard;
 use crate::sites::SiteRules;
 use crate::sites::fetch::{FetchRule, Referer};
+use crate::store::Storage;
 use crate::store::write::{Stored, Writer};
 
 mod paper;
@@ -78,10 +78,8 @@ impl Problem {
 /// Where and how objects are written, shared by every download of a run.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The archive's `tmp/` folder.
-    pub tmp: PathBuf,
-    /// The archive's `objects/` folder.
-    pub objects: PathBuf,
+    /// The archive the objects go to.
+    pub store: Arc<dyn Storage>,
     /// The largest body archived, in bytes.
     pub max_size: u64,
     /// Bytes received so far by every download, for the progress display.
@@ -478,7 +476,7 @@ async fn attempt(
     {
         return Err(too_large(len, limit, false).into());
     }
-    let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
+    let mut writer = Writer::start(target.store.stage());
     let poured = pour(&mut body, &mut writer, target, kind).await;
     // The network's part is over: the request's slots go to the next download.
     drop(body);
@@ -506,7 +504,7 @@ async fn attempt(
         Ok(digest) => digest,
         Err(e) => {
             writer.abandon().await;
-            return Err(write_failed(&e, &target.tmp).into());
+            return Err(write_failed(&e, target.store.as_ref()).into());
         }
     };
     if let Some(why) = check.recognizes(&digest, &poured.head) {
@@ -521,7 +519,7 @@ async fn attempt(
     let stored = writer
         .commit(poured.sniffed.extension)
         .await
-        .map_err(|e| write_failed(&e, &target.tmp))?;
+        .map_err(|e| write_failed(&e, target.store.as_ref()))?;
     // Released once the result is on its way: nothing between here and the
     // feeder handing it over waits on anything, so a stopping run that sees no
     // object landing finds every landed one's result sent.
@@ -621,7 +619,7 @@ async fn pour(
         writer
             .write(chunk)
             .await
-            .map_err(|e| write_failed(&e, &target.tmp))?;
+            .map_err(|e| write_failed(&e, target.store.as_ref()))?;
     }
     let sniffed = match sniffed {
         Some(s) => s,
@@ -654,7 +652,8 @@ fn too_large(size: u64, limit: u64, cut: bool) -> Problem {
     )
 }
 
-fn write_failed(e: &std::io::Error, tmp: &std::path::Path) -> Problem {
+fn write_failed(e: &std::io::Error, store: &dyn Storage) -> Problem {
+    let tmp = store.temp_location();
     if e.kind() == std::io::ErrorKind::StorageFull {
         return Problem::new(
             DISK_FULL,

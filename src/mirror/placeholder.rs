@@ -171,7 +171,7 @@ async fn answer(
         let download = engine.download(url, &options).await;
         let mut body = download.body?;
         // Hashed by the object writer, off the async threads, then dropped.
-        let mut writer = Writer::start(target.tmp.clone(), target.objects.clone());
+        let mut writer = Writer::start(target.store.stage());
         let (mut size, mut head) = (0u64, Vec::new());
         let answer = loop {
             match body.chunk().await {

@@ -73,13 +73,13 @@ CREATE INDEX IF NOT EXISTS results_by_url_run ON results (url, run);
 /// wait for another run, fix permissions, or, only for a file that is not a
 /// database or is damaged, move it away (advice that would throw away good
 /// history is never given for anything else).
-fn state_error(path: &Path, e: &rusqlite::Error) -> Error {
-    let message = if is_busy(e) {
+fn state_error(path: &Path, e: rusqlite::Error) -> Error {
+    let message = if is_busy(&e) {
         format!(
             "another archiver run has held it for over {}s; wait for it to finish, or give this run its own file with --state FILE",
             BUSY_WAIT.as_secs()
         )
-    } else if let rusqlite::Error::InvalidParameterName(message) = e {
+    } else if let rusqlite::Error::InvalidParameterName(message) = &e {
         message.clone()
     } else {
         match e.sqlite_error_code() {
@@ -102,6 +102,7 @@ fn state_error(path: &Path, e: &rusqlite::Error) -> Error {
     Error::State {
         path: path.to_path_buf(),
         message,
+        source: Some(Box::new(e)),
     }
 }
 
@@ -184,17 +185,19 @@ impl State {
     /// [`Error::State`] when the file cannot be created or opened, is not a
     /// database, or was written by a newer archiver.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let failed = |message: String| Error::State {
-            path: path.to_path_buf(),
-            message,
-        };
+        let failed =
+            |message: String, source: Box<dyn std::error::Error + Send + Sync>| Error::State {
+                path: path.to_path_buf(),
+                message,
+                source: Some(source),
+            };
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)
-                .map_err(|e| failed(format!("cannot create its folder: {e}")))?;
+                .map_err(|e| failed(format!("cannot create its folder: {e}"), Box::new(e)))?;
         }
-        let conn = Connection::open(path).map_err(|e| failed(e.to_string()))?;
+        let conn = Connection::open(path).map_err(|e| failed(e.to_string(), Box::new(e)))?;
         conn.busy_timeout(BUSY_WAIT)
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(e.to_string(), Box::new(e)))?;
         let state = State {
             conn,
             path: path.to_path_buf(),
@@ -209,7 +212,7 @@ impl State {
                 Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => return Err(state.error(&e)),
+                Err(e) => return Err(state.error(e)),
             }
         }
     }
@@ -224,6 +227,7 @@ impl State {
         let failed = |message: String| Error::State {
             path: path.to_path_buf(),
             message,
+            source: None,
         };
         if !path.is_file() {
             return Err(failed(
@@ -259,7 +263,7 @@ impl State {
             }
             other => other,
         };
-        let (conn, version) = opened.map_err(|e| state_error(path, &e))?;
+        let (conn, version) = opened.map_err(|e| state_error(path, e))?;
         let state = State {
             conn,
             path: path.to_path_buf(),
@@ -303,7 +307,7 @@ impl State {
     }
 
     /// An [`Error::State`] for `e`, saying what to do.
-    fn error(&self, e: &rusqlite::Error) -> Error {
+    fn error(&self, e: rusqlite::Error) -> Error {
         state_error(&self.path, e)
     }
 
@@ -323,7 +327,7 @@ impl State {
                 "INSERT INTO runs (started_at, settings) VALUES (?1, ?2)",
                 params![started_at, settings],
             )
-            .map_err(|e| self.error(&e))?;
+            .map_err(|e| self.error(e))?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -338,11 +342,11 @@ impl State {
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1"
             ))
-            .map_err(|e| self.error(&e))?;
+            .map_err(|e| self.error(e))?;
         statement
             .query_row(params![url, run], row)
             .optional()
-            .map_err(|e| self.error(&e))
+            .map_err(|e| self.error(e))
     }
 
     /// Writes a run's results and its end in one transaction: all of them or,
@@ -431,7 +435,7 @@ impl State {
             tx.commit()?;
             Ok(streaks)
         })();
-        result.map_err(|e| self.error(&e))
+        result.map_err(|e| self.error(e))
     }
 
     /// The PDF the latest result naming one gave for the paper at `url`.
@@ -444,11 +448,11 @@ impl State {
             .prepare_cached(
                 "SELECT pdf_url FROM results WHERE url = ?1 AND pdf_url IS NOT NULL ORDER BY rowid DESC LIMIT 1",
             )
-            .map_err(|e| self.error(&e))?;
+            .map_err(|e| self.error(e))?;
         statement
             .query_row(params![url], |r| r.get(0))
             .optional()
-            .map_err(|e| self.error(&e))
+            .map_err(|e| self.error(e))
     }
 
     /// Every stored result for `url`, oldest first (in the order they were
@@ -504,7 +508,7 @@ impl State {
                 })?
                 .collect()
         })();
-        result.map_err(|e| self.error(&e))
+        result.map_err(|e| self.error(e))
     }
 
     fn query(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Row>, Error> {
@@ -512,7 +516,7 @@ impl State {
             let mut statement = self.conn.prepare(sql)?;
             statement.query_map(params, row)?.collect()
         })();
-        result.map_err(|e| self.error(&e))
+        result.map_err(|e| self.error(e))
     }
 }
 

@@ -1,34 +1,43 @@
-//! Whether an object can be pointed at: a regular file inside the archive,
-//! named like an object, whose bytes are the ones its name says.
+//! Whether an object can be pointed at: an object inside the archive (on disk,
+//! a regular file), named like an object, whose bytes are the ones its name
+//! says.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use super::ObjectName;
-use super::hex;
+use super::backend::{EntryKind, Storage};
+use super::{ObjectName, hex};
 
 /// Objects up to this size are rehashed before a note is pointed at them;
 /// larger ones (videos) are taken on their size, which `verify` backs up.
 pub const REHASH_UP_TO: u64 = 64 * 1024 * 1024;
 
-/// Whether the object at `object` (relative to the archive folder at `root`)
-/// is there, a regular file (not a symlink that may lead out of the archive),
-/// `size` bytes long when a size is given, and, when not larger than
+/// Whether the object at `object` (relative to the archive) is there, an
+/// object's bytes (not a symlink that may lead out of the archive), `size`
+/// bytes long when a size is given, and, when not larger than
 /// [`REHASH_UP_TO`], hashing to its name.
 #[must_use]
-pub fn holds(root: &Path, object: &str, size: Option<u64>) -> bool {
-    ObjectName::from_relative(object).is_some_and(|name| {
-        file_holds(
-            &root.join(name.relative()),
-            &name.sha256,
-            size,
-            REHASH_UP_TO,
-        )
-        .unwrap_or(false)
-    })
+pub fn holds(storage: &dyn Storage, object: &str, size: Option<u64>) -> bool {
+    let Some(name) = ObjectName::from_relative(object) else {
+        return false;
+    };
+    let Ok(Some((EntryKind::File, found))) = storage.stat(&name.relative()) else {
+        return false;
+    };
+    if size.is_some_and(|s| s != found) {
+        return false;
+    }
+    if found > REHASH_UP_TO {
+        return true;
+    }
+    let mut hasher = Sha256::new();
+    storage
+        .open_object(&name.relative())
+        .and_then(|mut read| std::io::copy(&mut read, &mut hasher))
+        .is_ok_and(|_| hex(&hasher.finalize()) == name.sha256)
 }
 
 /// Whether `path` is a regular file (a symlink is not followed), `size` bytes
@@ -62,17 +71,17 @@ pub fn file_holds(
 
 /// [`holds`], asked once per object however many links cite it.
 #[derive(Debug)]
-pub struct Looked {
-    root: PathBuf,
+pub struct Looked<'a> {
+    storage: &'a dyn Storage,
     known: Mutex<HashMap<String, bool>>,
 }
 
-impl Looked {
-    /// For the archive folder at `root`.
+impl<'a> Looked<'a> {
+    /// For the archive in `storage`.
     #[must_use]
-    pub fn new(root: &Path) -> Self {
+    pub fn new(storage: &'a dyn Storage) -> Self {
         Looked {
-            root: root.to_path_buf(),
+            storage,
             known: Mutex::new(HashMap::new()),
         }
     }
@@ -90,7 +99,7 @@ impl Looked {
             return known;
         }
         // Looked at outside the lock: notes are read in parallel.
-        let found = holds(&self.root, object, size);
+        let found = holds(self.storage, object, size);
         let first = self
             .known
             .lock()
@@ -107,28 +116,30 @@ impl Looked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Local;
 
     #[test]
     fn only_a_whole_regular_object_holds() {
         let root = tempfile::tempdir().unwrap();
+        let archive = Local::unlocked(root.path());
         let bytes = b"\x89PNG\r\n\x1a\nabc";
         let sha = hex(&Sha256::digest(bytes));
         let object = format!("objects/{}/{sha}.png", &sha[..2]);
         let path = root.path().join(&object);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        assert!(!holds(root.path(), &object, None), "missing");
+        assert!(!holds(&archive, &object, None), "missing");
         std::fs::write(&path, bytes).unwrap();
-        assert!(holds(root.path(), &object, Some(bytes.len() as u64)));
-        assert!(!holds(root.path(), &object, Some(3)), "another size");
+        assert!(holds(&archive, &object, Some(bytes.len() as u64)));
+        assert!(!holds(&archive, &object, Some(3)), "another size");
         std::fs::write(&path, b"\x89PNG\r\n\x1a\nabd").unwrap();
-        assert!(!holds(root.path(), &object, None), "other bytes");
+        assert!(!holds(&archive, &object, None), "other bytes");
         std::fs::remove_file(&path).unwrap();
         let outside = root.path().join("elsewhere.png");
         std::fs::write(&outside, bytes).unwrap();
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(&outside, &path).unwrap();
-            assert!(!holds(root.path(), &object, None), "a symlink");
+            assert!(!holds(&archive, &object, None), "a symlink");
         }
     }
 }

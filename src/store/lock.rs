@@ -62,16 +62,14 @@ impl Lock {
     /// `FORMAT` cannot be opened or locked.
     pub fn acquire(root: &Path, mode: LockMode, command: &str) -> Result<Self, Error> {
         let format = root.join("FORMAT");
-        let fail = |message: String| Error::Archive {
-            path: root.to_path_buf(),
-            message,
-        };
+        let fail = |message: String| Error::archive(root, message);
         for _ in 0..REPLACED_TRIES {
             let file = open_format(&format, mode).map_err(|e| {
-                fail(format!(
-                    "cannot open {} to lock the archive: {e}",
-                    format.display()
-                ))
+                Error::archive_io(
+                    root,
+                    format!("cannot open {} to lock the archive", format.display()),
+                    e,
+                )
             })?;
             let taken = match mode {
                 LockMode::Exclusive => file.try_lock(),
@@ -92,7 +90,11 @@ impl Lock {
                     )));
                 }
                 Err(TryLockError::Error(e)) => {
-                    return Err(fail(format!("cannot lock {}: {e}", format.display())));
+                    return Err(Error::archive_io(
+                        root,
+                        format!("cannot lock {}", format.display()),
+                        e,
+                    ));
                 }
             }
             // The name may have been given to another file between the open and

@@ -11,8 +11,8 @@ use std::io::Read;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::hex;
-use super::{Archive, ObjectName};
+use super::backend::{EntryKind, Storage};
+use super::{ObjectName, hex};
 use crate::error::Error;
 use crate::manifest::Manifest;
 use crate::media::{self, SNIFF_LEN};
@@ -172,7 +172,7 @@ struct Read_ {
 /// # Errors
 /// The objects folder cannot be listed.
 pub fn verify(
-    archive: &Archive,
+    archive: &dyn Storage,
     manifest: &Manifest,
     also_live: &BTreeSet<String>,
 ) -> Result<Report, Error> {
@@ -181,9 +181,10 @@ pub fn verify(
     let mut objects: Vec<(String, ObjectName)> = Vec::new();
     // Names present in any form, for telling a missing object from a broken one.
     let mut present: BTreeSet<String> = BTreeSet::new();
-    for path in files {
+    for listed in files {
+        let path = listed.key;
         present.insert(path.clone());
-        if let Some(what) = not_a_file(&archive.root().join(&path)) {
+        if let EntryKind::Other(what) = listed.kind {
             problems.push(Problem::NotAFile { path, what });
             continue;
         }
@@ -195,7 +196,7 @@ pub fn verify(
     let read: Vec<(String, ObjectName, std::io::Result<Read_>)> = objects
         .into_par_iter()
         .map(|(path, name)| {
-            let read = read_object(&archive.root().join(&path));
+            let read = archive.open_object(&path).and_then(read_object);
             (path, name, read)
         })
         .collect();
@@ -300,56 +301,8 @@ fn duplicates(manifest: &Manifest) -> Vec<Problem> {
         .collect()
 }
 
-/// What is at `path` when it is not a regular file (nor a fan-out folder under
-/// `objects/`), without following a symlink.
-fn not_a_file(path: &std::path::Path) -> Option<&'static str> {
-    let kind = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta.file_type(),
-        // Unreadable: reading it says why.
-        Err(_) => return None,
-    };
-    let fan = path
-        .parent()
-        .and_then(std::path::Path::file_name)
-        .is_some_and(|p| p == "objects");
-    if kind.is_file() || (fan && kind.is_dir()) {
-        return None;
-    }
-    Some(if kind.is_symlink() {
-        "a symlink"
-    } else if kind.is_dir() {
-        "a folder"
-    } else {
-        special(kind)
-    })
-}
-
-/// Names the kinds of file that are neither files, folders nor symlinks.
-fn special(kind: std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-        if kind.is_block_device() || kind.is_char_device() {
-            return "a device";
-        }
-    }
-    let _ = kind;
-    "something else"
-}
-
-fn read_object(path: &std::path::Path) -> std::io::Result<Read_> {
-    let mut file = std::fs::File::open(path)?;
-    // Checked again on what was opened: the name may have changed since it was
-    // listed.
-    if !file.metadata()?.file_type().is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
+/// Hashes an object's bytes, keeping its first ones to tell its type.
+fn read_object(mut file: Box<dyn Read + Send>) -> std::io::Result<Read_> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut head = Vec::new();

@@ -1,26 +1,24 @@
-//! Writing one object, off the async threads.
+//! Writing one object, off the async threads, whatever the storage.
 //!
 //! A download hands its body over in pieces through a small bounded channel to a
-//! blocking thread, which writes them to a temp file in `archive/tmp/` and hashes
-//! them as they pass. On commit it checks the length, fsyncs the file, moves it to
-//! `objects/<2 hex>/<sha256>.<ext>` and fsyncs the folder. The same bytes
-//! already stored are success (the temp file is simply removed); anything else
-//! at that name, a truncated file or a symlink, is replaced, so a fetch repairs
-//! what it finds broken. Dropped without a commit, the temp file is removed;
-//! killed, it is left in `tmp/` for the next run to sweep, and no object is
-//! ever partial.
+//! blocking thread, which hashes them as they pass and hands them to the
+//! storage's [`Staged`] object (for the local folder, a temp file in
+//! `archive/tmp/`). On commit it checks the length and has the storage keep the
+//! bytes under the name their hash gives, `objects/<2 hex>/<sha256>.<ext>`. The
+//! same bytes already stored are success; anything else at that name, a
+//! truncated file or a symlink, is replaced, so a fetch repairs what it finds
+//! broken. Dropped without a commit, the staged bytes are dropped; killed, they
+//! are left as a temp file for the next run to sweep, and no object is ever
+//! partial.
 
-use std::collections::BTreeSet;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::io;
 
 use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use super::intact::file_holds;
-use super::{ObjectName, hex, sync_dir};
+use super::backend::Staged;
+use super::{ObjectName, hex};
 
 /// Pieces in flight between a download and its writer: bounds the memory a fast
 /// network and a slow disk can take.
@@ -77,12 +75,12 @@ impl std::fmt::Debug for Piece {
 }
 
 impl Writer {
-    /// Starts a writer whose temp file lives in `tmp` and whose object will go
-    /// under `objects`. Must be called within the tokio runtime.
+    /// Starts a writer into `staged` (from [`super::Storage::stage`]). Must be
+    /// called within the tokio runtime.
     #[must_use]
-    pub fn start(tmp_dir: PathBuf, objects: PathBuf) -> Self {
+    pub fn start(staged: Box<dyn Staged>) -> Self {
         let (pieces, received) = mpsc::channel::<Piece>(QUEUE);
-        let done = tokio::task::spawn_blocking(move || write_object(&tmp_dir, &objects, received));
+        let done = tokio::task::spawn_blocking(move || write_object(staged, received));
         Writer {
             pieces,
             done: Some(done),
@@ -166,17 +164,13 @@ impl Writer {
     }
 }
 
-/// The writer's thread: pieces into the temp file and the hasher, then the
-/// hash, then (if asked) the object. Returning without a commit drops the temp
-/// file.
+/// The writer's thread: pieces into the hasher and the staged object, then
+/// the hash, then (if asked) the object. Returning without a commit drops the
+/// staged bytes.
 fn write_object(
-    tmp_dir: &Path,
-    objects: &Path,
+    mut staged: Box<dyn Staged>,
     mut received: mpsc::Receiver<Piece>,
 ) -> io::Result<Option<Stored>> {
-    std::fs::create_dir_all(tmp_dir)?;
-    let part = super::temp_file_in(tmp_dir, "fetch-", ".part")?;
-    let mut file = BufWriter::with_capacity(256 * 1024, part);
     let mut hasher = Sha256::new();
     let mut len: u64 = 0;
     let mut digest: Option<Digest> = None;
@@ -184,9 +178,7 @@ fn write_object(
         match piece {
             Piece::Data(bytes) if digest.is_none() => {
                 hasher.update(&bytes);
-                #[cfg(debug_assertions)]
-                fault::disk_full(bytes.len())?;
-                file.write_all(&bytes)?;
+                staged.write(&bytes)?;
                 len += bytes.len() as u64;
             }
             Piece::Data(_) => return Err(io::Error::other("data after the end of the body")),
@@ -214,13 +206,11 @@ fn write_object(
                 let Some(d) = digest.take() else {
                     return Err(io::Error::other("commit before the end of the body"));
                 };
-                let part = file.into_inner().map_err(io::IntoInnerError::into_error)?;
-                part.as_file().sync_all()?;
                 let name = ObjectName {
                     sha256: d.sha256,
                     extension: extension.to_owned(),
                 };
-                let created = place(part, objects, &name, len)?;
+                let created = staged.keep(&name, len)?;
                 return Ok(Some(Stored {
                     name,
                     size: len,
@@ -232,99 +222,10 @@ fn write_object(
     Ok(None)
 }
 
-/// Moves a complete temp file to its object path; returns whether it created
-/// (or repaired) the object. An object already there is kept when it is whole:
-/// a regular file of these very bytes. Anything else at its name (a truncated
-/// file, a git-LFS pointer, a symlink, dangling or not) is replaced, atomically.
-fn place(
-    temp: tempfile::NamedTempFile,
-    objects: &Path,
-    name: &ObjectName,
-    size: u64,
-) -> io::Result<bool> {
-    let fan = objects.join(&name.sha256[..2]);
-    make_durable_fan(objects, &fan)?;
-    let target = fan.join(format!("{}.{}", name.sha256, name.extension));
-    // Not replaced when whole: rewriting it would only open a window for a torn
-    // file.
-    let created = match temp.persist_noclobber(&target) {
-        Ok(_) => true,
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-            // Hashed whole when the size matches: the caller has just
-            // downloaded as many bytes, so reading them costs less than the
-            // download did, and a file of the right size with the wrong bytes
-            // must not pass for the object.
-            if file_holds(&target, &name.sha256, Some(size), u64::MAX)? {
-                false
-            } else {
-                tracing::info!("{}: not this object's bytes; replaced", target.display());
-                replace(e.file, &target)?;
-                true
-            }
-        }
-        Err(e) => return Err(e.error),
-    };
-    #[cfg(debug_assertions)]
-    fault::slow_disk();
-    // The fan is synced whoever created the name: another download of the
-    // same bytes may have put it there without syncing it yet, and the
-    // manifest must not name an object a power cut could take back.
-    sync_dir(&fan)?;
-    Ok(created)
-}
-
-/// Renames `temp` over whatever is at `target`. A folder there cannot be
-/// renamed over: it is removed first when empty, and otherwise named in the
-/// error for a person to move away.
-fn replace(temp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
-    if std::fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
-        std::fs::remove_dir(target).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "{} is a folder where an object belongs; move it away and fetch again: {e}",
-                    target.display()
-                ),
-            )
-        })?;
-    }
-    temp.persist(target).map(|_| ()).map_err(|e| e.error)
-}
-
-/// Fan folders this process has seen durable in `objects/`.
-static DURABLE_FANS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
-
-/// Makes `fan` exist, with its name in `objects` durable. The `objects` folder
-/// is synced once per fan and process, not once per object: a fan's name, once
-/// synced, stays (only `gc`, under the exclusive lock, removes fans). A fan
-/// made here, or one another writer made and may not have synced yet, is
-/// synced before it counts.
-fn make_durable_fan(objects: &Path, fan: &Path) -> io::Result<()> {
-    let made = match std::fs::create_dir(fan) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(fan)?;
-            true
-        }
-        Err(e) => return Err(e),
-    };
-    let known = || {
-        DURABLE_FANS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    if !made && known().contains(fan) {
-        return Ok(());
-    }
-    sync_dir(objects)?;
-    known().insert(fan.to_path_buf());
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{LockMode, Storage, local::Local};
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
@@ -337,12 +238,13 @@ mod tests {
     #[test]
     fn the_same_bytes_are_stored_once_and_temp_files_do_not_stay() {
         let dir = tempfile::tempdir().unwrap();
+        let archive = Local::open(dir.path(), LockMode::Exclusive, true, "fetch").unwrap();
         let (tmp, objects) = (dir.path().join("tmp"), dir.path().join("objects"));
         let rt = runtime();
         let store = |parts: Vec<&'static [u8]>, len: Option<u64>| {
-            let (tmp, objects) = (tmp.clone(), objects.clone());
+            let staged = archive.stage();
             rt.block_on(async move {
-                let mut w = Writer::start(tmp, objects);
+                let mut w = Writer::start(staged);
                 for p in parts {
                     w.write(Bytes::from_static(p)).await.unwrap();
                 }
@@ -378,7 +280,7 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
         // Abandoned midway.
         rt.block_on(async {
-            let mut w = Writer::start(tmp.clone(), objects.clone());
+            let mut w = Writer::start(archive.stage());
             w.write(Bytes::from_static(b"partial")).await.unwrap();
             drop(w);
         });
@@ -393,47 +295,5 @@ mod tests {
         }
         assert_eq!(left, 0);
         assert_eq!(std::fs::read_dir(&objects).unwrap().count(), 1);
-    }
-}
-
-/// Disk faults on demand, for the tests of debug builds only. A full disk:
-/// with `ARCHIVER_FAULT_DISK_FULL_AFTER=N`, object writes fail with "no space
-/// left on device" once the process has written N bytes of objects. A slow
-/// disk: see [`fault::slow_disk`]. Release builds have no such switch.
-#[cfg(debug_assertions)]
-mod fault {
-    use std::io;
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    /// With `ARCHIVER_FAULT_SLOW_DISK_MS=N`, each object, once in place, takes
-    /// N ms more to become durable: a disk whose fsync is slow, which widens
-    /// the moment between an object landing and its download reporting it.
-    pub fn slow_disk() {
-        static PAUSE: OnceLock<Option<u64>> = OnceLock::new();
-        let pause = PAUSE.get_or_init(|| {
-            std::env::var("ARCHIVER_FAULT_SLOW_DISK_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-        });
-        if let Some(ms) = pause {
-            std::thread::sleep(std::time::Duration::from_millis(*ms));
-        }
-    }
-
-    pub fn disk_full(len: usize) -> io::Result<()> {
-        static LEFT: OnceLock<Option<AtomicU64>> = OnceLock::new();
-        let left = LEFT.get_or_init(|| {
-            std::env::var("ARCHIVER_FAULT_DISK_FULL_AFTER")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .map(AtomicU64::new)
-        });
-        let Some(left) = left else { return Ok(()) };
-        let len = len as u64;
-        match left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(len)) {
-            Ok(_) => Ok(()),
-            Err(_) => Err(io::Error::from(io::ErrorKind::StorageFull)),
-        }
     }
 }

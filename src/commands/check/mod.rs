@@ -20,8 +20,9 @@ use crate::input::Inputs;
 use crate::judge::Judgement;
 use crate::link::{Kind, Link};
 use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
-use crate::rewrite::{JOURNAL, Journal};
+use crate::rewrite::Journal;
 use crate::store::intact::Looked;
+use crate::store::{self, ArchiveFile, Storage};
 use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
 
@@ -317,10 +318,13 @@ fn gather(
     let inputs = Inputs::parse(notes)?;
     let scope = Scope::of(&inputs, &args.notes);
     let mut errors = 0;
+    // Looked at without the archive's lock: a check neither waits for a fetch
+    // nor holds one up.
+    let archive = store::look(&settings.archive.dir);
     // Links rewritten to the archive's copies are checked at their original URL.
-    let journal = rewritten_links(settings);
+    let journal = rewritten_links(archive.as_ref());
     // A rewritten link counts as archived only while its object is there whole.
-    let looked = Looked::new(&settings.archive.dir);
+    let looked = Looked::new(archive.as_ref());
     let holds = |object: &str| {
         looked.holds(object, None, || {
             tracing::warn!(
@@ -415,14 +419,13 @@ fn gather(
 
 /// The rewrite journal, as far as it can be read: links rewritten to the
 /// archive's copies are checked at their original URL.
-fn rewritten_links(settings: &Settings) -> Journal {
-    let journal_path = settings.archive.dir.join(JOURNAL);
-    match Journal::load_lenient(&journal_path) {
+fn rewritten_links(archive: &dyn Storage) -> Journal {
+    match Journal::load_lenient(archive) {
         Ok((journal, bad)) => {
             for bad in bad {
                 tracing::warn!(
                     "{}:{}: {}; the links it recorded are checked as local files",
-                    journal_path.display(),
+                    archive.path_of(ArchiveFile::Journal).display(),
                     bad.line,
                     bad.why
                 );

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
@@ -28,7 +27,7 @@ use crate::mirror::{self, Got, Known, Problem};
 use crate::net::probe::Engine;
 use crate::net::watch::Heard;
 use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
-use crate::store::{Archive, LockMode};
+use crate::store::{self, LockMode, Storage};
 use crate::{Error, ExitStatus};
 
 mod reconcile;
@@ -48,20 +47,20 @@ const SAVE_EVERY: Duration = Duration::from_secs(3);
 /// an unusable network setup, or a write error on stdout.
 pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
-    let archive = Archive::open(&settings.archive.dir, LockMode::Exclusive, true, "fetch")?;
+    let archive: Arc<dyn Storage> =
+        store::open(&settings.archive.dir, LockMode::Exclusive, true, "fetch")?.into();
     // Under the exclusive lock no other run is writing: any temp file is a
     // leftover of a killed one.
-    let swept = archive.clean_tmp(Duration::ZERO)?;
+    let swept = archive.clean_temp(Duration::ZERO)?;
     if !swept.is_empty() {
         tracing::info!(
             "removed {} temp files left by an interrupted run",
             swept.len()
         );
     }
-    let names = NoteNames::new(archive.root());
+    let names = NoteNames::new(&settings.archive.dir);
     let mut wanted = gather(args, settings, &names)?;
-    let manifest_path = archive.manifest_path();
-    let mut manifest = Manifest::load(&manifest_path)?;
+    let mut manifest = Manifest::load(archive.as_ref())?;
 
     // Notes read now speak for themselves: a note that no longer cites a URL is
     // no longer listed under it. Notes not read keep their citations. Citations
@@ -76,7 +75,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let mut downloads = Vec::new();
     for mut want in wanted.targets.into_values() {
         if let Some(record) = manifest.records.get(&want.url)
-            && intact(&archive, record)
+            && intact(archive.as_ref(), record)
         {
             // A capture does not change; an origin may have.
             if args.refresh && record.source == Source::Origin {
@@ -104,7 +103,6 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         let job = Job {
             archive: &archive,
             manifest: &mut manifest,
-            manifest_path: &manifest_path,
             settings,
         };
         let run = runtime.block_on(fetch_all(downloads, engine, job));
@@ -115,11 +113,11 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     };
     results.extend(std::mem::take(&mut run.results));
     let disowned = disown_stand_ins(&run, &mut results, &mut manifest);
-    manifest.save(&manifest_path, &archive.tmp_dir())?;
-    remove_unreferenced(&disowned, &manifest, &archive);
+    manifest.save(archive.as_ref())?;
+    remove_unreferenced(&disowned, &mut manifest, archive.as_ref());
     // Still under the lock: nothing else writes here, so a temp file left now
     // is one of this run's stopped downloads.
-    let _ = archive.clean_tmp(Duration::ZERO);
+    let _ = archive.clean_temp(Duration::ZERO);
     results.sort_by(|a, b| a.url.cmp(&b.url));
 
     let summary = FetchSummary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
@@ -143,9 +141,8 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 
 /// What the downloads work with.
 struct Job<'a> {
-    archive: &'a Archive,
+    archive: &'a Arc<dyn Storage>,
     manifest: &'a mut Manifest,
-    manifest_path: &'a Path,
     settings: &'a Settings,
 }
 
@@ -264,8 +261,7 @@ fn downloader(
 /// Where and how this run's downloads are written.
 fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
     mirror::Target {
-        tmp: job.archive.tmp_dir(),
-        objects: job.archive.root().join("objects"),
+        store: Arc::clone(job.archive),
         max_size: job.settings.fetch.max_object_size,
         received: Arc::clone(received),
         placeholders: mirror::Placeholders::default(),
@@ -304,9 +300,9 @@ impl Recorder<'_, '_> {
     /// whole if it does not.
     fn stopped_by_full_disk(&mut self, why: &str) -> Error {
         let saved = self.save();
-        Error::Archive {
-            path: self.job.archive.root().to_path_buf(),
-            message: format!(
+        Error::archive(
+            self.job.archive.location(),
+            format!(
                 "{why}; nothing half-written is kept{}: free some space and run `archiver fetch` again",
                 if saved.is_ok() {
                     ", and what was archived is recorded"
@@ -314,7 +310,7 @@ impl Recorder<'_, '_> {
                     ""
                 }
             ),
-        }
+        )
     }
 
     /// Takes one URL's result: a record for what was archived.
@@ -389,9 +385,7 @@ impl Recorder<'_, '_> {
     }
 
     fn save(&mut self) -> Result<(), Error> {
-        self.job
-            .manifest
-            .save(self.job.manifest_path, &self.job.archive.tmp_dir())?;
+        self.job.manifest.save(self.job.archive.as_ref())?;
         self.dirty = false;
         Ok(())
     }

@@ -8,8 +8,9 @@ use super::WebRun;
 use super::wanted::Want;
 use crate::manifest::{Manifest, Record};
 use crate::mirror::Mirrored;
+use crate::references::References;
 use crate::report::fetch::{FetchOutcome, FetchResult};
-use crate::store::{Archive, ObjectName};
+use crate::store::{ObjectName, Storage};
 
 /// URLs archived before the run learnt their host's placeholder, and found to
 /// hold it, lose their record (a refreshed one gets its old record back): a
@@ -86,16 +87,21 @@ pub(super) fn disown_stand_ins(
 /// Removes `objects` that nothing refers to any more, once the manifest that
 /// no longer names them is saved. Left to `gc` when the rewrite journal cannot
 /// be read (it might name them).
-pub(super) fn remove_unreferenced(objects: &[String], manifest: &Manifest, archive: &Archive) {
-    let Ok(journal) = archive.journal_refs() else {
+pub(super) fn remove_unreferenced(
+    objects: &[String],
+    manifest: &mut Manifest,
+    archive: &dyn Storage,
+) {
+    // Saved, the manifest has one record per URL: superseded lines are gone.
+    manifest.shadowed.clear();
+    manifest.kept_lines.clear();
+    let Ok(live) = References::of_archive(archive, manifest) else {
         return;
     };
     for object in objects {
-        if journal.contains(object) || manifest.records.values().any(|r| &r.object == object) {
-            continue;
-        }
-        if let Some(name) = ObjectName::from_relative(object) {
-            let _ = std::fs::remove_file(archive.object_path(&name));
+        if !live.contains(object) && ObjectName::from_relative(object).is_some() {
+            // Best effort: an object left is one `gc` removes.
+            let _ = archive.delete_object(object);
         }
     }
 }
@@ -104,12 +110,9 @@ pub(super) fn remove_unreferenced(objects: &[String], manifest: &Manifest, archi
 /// symlink, which may point anywhere or nowhere) at its recorded size. One that
 /// is not is downloaded again, and the download replaces it. (Rehashing every
 /// object on every run would cost as much as `verify`; `verify` does that.)
-pub(super) fn intact(archive: &Archive, record: &Record) -> bool {
-    ObjectName::from_relative(&record.object).is_some_and(|name| {
-        name.sha256 == record.sha256
-            && std::fs::symlink_metadata(archive.object_path(&name))
-                .is_ok_and(|m| m.file_type().is_file() && m.len() == record.size)
-    })
+pub(super) fn intact(archive: &dyn Storage, record: &Record) -> bool {
+    ObjectName::from_relative(&record.object)
+        .is_some_and(|name| name.sha256 == record.sha256 && archive.has(&name, record.size))
 }
 
 pub(super) fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>) -> Record {

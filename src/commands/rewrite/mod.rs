@@ -21,9 +21,9 @@ use crate::link::{Element, Kind, Link};
 use crate::manifest::Manifest;
 use crate::media::{MediaKind, archived_as};
 use crate::note_file::{Replaced, replace_if_unchanged, sweep_leftovers};
-use crate::rewrite::{Edit, Entry, JOURNAL, Journal, apply, merge_entries, relative_href};
+use crate::rewrite::{Edit, Entry, Journal, apply, merge_entries, relative_href};
 use crate::store::intact::Looked;
-use crate::store::{Archive, LockMode, ObjectName};
+use crate::store::{self, LockMode, ObjectName, Storage};
 use crate::{Error, ExitStatus};
 
 mod copies;
@@ -62,17 +62,17 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     } else {
         LockMode::Shared
     };
-    let archive = Archive::open(&settings.archive.dir, mode, false, "rewrite")?;
+    let archive = store::open(&settings.archive.dir, mode, false, "rewrite")?;
+    let archive = archive.as_ref();
     // Ctrl-C or SIGTERM stops between two notes, with the journal true to them.
     let stop = if writes {
         interrupt_flag()
     } else {
         std::sync::Arc::default()
     };
-    let journal_path = archive.root().join(JOURNAL);
-    let mut journal = load_journal(args, &journal_path)?;
+    let mut journal = load_journal(args, archive)?;
     let unreadable_entries = !journal.unreadable.is_empty();
-    let names = NoteNames::new(archive.root());
+    let names = NoteNames::new(&settings.archive.dir);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let status = if args.restore {
         let notes = read_notes(args, settings, &names, None, |_, _| None)?;
@@ -88,10 +88,8 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
                 );
             }
         }
-        let tmp = archive.tmp_dir();
         let at = Journaled {
-            journal: &journal_path,
-            temp: &tmp,
+            archive,
             stop: &stop,
         };
         let status = restore_notes(args, &notes, &mut journal, &at, &mut out)?;
@@ -101,14 +99,10 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
             status
         }
     } else {
-        let manifest = Manifest::load(&archive.manifest_path())?;
-        let objects = std::fs::canonicalize(archive.root()).map_err(|e| Error::Archive {
-            path: archive.root().to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let manifest = Manifest::load(archive)?;
         let kinds = &settings.rewrite.kinds;
         // A note is pointed only at an object that is there whole.
-        let looked = Looked::new(archive.root());
+        let looked = Looked::new(archive);
         let holds = |record: &crate::manifest::Record| {
             looked.holds(&record.object, Some(record.size), || {
                 tracing::warn!(
@@ -128,17 +122,15 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
                     return None;
                 }
                 let name = ObjectName::from_relative(&record.object)?;
-                let href = relative_href(folder, &objects.join(name.relative()));
+                let href = relative_href(folder, &archive.local_path(&name)?);
                 Some((href, record.object.clone()))
             }))
         })?;
         if writes && copy_to.is_none() {
             sweep_leftovers_of(&plans);
         }
-        let tmp = archive.tmp_dir();
         let at = Journaled {
-            journal: &journal_path,
-            temp: &tmp,
+            archive,
             stop: &stop,
         };
         rewrite_notes(args, plans, &mut journal, &at, &mut out)?
@@ -383,7 +375,7 @@ fn commit_notes(
             merge_entries(old, new, written_at(&plan.edits)),
         );
     }
-    journal.save(at.journal, at.temp)?;
+    journal.save(at.archive)?;
     // A note's entries as they were before this run, for a note left unwritten.
     let undo = |journal: &mut Journal, name: &str| {
         match before.notes.get(name) {
@@ -397,7 +389,7 @@ fn commit_notes(
             for (unwritten, _, _) in &changed[n..] {
                 undo(journal, &unwritten.name);
             }
-            journal.save(at.journal, at.temp)?;
+            journal.save(at.archive)?;
             writeln!(
                 out,
                 "interrupted: {n} of {} notes rewritten; the others are as they were",
@@ -413,7 +405,7 @@ fn commit_notes(
             }
             Ok(Replaced::ChangedMeanwhile) => {
                 undo(journal, &plan.name);
-                journal.save(at.journal, at.temp)?;
+                journal.save(at.archive)?;
                 tracing::error!(
                     "{}: changed while it was being rewritten (an editor or another program wrote to it); left as it is: run `archiver rewrite` again",
                     plan.path.display()
@@ -427,7 +419,7 @@ fn commit_notes(
                 for (unwritten, _, _) in &changed[n..] {
                     undo(journal, &unwritten.name);
                 }
-                journal.save(at.journal, at.temp)?;
+                journal.save(at.archive)?;
                 return Err(e);
             }
         }
@@ -511,8 +503,7 @@ fn replace_note(path: &Path, old: &[u8], new: &[u8]) -> Result<Replaced, Error> 
 
 /// Where the journal is saved, and the flag that stops a run between notes.
 struct Journaled<'a> {
-    journal: &'a Path,
-    temp: &'a Path,
+    archive: &'a dyn Storage,
     stop: &'a AtomicBool,
 }
 

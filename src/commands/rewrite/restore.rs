@@ -2,26 +2,26 @@
 //! pointed at the archive, note by note, each note's entries saved as it goes.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::{Journaled, Plan, diff, replace_note};
 use crate::cli::RewriteArgs;
 use crate::note_file::Replaced;
 use crate::rewrite::{Entry, Journal, places, restore};
+use crate::store::{ArchiveFile, Storage};
 use crate::{Error, ExitStatus};
 
 /// The journal: a restore puts back what it can read of it and names the rest;
 /// a rewrite adds to it, so it must read it whole.
-pub(super) fn load_journal(args: &RewriteArgs, journal_path: &Path) -> Result<Journal, Error> {
+pub(super) fn load_journal(args: &RewriteArgs, archive: &dyn Storage) -> Result<Journal, Error> {
     if !args.restore {
-        return Journal::load(journal_path);
+        return Journal::load(archive);
     }
-    let (journal, bad) = Journal::load_lenient(journal_path)?;
+    let (journal, bad) = Journal::load_lenient(archive)?;
     for bad in &bad {
         tracing::error!(
             "{}:{}: {}; the links it recorded cannot be put back until the line is repaired (restore the file from git)",
-            journal_path.display(),
+            archive.path_of(ArchiveFile::Journal).display(),
             bad.line,
             bad.why
         );
@@ -81,7 +81,7 @@ pub(super) fn restore_notes(
         if new == bytes {
             if !unwritten.is_empty() && !args.dry_run && !args.check {
                 forget(journal, &plan.name, &missing);
-                journal.save(at.journal, at.temp)?;
+                journal.save(at.archive)?;
             }
             continue;
         }
@@ -107,7 +107,7 @@ pub(super) fn restore_notes(
             // rewritten text can still be restored), and the journal is saved at
             // once: a later failure must not leave entries already undone.
             forget(journal, &plan.name, &missing);
-            journal.save(at.journal, at.temp)?;
+            journal.save(at.archive)?;
             writeln!(out, "restored  {}", plan.name).map_err(Error::Output)?;
         }
     }
