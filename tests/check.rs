@@ -11,9 +11,26 @@ use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
 use util::{Exit, Report, Tree, s};
 
-/// A config that keeps test runs short: quick retries, no pacing except where a
-/// test wants the shipped one.
-const FAST: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[[sites]]\nname = \"wechat-article\"\nhosts = [\"mp.weixin.qq.com\"]\nkind = \"article\"\nmethod = \"get\"\ngone_markers = [\"该内容已被发布者删除\", \"此内容因违规无法查看\"]\nblocked_markers = [\"环境异常\"]\nblocked_redirects = [\"/mp/wappoc_appmsgcaptcha\"]\nmoved_markers = [\"该公众号已迁移\"]\nmoved_target = \"transferTargetLink\\\\s*=\\\\s*'([^']+)'\"\n\n[[sites]]\nname = \"arxiv\"\nhosts = [\"arxiv.org\"]\nkind = \"paper\"\n";
+/// A config that keeps test runs short: quick retries, and the shipped rules for
+/// WeChat articles and arXiv without their pacing (the shipped intervals have
+/// their own test). arXiv's abstract pages are asked one by one, as a rule
+/// without a batch API would: the batch path has its own tests (tests/batch.rs).
+fn fast() -> String {
+    let mut doc: toml::Table = util::quick_rules(&["wechat-article", "arxiv"])
+        .parse()
+        .unwrap();
+    doc["network"]
+        .as_table_mut()
+        .unwrap()
+        .insert("timeout".into(), "5s".into());
+    for rule in doc["sites"].as_array_mut().unwrap() {
+        let rule = rule.as_table_mut().unwrap();
+        if rule["name"].as_str() == Some("arxiv") {
+            rule.remove("batch");
+        }
+    }
+    toml::to_string(&doc).unwrap()
+}
 
 fn verdict<'a>(results: &'a BTreeMap<String, Value>, url: &str) -> &'a str {
     results.get(url).map_or_else(
@@ -82,7 +99,7 @@ fn sites(req: &Req) -> Reply {
 fn each_behaviour_gets_its_verdict() {
     let fixture = Fixture::start(HOSTS, sites);
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "notes/0710.md",
         "# 笔记\n\
          1. [live](https://mp.weixin.qq.com/s/live) [deleted](https://mp.weixin.qq.com/s/deleted)\n\
@@ -207,7 +224,7 @@ fn no_host_ever_has_more_than_its_limit_in_flight() {
             "[a{i}](https://example.org/hop/{i}) [b{i}](https://example.net/page/{i})\n"
         ));
     }
-    tree.file("archiver.toml", FAST).file("n.md", &note);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
     let Report { results, .. } = tree
         .check(&fixture)
         .args(["--host-concurrency", "3", "n.md"])
@@ -247,7 +264,7 @@ fn a_slow_host_first_in_the_notes_does_not_hold_up_the_others() {
             note.push_str(&format!("- <https://{host}/{i}>\n"));
         }
     }
-    tree.file("archiver.toml", FAST).file("n.md", &note);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
     let Report { results, .. } = tree
         .check(&fixture)
         .args(["--max-concurrency", "4", "--host-concurrency", "2", "n.md"])
@@ -296,7 +313,7 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "https://www.bilibili.com/video/BV1\n\
          https://www.bilibili.com/setter\n\
@@ -366,7 +383,7 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
 
 #[test]
 fn the_shipped_intervals_keep_wechat_and_arxiv_under_their_limits() {
-    // No FAST config: the shipped rules, with their intervals.
+    // No fast() config: the shipped rules, with their intervals.
     let fixture = Fixture::start(&["mp.weixin.qq.com", "arxiv.org"], |req: &Req| {
         if req.host == "arxiv.org" {
             Reply::html("<title>paper</title>")
@@ -411,7 +428,7 @@ fn retry_after_holds_the_whole_host() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
+    tree.file("archiver.toml", fast())
         .file("n.md", "[a](https://example.org/a)\n");
     let Report { results, .. } = tree
         .check(&fixture)
@@ -449,7 +466,7 @@ fn network_failures_are_told_apart() {
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "[ok](https://example.org/) [refused](https://refused.example/) [nxdomain](https://no-such-host.invalid/)\n",
     );
@@ -469,7 +486,7 @@ fn network_failures_are_told_apart() {
 fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
     let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::html("ok"));
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
+    tree.file("archiver.toml", fast())
         .file("n.md", "[a](https://example.org/)\n");
     // The same server, without trusting its CA.
     let args: Vec<String> = fixture.args().into_iter().skip(2).collect();
@@ -519,7 +536,7 @@ fn a_slow_live_host_among_many_dead_domains_proves_the_network_up() {
         .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
         .collect();
     note.push_str("[live](https://example.org/)\n");
-    tree.file("archiver.toml", FAST).file("n.md", &note);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
     let Report { results, .. } = tree
         .check(&fixture)
         .args(["n.md"])
@@ -548,7 +565,7 @@ fn odd_but_live_servers_are_not_failed() {
         _ => Reply::status(404),
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "[a](https://example.org/utf8) [b](https://example.org/cookie)\n",
     );
@@ -579,7 +596,7 @@ fn a_retry_after_longer_than_allowed_blocks_the_host_without_asking_again() {
     let note: String = (0..10)
         .map(|i| format!("[{i}](https://example.org/{i})\n"))
         .collect();
-    tree.file("archiver.toml", FAST).file("n.md", &note);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
     let Report { results, .. } = tree
         .check(&fixture)
         .args(["--host-concurrency", "1", "n.md"])
@@ -606,7 +623,7 @@ fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "a.md",
         "fine: https://example.org/ok\n\nbad: [x](https://example.org/gone)\n",
     );
@@ -640,7 +657,7 @@ fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
 fn exclusions_from_patterns_flags_and_the_ignore_file() {
     let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::status(404));
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
+    tree.file("archiver.toml", fast())
         .file(".archiverignore", "# known dead, kept for history\n^https://example\\.org/old/\n")
         .file(
             "n.md",
@@ -762,7 +779,7 @@ fn output_goes_to_a_file_and_a_summary_to_stderr() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "a.md",
         "[x](https://example.org/gone) [y](https://example.org/ok)\n",
     );
@@ -824,7 +841,7 @@ fn redirect_hops_do_not_queue_behind_other_urls() {
 fn exclusions_cover_local_links_and_ignored_occurrences_are_not_listed() {
     let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::status(404));
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "[draft](drafts/missing.md)\n\n[gone](https://example.org/gone)\n\n[gone again](https://example.org/gone) <!-- archiver-ignore -->\n",
     );
@@ -890,7 +907,7 @@ fn a_trailing_dot_is_the_same_host_for_politeness() {
         Reply::html("ok").delay(Duration::from_millis(100))
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST);
+    tree.file("archiver.toml", fast());
     let note: String = (0..6)
         .map(|i| format!("[a{i}](https://example.org/{i}) [b{i}](https://example.org./{i}b)\n"))
         .collect();
@@ -922,7 +939,7 @@ fn answers_count_as_they_come_for_the_network_down_test() {
         .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
         .collect();
     note.push_str("[live](https://live.example/start)\n");
-    tree.file("archiver.toml", FAST).file("n.md", &note);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
     let Report { results, .. } = tree
         .check(&fixture)
         .args(["--timeout", "10", "n.md"])
@@ -953,7 +970,7 @@ fn a_progress_bar_is_drawn_on_a_terminal_and_nowhere_else() {
             "[a](https://example.org/{i}) [b](https://github.com/{i})\n"
         ));
     }
-    tree.file("archiver.toml", FAST).file("a.md", note);
+    tree.file("archiver.toml", fast()).file("a.md", note);
     let mut args = vec![
         "check".to_owned(),
         "--host-concurrency".to_owned(),
