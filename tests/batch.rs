@@ -3,13 +3,11 @@
 
 mod util;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in};
+use util::{Exit, Report, Tree};
 
 /// The shipped arXiv rules, the API's interval set to `interval`.
 fn arxiv_config(interval: &str) -> String {
@@ -25,22 +23,6 @@ fn arxiv_config(interval: &str) -> String {
 
 /// A request as the server saw it: host, path, Authorization.
 type Seen = (String, String, Option<String>);
-
-fn run_check(
-    tree: &Tree,
-    fixture: &Fixture,
-    envs: &[(&str, &str)],
-) -> (i32, BTreeMap<String, Value>) {
-    let mut cmd = archiver_in(tree.path());
-    cmd.args(["check", "--format", "json", "--no-state"])
-        .args(fixture.args());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let output = cmd.arg("notes").output().unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
-    (output.status.code().unwrap_or(-1), results)
-}
 
 #[test]
 fn five_hundred_papers_take_five_api_requests_spaced_by_the_interval() {
@@ -86,8 +68,12 @@ fn five_hundred_papers_take_five_api_requests_spaced_by_the_interval() {
     tree.file("archiver.toml", arxiv_config("1s"))
         .file("notes/papers.md", notes);
 
-    let (code, results) = run_check(&tree, &fixture, &[]);
-    assert_eq!(code, 2, "twenty papers are missing");
+    // Twenty papers are missing.
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(results.len(), 500);
     for (url, result) in &results {
         let n: u32 = url.rsplit('.').next().unwrap().parse().unwrap();
@@ -130,8 +116,11 @@ fn papers_the_api_cannot_answer_for_are_asked_one_by_one() {
         "notes/p.md",
         "[a](https://arxiv.org/abs/2301.00001) [b](https://arxiv.org/abs/2301.00002)\n",
     );
-    let (code, results) = run_check(&tree, &fixture, &[]);
-    assert_eq!(code, 2);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(results["https://arxiv.org/abs/2301.00001"]["verdict"], "ok");
     assert_eq!(
         results["https://arxiv.org/abs/2301.00002"]["verdict"],
@@ -194,13 +183,21 @@ fn github_repositories_go_through_the_api_with_the_token_and_the_token_nowhere_e
     );
 
     // Without a token: every link is asked on github.com, none through the API.
-    let (_, results) = run_check(&tree, &fixture, &[]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .finish()
+        .report();
     assert_eq!(results["https://github.com/a/gone"]["verdict"], "dead");
     assert_eq!(fixture.requests_to("api.github.com"), 0);
 
     seen.lock().unwrap().clear();
-    let (code, results) = run_check(&tree, &fixture, &[("GITHUB_TOKEN", "s3cret")]);
-    assert_eq!(code, 2);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .env("GITHUB_TOKEN", "s3cret")
+        .expect(Exit::Findings)
+        .report();
     let verdict = |u: &str| results[u]["verdict"].as_str().unwrap().to_owned();
     assert_eq!(verdict("https://github.com/a/live"), "ok");
     assert_eq!(verdict("https://github.com/a/gone"), "dead");
@@ -275,18 +272,11 @@ fn fetch_takes_a_paper_from_the_pdf_the_api_named() {
     let tree = Tree::new();
     tree.file("archiver.toml", arxiv_config("0s"))
         .file("notes/p.md", "[paper](https://arxiv.org/abs/2301.00001)\n");
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["check", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let output = archiver_in(tree.path())
+        .expect(Exit::Success);
+    tree.archiver()
         .args([
             "fetch",
             "--kinds",
@@ -297,14 +287,7 @@ fn fetch_takes_a_paper_from_the_pdf_the_api_named() {
             "notes",
         ])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+        .expect(Exit::Success);
     assert_eq!(fixture.requests("arxiv.org", "/pdf/2301.00001v3"), 1);
     assert_eq!(fixture.requests("arxiv.org", "/pdf/2301.00001"), 0);
     assert_eq!(fixture.requests("arxiv.org", "/abs/2301.00001"), 0);
@@ -335,8 +318,11 @@ fn a_slow_api_answer_proves_the_network_up_among_dead_domains() {
     note.push_str("https://arxiv.org/abs/2101.00001\nhttps://arxiv.org/abs/2101.00002\n");
     tree.file("archiver.toml", arxiv_config("1s"))
         .file("notes/n.md", &note);
-    let (code, results) = run_check(&tree, &fixture, &[]);
-    assert_eq!(code, 2, "{results:#?}");
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(results["https://arxiv.org/abs/2101.00001"]["verdict"], "ok");
     assert_eq!(results["https://host0.invalid/"]["verdict"], "dead");
     assert_eq!(fixture.requests_to("arxiv.org"), 0);

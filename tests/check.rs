@@ -9,23 +9,27 @@ use std::time::Duration;
 
 use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, s};
+use util::{Exit, Report, Tree, s};
 
-/// A config that keeps test runs short: quick retries, no pacing except where a
-/// test wants the shipped one.
-const FAST: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[[sites]]\nname = \"wechat-article\"\nhosts = [\"mp.weixin.qq.com\"]\nkind = \"article\"\nmethod = \"get\"\ngone_markers = [\"该内容已被发布者删除\", \"此内容因违规无法查看\"]\nblocked_markers = [\"环境异常\"]\nblocked_redirects = [\"/mp/wappoc_appmsgcaptcha\"]\nmoved_markers = [\"该公众号已迁移\"]\nmoved_target = \"transferTargetLink\\\\s*=\\\\s*'([^']+)'\"\n\n[[sites]]\nname = \"arxiv\"\nhosts = [\"arxiv.org\"]\nkind = \"paper\"\n";
-
-/// Runs `archiver check --format json` in `tree` against `fixture`; the exit
-/// code and the results by URL.
-fn check(tree: &Tree, fixture: &Fixture, extra: &[&str]) -> (i32, Value, BTreeMap<String, Value>) {
-    let output = archiver_in(tree.path())
-        .args(["check", "--format", "json"])
-        .args(fixture.args())
-        .args(extra)
-        .output()
+/// A config that keeps test runs short: quick retries, and the shipped rules for
+/// WeChat articles and arXiv without their pacing (the shipped intervals have
+/// their own test). arXiv's abstract pages are asked one by one, as a rule
+/// without a batch API would: the batch path has its own tests (tests/batch.rs).
+fn fast() -> String {
+    let mut doc: toml::Table = util::quick_rules(&["wechat-article", "arxiv"])
+        .parse()
         .unwrap();
-    let (doc, results) = util::json_report(&output.stdout, &output.stderr);
-    (output.status.code().unwrap_or(-1), doc, results)
+    doc["network"]
+        .as_table_mut()
+        .unwrap()
+        .insert("timeout".into(), "5s".into());
+    for rule in doc["sites"].as_array_mut().unwrap() {
+        let rule = rule.as_table_mut().unwrap();
+        if rule["name"].as_str() == Some("arxiv") {
+            rule.remove("batch");
+        }
+    }
+    toml::to_string(&doc).unwrap()
 }
 
 fn verdict<'a>(results: &'a BTreeMap<String, Value>, url: &str) -> &'a str {
@@ -95,7 +99,7 @@ fn sites(req: &Req) -> Reply {
 fn each_behaviour_gets_its_verdict() {
     let fixture = Fixture::start(HOSTS, sites);
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "notes/0710.md",
         "# 笔记\n\
          1. [live](https://mp.weixin.qq.com/s/live) [deleted](https://mp.weixin.qq.com/s/deleted)\n\
@@ -111,7 +115,12 @@ fn each_behaviour_gets_its_verdict() {
          9. [ignored](https://example.org/gone-but-ignored) <!-- archiver-ignore -->\n",
     ).file("notes/0711.md", "again: [live](https://mp.weixin.qq.com/s/live)\n");
 
-    let (code, doc, results) = check(&tree, &fixture, &["--timeout", "1", "notes"]);
+    // Dead links make the exit status 2.
+    let Report { doc, results, .. } = tree
+        .check(&fixture)
+        .args(["--timeout", "1", "notes"])
+        .expect(Exit::Findings)
+        .report();
     let expected = [
         ("https://mp.weixin.qq.com/s/live", "ok"),
         ("https://mp.weixin.qq.com/s/deleted", "soft-dead"),
@@ -141,7 +150,6 @@ fn each_behaviour_gets_its_verdict() {
         assert_eq!(verdict(&results, url), want, "{url}: {:#}", results[url]);
     }
     assert_eq!(results.len(), expected.len(), "{results:#?}");
-    assert_eq!(code, 2, "dead links make the exit status 2");
 
     // What supports each verdict.
     let moved = &results["https://mp.weixin.qq.com/s/moved"];
@@ -216,9 +224,12 @@ fn no_host_ever_has_more_than_its_limit_in_flight() {
             "[a{i}](https://example.org/hop/{i}) [b{i}](https://example.net/page/{i})\n"
         ));
     }
-    tree.file("archiver.toml", FAST).file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "3", "n.md"]);
-    assert_eq!(code, 0);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--host-concurrency", "3", "n.md"])
+        .expect(Exit::Success)
+        .report();
     assert!(
         results
             .values()
@@ -253,13 +264,12 @@ fn a_slow_host_first_in_the_notes_does_not_hold_up_the_others() {
             note.push_str(&format!("- <https://{host}/{i}>\n"));
         }
     }
-    tree.file("archiver.toml", FAST).file("n.md", &note);
-    let (code, _, results) = check(
-        &tree,
-        &fixture,
-        &["--max-concurrency", "4", "--host-concurrency", "2", "n.md"],
-    );
-    assert_eq!(code, 0, "{results:#?}");
+    tree.file("archiver.toml", fast()).file("n.md", &note);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--max-concurrency", "4", "--host-concurrency", "2", "n.md"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(results.len(), 16);
     let (slow, fast) = (
         fixture.starts("a-slow.example"),
@@ -303,7 +313,7 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "https://www.bilibili.com/video/BV1\n\
          https://www.bilibili.com/setter\n\
@@ -311,16 +321,14 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
          http://www.bilibili.com/plain\n",
     );
     let run = |cookie: Option<&str>| {
-        let mut command = archiver_in(tree.path());
-        command
-            .args(["check", "--format", "json", "--no-state", "n.md"])
-            .args(fixture.args())
+        let mut run = tree
+            .check(&fixture)
+            .args(["--no-state", "n.md"])
             .env_remove("BILIBILI_COOKIE");
         if let Some(cookie) = cookie {
-            command.env("BILIBILI_COOKIE", cookie);
+            run = run.env("BILIBILI_COOKIE", cookie);
         }
-        let output = command.output().unwrap();
-        util::json_report(&output.stdout, &output.stderr).1
+        run.finish().report().results
     };
 
     let without = run(None);
@@ -375,7 +383,7 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
 
 #[test]
 fn the_shipped_intervals_keep_wechat_and_arxiv_under_their_limits() {
-    // No FAST config: the shipped rules, with their intervals.
+    // No fast() config: the shipped rules, with their intervals.
     let fixture = Fixture::start(&["mp.weixin.qq.com", "arxiv.org"], |req: &Req| {
         if req.host == "arxiv.org" {
             Reply::html("<title>paper</title>")
@@ -391,8 +399,10 @@ fn the_shipped_intervals_keep_wechat_and_arxiv_under_their_limits() {
         ));
     }
     tree.file("n.md", &note);
-    let (code, _, _) = check(&tree, &fixture, &["n.md"]);
-    assert_eq!(code, 0);
+    tree.check(&fixture)
+        .args(["n.md"])
+        .expect(Exit::Success)
+        .report();
     // WeChat shows a verification page beyond about 5 requests a second, arXiv
     // answers 429 beyond 4: no two starts closer than 1/5 s and 1/4 s.
     for (host, limit_per_second) in [("mp.weixin.qq.com", 5.0), ("arxiv.org", 4.0)] {
@@ -418,10 +428,13 @@ fn retry_after_holds_the_whole_host() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
+    tree.file("archiver.toml", fast())
         .file("n.md", "[a](https://example.org/a)\n");
-    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "1", "n.md"]);
-    assert_eq!(code, 0);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--host-concurrency", "1", "n.md"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(verdict(&results, "https://example.org/a"), "ok");
     assert_eq!(fixture.requests("example.org", "/a"), 2);
     let gap = gaps(&fixture, "example.org")[0];
@@ -431,14 +444,18 @@ fn retry_after_holds_the_whole_host() {
     let storm = Fixture::start(&["example.org"], |_: &Req| {
         Reply::status(429).header("retry-after", "0")
     });
-    let (code, _, results) = check(&tree, &storm, &["n.md"]);
+    // Blocked is not a failure by default.
+    let Report { results, .. } = tree
+        .check(&storm)
+        .args(["n.md"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(verdict(&results, "https://example.org/a"), "blocked");
     assert_eq!(
         storm.requests("example.org", "/a"),
         3,
         "the first try and 2 retries"
     );
-    assert_eq!(code, 0, "blocked is not a failure by default");
 }
 
 #[test]
@@ -449,42 +466,41 @@ fn network_failures_are_told_apart() {
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "[ok](https://example.org/) [refused](https://refused.example/) [nxdomain](https://no-such-host.invalid/)\n",
     );
     let refused = format!("refused.example:443=127.0.0.1:{closed_port}");
-    let (code, _, results) = check(&tree, &fixture, &["--connect-to", &refused, "n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--connect-to", &refused, "n.md"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(verdict(&results, "https://example.org/"), "ok");
     assert_eq!(verdict(&results, "https://refused.example/"), "dead");
     assert!(s(&results["https://refused.example/"], "reason").contains("refused"));
     assert_eq!(verdict(&results, "https://no-such-host.invalid/"), "dead");
-    assert_eq!(code, 2);
 }
 
 #[test]
 fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
     let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::html("ok"));
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
+    tree.file("archiver.toml", fast())
         .file("n.md", "[a](https://example.org/)\n");
     // The same server, without trusting its CA.
     let args: Vec<String> = fixture.args().into_iter().skip(2).collect();
-    let output = archiver_in(tree.path())
+    // An error is not in the default --fail-on.
+    let doc = tree
+        .archiver()
         .args(["check", "--format", "json"])
         .args(&args)
         .arg("n.md")
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .expect(Exit::Success)
+        .json();
     let result = &doc["results"][0];
     assert_eq!(s(result, "verdict"), "error");
     assert!(s(result, "reason").contains("TLS"), "{result}");
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "error is not in the default --fail-on"
-    );
 }
 
 #[test]
@@ -494,22 +510,20 @@ fn when_no_host_answers_the_network_is_down_not_the_links() {
         .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
         .collect();
     tree.file("many.md", &many);
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["check", "many.md"])
-        .assert()
-        .code(1)
-        .stderr(predicates::str::contains("network looks down"));
+        .expect(Exit::Error)
+        .stderr_has("network looks down");
 
     // A few dead domains are dead links, not a dead network.
     tree.file(
         "few.md",
         "[a](https://a.invalid/) [b](https://b.invalid/) [c](https://c.invalid/)\n",
     );
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["check", "few.md"])
-        .assert()
-        .code(2)
-        .stdout(predicates::str::contains("3 dead"));
+        .expect(Exit::Findings)
+        .stdout_has("3 dead");
 }
 
 #[test]
@@ -522,11 +536,14 @@ fn a_slow_live_host_among_many_dead_domains_proves_the_network_up() {
         .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
         .collect();
     note.push_str("[live](https://example.org/)\n");
-    tree.file("archiver.toml", FAST).file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["n.md"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(verdict(&results, "https://example.org/"), "ok");
     assert_eq!(verdict(&results, "https://host0.invalid/"), "dead");
-    assert_eq!(code, 2);
 }
 
 #[test]
@@ -548,11 +565,15 @@ fn odd_but_live_servers_are_not_failed() {
         _ => Reply::status(404),
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "[a](https://example.org/utf8) [b](https://example.org/cookie)\n",
     );
-    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["n.md"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(
         verdict(&results, "https://example.org/utf8"),
         "redirected",
@@ -564,7 +585,6 @@ fn odd_but_live_servers_are_not_failed() {
         "ok",
         "{results:#?}"
     );
-    assert_eq!(code, 0);
 }
 
 #[test]
@@ -576,8 +596,12 @@ fn a_retry_after_longer_than_allowed_blocks_the_host_without_asking_again() {
     let note: String = (0..10)
         .map(|i| format!("[{i}](https://example.org/{i})\n"))
         .collect();
-    tree.file("archiver.toml", FAST).file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "1", "n.md"]);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--host-concurrency", "1", "n.md"])
+        .expect(Exit::Success)
+        .report();
     assert!(
         results.values().all(|r| s(r, "verdict") == "blocked"),
         "{results:#?}"
@@ -587,7 +611,6 @@ fn a_retry_after_longer_than_allowed_blocks_the_host_without_asking_again() {
         1,
         "one 429 is enough to stop asking"
     );
-    assert_eq!(code, 0);
 }
 
 #[test]
@@ -600,18 +623,17 @@ fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "a.md",
         "fine: https://example.org/ok\n\nbad: [x](https://example.org/gone)\n",
     );
-    let output = archiver_in(tree.path())
+    let text = tree
+        .archiver()
         .arg("check")
         .args(fixture.args())
         .arg("a.md")
-        .output()
-        .unwrap();
-    let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .expect(Exit::Findings)
+        .stdout;
     assert!(text.starts_with("2 URLs (2 links) checked in "), "{text}");
     assert!(text.contains(": 1 ok, 1 dead\n"), "{text}");
     assert!(
@@ -623,26 +645,29 @@ fn text_report_lists_problems_by_note_and_urls_can_be_given_directly() {
     assert!(!text.contains("/ok"), "live links are not listed: {text}");
 
     // A URL on the command line; --fail-on decides the status.
-    archiver_in(tree.path())
+    tree.archiver()
         .arg("check")
         .args(fixture.args())
         .args(["--fail-on", "timeout", "https://example.org/gone"])
-        .assert()
-        .code(0)
-        .stdout(predicates::str::contains("(command line)"));
+        .expect(Exit::Success)
+        .stdout_has("(command line)");
 }
 
 #[test]
 fn exclusions_from_patterns_flags_and_the_ignore_file() {
     let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::status(404));
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
+    tree.file("archiver.toml", fast())
         .file(".archiverignore", "# known dead, kept for history\n^https://example\\.org/old/\n")
         .file(
             "n.md",
             "[a](https://example.org/old/1) [b](https://example.org/tmp/2) [c](https://example.org/live/3)\n",
         );
-    let (code, _, results) = check(&tree, &fixture, &["--exclude", "/tmp/", "n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--exclude", "/tmp/", "n.md"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(verdict(&results, "https://example.org/old/1"), "excluded");
     assert!(s(&results["https://example.org/old/1"], "reason").contains("old"));
     assert_eq!(verdict(&results, "https://example.org/tmp/2"), "excluded");
@@ -652,8 +677,11 @@ fn exclusions_from_patterns_flags_and_the_ignore_file() {
         1,
         "excluded URLs are not asked"
     );
-    assert_eq!(code, 2);
-    let (_, _, results) = check(&tree, &fixture, &["--include", "/live/", "n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--include", "/live/", "n.md"])
+        .finish()
+        .report();
     assert_eq!(verdict(&results, "https://example.org/tmp/2"), "excluded");
 }
 
@@ -725,8 +753,11 @@ fn the_deadline_runs_from_the_first_request_not_from_the_queue() {
         .map(|i| format!("[{i}](https://example.org/{i})\n"))
         .collect();
     tree.file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
-    assert_eq!(code, 0);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["n.md"])
+        .expect(Exit::Success)
+        .report();
     assert!(
         results.values().all(|r| s(r, "verdict") == "ok"),
         "{results:#?}"
@@ -748,7 +779,7 @@ fn output_goes_to_a_file_and_a_summary_to_stderr() {
         }
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "a.md",
         "[x](https://example.org/gone) [y](https://example.org/ok)\n",
     );
@@ -759,16 +790,15 @@ fn output_goes_to_a_file_and_a_summary_to_stderr() {
         ("github", "::error file=a.md,line=1,col=5"),
     ] {
         let out = tree.path().join(format!("report.{format}"));
-        archiver_in(tree.path())
+        tree.archiver()
             .arg("check")
             .args(fixture.args())
             .args(["--format", format, "--output"])
             .arg(&out)
             .arg("a.md")
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicates::str::contains("2 URLs (2 links) checked"));
+            .expect(Exit::Findings)
+            .stdout_is("")
+            .stderr_has("2 URLs (2 links) checked");
         let written = std::fs::read_to_string(&out).unwrap();
         assert!(written.contains(marker), "{format}: {written}");
     }
@@ -795,12 +825,15 @@ fn redirect_hops_do_not_queue_behind_other_urls() {
         .map(|i| format!("[{i}](https://example.org/from/{i})\n"))
         .collect();
     tree.file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["n.md"])
+        .expect(Exit::Success)
+        .report();
     assert!(
         results.values().all(|r| s(r, "verdict") == "redirected"),
         "{results:#?}"
     );
-    assert_eq!(code, 0);
     assert!(fixture.most_in_flight("example.org") <= 2);
 }
 
@@ -808,11 +841,15 @@ fn redirect_hops_do_not_queue_behind_other_urls() {
 fn exclusions_cover_local_links_and_ignored_occurrences_are_not_listed() {
     let fixture = Fixture::start(&["example.org"], |_: &Req| Reply::status(404));
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST).file(
+    tree.file("archiver.toml", fast()).file(
         "n.md",
         "[draft](drafts/missing.md)\n\n[gone](https://example.org/gone)\n\n[gone again](https://example.org/gone) <!-- archiver-ignore -->\n",
     );
-    let (_, _, results) = check(&tree, &fixture, &["--exclude", "^drafts/", "n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--exclude", "^drafts/", "n.md"])
+        .finish()
+        .report();
     assert_eq!(verdict(&results, "drafts/missing.md"), "excluded");
     let gone = &results["https://example.org/gone"];
     assert_eq!(s(gone, "verdict"), "dead");
@@ -847,7 +884,11 @@ fn rate_limits_that_cannot_be_waited_out_are_blocked_not_timeouts() {
         .chain(std::iter::once("[ok](https://ok.example/)\n".to_owned()))
         .collect();
     tree.file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["--host-concurrency", "1", "n.md"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--host-concurrency", "1", "n.md"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(results.len(), 7, "no URL vanishes: {results:#?}");
     for (url, result) in &results {
         let want = if url.contains("ok.example") {
@@ -858,7 +899,6 @@ fn rate_limits_that_cannot_be_waited_out_are_blocked_not_timeouts() {
         assert_eq!(s(result, "verdict"), want, "{url}: {result}");
     }
     assert_eq!(fixture.requests_to("huge.example"), 1);
-    assert_eq!(code, 0);
 }
 
 #[test]
@@ -867,13 +907,15 @@ fn a_trailing_dot_is_the_same_host_for_politeness() {
         Reply::html("ok").delay(Duration::from_millis(100))
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST);
+    tree.file("archiver.toml", fast());
     let note: String = (0..6)
         .map(|i| format!("[a{i}](https://example.org/{i}) [b{i}](https://example.org./{i}b)\n"))
         .collect();
     tree.file("n.md", &note);
-    let (code, _, _) = check(&tree, &fixture, &["--host-concurrency", "2", "n.md"]);
-    assert_eq!(code, 0);
+    tree.check(&fixture)
+        .args(["--host-concurrency", "2", "n.md"])
+        .expect(Exit::Success)
+        .report();
     assert!(
         fixture.most_in_flight("example.org") <= 2,
         "{}",
@@ -897,13 +939,16 @@ fn answers_count_as_they_come_for_the_network_down_test() {
         .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
         .collect();
     note.push_str("[live](https://live.example/start)\n");
-    tree.file("archiver.toml", FAST).file("n.md", &note);
-    let (code, _, results) = check(&tree, &fixture, &["--timeout", "10", "n.md"]);
+    tree.file("archiver.toml", fast()).file("n.md", &note);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--timeout", "10", "n.md"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(
         verdict(&results, "https://live.example/start"),
         "redirected"
     );
-    assert_eq!(code, 2);
 }
 
 #[cfg(target_os = "linux")]
@@ -925,7 +970,7 @@ fn a_progress_bar_is_drawn_on_a_terminal_and_nowhere_else() {
             "[a](https://example.org/{i}) [b](https://github.com/{i})\n"
         ));
     }
-    tree.file("archiver.toml", FAST).file("a.md", note);
+    tree.file("archiver.toml", fast()).file("a.md", note);
     let mut args = vec![
         "check".to_owned(),
         "--host-concurrency".to_owned(),
@@ -944,8 +989,7 @@ fn a_progress_bar_is_drawn_on_a_terminal_and_nowhere_else() {
     );
 
     // The same run with stderr on a pipe draws nothing: no bar, no cursor moves.
-    let output = archiver_in(tree.path()).args(&args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = tree.archiver().args(&args).finish().stderr;
     assert!(!stderr.contains("URLs,"), "a bar on a pipe: {stderr:?}");
     assert!(
         !stderr.contains('\u{1b}'),

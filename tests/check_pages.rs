@@ -8,23 +8,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, s};
+use util::{Report, Tree, s};
 
 /// Quick retries; no pacing.
 const QUICK: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n";
-
-/// Runs `archiver check --no-state --format json ARGS… notes` in `tree` against
-/// `fixture`; the results by URL.
-fn check(tree: &Tree, fixture: &Fixture, extra: &[&str]) -> BTreeMap<String, Value> {
-    let output = archiver_in(tree.path())
-        .args(["check", "--no-state", "--format", "json"])
-        .args(fixture.args())
-        .args(extra)
-        .arg("notes")
-        .output()
-        .unwrap();
-    util::json_report(&output.stdout, &output.stderr).1
-}
 
 fn verdict<'a>(results: &'a BTreeMap<String, Value>, url: &str) -> &'a str {
     results.get(url).map_or_else(
@@ -51,7 +38,11 @@ fn a_rule_with_page_markers_reads_the_page_without_saying_get() {
         "notes/a.md",
         "https://wiki.example.org/gone https://wiki.example.org/live\n",
     );
-    let results = check(&tree, &fixture, &[]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .finish()
+        .report();
     assert_eq!(
         verdict(&results, "https://wiki.example.org/gone"),
         "soft-dead"
@@ -110,7 +101,11 @@ fn a_200_page_titled_as_not_found_is_soft_dead_where_pages_are_read() {
          https://wiki.example.org/gone https://wiki.example.org/heading\n\
          https://example.org/titled-404\n",
     );
-    let results = check(&tree, &fixture, &[]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "notes"])
+        .finish()
+        .report();
     let deleted = "https://blog.csdn.net/a/article/details/1";
     assert_eq!(verdict(&results, deleted), "soft-dead");
     assert_eq!(s(&results[deleted], "reason"), "the page is titled «404»");
@@ -171,7 +166,11 @@ fn a_host_that_refuses_head_is_asked_with_get_after_a_few_refusals() {
         ),
     )
     .file("notes/a.md", notes);
-    let results = check(&tree, &fixture, &["--host-concurrency", "8"]);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "--host-concurrency", "8", "notes"])
+        .finish()
+        .report();
     let methods = |host: &str| -> Vec<String> {
         (0..30)
             .flat_map(|i| fixture.methods(host, &format!("/p/{i}")))

@@ -2,54 +2,47 @@
 
 mod util;
 
-use predicates::prelude::*;
-use util::{Tree, archiver, archiver_in, s};
+use util::{Exit, Tree, archiver, s};
 
 #[test]
 fn help_and_version_succeed() {
     archiver()
         .arg("--help")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("links").and(predicate::str::contains("Exit status")));
+        .expect(Exit::Success)
+        .stdout_has("links")
+        .stdout_has("Exit status");
     archiver()
         .args(["links", "--help"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("--unique").and(predicate::str::contains("--format")));
+        .expect(Exit::Success)
+        .stdout_has("--unique")
+        .stdout_has("--format");
     archiver()
         .arg("--version")
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with("archiver "));
+        .expect(Exit::Success)
+        .stdout_starts_with("archiver ");
 }
 
 #[test]
 fn usage_errors_exit_3_not_clap_s_2() {
-    archiver().assert().code(3);
+    archiver().expect(Exit::Usage);
     archiver()
         .args(["links", "--no-such-flag"])
-        .assert()
-        .code(3);
+        .expect(Exit::Usage);
     archiver()
         .args(["links", "--format", "yaml"])
-        .assert()
-        .code(3);
-    archiver().arg("frobnicate").assert().code(3);
+        .expect(Exit::Usage);
+    archiver().arg("frobnicate").expect(Exit::Usage);
 }
 
 #[test]
 fn config_show_prints_the_effective_configuration() {
     let tree = Tree::new();
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["config", "--show"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("# merged from: shipped config.toml")
-                .and(predicate::str::contains("name = \"wechat-image\""))
-                .and(predicate::str::contains("\"mmbiz.qpic.cn\"")),
-        );
+        .expect(Exit::Success)
+        .stdout_has("# merged from: shipped config.toml")
+        .stdout_has("name = \"wechat-image\"")
+        .stdout_has("\"mmbiz.qpic.cn\"");
 }
 
 #[test]
@@ -58,9 +51,8 @@ fn config_default_prints_the_shipped_file_verbatim() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
     archiver()
         .args(["config", "--default"])
-        .assert()
-        .success()
-        .stdout(shipped);
+        .expect(Exit::Success)
+        .stdout_is(shipped);
 }
 
 #[test]
@@ -82,12 +74,11 @@ fn a_user_file_merges_over_the_shipped_rules() {
     assert_eq!(kinds(&links), ["page", "article", "paper"]);
 
     // The same file through the environment.
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .env("ARCHIVER_CONFIG", "conf/mine.toml")
         .args(["links", "--format", "jsonl", "n.md"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&output.stdout).contains("\"kind\":\"article\""));
+        .finish()
+        .stdout_has("\"kind\":\"article\"");
 
     // And as ./archiver.toml, found without being named.
     std::fs::copy(
@@ -97,13 +88,11 @@ fn a_user_file_merges_over_the_shipped_rules() {
     .unwrap();
     let links = tree.links(&["n.md"]);
     assert_eq!(kinds(&links), ["page", "article", "paper"]);
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["config", "--show"])
-        .assert()
-        .stdout(
-            predicate::str::contains("archiver.toml")
-                .and(predicate::str::contains("name = \"wiki\"")),
-        );
+        .finish()
+        .stdout_has("archiver.toml")
+        .stdout_has("name = \"wiki\"");
 }
 
 #[test]
@@ -134,12 +123,11 @@ fn flags_and_environment_beat_files() {
     );
     let links = tree.links(&["n.md"]);
     assert_eq!(s(&links[0], "url"), "https://file.example/a.md");
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .env("ARCHIVER_BASE_URL", "https://env.example/")
         .args(["links", "--format", "jsonl", "n.md"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&output.stdout).contains("https://env.example/a.md"));
+        .finish()
+        .stdout_has("https://env.example/a.md");
     let links = tree.links(&["--base-url", "https://flag.example/", "n.md"]);
     assert_eq!(s(&links[0], "url"), "https://flag.example/a.md");
 }
@@ -153,29 +141,26 @@ fn bad_configuration_is_a_usage_error_that_names_the_file() {
             "[[sites]]\nname = \"x\"\nhosts = [\"not a host\"]\n",
         )
         .file("broken.toml", "[links\n");
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["--config", "typo.toml", "links", "."])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("typo.toml").and(predicate::str::contains("base_ulr")));
-    archiver_in(tree.path())
+        .expect(Exit::Usage)
+        .stderr_has("typo.toml")
+        .stderr_has("base_ulr");
+    tree.archiver()
         .args(["--config", "bad.toml", "links", "."])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("bad.toml").and(predicate::str::contains("not a host")));
-    archiver_in(tree.path())
+        .expect(Exit::Usage)
+        .stderr_has("bad.toml")
+        .stderr_has("not a host");
+    tree.archiver()
         .args(["--config", "broken.toml", "config"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("broken.toml"));
-    archiver_in(tree.path())
+        .expect(Exit::Usage)
+        .stderr_has("broken.toml");
+    tree.archiver()
         .args(["--config", "absent.toml", "links", "."])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("absent.toml"));
-    archiver_in(tree.path())
+        .expect(Exit::Usage)
+        .stderr_has("absent.toml");
+    tree.archiver()
         .args(["links", "--base-url", "notes/", "."])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("--base-url"));
+        .expect(Exit::Usage)
+        .stderr_has("--base-url");
 }

@@ -16,7 +16,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, archiver_process};
+use util::{Exit, Tree, archiver_in, archiver_process};
 
 const CONFIG: &str =
     "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
@@ -83,15 +83,15 @@ fn notes(tree: &Tree) {
 /// `verify`'s findings by kind, and whether temp files remain. A verify that
 /// could not read the archive at all (a torn manifest) fails the test.
 fn verify(dir: &Path) -> (Vec<String>, bool) {
-    let output = archiver_in(dir).arg("verify").output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let no_archive_yet = !dir.join("archive/manifest.jsonl").exists()
-        && String::from_utf8_lossy(&output.stderr).contains("archive");
+    let ran = archiver_in(dir).arg("verify").finish();
+    let stdout = &ran.stdout;
+    let no_archive_yet =
+        !dir.join("archive/manifest.jsonl").exists() && ran.stderr.contains("archive");
     assert!(
         stdout.contains(" rehashed, ") || no_archive_yet,
         "verify could not read the archive: {}{}",
         stdout,
-        String::from_utf8_lossy(&output.stderr)
+        ran.stderr
     );
     let problems = stdout
         .lines()
@@ -192,12 +192,10 @@ fn rewrite_killed_at_random_moments_leaves_each_note_old_or_new() {
     let tree = Tree::new();
     tree.file("archiver.toml", CONFIG);
     notes(&tree);
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+        .expect(Exit::Success);
     // Many notes, so a run is long enough to be cut.
     for copy in 0..200 {
         let text = std::fs::read(tree.path().join(format!("notes/{}.md", copy % 4))).unwrap();

@@ -7,6 +7,8 @@ mod util;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use util::Exit;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -38,9 +40,10 @@ fn every_option_of_every_command_is_in_docs_commands() {
     ];
     let mut missing = Vec::new();
     for command in commands {
-        let output = util::archiver().args([command, "--help"]).output().unwrap();
-        assert!(output.status.success(), "{command} --help");
-        let help = String::from_utf8_lossy(&output.stdout);
+        let help = util::archiver()
+            .args([command, "--help"])
+            .expect(Exit::Success)
+            .stdout;
         let found = options(&help);
         assert!(
             found.contains("--help"),

@@ -216,11 +216,11 @@ fn a_thematic_break_is_not_front_matter() {
 fn json_reports_put_the_summary_first() {
     let tree = Tree::new();
     tree.file("n.md", "[a](https://a.org)\n");
-    let output = util::archiver_in(tree.path())
+    let text = tree
+        .archiver()
         .args(["links", "--format", "json", "n.md"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(output.stdout).unwrap();
+        .finish()
+        .stdout;
     let summary = text.find("\"summary\"").unwrap();
     let links = text.find("\"links\"").unwrap();
     assert!(summary < links, "{text}");

@@ -5,7 +5,6 @@
 
 mod util;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use util::raw::RawServer;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, s};
+use util::{Exit, Ran, Report, Tree, s};
 
 /// Short limits, so the slow faults end quickly.
 const QUICK: &str = "[network]\ntimeout = \"2s\"\ndeadline = \"6s\"\nretries = 1\nretry_delay = \"20ms\"\nmax_retry_after = \"1s\"\n\n[fetch]\nwayback = false\n";
@@ -22,12 +21,6 @@ const QUICK: &str = "[network]\ntimeout = \"2s\"\ndeadline = \"6s\"\nretries = 1
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-fn check(tree: &Tree, args: &[String]) -> (Option<i32>, BTreeMap<String, Value>, Duration) {
-    let started = Instant::now();
-    let (code, results) = util::check_notes(tree.path(), args);
-    (code, results, started.elapsed())
 }
 
 #[test]
@@ -126,7 +119,9 @@ https://no-such-host.invalid/
             "{QUICK}\n[[sites]]\nname = \"raw\"\nhosts = [\"raw.example\"]\nmethod = \"get\"\n"
         ),
     );
-    let (code, results, took) = check(&tree, &args);
+    let started = Instant::now();
+    let (code, results) = util::check_notes(tree.path(), &args);
+    let took = started.elapsed();
     let verdict = |url: &str| -> (String, String) {
         let r = results
             .get(url)
@@ -222,7 +217,7 @@ fn private_redirects_are_followed_when_allowed_or_when_the_link_is_private_itsel
         "notes/n.md",
         "https://faults.example/to-localhost\n\nhttp://localhost/hop\n",
     );
-    let (_, results, _) = check(&tree, &args);
+    let (_, results) = util::check_notes(tree.path(), &args);
     assert_eq!(
         s(&results["https://faults.example/to-localhost"], "verdict"),
         "error"
@@ -234,7 +229,7 @@ fn private_redirects_are_followed_when_allowed_or_when_the_link_is_private_itsel
         "archiver.toml",
         QUICK.replace("[network]\n", "[network]\nallow_private_redirects = true\n"),
     );
-    let (_, results, _) = check(&tree, &args);
+    let (_, results) = util::check_notes(tree.path(), &args);
     assert_eq!(
         s(&results["https://faults.example/to-localhost"], "verdict"),
         "redirected"
@@ -250,15 +245,15 @@ fn downloads_that_promise_more_than_they_send_or_crawl_fail_and_leave_nothing() 
         "![short](http://raw.example/short.png)\n\n![slow](http://raw.example/trickle)\n",
     );
     let started = Instant::now();
-    let output = archiver_in(tree.path())
+    let ran = tree
+        .archiver()
         .args(["fetch", "--format", "json", "--kinds", "image"])
         .args(raw.args("raw.example"))
         .arg("notes")
         .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
+        .expect(Exit::Findings);
     let took = started.elapsed();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+    let Report { results, .. } = ran.report();
     let outcome = |url: &str| {
         let r = &results[url];
         (
@@ -278,7 +273,6 @@ fn downloads_that_promise_more_than_they_send_or_crawl_fail_and_leave_nothing() 
         ("failed".into(), "too-slow".into())
     );
     assert!(took < Duration::from_secs(60), "{took:?}");
-    assert_eq!(output.status.code(), Some(2));
     // Nothing half-written stays in the archive.
     let tmp = tree.path().join("archive/tmp");
     let left: Vec<_> = std::fs::read_dir(&tmp)
@@ -330,30 +324,17 @@ fn images_server() -> (Fixture, Tree) {
     (fixture, tree)
 }
 
-/// `verify`'s exit code and output for the archive at `archive`.
-fn verify(tree: &Tree, archive: &str) -> (Option<i32>, String) {
-    let output = archiver_in(tree.path())
-        .args(["verify", "--archive", archive])
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn a_full_disk_stops_fetch_with_a_clear_error_and_a_consistent_archive() {
     let (fixture, tree) = images_server();
-    let output = archiver_in(tree.path())
+    let stderr = tree
+        .archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
         .env("ARCHIVER_FAULT_DISK_FULL_AFTER", "150000")
         .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+        .expect(Exit::Error)
+        .stderr;
     assert!(
         stderr.contains("the disk holding the archive is full"),
         "{stderr}"
@@ -363,7 +344,14 @@ fn a_full_disk_stops_fetch_with_a_clear_error_and_a_consistent_archive() {
         "{stderr}"
     );
     // Whatever landed is whole and recorded; nothing half-written remains.
-    let (code, report) = verify(&tree, "archive");
+    let Ran {
+        code,
+        stdout: report,
+        ..
+    } = tree
+        .archiver()
+        .args(["verify", "--archive", "archive"])
+        .finish();
     assert!(
         !report.contains("corrupt")
             && !report.contains("missing")
@@ -373,14 +361,13 @@ fn a_full_disk_stops_fetch_with_a_clear_error_and_a_consistent_archive() {
     assert!(matches!(code, Some(0 | 2)), "{report}");
     assert!(walk(&tree.path().join("archive/tmp")).is_empty());
     // With room again, a rerun completes and the archive is clean.
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let (code, report) = verify(&tree, "archive");
-    assert_eq!(code, Some(0), "{report}");
+        .expect(Exit::Success);
+    tree.archiver()
+        .args(["verify", "--archive", "archive"])
+        .expect(Exit::Success);
 }
 
 #[cfg(target_os = "linux")]
@@ -417,16 +404,19 @@ fn a_real_full_disk_where_a_tmpfs_can_be_mounted() {
         }
     }
     let _unmount = Unmount(mount.clone());
-    let output = archiver_in(tree.path())
+    let stderr = tree
+        .archiver()
         .args(["fetch", "--archive", "small/archive", "notes"])
         .args(fixture.args())
         .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+        .expect(Exit::Error)
+        .stderr;
     assert!(stderr.contains("full"), "{stderr}");
-    let (_, report) = verify(&tree, "small/archive");
+    let report = tree
+        .archiver()
+        .args(["verify", "--archive", "small/archive"])
+        .finish()
+        .stdout;
     assert!(
         !report.contains("corrupt")
             && !report.contains("missing")
@@ -454,12 +444,12 @@ fn a_page_cannot_name_a_private_address_for_fetch_to_ask() {
     let tree = Tree::new();
     tree.file("archiver.toml", QUICK)
         .file("notes/n.md", "[paper](https://openreview.net/forum)\n");
-    let output = archiver_in(tree.path())
+    let Report { results, .. } = tree
+        .archiver()
         .args(["fetch", "--format", "json", "--kinds", "paper", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+        .finish()
+        .report();
     let result = &results["https://openreview.net/forum"];
     assert_eq!(s(result, "outcome"), "failed", "{result}");
     assert_eq!(s(result, "reason_code"), "private-redirect", "{result}");
@@ -497,7 +487,7 @@ fn a_redirect_to_a_name_that_resolves_to_loopback_is_refused_at_the_connection()
     let tree = Tree::new();
     tree.file("archiver.toml", QUICK)
         .file("notes/n.md", "https://faults.example/away\n");
-    let (_, results, _) = check(&tree, &fixture.args());
+    let (_, results) = util::check_notes(tree.path(), &fixture.args());
     let result = &results["https://faults.example/away"];
     assert_eq!(s(result, "verdict"), "error", "{result}");
     assert!(s(result, "reason").contains("private address"), "{result}");

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 use util::media_hosts::{self, PAPER_HOSTS, is_dead, placeholder};
-use util::{archiver_in, corpus, links_in, s};
+use util::{Exit, Report, corpus, links_in, s};
 
 /// Whether the imitation serves `url` as a file archiver may keep, following
 /// the shipped rules as a user would expect them to work: WeChat's `/0` original
@@ -50,13 +50,13 @@ fn every_image_and_paper_link_is_archived_or_says_why() {
     let tree = util::Tree::new();
     tree.file("archiver.toml", media_hosts::config());
 
-    let output = archiver_in(tree.path())
+    let Report { results, .. } = tree
+        .archiver()
         .args(["fetch", "--format", "json"])
         .args(fixture.args())
         .arg(dir.join("."))
-        .output()
-        .unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+        .expect(Exit::Findings)
+        .report();
     let placeholder_sha: String = Sha256::digest(placeholder())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -132,14 +132,7 @@ fn every_image_and_paper_link_is_archived_or_says_why() {
         "{known} of {} links with a known fate",
         links.len()
     );
-    assert_eq!(output.status.code(), Some(2), "{by_outcome:?}");
     // WeChat images were asked with no Referer: the one foreign request is the
     // probe that learns the placeholder.
-    let verify = archiver_in(tree.path()).arg("verify").output().unwrap();
-    assert_eq!(
-        verify.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    tree.archiver().arg("verify").expect(Exit::Success);
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in};
+use util::{Exit, Report, Tree, archiver_in};
 
 const FAST: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\nretries = 0\n";
 
@@ -35,20 +35,6 @@ fn notes() -> Tree {
     tree
 }
 
-/// Runs `check --format json` with `extra`; the exit code, the document, the
-/// results by URL.
-fn check(tree: &Tree, fixture: &Fixture, extra: &[&str]) -> (i32, Value, BTreeMap<String, Value>) {
-    let output = archiver_in(tree.path())
-        .args(["check", "--format", "json"])
-        .args(fixture.args())
-        .args(extra)
-        .arg("notes")
-        .output()
-        .unwrap();
-    let (doc, results) = util::json_report(&output.stdout, &output.stderr);
-    (output.status.code().unwrap_or(-1), doc, results)
-}
-
 fn history(results: &BTreeMap<String, Value>, url: &str) -> (String, String, u64) {
     let h = &results[url]["history"];
     (
@@ -64,26 +50,32 @@ fn a_link_that_dies_is_new_then_still_failing_then_recovered() {
     let tree = notes();
     const FLAKY: &str = "https://example.org/flaky";
 
-    let (code, doc, results) = check(&tree, &fixture, &[]);
-    assert_eq!(code, 0, "{doc}");
+    let Report { doc, results, .. } = tree
+        .check(&fixture)
+        .arg("notes")
+        .expect(Exit::Success)
+        .report();
     assert_eq!(history(&results, FLAKY).0, "ok");
     assert_eq!(doc["summary"]["recovered"], serde_json::json!([]));
     assert!(tree.path().join(".archiver/state.db").is_file());
 
     alive.store(false, Ordering::SeqCst);
-    let (code, _, results) = check(&tree, &fixture, &[]);
-    assert_eq!(code, 2);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .arg("notes")
+        .expect(Exit::Findings)
+        .report();
     let (state, since, runs) = history(&results, FLAKY);
     assert_eq!((state.as_str(), runs), ("new", 1));
     assert!(humantime::parse_rfc3339(&since).is_ok(), "{since}");
     // The text report says it too.
-    let output = archiver_in(tree.path())
+    let text = tree
+        .archiver()
         .arg("check")
         .args(fixture.args())
         .args(["--no-state", "notes"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
+        .finish()
+        .stdout;
     assert!(
         !text.contains("[new]"),
         "no history without a state: {text}"
@@ -91,19 +83,22 @@ fn a_link_that_dies_is_new_then_still_failing_then_recovered() {
 
     // Third run: still failing, since the second run's check; --only-new does
     // not fail on it.
-    let (code, _, results) = check(&tree, &fixture, &["--only-new"]);
-    assert_eq!(code, 0);
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--only-new", "notes"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(
         history(&results, FLAKY),
         ("still-failing".to_owned(), since.clone(), 2)
     );
-    let output = archiver_in(tree.path())
+    let text = tree
+        .archiver()
         .arg("check")
         .args(fixture.args())
         .arg("notes")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
+        .finish()
+        .stdout;
     assert!(
         text.contains(&format!(
             "dead           {FLAKY}  [still failing since {}, 3 runs]  (HTTP 404)",
@@ -114,19 +109,21 @@ fn a_link_that_dies_is_new_then_still_failing_then_recovered() {
 
     // It comes back: recovered, in the result and in the summary.
     alive.store(true, Ordering::SeqCst);
-    let (code, doc, results) = check(&tree, &fixture, &[]);
-    assert_eq!(code, 0);
+    let Report { doc, results, .. } = tree
+        .check(&fixture)
+        .arg("notes")
+        .expect(Exit::Success)
+        .report();
     assert_eq!(history(&results, FLAKY).0, "recovered");
     assert_eq!(doc["summary"]["recovered"], serde_json::json!([FLAKY]));
     assert_eq!(history(&results, "https://example.org/ok").2, 5);
 
     // `history` tells the whole story, newest first.
-    let output = archiver_in(tree.path())
+    let record = tree
+        .archiver()
         .args(["history", "--format", "json", FLAKY])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let record: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .expect(Exit::Success)
+        .json();
     let verdicts: Vec<&str> = record["checks"]
         .as_array()
         .unwrap()
@@ -136,28 +133,24 @@ fn a_link_that_dies_is_new_then_still_failing_then_recovered() {
     assert_eq!(verdicts, ["ok", "dead", "dead", "dead", "ok"]);
     assert_eq!(record["failing"], false);
     assert_eq!(record["notes"], serde_json::json!(["notes/a.md"]));
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["history", "https://example.org/never"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no check of it is recorded"));
+        .expect(Exit::Error)
+        .stderr_has("no check of it is recorded");
 
     // `report` over the week: it flapped (died, then recovered).
-    let output = archiver_in(tree.path())
+    let week = tree
+        .archiver()
         .args(["report", "--since", "7d", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    let week: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .expect(Exit::Success)
+        .json();
     assert_eq!(week["runs"], 5);
     assert_eq!(week["urls"], 2);
     assert_eq!(week["links"][0]["url"], FLAKY);
     assert_eq!(week["links"][0]["change"], "flapped");
     assert_eq!(week["by_host"]["example.org"]["flapped"], 1);
     assert_eq!(week["by_note"]["notes/a.md"]["flapped"], 1);
-    let text = archiver_in(tree.path()).args(["report"]).output().unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = tree.archiver().args(["report"]).finish().stdout;
     assert!(text.contains("5 runs, 2 URLs checked; 1 flapped"), "{text}");
 }
 
@@ -166,13 +159,18 @@ fn max_age_reuses_fresh_working_results_and_asks_again_for_failures() {
     let (fixture, _alive) = switchable();
     let tree = notes();
     tree.file("notes/b.md", "[gone](https://example.org/gone)\n");
-    let (code, _, _) = check(&tree, &fixture, &[]);
-    assert_eq!(code, 2);
+    tree.check(&fixture)
+        .arg("notes")
+        .expect(Exit::Findings)
+        .report();
     let asked = |path: &str| fixture.requests("example.org", path);
     let before = (asked("/ok"), asked("/flaky"), asked("/gone"));
 
-    let (code, doc, results) = check(&tree, &fixture, &["--max-age", "24h"]);
-    assert_eq!(code, 2);
+    let Report { doc, results, .. } = tree
+        .check(&fixture)
+        .args(["--max-age", "24h", "notes"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(
         (asked("/ok"), asked("/flaky"), asked("/gone")),
         (before.0, before.1, before.2 + 1),
@@ -195,9 +193,15 @@ fn max_age_reuses_fresh_working_results_and_asks_again_for_failures() {
     );
 
     // --no-cache asks everything again; so does a max age already passed.
-    check(&tree, &fixture, &["--max-age", "24h", "--no-cache"]);
+    tree.check(&fixture)
+        .args(["--max-age", "24h", "--no-cache", "notes"])
+        .finish()
+        .report();
     assert_eq!(asked("/ok"), before.0 + 1);
-    check(&tree, &fixture, &["--max-age", "0s"]);
+    tree.check(&fixture)
+        .args(["--max-age", "0s", "notes"])
+        .finish()
+        .report();
     assert_eq!(asked("/ok"), before.0 + 2);
 }
 
@@ -206,42 +210,37 @@ fn a_baseline_accepts_old_failures_and_fails_on_new_ones() {
     let (fixture, alive) = switchable();
     let tree = notes();
     tree.file("notes/b.md", "[gone](https://example.org/gone)\n");
-    let (code, _, _) = check(
-        &tree,
-        &fixture,
-        &["--no-state", "--write-baseline", "ci/baseline"],
-    );
-    assert_eq!(code, 2);
+    tree.check(&fixture)
+        .args(["--no-state", "--write-baseline", "ci/baseline", "notes"])
+        .expect(Exit::Findings)
+        .report();
     let baseline = std::fs::read_to_string(tree.path().join("ci/baseline")).unwrap();
     assert!(
         baseline.ends_with("\ndead\thttps://example.org/gone\n"),
         "{baseline}"
     );
 
-    let (code, doc, _) = check(
-        &tree,
-        &fixture,
-        &["--no-state", "--baseline", "ci/baseline"],
-    );
-    assert_eq!(code, 0, "{doc}");
+    let Report { doc, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "--baseline", "ci/baseline", "notes"])
+        .expect(Exit::Success)
+        .report();
     assert_eq!(doc["summary"]["baselined"], 1);
 
     alive.store(false, Ordering::SeqCst);
-    let (code, _, results) = check(
-        &tree,
-        &fixture,
-        &["--no-state", "--baseline", "ci/baseline"],
-    );
-    assert_eq!(code, 2, "a failure not in the baseline fails the run");
+    // A failure not in the baseline fails the run.
+    let Report { results, .. } = tree
+        .check(&fixture)
+        .args(["--no-state", "--baseline", "ci/baseline", "notes"])
+        .expect(Exit::Findings)
+        .report();
     assert_eq!(results["https://example.org/flaky"]["verdict"], "dead");
 
     tree.file("ci/bad", "https://example.org/gone\n");
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["check", "--no-state", "--baseline", "ci/bad", "notes"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("ci/bad:1"));
+        .expect(Exit::Usage)
+        .stderr_has("ci/bad:1");
 }
 
 fn git(tree: &Tree, args: &[&str]) {
@@ -317,8 +316,12 @@ fn changed_since_checks_only_the_links_a_change_touched() {
     );
 
     let urls = |extra: &[&str]| -> Vec<String> {
-        let (code, doc, results) = check(&tree, &fixture, extra);
-        assert_eq!(code, 0, "{doc}");
+        let Report { results, .. } = tree
+            .check(&fixture)
+            .args(extra)
+            .arg("notes")
+            .expect(Exit::Success)
+            .report();
         results.keys().cloned().collect()
     };
     assert_eq!(
@@ -349,7 +352,7 @@ fn changed_since_checks_only_the_links_a_change_touched() {
     assert_eq!(fixture.requests("example.org", "/old-1"), 1);
     // Run from a folder outside the repository: git is asked in the notes'.
     let elsewhere = Tree::new();
-    let output = archiver_in(elsewhere.path())
+    let Report { results, .. } = archiver_in(elsewhere.path())
         .args([
             "check",
             "--format",
@@ -362,15 +365,13 @@ fn changed_since_checks_only_the_links_a_change_touched() {
         .arg(tree.path().join("archiver.toml"))
         .args(fixture.args())
         .arg(tree.path().join("notes"))
-        .output()
-        .unwrap();
-    let (doc, results) = util::json_report(&output.stdout, &output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{doc}");
+        .expect(Exit::Success)
+        .report();
     assert_eq!(
         results.keys().map(String::as_str).collect::<Vec<_>>(),
         urls(&["--no-state", "--changed-since", "main"])
     );
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args([
             "check",
             "--no-state",
@@ -378,10 +379,8 @@ fn changed_since_checks_only_the_links_a_change_touched() {
             "no-such-branch",
             "notes",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--changed-since no-such-branch"));
+        .expect(Exit::Usage)
+        .stderr_has("--changed-since no-such-branch");
 }
 
 #[test]
@@ -450,18 +449,20 @@ fn an_unusable_state_database_costs_the_history_not_the_check() {
     let tree = notes();
     // A folder cannot be made inside a file.
     let unusable = "notes/a.md/state.db";
-    let (code, doc, results) = check(&tree, &fixture, &["--state", unusable]);
+    let Report { doc, results, .. } = tree
+        .check(&fixture)
+        .args(["--state", unusable, "notes"])
+        .expect(Exit::Error)
+        .report();
     // The report is whole, and the run fails: its results are not recorded.
-    assert_eq!(code, 1, "{doc}");
     assert_eq!(doc["summary"]["by_verdict"]["ok"], 2, "{doc}");
     assert!(results["https://example.org/ok"].get("history").is_none());
-    let output = archiver_in(tree.path())
+    let stderr = tree
+        .archiver()
         .args(["check", "--only-new", "--state", unusable, "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .expect(Exit::Error)
+        .stderr;
     assert!(
         stderr.contains("state database notes/a.md/state.db"),
         "{stderr}"

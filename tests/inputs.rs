@@ -4,19 +4,13 @@
 
 mod util;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, s};
+use util::{Exit, Ran, Tree, s};
 
 const QUICK: &str = "[network]\ntimeout = \"3s\"\nretries = 0\n";
-
-fn check(tree: &Tree, args: &[String]) -> (Option<i32>, BTreeMap<String, Value>) {
-    util::check_notes(tree.path(), args)
-}
 
 #[test]
 fn chinese_paths_spaces_idn_hosts_and_script_uris_each_get_a_verdict() {
@@ -44,7 +38,7 @@ fn chinese_paths_spaces_idn_hosts_and_script_uris_each_get_a_verdict() {
 [bad](<https://exa mple.org/>)
 ",
     );
-    let (code, results) = check(&tree, &fixture.args());
+    let (code, results) = util::check_notes(tree.path(), &fixture.args());
     let verdict = |url: &str| {
         s(
             results
@@ -134,20 +128,6 @@ fn a_symlinked_folder_in_the_notes_is_not_walked_out_of_the_tree() {
     assert_eq!(urls, ["https://a.example.org/in"]);
 }
 
-/// Runs `archiver ARGS…` in `dir`, killed after `within`; the exit code (`None`
-/// when it had to be killed) and stderr.
-fn run_within(dir: &std::path::Path, args: &[&str], within: Duration) -> (Option<i32>, String) {
-    let output = util::archiver_in(dir)
-        .args(args)
-        .timeout(within)
-        .output()
-        .expect("archiver runs");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[cfg(unix)]
 #[test]
 fn a_fifo_or_a_device_named_on_the_command_line_is_an_error_naming_it() {
@@ -161,11 +141,17 @@ fn a_fifo_or_a_device_named_on_the_command_line_is_an_error_naming_it() {
         .expect("mkfifo runs");
     assert!(made.success());
     // gc needs an archive, and holds its lock while it reads the notes.
-    let (code, stderr) = run_within(tree.path(), &["fetch", "notes"], Duration::from_secs(30));
-    assert_eq!(code, Some(0), "{stderr}");
+    tree.archiver()
+        .args(["fetch", "notes"])
+        .timeout(Duration::from_secs(30))
+        .expect(Exit::Success);
     for command in ["links", "check", "fetch", "rewrite", "gc"] {
         for (input, kind) in [("pipe.md", "FIFO"), ("/dev/zero", "character device")] {
-            let (code, stderr) = run_within(tree.path(), &[command, input], Duration::from_secs(1));
+            let Ran { code, stderr, .. } = tree
+                .archiver()
+                .args([command, input])
+                .timeout(Duration::from_secs(1))
+                .finish();
             assert_eq!(
                 code,
                 Some(1),
@@ -224,23 +210,23 @@ fn symlink_loops_are_named_and_the_walk_names_what_it_passes_over() {
     let notes = tree.path().join("notes");
     std::os::unix::fs::symlink("loop.md", notes.join("loop.md")).unwrap();
     std::os::unix::fs::symlink("gone.md", notes.join("dangling.md")).unwrap();
-    let (code, stderr) = run_within(
-        tree.path(),
-        &["links", "notes/loop.md"],
-        Duration::from_secs(10),
-    );
-    assert_eq!(code, Some(1), "{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["links", "notes/loop.md"])
+        .timeout(Duration::from_secs(10))
+        .expect(Exit::Error)
+        .stderr;
     assert!(
         stderr.contains("notes/loop.md: is a symbolic link loop"),
         "{stderr}"
     );
     assert!(!stderr.contains("no such file"), "{stderr}");
-    let (code, stderr) = run_within(
-        tree.path(),
-        &["links", "notes/dangling.md"],
-        Duration::from_secs(10),
-    );
-    assert_eq!(code, Some(1), "{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["links", "notes/dangling.md"])
+        .timeout(Duration::from_secs(10))
+        .expect(Exit::Error)
+        .stderr;
     assert!(
         stderr.contains("notes/dangling.md: is a symbolic link to gone.md, which does not exist"),
         "{stderr}"
@@ -251,12 +237,12 @@ fn symlink_loops_are_named_and_the_walk_names_what_it_passes_over() {
         .status()
         .expect("mkfifo runs");
     assert!(made.success());
-    let (code, stderr) = run_within(
-        tree.path(),
-        &["links", "-v", "notes"],
-        Duration::from_secs(10),
-    );
-    assert_eq!(code, Some(0), "{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["links", "-v", "notes"])
+        .timeout(Duration::from_secs(10))
+        .expect(Exit::Success)
+        .stderr;
     for skipped in [
         "skipped notes/loop.md: a symbolic link",
         "skipped notes/dangling.md: a symbolic link",
@@ -275,20 +261,17 @@ fn a_note_over_max_note_size_is_skipped_with_a_warning_naming_it() {
             "notes/big.md",
             format!("[b](https://a.example.org/b)\n{}", "x".repeat(2000)),
         );
-    let output = util::archiver_in(tree.path())
+    let Ran { stdout, stderr, .. } = tree
+        .archiver()
         .args(["links", "--format", "jsonl", "notes"])
         .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+        .expect(Exit::Success);
     assert!(
         stderr.contains(
             "warning: skipped notes/big.md: larger (2.0 KB) than input.max_note_size (1KB); not read"
         ),
         "{stderr}"
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("https://a.example.org/a"), "{stdout}");
     assert!(!stdout.contains("https://a.example.org/b"), "{stdout}");
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, archiver_process, s};
+use util::{Exit, Ran, Tree, archiver_process, s};
 
 /// Quick retries, and no Wayback Machine: a test never asks the real one.
 const FAST: &str =
@@ -41,22 +41,8 @@ fn object_of(bytes: &[u8]) -> String {
     format!("objects/{}/{sha}.png", &sha[..2])
 }
 
-/// Runs `archiver ARGS…` in `tree` (with the fixture's network options for
-/// `fetch`); exit code, stdout, stderr.
-fn run(tree: &Tree, fixture: &Fixture, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = archiver_in(tree.path());
-    cmd.args(args);
-    if args.first() == Some(&"fetch") {
-        cmd.args(fixture.args());
-    }
-    cmd.timeout(Duration::from_secs(60));
-    let output = cmd.output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+/// Long enough for any run here; a hung one fails its test.
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// Every path under `archive/objects`, relative to the archive.
 fn objects(tree: &Tree) -> BTreeSet<String> {
@@ -112,8 +98,11 @@ fn deleting_the_lock_file_does_not_let_gc_in_beside_a_fetch() {
     let tree = Tree::new();
     tree.file("archiver.toml", FAST)
         .file("notes/n.md", "![](https://img.example.org/first.png)\n");
-    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
-    assert_eq!(code, 0, "{stderr}");
+    tree.archiver()
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .timeout(LIMIT)
+        .expect(Exit::Success);
     tree.file(
         "notes/n.md",
         "![](https://img.example.org/first.png)\n\
@@ -138,11 +127,24 @@ fn deleting_the_lock_file_does_not_let_gc_in_beside_a_fetch() {
     assert!(lock.exists(), "the fetch says who holds the archive");
     std::fs::remove_file(&lock).unwrap();
 
-    let (code, stdout, stderr) = run(&tree, &fixture, &["gc", "notes"]);
+    let Ran {
+        code,
+        stdout,
+        stderr,
+        ..
+    } = tree
+        .archiver()
+        .args(["gc", "notes"])
+        .timeout(LIMIT)
+        .finish();
     let now = objects(&tree);
     signal(&child, rustix::process::Signal::KILL);
     child.wait().unwrap();
-    assert_eq!(code, 1, "gc got in beside the fetch: {stdout}{stderr}");
+    assert_eq!(
+        code,
+        Some(1),
+        "gc got in beside the fetch: {stdout}{stderr}"
+    );
     assert!(
         stderr.contains("archive locked by another archiver run"),
         "{stderr}"
@@ -173,10 +175,10 @@ fn a_second_run_is_told_which_process_on_which_host_holds_the_archive() {
     wait_for("the fetch takes the lock", || {
         std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("archiver fetch"))
     });
-    let (code, _, stderr) = run(&tree, &fixture, &["verify"]);
+    let Ran { code, stderr, .. } = tree.archiver().args(["verify"]).timeout(LIMIT).finish();
     signal(&child, rustix::process::Signal::KILL);
     child.wait().unwrap();
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("archive locked by pid {} on host ", child.id()))
             && stderr.contains("(`archiver fetch`)"),
@@ -257,8 +259,11 @@ fn three_images() -> (Fixture, Tree, [Vec<u8>; 3]) {
          ![](https://img.example.org/two.png)\n\
          ![](https://img.example.org/three.png)\n",
     );
-    let (code, _, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
-    assert_eq!(code, 0, "{stderr}");
+    tree.archiver()
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .timeout(LIMIT)
+        .expect(Exit::Success);
     (fixture, tree, images)
 }
 
@@ -281,8 +286,13 @@ fn fetch_repairs_a_truncated_object_and_one_replaced_by_a_symlink() {
     std::fs::remove_file(&linked).unwrap();
     std::os::unix::fs::symlink(&outside, &linked).unwrap();
 
-    let (code, stdout, stderr) = run(&tree, &fixture, &["fetch", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = tree
+        .archiver()
+        .args(["fetch", "notes"])
+        .args(fixture.args())
+        .timeout(LIMIT)
+        .expect(Exit::Success)
+        .stdout;
     assert!(stdout.contains("fetched 3"), "{stdout}");
     for (path, bytes) in [
         (&truncated, &images[0]),
@@ -297,8 +307,12 @@ fn fetch_repairs_a_truncated_object_and_one_replaced_by_a_symlink() {
         );
         assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
     }
-    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
-    assert_eq!(code, 0, "{stdout}");
+    let stdout = tree
+        .archiver()
+        .args(["verify"])
+        .timeout(LIMIT)
+        .expect(Exit::Success)
+        .stdout;
     assert!(stdout.contains("clean"), "{stdout}");
 }
 
@@ -454,6 +468,8 @@ fn sigterm_records_every_object_that_landed() {
     let present = objects(&tree);
     assert_eq!(present, landed.iter().cloned().collect::<BTreeSet<_>>());
     assert_eq!(recorded, present);
-    let (code, stdout, _) = run(&tree, &fixture, &["verify"]);
-    assert_eq!(code, 0, "{stdout}");
+    tree.archiver()
+        .args(["verify"])
+        .timeout(LIMIT)
+        .expect(Exit::Success);
 }

@@ -5,9 +5,8 @@ mod util;
 
 use std::path::Path;
 
-use predicates::prelude::*;
 use serde_json::Value;
-use util::{Tree, archiver, archiver_in, assert_spans_match_raw, links_in, s, span};
+use util::{Exit, Tree, archiver, archiver_in, assert_spans_match_raw, links_in, s, span};
 
 fn fixtures() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/links"))
@@ -272,18 +271,17 @@ fn invalid_utf8_is_read_lossily_with_exact_spans_and_a_warning() {
     let mut bytes = b"caf\xe9 \xff\xfe [x](https://a.org/\xe9t\xe9) <https://b.org/y>\n".to_vec();
     bytes.extend_from_slice("中文 https://c.org/z\n".as_bytes());
     tree.file("latin1.md", &bytes);
-    let output = archiver_in(tree.path())
+    let ran = tree
+        .archiver()
         .args(["links", "--format", "jsonl", "latin1.md"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .expect(Exit::Success);
+    let stderr = &ran.stderr;
     assert!(
         stderr.contains("latin1.md") && stderr.contains("not valid UTF-8"),
         "{stderr}"
     );
-    let links: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
+    let links: Vec<Value> = ran
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -404,45 +402,35 @@ fn glob_patterns_are_expanded() {
         ["notes/2022/b.md", "notes/2022/c.html"]
     );
     assert_eq!(files("*.md"), ["top.md"]);
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "nothing/*.md"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "pattern `nothing/*.md` matched no files",
-        ));
-    archiver_in(tree.path())
+        .expect(Exit::Error)
+        .stderr_has("pattern `nothing/*.md` matched no files");
+    tree.archiver()
         .args(["links", "notes/[.md"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("invalid glob pattern"));
+        .expect(Exit::Usage)
+        .stderr_has("invalid glob pattern");
 }
 
 #[test]
 fn standard_input_is_a_note_named_dash() {
     let tree = Tree::new();
-    let output = archiver_in(tree.path())
+    let links = tree
+        .archiver()
         .args(["links", "--format", "jsonl", "-"])
-        .write_stdin("见 [论文](https://arxiv.org/abs/2203.13254) ![](img/a.png)\n")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let links: Vec<Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .stdin("见 [论文](https://arxiv.org/abs/2203.13254) ![](img/a.png)\n")
+        .expect(Exit::Success)
+        .jsonl();
     assert_eq!(links.len(), 2);
     assert_eq!((s(&links[0], "file"), s(&links[0], "kind")), ("-", "paper"));
     assert_eq!(links[0]["column"].as_u64(), Some(8));
     assert_eq!(s(&links[1], "url"), "img/a.png");
 
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "--stdin-format", "html", "-"])
-        .write_stdin("<img src=\"https://mmbiz.qpic.cn/x/640\">")
-        .assert()
-        .success()
-        .stdout("-:1:11  image    https://mmbiz.qpic.cn/x/640\n");
+        .stdin("<img src=\"https://mmbiz.qpic.cn/x/640\">")
+        .expect(Exit::Success)
+        .stdout_is("-:1:11  image    https://mmbiz.qpic.cn/x/640\n");
 }
 
 #[test]
@@ -450,14 +438,11 @@ fn unreadable_and_missing_inputs_are_errors_that_do_not_stop_the_others() {
     let tree = Tree::new();
     tree.file("good.md", "[g](https://g.org)");
     std::fs::create_dir(tree.path().join("dir.md")).unwrap();
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "missing.md", "good.md"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("good.md:1:5"))
-        .stderr(predicate::str::contains(
-            "missing.md: no such file or directory",
-        ));
+        .expect(Exit::Error)
+        .stdout_has("good.md:1:5")
+        .stderr_has("missing.md: no such file or directory");
 }
 
 #[test]
@@ -476,12 +461,11 @@ fn a_note_without_read_permission_is_named_in_the_error() {
         );
         return;
     }
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "."])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("open.md"))
-        .stderr(predicate::str::contains("cannot read locked.md"));
+        .expect(Exit::Error)
+        .stdout_has("open.md")
+        .stderr_has("cannot read locked.md");
 }
 
 #[test]
@@ -490,34 +474,29 @@ fn other_files_are_skipped_with_a_note_under_verbose() {
     tree.file("n.md", "[n](https://n.org)")
         .file("data.json", "{}")
         .file("bin.md", b"\x00\x01binary [x](https://x.org)");
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "."])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("data.json").not())
-        .stderr(predicate::str::contains("bin.md: binary file"));
-    archiver_in(tree.path())
+        .expect(Exit::Success)
+        .stderr_lacks("data.json")
+        .stderr_has("bin.md: binary file");
+    tree.archiver()
         .args(["-v", "links", "."])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("skipped data.json: not a note"));
+        .expect(Exit::Success)
+        .stderr_has("skipped data.json: not a note");
     // Named explicitly, any text file is read, as Markdown.
     tree.file("notes.rst", "see https://rst.example/x");
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "notes.rst"])
-        .assert()
-        .success()
-        .stdout("notes.rst:1:5  page     https://rst.example/x\n");
+        .expect(Exit::Success)
+        .stdout_is("notes.rst:1:5  page     https://rst.example/x\n");
 }
 
 #[test]
 fn json_has_a_summary_then_the_links() {
-    let output = archiver_in(fixtures())
+    let doc = archiver_in(fixtures())
         .args(["links", "--format", "json", "constructs.md", "page.html"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .expect(Exit::Success)
+        .json();
     let summary = &doc["summary"];
     assert_eq!(summary["notes"], 2);
     assert_eq!(summary["links"], 28);
@@ -533,11 +512,10 @@ fn json_has_a_summary_then_the_links() {
 
 #[test]
 fn csv_has_a_header_and_span_columns() {
-    let output = archiver_in(fixtures())
+    let text = archiver_in(fixtures())
         .args(["links", "--format", "csv", "page.html"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(output.stdout).unwrap();
+        .finish()
+        .stdout;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(
@@ -569,11 +547,10 @@ fn csv_has_a_header_and_span_columns() {
     // An empty listing still has its header.
     let tree = Tree::new();
     tree.file("none.md", "no links");
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "--format", "csv", "none.md"])
-        .assert()
-        .success()
-        .stdout(predicate::str::starts_with("file,line,column,span_start"));
+        .expect(Exit::Success)
+        .stdout_starts_with("file,line,column,span_start");
 }
 
 #[test]
@@ -583,11 +560,11 @@ fn unique_collapses_by_normalized_url_keeping_occurrences() {
         "a.md",
         "[x](HTTPS://Example.ORG:443/p#one) and [y](https://example.org/p#two)\n<img src=\"https://example.org/p\">\n[z](https://example.org/q)\n",
     );
-    let output = archiver_in(tree.path())
+    let doc = tree
+        .archiver()
         .args(["links", "--unique", "--format", "json", "a.md"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .finish()
+        .json();
     let groups = doc["links"].as_array().unwrap();
     assert_eq!(groups.len(), 2);
     assert_eq!(groups[0]["url"], "https://example.org/p");
@@ -610,11 +587,12 @@ fn unique_collapses_by_normalized_url_keeping_occurrences() {
     );
     assert_eq!(doc["summary"]["unique_urls"], 2);
 
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["links", "--unique", "a.md"])
-        .assert()
-        .success()
-        .stdout("    3  image    https://example.org/p\n    1  page     https://example.org/q\n");
+        .expect(Exit::Success)
+        .stdout_is(
+            "    3  image    https://example.org/p\n    1  page     https://example.org/q\n",
+        );
 }
 
 #[test]
@@ -628,9 +606,8 @@ fn kind_filter_keeps_only_those_kinds() {
     );
     archiver()
         .args(["links", "--kind", "picture", "."])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("unknown kind `picture`"));
+        .expect(Exit::Usage)
+        .stderr_has("unknown kind `picture`");
 }
 
 #[test]

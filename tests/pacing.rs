@@ -7,36 +7,19 @@
 
 mod util;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 use util::server::{Fixture, Gate, Reply, Req};
-use util::{Tree, archiver_in, s};
+use util::{Exit, Tree, s};
 
 /// Quick retries; no interval unless a test sets one.
 const QUICK: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"10s\"\n";
 
-/// Runs `archiver check --format json ARGS… n.md` in `tree`: the exit code,
-/// stderr and the results by URL.
-fn check(tree: &Tree, fixture: &Fixture, args: &[&str]) -> (i32, String, BTreeMap<String, Value>) {
-    let output = archiver_in(tree.path())
-        .args(["check", "--no-state", "--format", "json"])
-        .args(fixture.args())
-        .args(args)
-        .arg("n.md")
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        results,
-    )
-}
+/// Long enough for any of these runs; a hung one fails its test.
+const LIMIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn a_burst_of_429s_is_one_pause_and_the_host_is_then_asked_more_slowly() {
@@ -61,7 +44,14 @@ fn a_burst_of_429s_is_one_pause_and_the_host_is_then_asked_more_slowly() {
         .map(|i| format!("[{i}](https://example.org/{i})\n"))
         .collect();
     tree.file("archiver.toml", QUICK).file("n.md", &note);
-    let (code, stderr, results) = check(&tree, &fixture, &["--host-concurrency", "8"]);
+    let ran = tree
+        .check(&fixture)
+        .args(["--no-state", "--host-concurrency", "8", "n.md"])
+        .timeout(LIMIT)
+        .finish();
+    let code = ran.code();
+    let results = ran.report().results;
+    let stderr = ran.stderr;
 
     // One pause, not four (four were more than the run bears, and the host
     // was given up on): every URL is judged on its page.
@@ -125,7 +115,8 @@ fn fetch_takes_a_burst_of_429s_as_one_pause_too() {
         format!("{QUICK}\n[fetch]\nwayback = false\n"),
     )
     .file("notes/n.md", &note);
-    let output = archiver_in(tree.path())
+    let results = tree
+        .archiver()
         .args([
             "fetch",
             "--format",
@@ -135,15 +126,14 @@ fn fetch_takes_a_burst_of_429s_as_one_pause_too() {
             "notes",
         ])
         .args(fixture.args())
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let (_, results) = util::json_report(&output.stdout, &output.stderr);
+        .timeout(LIMIT)
+        .expect(Exit::Success)
+        .report()
+        .results;
     assert_eq!(results.len(), 12);
     for (url, result) in &results {
         assert_eq!(s(result, "outcome"), "fetched", "{url}: {result}");
     }
-    assert_eq!(output.status.code(), Some(0));
     let arrivals = fixture.arrivals();
     assert_eq!(arrivals.iter().filter(|a| a.status == 429).count(), 4);
     assert!(
@@ -177,7 +167,14 @@ fn a_retry_waiting_its_backoff_leaves_the_other_hosts_their_slots() {
         "[network]\nretry_delay_5xx = \"4s\"\ntimeout = \"10s\"\n",
     )
     .file("n.md", &note);
-    let (code, stderr, results) = check(&tree, &fixture, &["--max-concurrency", "4"]);
+    let ran = tree
+        .check(&fixture)
+        .args(["--no-state", "--max-concurrency", "4", "n.md"])
+        .timeout(LIMIT)
+        .finish();
+    let code = ran.code();
+    let results = ran.report().results;
+    let stderr = ran.stderr;
     assert!(
         results.values().all(|r| s(r, "verdict") == "ok"),
         "{results:#?}\n{stderr}"
@@ -220,7 +217,14 @@ fn a_host_given_up_on_after_many_pauses_says_so() {
         .map(|i| format!("[{i}](https://example.org/{i})\n"))
         .collect();
     tree.file("archiver.toml", QUICK).file("n.md", &note);
-    let (code, stderr, results) = check(&tree, &fixture, &["--host-concurrency", "1"]);
+    let ran = tree
+        .check(&fixture)
+        .args(["--no-state", "--host-concurrency", "1", "n.md"])
+        .timeout(LIMIT)
+        .finish();
+    let code = ran.code();
+    let results = ran.report().results;
+    let stderr = ran.stderr;
     assert_eq!(code, 0, "{stderr}");
     assert!(
         results.values().all(|r| s(r, "verdict") == "blocked"),
@@ -271,14 +275,13 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
         ));
     }
     tree.file("archiver.toml", PAPERS).file("n.md", &note);
-    let output = archiver_in(tree.path())
+    let ran = tree
+        .archiver()
         .args(["check", "--no-state", "n.md"])
         .env("ARCHIVER_CANARY", "canary.invalid")
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+        .timeout(LIMIT)
+        .expect(Exit::Error);
+    let stderr = &ran.stderr;
     assert!(stderr.contains("the network looks down"), "{stderr}");
     assert!(
         stderr.contains("canary.invalid does not resolve"),
@@ -289,7 +292,7 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
     for noise in ["id_list", "2207.10", "NoSuchHost", "Resolve(", "{"] {
         assert!(!stderr.contains(noise), "{noise}: {stderr}");
     }
-    assert!(output.stdout.is_empty(), "no links declared dead");
+    assert!(ran.stdout.is_empty(), "no links declared dead");
 
     // The same dead domains while names resolve: dead links.
     tree.file(
@@ -298,12 +301,11 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
             .map(|i| format!("[{i}](https://host{}.invalid/{i})\n", i % 4))
             .collect::<String>(),
     );
-    archiver_in(tree.path())
+    tree.archiver()
         .args(["check", "--no-state", "n.md"])
         .env("ARCHIVER_CANARY", "canary.invalid,localhost")
-        .assert()
-        .code(2)
-        .stdout(predicates::str::contains("8 dead"));
+        .expect(Exit::Findings)
+        .stdout_has("8 dead");
 }
 
 #[test]
@@ -320,7 +322,13 @@ fn blocked_repository_links_say_what_a_token_would_do() {
         "n.md",
         "[walled](https://github.com/a/walled) [live](https://github.com/b/live)\n",
     );
-    let (_, stderr, results) = check(&tree, &fixture, &[]);
+    let ran = tree
+        .check(&fixture)
+        .args(["--no-state", "n.md"])
+        .timeout(LIMIT)
+        .finish();
+    let results = ran.report().results;
+    let stderr = ran.stderr;
     assert_eq!(
         s(&results["https://github.com/a/walled"], "verdict"),
         "blocked"
@@ -332,6 +340,11 @@ fn blocked_repository_links_say_what_a_token_would_do() {
     );
     // Nothing blocked, nothing to say.
     tree.file("n.md", "[live](https://github.com/b/live)\n");
-    let (_, stderr, _) = check(&tree, &fixture, &[]);
+    let stderr = tree
+        .check(&fixture)
+        .args(["--no-state", "n.md"])
+        .timeout(LIMIT)
+        .finish()
+        .stderr;
     assert!(!stderr.contains("GITHUB_TOKEN"), "{stderr}");
 }

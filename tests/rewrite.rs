@@ -8,19 +8,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, object_of, png};
+use util::{Exit, Tree, archiver_in, object_of, png};
 
 const FAST: &str =
     "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
-
-fn run(tree: &Tree, args: &[&str]) -> (i32, String, String) {
-    let output = archiver_in(tree.path()).args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// Every file under `dir` (but the archive) with its bytes.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -66,17 +57,10 @@ fn notes_and_archive() -> (Fixture, Tree) {
                 ,
         )
         .file("notes/top.md", "![a](https://img.example.org/a.png)\n");
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
+        .expect(Exit::Findings);
     (fixture, tree)
 }
 
@@ -85,10 +69,14 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     let (fixture, tree) = notes_and_archive();
     let original = snapshot(tree.path());
 
-    let (code, stdout, _) = run(&tree, &["rewrite", "--check", "notes"]);
-    assert_eq!(code, 2, "{stdout}");
-    let (code, stdout, stderr) = run(&tree, &["rewrite", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "--check", "notes"])
+        .expect(Exit::Findings);
+    let stdout = tree
+        .archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(
         stdout
             .contains("not archived  notes/2022/06/0620.md:11:9  https://img.example.org/gone.png"),
@@ -118,12 +106,12 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     }
 
     // check still checks the original URLs, flagged as archived.
-    let output = archiver_in(tree.path())
+    let doc = tree
+        .archiver()
         .args(["check", "--format", "json", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .finish()
+        .json();
     let results = doc["results"].as_array().unwrap();
     let a_png = results
         .iter()
@@ -148,15 +136,20 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
 
     // A second rewrite changes nothing; --check now passes.
     let after = snapshot(tree.path());
-    let (code, _, _) = run(&tree, &["rewrite", "notes"]);
-    assert_eq!(code, 0);
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     assert_eq!(snapshot(tree.path()), after);
-    let (code, _, _) = run(&tree, &["rewrite", "--check", "notes"]);
-    assert_eq!(code, 0);
+    tree.archiver()
+        .args(["rewrite", "--check", "notes"])
+        .expect(Exit::Success);
 
     // gc keeps what the notes point to (through the journal and the links).
-    let (code, stdout, _) = run(&tree, &["gc", "--dry-run", "notes"]);
-    assert_eq!(code, 0);
+    let stdout = tree
+        .archiver()
+        .args(["gc", "--dry-run", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(stdout.contains("would remove 0 unreferenced"), "{stdout}");
 
     // An unrelated edit that cites the URL again: that occurrence is not
@@ -166,12 +159,12 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     let mut edited = std::fs::read(&top_path).unwrap();
     edited.extend_from_slice(ADDED);
     std::fs::write(&top_path, &edited).unwrap();
-    let output = archiver_in(tree.path())
+    let doc = tree
+        .archiver()
         .args(["check", "--format", "json", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .finish()
+        .json();
     let a_png = doc["results"]
         .as_array()
         .unwrap()
@@ -202,8 +195,9 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     );
 
     // Then restore: the URLs come back byte for byte.
-    let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0, "{stdout}");
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
     let mut restored = snapshot(tree.path());
     for (name, bytes) in &mut restored {
         if name.ends_with("top.md") {
@@ -221,8 +215,11 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
 fn a_dry_run_shows_the_change_and_touches_nothing() {
     let (_fixture, tree) = notes_and_archive();
     let before = snapshot(tree.path());
-    let (code, stdout, _) = run(&tree, &["rewrite", "--dry-run", "notes"]);
-    assert_eq!(code, 0);
+    let stdout = tree
+        .archiver()
+        .args(["rewrite", "--dry-run", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(stdout.contains("--- a/notes/top.md\n+++ b/notes/top.md\n@@ -1,1 +1,1 @@\n-![a](https://img.example.org/a.png)\n+![a](../archive/objects/"), "{stdout}");
     assert_eq!(snapshot(tree.path()), before);
     assert!(!tree.path().join("archive/rewrites.jsonl").exists());
@@ -248,11 +245,11 @@ fn a_rewritten_note_keeps_its_permissions_and_a_symlink_is_not_followed() {
         tree.path().join("notes/folder"),
     )
     .unwrap();
-    let (code, _, stderr) = run(
-        &tree,
-        &["rewrite", "notes", "notes/link.md", "notes/folder/o.md"],
-    );
-    assert_eq!(code, 0, "{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["rewrite", "notes", "notes/link.md", "notes/folder/o.md"])
+        .expect(Exit::Success)
+        .stderr;
     assert!(
         stderr.contains("notes/folder/o.md: notes/folder is a symlink, which is not followed"),
         "{stderr}"
@@ -286,24 +283,23 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
     copy_tree(&dir.join("notes"), &tree.path().join("notes"));
     let fixture = util::media_hosts::start(tree.path());
     tree.file("archiver.toml", util::media_hosts::config());
-    let output = archiver_in(tree.path())
+    // Some images are dead in the imitation.
+    tree.archiver()
         .args(["fetch", "--kinds", "image,video", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "some images are dead in the imitation"
-    );
+        .expect(Exit::Findings);
     let original = snapshot(tree.path());
 
-    let (code, _, _) = run(&tree, &["rewrite", "--check", "notes"]);
-    assert_eq!(code, 2);
+    tree.archiver()
+        .args(["rewrite", "--check", "notes"])
+        .expect(Exit::Findings);
     let started = std::time::Instant::now();
-    let (code, stdout, stderr) = run(&tree, &["rewrite", "notes"]);
+    let stdout = tree
+        .archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     let took = started.elapsed();
-    assert_eq!(code, 0, "{stderr}");
     let last = stdout.lines().last().unwrap_or_default().to_owned();
     let rewritten: usize = last
         .strip_prefix("rewrote ")
@@ -344,10 +340,14 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
     }
 
     // Again: nothing to do. gc keeps every object a note points to.
-    let (code, _, _) = run(&tree, &["rewrite", "--check", "notes"]);
-    assert_eq!(code, 0);
-    let (code, stdout, _) = run(&tree, &["gc", "--dry-run", "notes"]);
-    assert_eq!(code, 0);
+    tree.archiver()
+        .args(["rewrite", "--check", "notes"])
+        .expect(Exit::Success);
+    let stdout = tree
+        .archiver()
+        .args(["gc", "--dry-run", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(stdout.contains("would remove 0 unreferenced"), "{stdout}");
 
     // An unrelated line added to a note, then restore: byte for byte.
@@ -356,8 +356,9 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
     let mut edited = std::fs::read(&first_path).unwrap();
     edited.extend_from_slice(b"\nadded later\n");
     std::fs::write(&first_path, &edited).unwrap();
-    let (code, _, _) = run(&tree, &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0);
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
     let mut restored = snapshot(tree.path());
     let keep = restored[0].1.len() - b"\nadded later\n".len();
     restored[0].1.truncate(keep);
@@ -381,8 +382,9 @@ fn out_writes_a_rewritten_copy_and_leaves_the_notes_alone() {
     let (_fixture, tree) = notes_and_archive();
     tree.file("notes/plain.md", "no links here\n");
     let before = snapshot(tree.path());
-    let (code, stdout, stderr) = run(&tree, &["rewrite", "--out", "site", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "--out", "site", "notes"])
+        .expect(Exit::Success);
     assert_eq!(snapshot(tree.path()), before, "the notes are untouched");
     assert!(!tree.path().join("archive/rewrites.jsonl").exists());
     let top = std::fs::read_to_string(tree.path().join("site/notes/top.md")).unwrap();
@@ -406,7 +408,7 @@ fn bare_urls_and_autolinks_stay_links_and_an_archive_elsewhere_is_found() {
                 [ref]: https://img.example.org/ref.png\n\n![r][ref]\n";
     tree.file("archiver.toml", FAST)
         .file("work/notes/n.md", note);
-    let output = archiver_in(&tree.path().join("work"))
+    archiver_in(&tree.path().join("work"))
         .args([
             "fetch",
             "--archive",
@@ -416,24 +418,10 @@ fn bare_urls_and_autolinks_stay_links_and_an_archive_elsewhere_is_found() {
             "notes",
         ])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let output = archiver_in(&tree.path().join("work"))
+        .expect(Exit::Success);
+    archiver_in(&tree.path().join("work"))
         .args(["rewrite", "--archive", "../store", "notes"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .expect(Exit::Success);
     let rewritten = std::fs::read_to_string(tree.path().join("work/notes/n.md")).unwrap();
     // Only the reference definition's URL became a path: to ../store, from the
     // note's folder.
@@ -462,28 +450,30 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
         format!("![hand]({href})\n![a](https://a.example/x.png)\n"),
     );
     let fetch = |tree: &Tree| {
-        let output = archiver_in(tree.path())
+        tree.archiver()
             .args(["fetch", "notes"])
             .args(fixture.args())
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(0));
+            .expect(Exit::Success);
     };
     fetch(&tree);
-    assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     let note = tree.path().join("notes/n.md");
     let first = std::fs::read_to_string(&note).unwrap();
     std::fs::write(&note, format!("![b](https://b.example/x.png)\n{first}")).unwrap();
     fetch(&tree);
-    assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     // check follows each place to its own URL, and leaves the hand-written path
     // a local file.
-    let output = archiver_in(tree.path())
+    let doc = tree
+        .archiver()
         .args(["check", "--format", "json", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .finish()
+        .json();
     let urls: Vec<&str> = doc["results"]
         .as_array()
         .unwrap()
@@ -493,8 +483,9 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
     assert!(urls.contains(&"https://a.example/x.png"), "{urls:?}");
     assert!(urls.contains(&"https://b.example/x.png"), "{urls:?}");
     assert_eq!(urls.len(), 3, "{urls:?}");
-    let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0, "{stdout}");
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
     // Each URL back in its place, and the path written by hand left a path.
     assert_eq!(
         std::fs::read_to_string(&note).unwrap(),
@@ -502,22 +493,30 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
     );
 
     // --out must not be the notes' own folder.
-    let (code, _, stderr) = run(&tree, &["rewrite", "--out", ".", "notes"]);
-    assert_eq!(code, 1, "{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["rewrite", "--out", ".", "notes"])
+        .expect(Exit::Error)
+        .stderr;
     assert!(stderr.contains("--out is the current folder"), "{stderr}");
 }
 
 #[test]
 fn restore_says_when_a_rewritten_note_has_moved() {
     let (_fixture, tree) = notes_and_archive();
-    assert_eq!(run(&tree, &["rewrite", "notes"]).0, 0);
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     std::fs::rename(
         tree.path().join("notes/top.md"),
         tree.path().join("notes/moved.md"),
     )
     .unwrap();
-    let (code, _, stderr) = run(&tree, &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0);
+    let stderr = tree
+        .archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success)
+        .stderr;
     assert!(
         stderr.contains("notes/top.md, which is no longer there (moved or renamed?)"),
         "{stderr}"
@@ -528,8 +527,11 @@ fn restore_says_when_a_rewritten_note_has_moved() {
         tree.path().join("notes/top.md"),
     )
     .unwrap();
-    let (code, _, stderr) = run(&tree, &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0);
+    let stderr = tree
+        .archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success)
+        .stderr;
     assert!(!stderr.contains("no longer there"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(tree.path().join("notes/top.md")).unwrap(),
@@ -560,15 +562,14 @@ fn links_written_inside_an_html_block_are_fetched_rewritten_and_restored() {
         .collect();
     assert_eq!(hinted, [("link", 3), ("image", 4), ("autolink", 7)]);
 
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+        .expect(Exit::Success);
     let original = snapshot(tree.path());
-    let (code, stdout, stderr) = run(&tree, &["rewrite", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     let a = format!("../archive/{}", object_of(&png(1)));
     let b = format!("../archive/{}", object_of(&png(2)));
     let rewritten = std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap();
@@ -580,7 +581,8 @@ fn links_written_inside_an_html_block_are_fetched_rewritten_and_restored() {
              <p>\n<https://img.example.org/b.png>\n</p>\n"
         )
     );
-    let (code, stdout, _) = run(&tree, &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0, "{stdout}");
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
     assert_eq!(snapshot(tree.path()), original);
 }

@@ -5,7 +5,7 @@ mod util;
 
 use std::collections::BTreeSet;
 
-use util::{archiver, assert_spans_match_raw, links_in, s};
+use util::{Exit, archiver, assert_spans_match_raw, links_in, s};
 
 #[test]
 fn the_sample_notes_show_every_kind_of_link_the_notes_use() {
@@ -38,6 +38,5 @@ fn the_sample_notes_show_every_kind_of_link_the_notes_use() {
 fn the_quick_start_command_succeeds() {
     archiver()
         .args(["links", "examples/notes"])
-        .assert()
-        .success();
+        .expect(Exit::Success);
 }

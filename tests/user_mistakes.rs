@@ -8,19 +8,10 @@ mod util;
 use std::path::Path;
 
 use util::server::{Fixture, Reply, Req};
-use util::{Tree, archiver_in, object_of, png};
+use util::{Exit, Ran, Tree, object_of, png};
 
 const FAST: &str =
     "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
-
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = archiver_in(dir).args(args).output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// Notes citing two images, fetched into the archive.
 fn fetched() -> (Fixture, Tree) {
@@ -36,17 +27,10 @@ fn fetched() -> (Fixture, Tree) {
             "# A\n\n![a](https://img.example.org/a.png)\n\n![b](https://img.example.org/b.png)\n",
         )
         .file("notes/b.md", "![b](https://img.example.org/b.png)\n");
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .expect(Exit::Success);
     (fixture, tree)
 }
 
@@ -96,8 +80,11 @@ fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole()
     )
     .unwrap();
 
-    let (code, stdout, stderr) = run(tree.path(), &["verify"]);
-    assert_eq!(code, 2, "{stdout}{stderr}");
+    let stdout = tree
+        .archiver()
+        .args(["verify"])
+        .expect(Exit::Findings)
+        .stdout;
     assert!(
         stdout.contains("duplicate") && stdout.contains("https://img.example.org/a.png"),
         "{stdout}"
@@ -109,8 +96,11 @@ fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole()
     assert!(!stdout.contains("unreferenced"), "{stdout}");
 
     // gc keeps every object any line names.
-    let (code, stdout, stderr) = run(tree.path(), &["gc", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = tree
+        .archiver()
+        .args(["gc", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(
         tree.path().join("archive").join(&other_object).exists(),
         "{stdout}"
@@ -123,20 +113,22 @@ fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole()
     );
 
     // The next fetch writes one record per URL: the later capture.
-    let output = archiver_in(tree.path())
+    tree.archiver()
         .args(["fetch", "notes"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+        .expect(Exit::Success);
     let lines = manifest_lines(&tree);
     assert_eq!(lines.len(), 3, "{lines:#?}");
     assert!(
         lines.iter().any(|l| l.contains(&object_of(&png(1)))),
         "{lines:#?}"
     );
-    let (code, stdout, _) = run(tree.path(), &["verify"]);
-    assert_eq!(code, 2, "the old capture is now unreferenced: {stdout}");
+    // The old capture is now unreferenced.
+    let stdout = tree
+        .archiver()
+        .args(["verify"])
+        .expect(Exit::Findings)
+        .stdout;
     assert!(
         stdout.contains("unreferenced") && !stdout.contains("duplicate"),
         "{stdout}"
@@ -153,15 +145,21 @@ fn a_manifest_line_that_is_not_json_is_a_finding_of_verify() {
         lines.join("\n") + "\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run(tree.path(), &["verify"]);
-    assert_eq!(code, 2, "{stdout}{stderr}");
+    let stdout = tree
+        .archiver()
+        .args(["verify"])
+        .expect(Exit::Findings)
+        .stdout;
     assert!(
         stdout.contains("bad-record") && stdout.contains("manifest.jsonl:3"),
         "{stdout}"
     );
     // gc will not sweep an archive it cannot read whole.
-    let (code, _, stderr) = run(tree.path(), &["gc", "notes"]);
-    assert_eq!(code, 1, "{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["gc", "notes"])
+        .expect(Exit::Error)
+        .stderr;
     assert!(stderr.contains("manifest.jsonl:3"), "{stderr}");
 }
 
@@ -170,8 +168,9 @@ fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
     let (_fixture, tree) = fetched();
     let original_a = std::fs::read(tree.path().join("notes/a.md")).unwrap();
     let original_b = std::fs::read(tree.path().join("notes/b.md")).unwrap();
-    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     let journal_path = tree.path().join("archive/rewrites.jsonl");
     let journal = std::fs::read_to_string(&journal_path).unwrap();
     // Cut the entry of b.md short, as a bad merge or a crashed editor might.
@@ -188,8 +187,11 @@ fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
     let bad_line = damaged.iter().position(|l| !l.ends_with('}')).unwrap() + 1;
     std::fs::write(&journal_path, damaged.join("\n") + "\n").unwrap();
 
-    let (code, stdout, _) = run(tree.path(), &["verify"]);
-    assert_eq!(code, 2, "{stdout}");
+    let stdout = tree
+        .archiver()
+        .args(["verify"])
+        .expect(Exit::Findings)
+        .stdout;
     assert!(
         stdout.contains("bad-entry") && stdout.contains(&format!("rewrites.jsonl:{bad_line}")),
         "{stdout}"
@@ -197,8 +199,7 @@ fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
 
     let objects = || walk(&tree.path().join("archive/objects")).len();
     let before = objects();
-    let (code, stdout, stderr) = run(tree.path(), &["gc"]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    let stderr = tree.archiver().args(["gc"]).expect(Exit::Error).stderr;
     assert!(
         stderr.contains(&format!("rewrites.jsonl:{bad_line}"))
             && stderr.contains("nothing removed"),
@@ -206,8 +207,11 @@ fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
     );
     assert_eq!(objects(), before);
 
-    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
+    let stderr = tree
+        .archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Error)
+        .stderr;
     assert!(
         stderr.contains(&format!("rewrites.jsonl:{bad_line}")),
         "{stderr}"
@@ -245,8 +249,10 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
     let (fixture, tree) = fetched();
     std::fs::remove_file(tree.path().join("archive").join(object_of(&png(2)))).unwrap();
-    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let Ran { stdout, stderr, .. } = tree
+        .archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     assert!(
         stdout.contains("not archived  notes/b.md:1:6  https://img.example.org/b.png"),
         "{stdout}"
@@ -259,11 +265,16 @@ fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
         a.contains(&object_of(&png(1))) && a.contains("https://img.example.org/b.png"),
         "{a}"
     );
-    let (code, stdout, _) = run(tree.path(), &["rewrite", "--check", "notes"]);
-    assert_eq!(code, 0, "nothing more can be rewritten: {stdout}");
+    // Nothing more can be rewritten.
+    tree.archiver()
+        .args(["rewrite", "--check", "notes"])
+        .expect(Exit::Success);
     // verify names the command that brings it back.
-    let (code, stdout, _) = run(tree.path(), &["verify"]);
-    assert_eq!(code, 2, "{stdout}");
+    let stdout = tree
+        .archiver()
+        .args(["verify"])
+        .expect(Exit::Findings)
+        .stdout;
     assert!(
         stdout.contains("`archiver fetch https://img.example.org/b.png` downloads it again"),
         "{stdout}"
@@ -271,14 +282,12 @@ fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
 
     // Rewritten, then the object goes: check no longer calls the link archived.
     std::fs::remove_file(tree.path().join("archive").join(object_of(&png(1)))).unwrap();
-    let output = archiver_in(tree.path())
+    let report = tree
+        .archiver()
         .args(["check", "--no-state", "--format", "json", "notes/a.md"])
         .args(fixture.args())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stderr);
+        .finish()
+        .json();
     let archived: Vec<&serde_json::Value> = report["results"]
         .as_array()
         .unwrap()
@@ -329,9 +338,14 @@ fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
             &["rewrite", "notes"][..],
             &["rewrite", "--restore", "notes"][..],
         ] {
-            let (code, stdout, stderr) = run(tree.path(), args);
-            assert!(code == 0 || code == 1, "{stdout}{stderr}");
-            if code == 1 {
+            let Ran {
+                code,
+                stdout,
+                stderr,
+                ..
+            } = tree.archiver().args(args).finish();
+            assert!(code == Some(0) || code == Some(1), "{stdout}{stderr}");
+            if code == Some(1) {
                 assert!(stderr.contains("changed while it was being"), "{stderr}");
                 left_alone += 1;
             }
@@ -345,8 +359,9 @@ fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
         .collect();
     assert!(missing.is_empty(), "lines lost: {missing:?} of {appended}");
     // Whatever happened, the note can still be put back whole.
-    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
     let text = std::fs::read_to_string(&note).unwrap();
     assert!(
         text.starts_with(
@@ -427,8 +442,9 @@ fn sigterm_during_rewrite_leaves_no_temp_file_and_a_journal_true_to_the_notes() 
     // every one back, and the notes not reached are untouched.
     let journal = std::fs::read_to_string(tree.path().join("archive/rewrites.jsonl")).unwrap();
     assert_eq!(journal.matches("notes/many/").count(), done, "{journal}");
-    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "--restore", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
     assert_eq!(rewritten(), 0);
 }
 
@@ -437,8 +453,9 @@ fn a_rewrite_removes_the_temp_files_a_killed_one_left() {
     let (_fixture, tree) = fetched();
     tree.file("notes/.archiver-Ab12Cd", "half a note");
     tree.file("notes/.archiver-notes.txt", "the user's own file");
-    let (code, stdout, stderr) = run(tree.path(), &["rewrite", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["rewrite", "notes"])
+        .expect(Exit::Success);
     assert!(!tree.path().join("notes/.archiver-Ab12Cd").exists());
     assert!(tree.path().join("notes/.archiver-notes.txt").exists());
 }
@@ -450,9 +467,11 @@ fn a_state_database_that_cannot_be_used_costs_the_history_not_the_report_and_fai
         .file("notes/b.md", "b\n");
     std::fs::create_dir_all(tree.path().join(".archiver")).unwrap();
     std::fs::write(tree.path().join(".archiver/state.db"), vec![0x5a; 8192]).unwrap();
-    let (code, stdout, stderr) = run(tree.path(), &["check", "notes/a.md"]);
+    let Ran { stdout, stderr, .. } = tree
+        .archiver()
+        .args(["check", "notes/a.md"])
+        .expect(Exit::Error);
     assert!(stdout.contains("1 ok"), "{stdout}{stderr}");
-    assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains("damaged: move it away"), "{stderr}");
 }
 
@@ -463,8 +482,9 @@ fn history_and_report_read_a_database_in_a_folder_they_cannot_write() {
     let tree = Tree::new();
     tree.file("notes/a.md", "[b](./b.md)\n")
         .file("notes/b.md", "b\n");
-    let (code, stdout, stderr) = run(tree.path(), &["check", "notes/a.md"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    tree.archiver()
+        .args(["check", "notes/a.md"])
+        .expect(Exit::Success);
     let state = tree.path().join(".archiver");
     // Root may write anywhere: the commands then run as `nobody`.
     let as_root = rustix::process::geteuid().is_root();
@@ -518,37 +538,35 @@ fn a_baseline_reads_back_what_it_wrote_and_outputs_are_checked_before_the_run() 
         "n.md",
         "[empty]()\n[gone](./gone.md)\n[spaced](< ./x.md>)\n",
     );
-    let (code, stdout, stderr) = run(
-        tree.path(),
-        &[
+    tree.archiver()
+        .args([
             "check",
             "--no-state",
             "--write-baseline",
             "base.txt",
             "n.md",
-        ],
-    );
-    assert_eq!(code, 2, "{stdout}{stderr}");
-    let (code, stdout, stderr) = run(
-        tree.path(),
-        &["check", "--no-state", "--baseline", "base.txt", "n.md"],
-    );
-    assert_eq!(code, 0, "{stdout}{stderr}");
+        ])
+        .expect(Exit::Findings);
+    let stdout = tree
+        .archiver()
+        .args(["check", "--no-state", "--baseline", "base.txt", "n.md"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(stdout.contains("3 failing as in the baseline"), "{stdout}");
 
     // A report into a folder that is not there fails at once, before any
     // link is checked.
-    let (code, stdout, stderr) = run(
-        tree.path(),
-        &[
+    let stderr = tree
+        .archiver()
+        .args([
             "check",
             "--no-state",
             "--output",
             "missing/report.json",
             "n.md",
-        ],
-    );
-    assert_eq!(code, 1, "{stdout}{stderr}");
+        ])
+        .expect(Exit::Error)
+        .stderr;
     assert!(stderr.contains("missing/report.json"), "{stderr}");
     assert!(
         !stderr.contains("checked in"),
@@ -566,12 +584,18 @@ fn an_object_a_note_cites_by_its_absolute_path_is_kept_by_gc() {
     std::fs::write(&path, &extra).unwrap();
     let absolute = std::fs::canonicalize(&path).unwrap();
     tree.file("notes/abs.md", format!("![x]({})\n", absolute.display()));
-    let (code, stdout, stderr) = run(tree.path(), &["gc", "notes"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let stdout = tree
+        .archiver()
+        .args(["gc", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(path.exists(), "{stdout}");
     // Without the note, it goes.
     std::fs::remove_file(tree.path().join("notes/abs.md")).unwrap();
-    let (code, stdout, _) = run(tree.path(), &["gc", "notes"]);
-    assert_eq!(code, 0, "{stdout}");
+    let stdout = tree
+        .archiver()
+        .args(["gc", "notes"])
+        .expect(Exit::Success)
+        .stdout;
     assert!(!path.exists(), "{stdout}");
 }

@@ -3,24 +3,32 @@
 
 #![allow(dead_code)]
 
+pub mod archive;
+pub mod media;
 pub mod media_hosts;
 pub mod raw;
+pub mod run;
 pub mod server;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-/// The `archiver` binary, run from `dir`, with no user configuration or
-/// `ARCHIVER_*` variables leaking in from the environment.
-pub fn archiver_in(dir: &Path) -> Command {
-    Command::from_std(archiver_process(dir))
+// Not every test binary reads a report.
+#[allow(unused_imports)]
+pub use run::{Exit, Ran, Report, Run};
+
+/// The `archiver` binary run from `dir`, as a fluent [`Run`]: add arguments,
+/// then `.expect(Exit::…)` and read what it printed.
+pub fn archiver_in(dir: &Path) -> Run {
+    Run::new(dir)
 }
 
-/// [`archiver_in`] as a plain process, for tests that spawn it and signal it
-/// or watch it while it runs.
+/// The `archiver` binary run from `dir` as a plain process, with no user
+/// configuration or `ARCHIVER_*` variables leaking in from the environment:
+/// for tests that spawn it and signal it or watch it while it runs.
+/// [`archiver_in`] wraps it for runs that are waited for.
 pub fn archiver_process(dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_archiver"));
     cmd.current_dir(dir);
@@ -50,29 +58,19 @@ pub fn archiver_process(dir: &Path) -> std::process::Command {
     cmd
 }
 
-/// The `archiver` binary, run from the repository root.
-pub fn archiver() -> Command {
+/// The `archiver` binary run from the repository root, as a fluent [`Run`].
+pub fn archiver() -> Run {
     archiver_in(Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Runs `archiver links --format jsonl ARGS…` in `dir`, expecting success, and
 /// returns one JSON object per occurrence.
 pub fn links_in(dir: &Path, args: &[&str]) -> Vec<Value> {
-    let output = archiver_in(dir)
+    archiver_in(dir)
         .args(["links", "--format", "jsonl"])
         .args(args)
-        .output()
-        .expect("archiver runs");
-    assert!(
-        output.status.success(),
-        "archiver links {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("output is UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
+        .expect(Exit::Success)
+        .jsonl()
 }
 
 /// The real notes, or `None` (after saying why the test is skipped) on a clone
@@ -118,6 +116,19 @@ impl Tree {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The binary run inside the tree, as a fluent [`Run`].
+    pub fn archiver(&self) -> Run {
+        archiver_in(self.path())
+    }
+
+    /// `archiver check --format json` run inside the tree against `fixture`:
+    /// add flags and paths, then `.expect(Exit::…).report()`.
+    pub fn check(&self, fixture: &server::Fixture) -> Run {
+        self.archiver()
+            .args(["check", "--format", "json"])
+            .args(fixture.args())
     }
 
     /// `archiver links --format jsonl ARGS…` run inside the tree.
@@ -231,15 +242,13 @@ pub fn check_notes(
     dir: &Path,
     args: &[String],
 ) -> (Option<i32>, std::collections::BTreeMap<String, Value>) {
-    let output = archiver_in(dir)
+    let ran = archiver_in(dir)
         .args(["check", "--no-state", "--format", "json"])
         .args(args)
         .arg("notes")
         .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("archiver runs");
-    let (_, results) = json_report(&output.stdout, &output.stderr);
-    (output.status.code(), results)
+        .finish();
+    (ran.code, ran.report().results)
 }
 
 /// A JSON report (`check` or `fetch --format json`) as `stdout` and `stderr`
