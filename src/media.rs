@@ -160,6 +160,18 @@ impl Class {
             Class::Other => "a file",
         }
     }
+
+    /// The code of a body that is not of this class though its link promised
+    /// it: `not-an-image`, `not-a-pdf`, `not-a-video`.
+    #[must_use]
+    pub fn mismatch_code(self) -> &'static str {
+        match self {
+            Class::Image => "not-an-image",
+            Class::Pdf => "not-a-pdf",
+            Class::Video => "not-a-video",
+            Class::Html | Class::Other => "unexpected-content",
+        }
+    }
 }
 
 /// What the first bytes of a body say it is.
@@ -291,10 +303,18 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// Why a body is not what its link promised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
-    /// A short code for programs: `not-an-image`, `not-a-pdf`, `not-a-video`.
-    pub code: &'static str,
+    /// What the link promised.
+    pub expected: Class,
     /// The sentence for people.
     pub reason: String,
+}
+
+impl Mismatch {
+    /// A short code for programs: `not-an-image`, `not-a-pdf`, `not-a-video`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        self.expected.mismatch_code()
+    }
 }
 
 /// Whether `sniffed` content may be archived for a link of `kind`.
@@ -306,18 +326,12 @@ pub fn check(kind: MediaKind, sniffed: Option<Sniffed>) -> Result<Sniffed, Misma
     match sniffed {
         Some(s) if s.class == expected => Ok(s),
         other => {
-            let code = match expected {
-                Class::Image => "not-an-image",
-                Class::Pdf => "not-a-pdf",
-                Class::Video => "not-a-video",
-                Class::Html | Class::Other => "unexpected-content",
-            };
             let got = match other {
                 Some(s) => format!("{} ({})", s.class.noun(), s.media_type),
                 None => "content of an unknown type".to_owned(),
             };
             Err(Mismatch {
-                code,
+                expected,
                 reason: format!("expected {}, got {got}", expected.noun()),
             })
         }
@@ -370,11 +384,11 @@ mod tests {
         assert!(check(MediaKind::Pdf, pdf).is_ok());
         assert!(check(MediaKind::Paper, pdf).is_ok());
         let e = check(MediaKind::Image, html).unwrap_err();
-        assert_eq!(e.code, "not-an-image");
+        assert_eq!(e.code(), "not-an-image");
         assert!(e.reason.contains("an HTML page"), "{}", e.reason);
-        assert_eq!(check(MediaKind::Pdf, png).unwrap_err().code, "not-a-pdf");
+        assert_eq!(check(MediaKind::Pdf, png).unwrap_err().code(), "not-a-pdf");
         assert_eq!(
-            check(MediaKind::Video, None).unwrap_err().code,
+            check(MediaKind::Video, None).unwrap_err().code(),
             "not-a-video"
         );
     }

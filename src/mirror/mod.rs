@@ -14,20 +14,23 @@ use url::Url;
 use crate::config::values::human_size;
 use crate::judge::judge;
 use crate::manifest::Source;
-use crate::media::{self, MediaKind, SNIFF_LEN, Sniffed};
+use crate::media::{self, Class, MediaKind, SNIFF_LEN, Sniffed};
 use crate::net::probe::{BodyError, Engine, Outcome, RequestOptions};
 use crate::net::watch::Heard;
 use crate::sites::SiteRules;
 use crate::sites::fetch::{FetchRule, Referer};
 use crate::store::Storage;
 use crate::store::write::{Stored, Writer};
+use crate::verdict::Verdict;
 
 mod paper;
 mod placeholder;
+mod problem;
 mod wayback;
 
 pub use placeholder::Placeholders;
 use placeholder::{PlaceholderCheck, learn_placeholder};
+pub use problem::{Code, Problem};
 pub use wayback::Wayback;
 
 /// What a successful download gave.
@@ -47,32 +50,6 @@ pub struct Mirrored {
     pub source: Source,
     /// For a Wayback Machine capture, its timestamp.
     pub captured_at: Option<String>,
-}
-
-/// The code of a download stopped by a full disk: the run stops with it.
-pub const DISK_FULL: &str = "disk-full";
-
-/// Why a URL was not archived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// A short code: `too-large`, `not-an-image`, `truncated`, `http-404` …
-    pub code: String,
-    /// The sentence for people.
-    pub reason: String,
-    /// What the attempt showed about the network.
-    pub heard: Heard,
-}
-
-impl Problem {
-    /// A problem with what a server sent (so the network works).
-    #[must_use]
-    pub fn new(code: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem {
-            code: code.into(),
-            reason: reason.into(),
-            heard: Heard::Answer,
-        }
-    }
 }
 
 /// Where and how objects are written, shared by every download of a run.
@@ -222,10 +199,12 @@ pub async fn mirror(
                 // Refused, or sent something else: another Referer may do
                 // (a video CDN that wants WeChat's own).
                 // A full disk ends the URL's tries, and the run.
-                Err(Attempt::Failed(problem)) if problem.code == DISK_FULL => {
+                Err(Attempt::Failed(problem)) if problem.code == Code::DiskFull => {
                     return Err(problem);
                 }
-                Err(Attempt::Failed(problem)) if !tried.last && refused(&problem) => {
+                Err(Attempt::Failed(problem))
+                    if !tried.last && problem.code.may_be_the_referer() =>
+                {
                     last = Some(problem);
                 }
                 Err(Attempt::Failed(problem)) => {
@@ -238,7 +217,7 @@ pub async fn mirror(
         if let Some(why) = placeholder {
             let tried: Vec<String> = referers.iter().map(ToString::to_string).collect();
             last = Some(Problem::new(
-                "placeholder",
+                Code::Placeholder,
                 format!(
                     "the host answered with its anti-hotlink placeholder ({why}) whatever the Referer ({})",
                     tried.join(", ")
@@ -246,13 +225,11 @@ pub async fn mirror(
             ));
         }
     }
-    let problem = last.unwrap_or_else(|| Problem::new("internal", "nothing was tried"));
+    let problem = last.unwrap_or_else(|| Problem::new(Code::Internal, "nothing was tried"));
     // Gone at the source: the Wayback Machine may have kept it (unless this
     // was a refresh: the archive keeps its own copy then).
     match &target.wayback {
-        Some(wayback)
-            if known.is_none() && kind != MediaKind::Video && wayback::is_gone(&problem.code) =>
-        {
+        Some(wayback) if known.is_none() && kind != MediaKind::Video && problem.code.is_gone() => {
             // The file's own URL: a paper's PDF, a GitHub blob's raw file.
             let rewritten = fetch.rewrite.iter().any(|r| r.apply(url).is_some());
             let asked = if kind == MediaKind::Paper || rewritten {
@@ -305,27 +282,13 @@ async fn goal(
         && let Some(refused) = engine.leads_inside(url, &goal).await
     {
         return Err(Problem::new(
-            refused.code(),
+            Code::of_failure(&refused),
             format!(
                 "{goal} is a private address, named by {url}; set network.allow_private_redirects = true to follow it"
             ),
         ));
     }
     Ok(PaperLink::Names(goal))
-}
-
-/// Whether a failure may be the Referer's doing: a refusal, or other content.
-fn refused(problem: &Problem) -> bool {
-    matches!(
-        problem.code.as_str(),
-        "http-401"
-            | "http-403"
-            | "blocked"
-            | "expired"
-            | "not-an-image"
-            | "not-a-pdf"
-            | "not-a-video"
-    )
 }
 
 /// What the validators of an archived copy are, for `--refresh`.
@@ -381,14 +344,14 @@ async fn paper_link(
     match attempt(engine, sites, target, url, MediaKind::Paper, tried, &check).await {
         Ok(mirrored) => Ok(PaperLink::File(Got::Object(Box::new(mirrored)))),
         Err(Attempt::Unchanged) => Ok(PaperLink::File(Got::Unchanged)),
-        Err(Attempt::Failed(problem)) if problem.code == "not-a-pdf" => {
+        Err(Attempt::Failed(problem)) if problem.code == Code::Unexpected(Class::Pdf) => {
             paper::pdf_of_page(engine, sites, url)
                 .await
                 .map(PaperLink::Names)
         }
         Err(Attempt::Failed(problem)) => Err(problem),
         Err(Attempt::Placeholder(why)) => Err(Problem::new(
-            "placeholder",
+            Code::Placeholder,
             format!("a placeholder ({why})"),
         )),
     }
@@ -439,7 +402,7 @@ async fn attempt(
     // Writers are limited like requests, and taken first: a response must not
     // wait unread for a writer while it holds its host's slot.
     let Ok(_writing) = target.writers.acquire().await else {
-        return Err(Problem::new("interrupted", "the run was stopped").into());
+        return Err(Problem::new(Code::Interrupted, "the run was stopped").into());
     };
     // Validators go only to the URL that gave them, and a 304 counts only when
     // one was sent.
@@ -492,7 +455,7 @@ async fn attempt(
     {
         writer.abandon().await;
         return Err(Problem::new(
-            "truncated",
+            Code::Truncated,
             format!(
                 "the body ended after {} of the {expected} bytes announced",
                 poured.size
@@ -514,7 +477,7 @@ async fn attempt(
     }
     let Some(landing) = target.landing.begin() else {
         writer.abandon().await;
-        return Err(Problem::new("interrupted", "not fetched: the run was stopped").into());
+        return Err(Problem::new(Code::Interrupted, "not fetched: the run was stopped").into());
     };
     let stored = writer
         .commit(poured.sniffed.extension)
@@ -572,7 +535,7 @@ async fn pour(
             Ok(None) => break,
             Err(BodyError::Stalled(d)) => {
                 return Err(Problem::new(
-                    "timeout",
+                    Code::Timeout,
                     format!(
                         "the download stalled: no data for {}s after {}",
                         d.as_secs(),
@@ -582,7 +545,7 @@ async fn pour(
             }
             Err(BodyError::Broken(m)) => {
                 return Err(Problem::new(
-                    "truncated",
+                    Code::Truncated,
                     format!("the body broke off after {}: {m}", human_size(size)),
                 ));
             }
@@ -598,7 +561,7 @@ async fn pour(
         if window_start.elapsed() >= rate_window(target) {
             if window_bytes < MIN_BYTES_PER_WINDOW {
                 return Err(Problem::new(
-                    "too-slow",
+                    Code::TooSlow,
                     format!(
                         "the download crawled: {} in the last {}s, after {}",
                         human_size(window_bytes),
@@ -633,7 +596,8 @@ async fn pour(
 }
 
 fn judge_content(kind: MediaKind, head: &[u8]) -> Result<Sniffed, Problem> {
-    media::check(kind, media::sniff(head)).map_err(|m| Problem::new(m.code, m.reason))
+    media::check(kind, media::sniff(head))
+        .map_err(|m| Problem::new(Code::Unexpected(m.expected), m.reason))
 }
 
 fn too_large(size: u64, limit: u64, cut: bool) -> Problem {
@@ -647,7 +611,7 @@ fn too_large(size: u64, limit: u64, cut: bool) -> Problem {
         )
     };
     Problem::new(
-        "too-large",
+        Code::TooLarge,
         format!("{what} (raise fetch.max_object_size or --max-object-size to keep it)"),
     )
 }
@@ -656,7 +620,7 @@ fn write_failed(e: &std::io::Error, store: &dyn Storage) -> Problem {
     let tmp = store.temp_location();
     if e.kind() == std::io::ErrorKind::StorageFull {
         return Problem::new(
-            DISK_FULL,
+            Code::DiskFull,
             format!(
                 "the disk holding the archive is full ({}): {e}",
                 tmp.display()
@@ -664,7 +628,7 @@ fn write_failed(e: &std::io::Error, store: &dyn Storage) -> Problem {
         );
     }
     Problem::new(
-        "write-failed",
+        Code::WriteFailed,
         format!(
             "cannot write to the archive ({}): {e}; check its free space and permissions",
             tmp.display()
@@ -681,10 +645,9 @@ fn unanswered(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Problem {
         .clone()
         .unwrap_or_else(|| judgement.verdict.to_string());
     let code = match (&outcome.result, judgement.verdict) {
-        (_, crate::verdict::Verdict::Expired) => "expired".to_owned(),
-        (_, crate::verdict::Verdict::Blocked) => "blocked".to_owned(),
-        (Ok(response), _) => format!("http-{}", response.status),
-        (Err(failure), _) => failure.code().to_owned(),
+        (_, verdict @ (Verdict::Expired | Verdict::Blocked)) => Code::Judged(verdict),
+        (Ok(response), _) => Code::Http(response.status),
+        (Err(failure), _) => Code::of_failure(failure),
     };
     Problem {
         heard: Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ())),

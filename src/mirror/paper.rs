@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use super::{Problem, unanswered};
+use super::{Code, Problem, unanswered};
 use crate::judge::judge;
 use crate::net::probe::Engine;
 use crate::sites::SiteRules;
@@ -28,7 +28,7 @@ pub async fn pdf_of_page(engine: &Engine, sites: &SiteRules, url: &Url) -> Resul
         Verdict::SoftDead | Verdict::Blocked | Verdict::Dead | Verdict::Expired
     ) {
         return Err(Problem::new(
-            judgement.verdict.as_str(),
+            Code::Judged(judgement.verdict),
             judgement
                 .reason
                 .unwrap_or_else(|| judgement.verdict.to_string()),
@@ -48,7 +48,7 @@ pub async fn pdf_of_page(engine: &Engine, sites: &SiteRules, url: &Url) -> Resul
             Ok(pdf)
         }
         None => Err(Problem::new(
-            "no-pdf",
+            Code::NoPdf,
             format!(
                 "the paper page {} names no PDF (no citation_pdf_url meta tag)",
                 response.url

@@ -22,17 +22,6 @@ pub struct Wayback {
     pub capture: String,
 }
 
-/// Whether a failure means the file is gone at its source (rather than out of
-/// reach for now, too large, or behind a wall or a login page): only then is a
-/// capture sought. A refused connection may be a server down for the night.
-#[must_use]
-pub fn is_gone(code: &str) -> bool {
-    matches!(
-        code,
-        "http-404" | "http-410" | "no-such-host" | "placeholder" | "soft-dead"
-    )
-}
-
 /// Why no capture was archived.
 #[derive(Debug)]
 pub enum Missing {
@@ -88,7 +77,7 @@ impl Wayback {
             )
             .into()),
             // A full disk is the run's problem, not the capture's.
-            Err(Attempt::Failed(problem)) if problem.code == super::DISK_FULL => {
+            Err(Attempt::Failed(problem)) if problem.code == super::Code::DiskFull => {
                 Err(Missing::DiskFull(problem))
             }
             Err(Attempt::Failed(problem)) => Err(format!(
@@ -135,37 +124,6 @@ impl Wayback {
                 Ok(ts.to_owned())
             }
             _ => Err("no capture in the Wayback Machine".to_owned()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_file_gone_at_its_source_is_sought_there() {
-        for code in [
-            "http-404",
-            "http-410",
-            "no-such-host",
-            "placeholder",
-            "soft-dead",
-        ] {
-            assert!(is_gone(code), "{code}");
-        }
-        for code in [
-            "blocked",
-            "timeout",
-            "too-large",
-            "truncated",
-            "expired",
-            "http-503",
-            "tls",
-            "refused",
-            "not-an-image",
-        ] {
-            assert!(!is_gone(code), "{code}");
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::driver::signals::runtime;
 use crate::driver::{Driver, Sink, Taken};
 use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
-use crate::mirror::{self, Got, Known, Problem};
+use crate::mirror::{self, Code, Got, Known, Problem};
 use crate::net::probe::Engine;
 use crate::net::watch::Heard;
 use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
@@ -168,7 +168,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     for (want, url) in wants.iter().zip(urls.iter()) {
         if url.is_none() {
             run.results
-                .push(want.failed(Problem::new("invalid", "not a valid URL")));
+                .push(want.failed(Problem::new(Code::Invalid, "not a valid URL")));
         }
     }
     let received = Arc::new(AtomicU64::new(0));
@@ -205,11 +205,11 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
     // bug (which fails the run).
     for i in ended.unfinished {
         let problem = if run.interrupted {
-            Problem::new("interrupted", "not fetched: the run was stopped")
+            Problem::new(Code::Interrupted, "not fetched: the run was stopped")
         } else {
             run.lost = true;
             Problem::new(
-                "internal",
+                Code::Internal,
                 "internal error: this URL's download did not finish; please report it",
             )
         };
@@ -221,7 +221,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
 /// Why the run must stop, when `result` says the disk is full.
 fn disk_full(want: &Want, result: &Result<Got, Problem>) -> Option<String> {
     match result {
-        Err(p) if p.code == mirror::DISK_FULL => {
+        Err(p) if p.code == Code::DiskFull => {
             Some(format!("{} while writing {}", p.reason, want.url))
         }
         _ => None,
@@ -343,7 +343,7 @@ impl Recorder<'_, '_> {
                 want.with_record(FetchOutcome::Present, record)
             }
             (Ok(Got::Unchanged), None) => want.failed(Problem::new(
-                "internal",
+                Code::Internal,
                 "a 304 for a URL with no archived copy; please report it",
             )),
             (Ok(Got::Object(mirrored)), old) => {
@@ -372,7 +372,7 @@ impl Recorder<'_, '_> {
                         "kept the archived copy; asking again failed: {}",
                         problem.reason
                     )),
-                    reason_code: Some(problem.code),
+                    reason_code: Some(problem.code.to_string()),
                     ..want.with_record(FetchOutcome::Present, record)
                 }
             }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use super::WebRun;
 use super::wanted::Want;
 use crate::manifest::{Manifest, Record};
-use crate::mirror::Mirrored;
+use crate::mirror::{Code, Mirrored};
 use crate::references::References;
 use crate::report::fetch::{FetchOutcome, FetchResult};
 use crate::store::{ObjectName, Storage};
@@ -47,7 +47,7 @@ pub(super) fn disown_stand_ins(
         if let Some(old) = run.replaced.get(&result.url) {
             manifest.records.insert(result.url.clone(), old.clone());
             *result = FetchResult {
-                reason_code: Some("placeholder".into()),
+                reason_code: Some(Code::Placeholder.to_string()),
                 reason: Some(
                     "kept the archived copy; the host now answers with its anti-hotlink placeholder"
                         .into(),
@@ -68,7 +68,7 @@ pub(super) fn disown_stand_ins(
         }
         *result = FetchResult {
             outcome: FetchOutcome::Failed,
-            reason_code: Some("placeholder".into()),
+            reason_code: Some(Code::Placeholder.to_string()),
             reason: Some(
                 "the host's anti-hotlink placeholder (learnt during the run), not the file".into(),
             ),

@@ -17,7 +17,7 @@ use crate::input::Inputs;
 use crate::link::{Kind, Link};
 use crate::manifest::Record;
 use crate::media::{MediaKind, archived_as};
-use crate::mirror::{Known, Problem};
+use crate::mirror::{Code, Known, Problem};
 use crate::report::fetch::{Citation, FetchOutcome, FetchResult};
 use crate::state::State;
 
@@ -56,7 +56,7 @@ impl Want {
 
     pub(super) fn failed(&self, problem: Problem) -> FetchResult {
         FetchResult {
-            reason_code: Some(problem.code),
+            reason_code: Some(problem.code.to_string()),
             reason: Some(problem.reason),
             ..self.result(FetchOutcome::Failed)
         }
@@ -148,7 +148,7 @@ pub(super) fn gather(
                 url: key,
                 kind: None,
                 outcome: FetchOutcome::Skipped,
-                reason_code: Some("not-media".into()),
+                reason_code: Some(Code::NotMedia.to_string()),
                 reason: Some(format!(
                     "not an image, PDF, paper or video link (its kind is {link_kind})"
                 )),
