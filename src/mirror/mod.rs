@@ -54,7 +54,7 @@ pub struct Mirrored {
 
 /// Where and how objects are written, shared by every download of a run.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Downloads {
     /// The archive the objects go to.
     pub store: Arc<dyn Storage>,
     /// The largest body archived, in bytes.
@@ -142,11 +142,11 @@ pub struct Hints<'a> {
 pub async fn mirror(
     engine: &Engine,
     sites: &SiteRules,
-    target: &Target,
+    target: &Downloads,
     url: &Url,
     kind: MediaKind,
     hints: Hints<'_>,
-) -> Result<Got, Problem> {
+) -> Result<Download, Problem> {
     let known = hints.known;
     let rule = url.host_str().and_then(|h| sites.lookup(h));
     let none = FetchRule::default();
@@ -193,8 +193,8 @@ pub async fn mirror(
                 public_only,
             };
             match attempt(engine, sites, target, &candidate, kind, tried, &check).await {
-                Ok(mirrored) => return Ok(Got::Object(Box::new(mirrored))),
-                Err(Attempt::Unchanged) => return Ok(Got::Unchanged),
+                Ok(mirrored) => return Ok(Download::Object(Box::new(mirrored))),
+                Err(Attempt::Unchanged) => return Ok(Download::Unchanged),
                 Err(Attempt::Placeholder(why)) => placeholder = Some(why),
                 // Refused, or sent something else: another Referer may do
                 // (a video CDN that wants WeChat's own).
@@ -240,7 +240,7 @@ pub async fn mirror(
             wayback
                 .capture(engine, sites, target, asked, kind, &check)
                 .await
-                .map(|m| Got::Object(Box::new(m)))
+                .map(|m| Download::Object(Box::new(m)))
                 .map_err(|missing| match missing {
                     wayback::Missing::DiskFull(full) => full,
                     wayback::Missing::Why(why) => Problem {
@@ -259,7 +259,7 @@ pub async fn mirror(
 async fn goal(
     engine: &Engine,
     sites: &SiteRules,
-    target: &Target,
+    target: &Downloads,
     (url, kind, hints): (&Url, MediaKind, Hints<'_>),
     fetch: &FetchRule,
 ) -> Result<PaperLink, Problem> {
@@ -305,7 +305,7 @@ pub struct Known {
 
 /// What a successful [`mirror`] gave.
 #[derive(Debug, Clone)]
-pub enum Got {
+pub enum Download {
     /// An object, new or already stored.
     Object(Box<Mirrored>),
     /// The server says the archived copy is still current (304).
@@ -315,7 +315,7 @@ pub enum Got {
 /// What a paper link turned out to be.
 enum PaperLink {
     /// The PDF itself, now archived (or still current).
-    File(Got),
+    File(Download),
     /// A page naming its PDF.
     Names(Url),
 }
@@ -326,7 +326,7 @@ enum PaperLink {
 async fn paper_link(
     engine: &Engine,
     sites: &SiteRules,
-    target: &Target,
+    target: &Downloads,
     url: &Url,
     fetch: &FetchRule,
     known: Option<&Known>,
@@ -342,8 +342,8 @@ async fn paper_link(
         learnt: None,
     };
     match attempt(engine, sites, target, url, MediaKind::Paper, tried, &check).await {
-        Ok(mirrored) => Ok(PaperLink::File(Got::Object(Box::new(mirrored)))),
-        Err(Attempt::Unchanged) => Ok(PaperLink::File(Got::Unchanged)),
+        Ok(mirrored) => Ok(PaperLink::File(Download::Object(Box::new(mirrored)))),
+        Err(Attempt::Unchanged) => Ok(PaperLink::File(Download::Unchanged)),
         Err(Attempt::Failed(problem)) if problem.code == Code::Unexpected(Class::Pdf) => {
             paper::pdf_of_page(engine, sites, url)
                 .await
@@ -388,7 +388,7 @@ struct Tried<'a> {
 async fn attempt(
     engine: &Engine,
     sites: &SiteRules,
-    target: &Target,
+    target: &Downloads,
     url: &Url,
     kind: MediaKind,
     Tried {
@@ -512,7 +512,7 @@ struct Poured {
 const MIN_BYTES_PER_WINDOW: u64 = 16 * 1024;
 
 /// The rate window: three request timeouts.
-fn rate_window(target: &Target) -> std::time::Duration {
+fn rate_window(target: &Downloads) -> std::time::Duration {
     target.probe_timeout.saturating_mul(3)
 }
 
@@ -521,7 +521,7 @@ fn rate_window(target: &Target) -> std::time::Duration {
 async fn pour(
     body: &mut crate::net::probe::Body,
     writer: &mut Writer,
-    target: &Target,
+    target: &Downloads,
     kind: MediaKind,
 ) -> Result<Poured, Problem> {
     let limit = target.max_size;

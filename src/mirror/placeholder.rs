@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::Target;
+use super::Downloads;
 use crate::media::{self, Class, SNIFF_LEN};
 use crate::net::probe::{Engine, RequestOptions};
 use crate::sites::fetch::{FetchRule, Referer};
@@ -108,7 +108,7 @@ impl Placeholders {
 /// public addresses only.
 pub async fn learn_placeholder(
     engine: &Engine,
-    target: &Target,
+    target: &Downloads,
     (url, public_only): (&Url, bool),
     probe: &str,
     policies: &[Referer],
@@ -157,7 +157,7 @@ enum Answer {
 /// A 2xx answer's hash and first bytes, within the request timeout.
 async fn answer(
     engine: &Engine,
-    target: &Target,
+    target: &Downloads,
     url: &Url,
     referer: Option<&str>,
     public_only: bool,

@@ -6,7 +6,7 @@
 use url::Url;
 
 use super::placeholder::PlaceholderCheck;
-use super::{Attempt, Mirrored, Target, Tried, attempt};
+use super::{Attempt, Downloads, Mirrored, Tried, attempt};
 use crate::manifest::Source;
 use crate::media::MediaKind;
 use crate::net::probe::Engine;
@@ -46,7 +46,7 @@ impl Wayback {
         &self,
         engine: &Engine,
         sites: &SiteRules,
-        target: &Target,
+        target: &Downloads,
         url: &Url,
         kind: MediaKind,
         check: &PlaceholderCheck<'_>,

@@ -23,7 +23,7 @@ use crate::driver::signals::runtime;
 use crate::driver::{Driver, Sink, Taken};
 use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
-use crate::mirror::{self, Code, Got, Known, Problem};
+use crate::mirror::{self, Code, Download, Known, Problem};
 use crate::net::probe::Engine;
 use crate::net::watch::Heard;
 use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
@@ -219,7 +219,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
 }
 
 /// Why the run must stop, when `result` says the disk is full.
-fn disk_full(want: &Want, result: &Result<Got, Problem>) -> Option<String> {
+fn disk_full(want: &Want, result: &Result<Download, Problem>) -> Option<String> {
     match result {
         Err(p) if p.code == Code::DiskFull => {
             Some(format!("{} while writing {}", p.reason, want.url))
@@ -229,14 +229,14 @@ fn disk_full(want: &Want, result: &Result<Got, Problem>) -> Option<String> {
 }
 
 /// One URL's download, as a feeder runs it.
-type Download = std::pin::Pin<Box<dyn Future<Output = Result<Got, Problem>> + Send>>;
+type DownloadFuture = std::pin::Pin<Box<dyn Future<Output = Result<Download, Problem>> + Send>>;
 
 /// The work each feeder does for one of `wants` (by index).
 fn downloader(
     wants: &[Want],
-    target: Arc<mirror::Target>,
+    target: Arc<mirror::Downloads>,
     sites: Arc<crate::sites::SiteRules>,
-) -> impl Fn(Arc<Engine>, usize, Url) -> Download + Clone + Send + Sync + 'static {
+) -> impl Fn(Arc<Engine>, usize, Url) -> DownloadFuture + Clone + Send + Sync + 'static {
     // Per want: what to expect, the archived copy's validators, a PDF learnt.
     type Ask = (MediaKind, Option<Known>, Option<Url>);
     let asks: Arc<Vec<Ask>> = Arc::new(
@@ -245,7 +245,7 @@ fn downloader(
             .map(|w| (w.kind, w.known.clone(), w.pdf.clone()))
             .collect(),
     );
-    move |engine: Arc<Engine>, i: usize, url: Url| -> Download {
+    move |engine: Arc<Engine>, i: usize, url: Url| -> DownloadFuture {
         let (asks, target, sites) = (Arc::clone(&asks), Arc::clone(&target), Arc::clone(&sites));
         Box::pin(async move {
             let (kind, known, pdf) = &asks[i];
@@ -259,8 +259,8 @@ fn downloader(
 }
 
 /// Where and how this run's downloads are written.
-fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
-    mirror::Target {
+fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Downloads {
+    mirror::Downloads {
         store: Arc::clone(job.archive),
         max_size: job.settings.fetch.max_object_size,
         received: Arc::clone(received),
@@ -287,7 +287,7 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Target {
 struct Recorder<'a, 'j> {
     wants: &'a [Want],
     job: Job<'j>,
-    target: &'a mirror::Target,
+    target: &'a mirror::Downloads,
     run: WebRun,
     /// The manifest has records not yet saved.
     dirty: bool,
@@ -314,12 +314,12 @@ impl Recorder<'_, '_> {
     }
 
     /// Takes one URL's result: a record for what was archived.
-    fn record(&mut self, i: usize, result: Result<Got, Problem>) -> (FetchResult, Heard) {
+    fn record(&mut self, i: usize, result: Result<Download, Problem>) -> (FetchResult, Heard) {
         let want = &self.wants[i];
         let manifest = &mut *self.job.manifest;
         // Same bytes on a refresh: the record stands, with the server's new
         // validators, so the next refresh can be conditional.
-        if let Ok(Got::Object(mirrored)) = &result
+        if let Ok(Download::Object(mirrored)) = &result
             && want.known.is_some()
             && let Some(record) = manifest.records.get_mut(&want.url)
             && record.sha256 == mirrored.stored.name.sha256
@@ -332,21 +332,21 @@ impl Recorder<'_, '_> {
         let mut heard = Heard::Nothing;
         let result = match (result, manifest.records.get(&want.url)) {
             // Revalidated: the archived copy stands.
-            (Ok(Got::Unchanged), Some(record)) => {
+            (Ok(Download::Unchanged), Some(record)) => {
                 heard = Heard::Answer;
                 want.with_record(FetchOutcome::Present, record)
             }
-            (Ok(Got::Object(mirrored)), Some(record))
+            (Ok(Download::Object(mirrored)), Some(record))
                 if want.known.is_some() && record.sha256 == mirrored.stored.name.sha256 =>
             {
                 heard = Heard::Answer;
                 want.with_record(FetchOutcome::Present, record)
             }
-            (Ok(Got::Unchanged), None) => want.failed(Problem::new(
+            (Ok(Download::Unchanged), None) => want.failed(Problem::new(
                 Code::Internal,
                 "a 304 for a URL with no archived copy; please report it",
             )),
-            (Ok(Got::Object(mirrored)), old) => {
+            (Ok(Download::Object(mirrored)), old) => {
                 heard = Heard::Answer;
                 // A refresh replaces a record: the old one is kept aside in case
                 // the new bytes turn out to be a placeholder learnt later.
@@ -391,10 +391,10 @@ impl Recorder<'_, '_> {
     }
 }
 
-impl Sink<Result<Got, Problem>> for Recorder<'_, '_> {
+impl Sink<Result<Download, Problem>> for Recorder<'_, '_> {
     type Error = Error;
 
-    fn take(&mut self, i: usize, result: Result<Got, Problem>) -> Taken {
+    fn take(&mut self, i: usize, result: Result<Download, Problem>) -> Taken {
         // A full disk fails every download after it: stop at once.
         let full = disk_full(&self.wants[i], &result);
         let (result, heard) = self.record(i, result);
