@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::store::{ArchiveFile, Storage};
+use crate::store::{ArchiveFile, ObjectName, Storage};
 
 /// The manifest's file name inside the archive.
 pub const FILE_NAME: &str = crate::store::MANIFEST;
@@ -81,6 +81,18 @@ pub struct BadLine {
     pub line: usize,
     /// What is wrong with it.
     pub why: String,
+}
+
+impl Record {
+    /// Whether its object is in `archive`: there as an object (not a symlink,
+    /// which may point anywhere or nowhere) at its recorded size, under the
+    /// name of its recorded hash. One that is not is downloaded again.
+    /// (Rehashing every object on every run would cost as much as `verify`;
+    /// `verify` does that.)
+    pub fn is_intact_in(&self, archive: &dyn Storage) -> bool {
+        ObjectName::from_relative(&self.object)
+            .is_some_and(|name| name.sha256 == self.sha256 && archive.has(&name, self.size))
+    }
 }
 
 impl Manifest {
@@ -201,6 +213,18 @@ impl Manifest {
             }
         }
         (manifest, bad)
+    }
+
+    /// Brings the notes of every record up to date: the notes in `read` speak
+    /// for themselves (a note that no longer cites a URL is no longer listed
+    /// under it, one that does is), the notes not read keep their citations.
+    pub fn recite(&mut self, read: &BTreeSet<String>, cited: &BTreeMap<String, BTreeSet<String>>) {
+        for (url, record) in &mut self.records {
+            record.notes.retain(|n| !read.contains(n));
+            if let Some(notes) = cited.get(url) {
+                record.notes.extend(notes.iter().cloned());
+            }
+        }
     }
 
     /// Every object a line of the manifest names, superseded records' too.

@@ -48,6 +48,24 @@ impl References {
     }
 }
 
+/// Removes those of `objects` that nothing refers to any more, once `manifest`,
+/// which no longer names them, is saved. Left to `gc` when the rewrite journal
+/// cannot be read (it might name them).
+pub fn remove_unreferenced(objects: &[String], manifest: &mut Manifest, archive: &dyn Storage) {
+    // Saved, the manifest has one record per URL: superseded lines are gone.
+    manifest.shadowed.clear();
+    manifest.kept_lines.clear();
+    let Ok(live) = References::of_archive(archive, manifest) else {
+        return;
+    };
+    for object in objects {
+        if !live.contains(object) && ObjectName::from_relative(object).is_some() {
+            // Best effort: an object left is one `gc` removes.
+            let _ = archive.delete_object(object);
+        }
+    }
+}
+
 /// The objects the rewrite journal names.
 ///
 /// # Errors

@@ -26,6 +26,7 @@ use crate::media::MediaKind;
 use crate::mirror::{self, Code, Download, Known, Problem};
 use crate::net::probe::Engine;
 use crate::net::watch::Heard;
+use crate::references;
 use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
 use crate::store::{self, LockMode, Storage};
 use crate::{Error, ExitStatus};
@@ -33,7 +34,7 @@ use crate::{Error, ExitStatus};
 mod reconcile;
 mod wanted;
 
-use reconcile::{disown_stand_ins, intact, record_for, remove_unreferenced};
+use reconcile::{disown_stand_ins, record_for};
 use wanted::{Want, gather, learn_pdfs};
 
 /// How often the manifest is rewritten while objects land: a kill loses at most
@@ -65,17 +66,12 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     // Notes read now speak for themselves: a note that no longer cites a URL is
     // no longer listed under it. Notes not read keep their citations. Citations
     // of every media kind count, whatever --kinds fetches now.
-    for (url, record) in &mut manifest.records {
-        record.notes.retain(|n| !wanted.scanned.contains(n));
-        if let Some(notes) = wanted.cited.get(url) {
-            record.notes.extend(notes.iter().cloned());
-        }
-    }
+    manifest.recite(&wanted.scanned, &wanted.cited);
     let mut results = std::mem::take(&mut wanted.skipped);
     let mut downloads = Vec::new();
     for mut want in wanted.targets.into_values() {
         if let Some(record) = manifest.records.get(&want.url)
-            && intact(archive.as_ref(), record)
+            && record.is_intact_in(archive.as_ref())
         {
             // A capture does not change; an origin may have.
             if args.refresh && record.source == Source::Origin {
@@ -114,7 +110,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     results.extend(std::mem::take(&mut run.results));
     let disowned = disown_stand_ins(&run, &mut results, &mut manifest);
     manifest.save(archive.as_ref())?;
-    remove_unreferenced(&disowned, &mut manifest, archive.as_ref());
+    references::remove_unreferenced(&disowned, &mut manifest, archive.as_ref());
     // Still under the lock: nothing else writes here, so a temp file left now
     // is one of this run's stopped downloads.
     let _ = archive.clean_temp(Duration::ZERO);

@@ -1,6 +1,5 @@
-//! Keeping the manifest true to what landed: records made from downloads, stand-ins
-//! (placeholders) disowned, objects nothing names any more removed, and which
-//! records still have their object.
+//! Keeping the manifest true to what landed: records made from downloads, and
+//! stand-ins (placeholders) disowned.
 
 use std::time::SystemTime;
 
@@ -8,9 +7,7 @@ use super::WebRun;
 use super::wanted::Want;
 use crate::manifest::{Manifest, Record};
 use crate::mirror::{Code, Mirrored};
-use crate::references::References;
 use crate::report::fetch::{FetchOutcome, FetchResult};
-use crate::store::{ObjectName, Storage};
 
 /// URLs archived before the run learnt their host's placeholder, and found to
 /// hold it, lose their record (a refreshed one gets its old record back): a
@@ -84,37 +81,8 @@ pub(super) fn disown_stand_ins(
     disowned
 }
 
-/// Removes `objects` that nothing refers to any more, once the manifest that
-/// no longer names them is saved. Left to `gc` when the rewrite journal cannot
-/// be read (it might name them).
-pub(super) fn remove_unreferenced(
-    objects: &[String],
-    manifest: &mut Manifest,
-    archive: &dyn Storage,
-) {
-    // Saved, the manifest has one record per URL: superseded lines are gone.
-    manifest.shadowed.clear();
-    manifest.kept_lines.clear();
-    let Ok(live) = References::of_archive(archive, manifest) else {
-        return;
-    };
-    for object in objects {
-        if !live.contains(object) && ObjectName::from_relative(object).is_some() {
-            // Best effort: an object left is one `gc` removes.
-            let _ = archive.delete_object(object);
-        }
-    }
-}
-
-/// Whether a record's object is there: a regular file in the archive (not a
-/// symlink, which may point anywhere or nowhere) at its recorded size. One that
-/// is not is downloaded again, and the download replaces it. (Rehashing every
-/// object on every run would cost as much as `verify`; `verify` does that.)
-pub(super) fn intact(archive: &dyn Storage, record: &Record) -> bool {
-    ObjectName::from_relative(&record.object)
-        .is_some_and(|name| name.sha256 == record.sha256 && archive.has(&name, record.size))
-}
-
+/// The record of `want`, archived as `mirrored`; `old` is the record it
+/// replaces.
 pub(super) fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>) -> Record {
     // The old record's notes were brought up to date before the downloads.
     let mut notes = old.map(|r| r.notes.clone()).unwrap_or_default();
