@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::scan::{Scanned, Scope, report_skipped, scan};
+use super::scan::{Scope, read_all};
 use crate::cli::GcArgs;
 use crate::config::Settings;
 use crate::config::values::human_size;
@@ -129,24 +129,11 @@ fn cited_by_notes(
     let per_note = |_: &crate::input::Note, _: &str, links: Vec<Link>| -> Vec<String> {
         cited_by(links, archive)
     };
-    let mut cited = BTreeSet::new();
-    let mut unreadable = None;
-    scan(scope, settings, per_note, |scanned| {
-        match scanned {
-            Scanned::Note(found) => cited.extend(found),
-            Scanned::Skipped(skipped) => report_skipped(&skipped),
-            // The first is the run's error, said once at its end; any
-            // further ones are said as they come.
-            Scanned::Failed(e) if unreadable.is_some() => tracing::error!("{e}"),
-            Scanned::Failed(e) => unreadable = Some(e),
-        }
-        Ok(())
-    })?;
-    match unreadable {
-        Some(e) => Err(Error::archive(
+    match read_all(scope, settings, per_note)? {
+        Err(e) => Err(Error::archive(
             archive.location(),
             format!("nothing removed: a note could not be read ({e}), and it may link to objects"),
         )),
-        None => Ok(cited),
+        Ok(cited) => Ok(cited.into_iter().flatten().collect()),
     }
 }

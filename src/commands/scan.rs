@@ -176,6 +176,38 @@ pub fn split_inputs(inputs: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 /// Reports a skipped file: a warning when the user named it, a note otherwise.
+/// [`scan`] for commands that need every note read: what each note gave, in
+/// the order the notes were read, skipped files reported as they come. A note
+/// that cannot be read fails the whole: the first such error is returned (as
+/// the inner `Err`) once the scan is over, any further ones are logged.
+///
+/// # Errors
+/// The outer `Err`: the inputs cannot be walked at all.
+pub fn read_all<T: Send>(
+    scope: Scope<'_>,
+    settings: &Settings,
+    per_note: impl Fn(&Note, &str, Vec<Link>) -> T + Sync,
+) -> Result<Result<Vec<T>, Error>, Error> {
+    let mut gave = Vec::new();
+    let mut unreadable = None;
+    scan(scope, settings, per_note, |scanned| {
+        match scanned {
+            Scanned::Note(note) => gave.push(note),
+            Scanned::Skipped(skipped) => report_skipped(&skipped),
+            // The first is the run's error, said once at its end; any
+            // further ones are said as they come.
+            Scanned::Failed(e) if unreadable.is_some() => tracing::error!("{e}"),
+            Scanned::Failed(e) => unreadable = Some(e),
+        }
+        Ok(())
+    })?;
+    Ok(match unreadable {
+        Some(e) => Err(e),
+        None => Ok(gave),
+    })
+}
+
+/// Says that a file was skipped: a warning when it was named, else a note.
 pub fn report_skipped(skipped: &Skipped) {
     let name = input::display_path(&skipped.path);
     if skipped.explicit {

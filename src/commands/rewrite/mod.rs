@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::scan::{NoteNames, Scanned, Scope, report_skipped, scan};
+use super::scan::{NoteNames, Scope, read_all};
 use crate::cli::RewriteArgs;
 use crate::config::Settings;
 use crate::driver::signals::interrupt_flag;
@@ -231,25 +231,9 @@ fn read_notes(
         }
         Some(plan)
     };
-    let mut plans = Vec::new();
-    let mut unreadable = None;
-    scan(scope, settings, per_note, |scanned| {
-        match scanned {
-            Scanned::Note(Some(plan)) => plans.push(plan),
-            Scanned::Note(None) => {}
-            Scanned::Skipped(skipped) => report_skipped(&skipped),
-            // The first is the run's error, said once at its end; any
-            // further ones are said as they come.
-            Scanned::Failed(e) if unreadable.is_some() => tracing::error!("{e}"),
-            Scanned::Failed(e) => unreadable = Some(e),
-        }
-        Ok(())
-    })?;
-    match unreadable {
-        // Nothing is changed when a note could not even be read.
-        Some(e) => Err(e),
-        None => Ok(plans),
-    }
+    // Nothing is changed when a note could not even be read.
+    let plans = read_all(scope, settings, per_note)??;
+    Ok(plans.into_iter().flatten().collect())
 }
 
 fn rewrite_notes(
