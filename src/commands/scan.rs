@@ -10,11 +10,11 @@ use rayon::prelude::*;
 use crate::Error;
 use crate::classify::Classifier;
 use crate::config::Settings;
-use crate::config::values::{format_size, human_size};
 use crate::extract;
 use crate::extract::source::SourceText;
 use crate::input::{self, Found, Inputs, Loaded, Note, Skipped, WalkOptions};
 use crate::link::Link;
+use crate::units::{format_size, human_size};
 
 /// Things found per parallel batch: enough to keep every core busy, few enough
 /// that a batch's results are a small amount of memory.

@@ -71,9 +71,8 @@ impl Clients {
                 .connect_timeout(settings.timeout)
                 .pool_max_idle_per_host(settings.host_concurrency.max(1))
                 .build()
-                .map_err(|e| Error::ConfigValue {
-                    origin: "network".into(),
-                    message: format!("cannot set up the HTTP client: {e}"),
+                .map_err(|e| {
+                    Error::config_value_because("network", "cannot set up the HTTP client", e)
                 })
         };
         Ok(Self {
@@ -124,19 +123,16 @@ fn tls_config(extra: &[std::path::PathBuf]) -> Result<rustls::ClientConfig, Erro
         let certs = read_pem(path)?;
         let (added, _) = roots.add_parsable_certificates(certs);
         if added == 0 {
-            return Err(Error::ConfigValue {
-                origin: path.display().to_string(),
-                message: "no usable CA certificate in this file (expected PEM \"BEGIN CERTIFICATE\" blocks)".into(),
-            });
+            return Err(Error::config_value(
+                path.display().to_string(),
+                "no usable CA certificate in this file (expected PEM \"BEGIN CERTIFICATE\" blocks)",
+            ));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::ConfigValue {
-            origin: "network".into(),
-            message: format!("TLS setup: {e}"),
-        })?
+        .map_err(|e| Error::config_value_because("network", "TLS setup", e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -150,9 +146,8 @@ fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     })?;
     CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::ConfigValue {
-            origin: path.display().to_string(),
-            message: format!("not a PEM certificate file: {e}"),
+        .map_err(|e| {
+            Error::config_value_because(path.display().to_string(), "not a PEM certificate file", e)
         })
 }
 
