@@ -74,15 +74,18 @@ pub fn scan<T: Send>(
         let (batches, received) = sync_channel::<Vec<Found>>(2);
         threads.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            scope
-                .inputs
-                .walk(settings, scope.walk, scope.stdin_format, |found| {
+            scope.inputs.walk(
+                &|ext| settings.note_format(ext),
+                scope.walk,
+                scope.stdin_format,
+                |found| {
                     batch.push(found);
                     batch.len() < BATCH
                         || batches
                             .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                             .is_ok()
-                });
+                },
+            );
             let _ = batches.send(batch);
         });
         for batch in received {

@@ -19,8 +19,8 @@ use regex::Regex;
 use serde::{Serialize, Serializer};
 use url::Url;
 
+use crate::classify::{Classifier, ExtensionKinds};
 use crate::error::Error;
-use crate::link::Kind;
 use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
 use crate::net::settings::NetSettings;
@@ -140,34 +140,6 @@ pub struct LinkSettings {
     pub markdown_extensions: Vec<String>,
     /// Extensions (lowercase, no dot) of HTML notes.
     pub html_extensions: Vec<String>,
-}
-
-/// `[kinds]`, resolved: lowercase extensions, no dots.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExtensionKinds {
-    /// Extensions that make a web link an image.
-    pub image: Vec<String>,
-    /// Extensions that make a web link a video.
-    pub video: Vec<String>,
-    /// Extensions that make a web link a PDF.
-    pub pdf: Vec<String>,
-}
-
-impl ExtensionKinds {
-    /// The kind an extension (lowercase, no dot) decides, if any.
-    #[must_use]
-    pub fn kind_of(&self, ext: &str) -> Option<Kind> {
-        let has = |list: &[String]| list.iter().any(|e| e == ext);
-        if has(&self.pdf) {
-            Some(Kind::Pdf)
-        } else if has(&self.image) {
-            Some(Kind::Image)
-        } else if has(&self.video) {
-            Some(Kind::Video)
-        } else {
-            None
-        }
-    }
 }
 
 /// `[network]`, resolved.
@@ -582,9 +554,23 @@ impl Settings {
     }
 }
 
+/// Classifying reads the site rules, the extension fallbacks and where
+/// root-relative links lead.
+impl<'s> From<&'s Settings> for Classifier<'s> {
+    fn from(settings: &'s Settings) -> Self {
+        Classifier::with_rules(
+            &settings.sites,
+            &settings.kinds,
+            settings.links.base_url.as_ref(),
+            &settings.links.root_dir,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Kind;
 
     fn layer(text: &str, folder: &str) -> Layer {
         try_layer(text, folder).unwrap()
