@@ -11,10 +11,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use serde::Serialize;
 use url::Url;
 
-use crate::config::Settings;
 use crate::link::Kind;
+use crate::sites::SiteRules;
 
 /// Where a note lives, for resolving its relative links.
 #[derive(Debug, Clone)]
@@ -53,17 +54,72 @@ pub struct Resolved {
     pub hint: Option<String>,
 }
 
-/// Resolves and classifies links under one configuration.
+/// `[kinds]`, resolved: lowercase extensions, no dots.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExtensionKinds {
+    /// Extensions that make a web link an image.
+    pub image: Vec<String>,
+    /// Extensions that make a web link a video.
+    pub video: Vec<String>,
+    /// Extensions that make a web link a PDF.
+    pub pdf: Vec<String>,
+}
+
+impl ExtensionKinds {
+    /// The kind an extension (lowercase, no dot) decides, if any.
+    #[must_use]
+    pub fn kind_of(&self, ext: &str) -> Option<Kind> {
+        let has = |list: &[String]| list.iter().any(|e| e == ext);
+        if has(&self.pdf) {
+            Some(Kind::Pdf)
+        } else if has(&self.image) {
+            Some(Kind::Image)
+        } else if has(&self.video) {
+            Some(Kind::Video)
+        } else {
+            None
+        }
+    }
+}
+
+/// Resolves and classifies links under one configuration: the part of it
+/// classifying reads, borrowed. The configuration's `Settings` turn into one
+/// (`Classifier::new(&settings)`), so this layer needs nothing from config.
 #[derive(Debug, Clone, Copy)]
 pub struct Classifier<'s> {
-    settings: &'s Settings,
+    /// Site rules, which may give a host's links a kind.
+    sites: &'s SiteRules,
+    /// The extension fallbacks.
+    kinds: &'s ExtensionKinds,
+    /// Base for root-relative links; `None` makes them local paths under `root_dir`.
+    base_url: Option<&'s Url>,
+    /// Folder root-relative links point into when there is no base URL.
+    root_dir: &'s Path,
 }
 
 impl<'s> Classifier<'s> {
-    /// A classifier for these settings.
+    /// A classifier for `settings` (the configuration's resolved settings, or
+    /// anything else that becomes one).
     #[must_use]
-    pub fn new(settings: &'s Settings) -> Self {
-        Self { settings }
+    pub fn new(settings: impl Into<Self>) -> Self {
+        settings.into()
+    }
+
+    /// A classifier with these rules: site rules, extension fallbacks, and where
+    /// root-relative links lead (`base_url` when set, else under `root_dir`).
+    #[must_use]
+    pub fn with_rules(
+        sites: &'s SiteRules,
+        kinds: &'s ExtensionKinds,
+        base_url: Option<&'s Url>,
+        root_dir: &'s Path,
+    ) -> Self {
+        Self {
+            sites,
+            kinds,
+            base_url,
+            root_dir,
+        }
     }
 
     /// Resolves `target` (the URL as a renderer reads it: escapes and entities
@@ -128,8 +184,7 @@ impl<'s> Classifier<'s> {
     }
 
     fn site_kind(self, url: &Url) -> Option<Kind> {
-        self.settings
-            .sites
+        self.sites
             .lookup(url.host_str()?)
             .and_then(|rule| rule.kind)
     }
@@ -137,12 +192,12 @@ impl<'s> Classifier<'s> {
     fn extension_kind(self, url: &Url) -> Option<Kind> {
         let last = url.path_segments()?.next_back()?;
         let (_, ext) = last.rsplit_once('.')?;
-        self.settings.kinds.kind_of(&ext.to_ascii_lowercase())
+        self.kinds.kind_of(&ext.to_ascii_lowercase())
     }
 
     fn relative(self, target: &str, note: &NoteContext, element_kind: Option<Kind>) -> Resolved {
         if target.starts_with('/')
-            && let Some(base) = &self.settings.links.base_url
+            && let Some(base) = self.base_url
         {
             return match base.join(target) {
                 Ok(url) => self.absolute(url, element_kind),
@@ -161,7 +216,7 @@ impl<'s> Classifier<'s> {
             // `#section` or `?x`: the note itself.
             note.file.clone()
         } else if let Some(rooted) = decoded.strip_prefix('/') {
-            self.settings.links.root_dir.join(rooted)
+            self.root_dir.join(rooted)
         } else {
             note.folder.join(decoded.as_ref())
         };
@@ -283,7 +338,7 @@ fn looks_like_domain(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Overrides, UserConfig};
+    use crate::config::{Overrides, Settings, UserConfig};
 
     fn settings() -> Settings {
         Settings::shipped().unwrap()

@@ -20,21 +20,28 @@ pub enum Error {
     },
 
     /// A configuration file is not valid TOML or has unknown keys.
-    #[error("invalid config file {}: {message}", path.display())]
+    #[error("invalid config file {}: {}", path.display(), source.to_string().trim_end())]
     ConfigParse {
         /// The file.
         path: PathBuf,
-        /// The parser's message, with line and column.
-        message: String,
+        /// The parser's complaint, with line and column (its text ends in a line
+        /// break, which the message leaves out).
+        #[source]
+        source: Box<toml::de::Error>,
     },
 
     /// A configuration value (from a file, the environment or a flag) is unusable.
-    #[error("invalid configuration ({origin}): {message}")]
+    #[error("invalid configuration ({origin}): {message}{}", after_colon(source.as_deref()))]
     ConfigValue {
         /// Where the value came from: a file path, a flag or a variable.
         origin: String,
-        /// What is wrong and what would be right.
+        /// What is wrong and what would be right (the cause, when there is
+        /// one, is said after it).
         message: String,
+        /// The error behind it (a CA file that is not PEM, a TLS or HTTP client
+        /// setup that failed), if one is.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// An input named on the command line does not exist.
@@ -170,11 +177,37 @@ pub enum Error {
 }
 
 /// `: {error}` when there is an error, to follow a message.
-fn after_colon(error: Option<&io::Error>) -> String {
+fn after_colon<E: std::fmt::Display + ?Sized>(error: Option<&E>) -> String {
     error.map(|e| format!(": {e}")).unwrap_or_default()
 }
 
 impl Error {
+    /// An [`Error::ConfigValue`] without an underlying error: `message` says
+    /// what is wrong with the value from `origin`.
+    #[must_use]
+    pub fn config_value(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::ConfigValue {
+            origin: origin.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::ConfigValue`] caused by `source`: the message says what could
+    /// not be done with the value from `origin`, and the error why.
+    #[must_use]
+    pub fn config_value_because(
+        origin: impl Into<String>,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::ConfigValue {
+            origin: origin.into(),
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// An [`Error::Archive`] without an underlying error: `message` says it all.
     #[must_use]
     pub fn archive(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

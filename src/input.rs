@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobMatcher};
 use ignore::WalkBuilder;
 
-use crate::config::Settings;
 use crate::error::Error;
 use crate::extract::Format;
 use crate::extract::source::SourceText;
@@ -174,16 +173,18 @@ impl Inputs {
 
     /// Expands the inputs into notes, skipped files and errors, calling `found`
     /// with each in order (each directory's files sorted by path). `found` returns
-    /// `false` to stop early.
+    /// `false` to stop early. `note_format` says whether a file extension (without
+    /// the dot, any case) is a note's, and which format it is read as (the
+    /// configuration's `links.*_extensions` decide it).
     pub fn walk(
         &self,
-        settings: &Settings,
+        note_format: &dyn Fn(&str) -> Option<Format>,
         options: WalkOptions,
         stdin_format: Format,
         mut found: impl FnMut(Found) -> bool,
     ) {
         let mut walker = Walker {
-            settings,
+            note_format,
             options,
             seen: HashSet::new(),
             found: &mut found,
@@ -227,7 +228,7 @@ impl Inputs {
 }
 
 struct Walker<'a, F: FnMut(Found) -> bool> {
-    settings: &'a Settings,
+    note_format: &'a dyn Fn(&str) -> Option<Format>,
     options: WalkOptions,
     /// Normalized paths already seen: `b.md` named and `./b.md` walked are one note.
     seen: HashSet<PathBuf>,
@@ -250,7 +251,7 @@ impl<F: FnMut(Found) -> bool> Walker<'_, F> {
             .extension()
             .and_then(|e| e.to_str())
             .unwrap_or_default();
-        let found = match self.settings.note_format(ext) {
+        let found = match (self.note_format)(ext) {
             Some(format) => Found::Note(Note::File { path, format }),
             // A file named on the command line is read whatever its name: plain
             // text is Markdown (a binary file is still skipped, with a warning).

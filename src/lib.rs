@@ -16,8 +16,9 @@
 //! and back, replacing a note only through [`note_file`]; [`references`] says what
 //! still refers to an object. [`snapshot`] makes a fetched article an offline page
 //! and [`warc`] records HTTP exchanges as WARC files. [`report`] writes the results;
-//! [`error`] says what went wrong. [`commands`] orchestrates each subcommand; [`cli`]
-//! is the only place that knows clap.
+//! [`error`] says what went wrong; [`units`] reads and writes durations and sizes.
+//! [`commands`] orchestrates each subcommand; [`cli`] is the only place that knows
+//! clap.
 //! docs/architecture.md maps every file.
 
 #![warn(missing_docs, clippy::pedantic)]
@@ -54,6 +55,7 @@ pub mod sites;
 pub mod snapshot;
 pub mod state;
 pub mod store;
+pub mod units;
 pub mod verdict;
 pub mod warc;
 

@@ -11,13 +11,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use util::archive::{FAST, object_of, objects, sha256};
 use util::server::{Fixture, Reply, Req};
 use util::{Exit, Ran, Tree, archiver_process, s};
-
-/// Quick retries, and no Wayback Machine: a test never asks the real one.
-const FAST: &str =
-    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
 
 const HOSTS: &[&str] = &["img.example.org", "files.example.org", "cdn.example.org"];
 
@@ -28,41 +24,8 @@ fn png(seed: u8, len: usize) -> Vec<u8> {
     bytes
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The object path an archive gives `bytes` as a PNG.
-fn object_of(bytes: &[u8]) -> String {
-    let sha = sha256(bytes);
-    format!("objects/{}/{sha}.png", &sha[..2])
-}
-
 /// Long enough for any run here; a hung one fails its test.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// Every path under `archive/objects`, relative to the archive.
-fn objects(tree: &Tree) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let root = tree.path().join("archive/objects");
-    for fan in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        for file in std::fs::read_dir(fan.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            found.insert(format!(
-                "objects/{}/{}",
-                fan.file_name().to_string_lossy(),
-                file.file_name().to_string_lossy()
-            ));
-        }
-    }
-    found
-}
 
 /// Waits up to 30 s for `ready`.
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
@@ -117,7 +80,7 @@ fn deleting_the_lock_file_does_not_let_gc_in_beside_a_fetch() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let landed = [object_of(&second), object_of(&third)];
+    let landed = [object_of(&second, "png"), object_of(&third, "png")];
     wait_for("the quick objects land", || {
         let now = objects(&tree);
         landed.iter().all(|o| now.contains(o))
@@ -232,7 +195,7 @@ fn archive_files_are_written_for_the_umask() {
         ".gitignore".to_owned(),
         "manifest.jsonl".to_owned(),
         "rewrites.jsonl".to_owned(),
-        object_of(&image),
+        object_of(&image, "png"),
     ] {
         let mode = std::fs::metadata(archive.join(&file))
             .unwrap()
@@ -273,16 +236,16 @@ fn fetch_repairs_a_truncated_object_and_one_replaced_by_a_symlink() {
     let (fixture, tree, images) = three_images();
     let archive = tree.path().join("archive");
     // One cut short (as a git-LFS pointer or an interrupted copy leaves it).
-    let truncated = archive.join(object_of(&images[0]));
+    let truncated = archive.join(object_of(&images[0], "png"));
     std::fs::write(&truncated, &images[0][..100]).unwrap();
     // One a dangling symlink.
-    let dangling = archive.join(object_of(&images[1]));
+    let dangling = archive.join(object_of(&images[1], "png"));
     std::fs::remove_file(&dangling).unwrap();
     std::os::unix::fs::symlink(tree.path().join("nowhere.png"), &dangling).unwrap();
     // One a symlink to the right bytes, outside the archive.
     let outside = tree.path().join("outside.png");
     std::fs::write(&outside, &images[2]).unwrap();
-    let linked = archive.join(object_of(&images[2]));
+    let linked = archive.join(object_of(&images[2], "png"));
     std::fs::remove_file(&linked).unwrap();
     std::os::unix::fs::symlink(&outside, &linked).unwrap();
 
@@ -348,11 +311,11 @@ fn verify_reports_what_is_not_a_file_and_never_follows_it() {
     // A symlink to the very bytes its name promises, outside the archive.
     let outside = tree.path().join("outside.png");
     std::fs::write(&outside, &images[0]).unwrap();
-    let linked = object_of(&images[0]);
+    let linked = object_of(&images[0], "png");
     std::fs::remove_file(archive.join(&linked)).unwrap();
     std::os::unix::fs::symlink(&outside, archive.join(&linked)).unwrap();
     // A FIFO, which a read would wait on for ever.
-    let fifo = object_of(&images[1]);
+    let fifo = object_of(&images[1], "png");
     std::fs::remove_file(archive.join(&fifo)).unwrap();
     let made = std::process::Command::new("mkfifo")
         .arg(archive.join(&fifo))
@@ -360,7 +323,7 @@ fn verify_reports_what_is_not_a_file_and_never_follows_it() {
         .unwrap();
     assert!(made.success());
     // A folder.
-    let folder = object_of(&images[2]);
+    let folder = object_of(&images[2], "png");
     std::fs::remove_file(archive.join(&folder)).unwrap();
     std::fs::create_dir(archive.join(&folder)).unwrap();
 
@@ -452,7 +415,7 @@ fn sigterm_records_every_object_that_landed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let landed: Vec<String> = quick.iter().map(|b| object_of(b)).collect();
+    let landed: Vec<String> = quick.iter().map(|b| object_of(b, "png")).collect();
     wait_for("the quick objects land", || {
         let now = objects(&tree);
         landed.iter().all(|o| now.contains(o))
@@ -465,7 +428,7 @@ fn sigterm_records_every_object_that_landed() {
 
     // Every object in the archive is recorded: the quick ones, nothing else.
     let recorded: BTreeSet<String> = records(&tree).into_iter().map(|(_, o)| o).collect();
-    let present = objects(&tree);
+    let present: BTreeSet<String> = objects(&tree).into_iter().collect();
     assert_eq!(present, landed.iter().cloned().collect::<BTreeSet<_>>());
     assert_eq!(recorded, present);
     tree.archiver()

@@ -5,13 +5,9 @@ mod util;
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
+use util::archive::{FAST, object_of, sha256};
 use util::server::{Fixture, Reply, Req};
-use util::{Exit, Tree, archiver_in, object_of, png};
-
-const FAST: &str =
-    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
+use util::{Exit, Tree, archiver_in, png};
 
 /// Every file under `dir` (but the archive) with its bytes.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -84,9 +80,9 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     );
 
     let deep = std::fs::read(tree.path().join("notes/2022/06/0620.md")).unwrap();
-    let a = format!("../../../archive/{}", object_of(&png(1)));
-    let b = format!("../../../archive/{}", object_of(&png(2)));
-    let big = format!("../../../archive/{}", object_of(&png(3)));
+    let a = format!("../../../archive/{}", object_of(&png(1), "png"));
+    let b = format!("../../../archive/{}", object_of(&png(2), "png"));
+    let big = format!("../../../archive/{}", object_of(&png(3), "png"));
     let expected = format!(
         "\u{feff}# Day\r\n\r\n![a]({a} \"title\")\r\n\r\n\
          <div align=center><img src='{a}' alt='x' width=300></div>\r\n\r\n\
@@ -96,7 +92,10 @@ fn rewrite_changes_only_url_bytes_and_restore_gives_back_every_byte() {
     );
     assert_eq!(String::from_utf8(deep).unwrap(), expected);
     let top = std::fs::read_to_string(tree.path().join("notes/top.md")).unwrap();
-    assert_eq!(top, format!("![a](../archive/{})\n", object_of(&png(1))));
+    assert_eq!(
+        top,
+        format!("![a](../archive/{})\n", object_of(&png(1), "png"))
+    );
     // Every rewritten link resolves to an object.
     for path in [&a, &b, &big] {
         assert!(
@@ -363,16 +362,7 @@ fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
     let keep = restored[0].1.len() - b"\nadded later\n".len();
     restored[0].1.truncate(keep);
     let hash = |files: &[(String, Vec<u8>)]| -> Vec<(String, String)> {
-        files
-            .iter()
-            .map(|(n, b)| {
-                let sha: String = Sha256::digest(b)
-                    .iter()
-                    .map(|x| format!("{x:02x}"))
-                    .collect();
-                (n.clone(), sha)
-            })
-            .collect()
+        files.iter().map(|(n, b)| (n.clone(), sha256(b))).collect()
     };
     assert_eq!(hash(&restored), hash(&original));
 }
@@ -388,7 +378,7 @@ fn out_writes_a_rewritten_copy_and_leaves_the_notes_alone() {
     assert_eq!(snapshot(tree.path()), before, "the notes are untouched");
     assert!(!tree.path().join("archive/rewrites.jsonl").exists());
     let top = std::fs::read_to_string(tree.path().join("site/notes/top.md")).unwrap();
-    let href = format!("../../archive/{}", object_of(&png(1)));
+    let href = format!("../../archive/{}", object_of(&png(1), "png"));
     assert_eq!(top, format!("![a]({href})\n"));
     assert!(tree.path().join("site/notes").join(&href).is_file());
     assert_eq!(
@@ -425,7 +415,7 @@ fn bare_urls_and_autolinks_stay_links_and_an_archive_elsewhere_is_found() {
     let rewritten = std::fs::read_to_string(tree.path().join("work/notes/n.md")).unwrap();
     // Only the reference definition's URL became a path: to ../store, from the
     // note's folder.
-    let href = format!("../../store/{}", object_of(&png(9)));
+    let href = format!("../../store/{}", object_of(&png(9), "png"));
     assert_eq!(
         rewritten,
         note.replace(
@@ -444,7 +434,7 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
         Reply::status(200).body(png(21))
     });
     let tree = Tree::new();
-    let href = format!("../archive/{}", object_of(&png(21)));
+    let href = format!("../archive/{}", object_of(&png(21), "png"));
     tree.file("archiver.toml", FAST).file(
         "notes/n.md",
         format!("![hand]({href})\n![a](https://a.example/x.png)\n"),
@@ -570,8 +560,8 @@ fn links_written_inside_an_html_block_are_fetched_rewritten_and_restored() {
     tree.archiver()
         .args(["rewrite", "notes"])
         .expect(Exit::Success);
-    let a = format!("../archive/{}", object_of(&png(1)));
-    let b = format!("../archive/{}", object_of(&png(2)));
+    let a = format!("../archive/{}", object_of(&png(1), "png"));
+    let b = format!("../archive/{}", object_of(&png(2), "png"));
     let rewritten = std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap();
     assert_eq!(
         rewritten,

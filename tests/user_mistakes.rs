@@ -7,11 +7,9 @@ mod util;
 
 use std::path::Path;
 
+use util::archive::{FAST, files_under, object_of, objects};
 use util::server::{Fixture, Reply, Req};
-use util::{Exit, Ran, Tree, object_of, png};
-
-const FAST: &str =
-    "[network]\nretry_delay = \"20ms\"\ntimeout = \"5s\"\n\n[fetch]\nwayback = false\n";
+use util::{Exit, Ran, Tree, png};
 
 /// Notes citing two images, fetched into the archive.
 fn fetched() -> (Fixture, Tree) {
@@ -50,7 +48,7 @@ fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole()
     // The other side of the merge stored a.png as another object (an earlier
     // capture), and the exact same b.png line twice.
     let other = png(9);
-    let other_object = object_of(&other);
+    let other_object = object_of(&other, "png");
     std::fs::create_dir_all(
         tree.path()
             .join("archive")
@@ -108,7 +106,7 @@ fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole()
     assert!(
         tree.path()
             .join("archive")
-            .join(object_of(&png(1)))
+            .join(object_of(&png(1), "png"))
             .exists()
     );
 
@@ -120,7 +118,7 @@ fn a_union_merged_manifest_is_reported_its_objects_kept_and_written_back_whole()
     let lines = manifest_lines(&tree);
     assert_eq!(lines.len(), 3, "{lines:#?}");
     assert!(
-        lines.iter().any(|l| l.contains(&object_of(&png(1)))),
+        lines.iter().any(|l| l.contains(&object_of(&png(1), "png"))),
         "{lines:#?}"
     );
     // The old capture is now unreferenced.
@@ -197,15 +195,15 @@ fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
         "{stdout}"
     );
 
-    let objects = || walk(&tree.path().join("archive/objects")).len();
-    let before = objects();
+    let count = || objects(&tree).len();
+    let before = count();
     let stderr = tree.archiver().args(["gc"]).expect(Exit::Error).stderr;
     assert!(
         stderr.contains(&format!("rewrites.jsonl:{bad_line}"))
             && stderr.contains("nothing removed"),
         "{stderr}"
     );
-    assert_eq!(objects(), before);
+    assert_eq!(count(), before);
 
     let stderr = tree
         .archiver()
@@ -229,26 +227,10 @@ fn a_damaged_journal_line_is_reported_stops_gc_and_the_rest_is_restored() {
     assert!(journal.contains(&damaged[bad_line - 1]), "{journal}");
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
     let (fixture, tree) = fetched();
-    std::fs::remove_file(tree.path().join("archive").join(object_of(&png(2)))).unwrap();
+    std::fs::remove_file(tree.path().join("archive").join(object_of(&png(2), "png"))).unwrap();
     let Ran { stdout, stderr, .. } = tree
         .archiver()
         .args(["rewrite", "notes"])
@@ -262,7 +244,7 @@ fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
     assert_eq!(b, "![b](https://img.example.org/b.png)\n");
     let a = std::fs::read_to_string(tree.path().join("notes/a.md")).unwrap();
     assert!(
-        a.contains(&object_of(&png(1))) && a.contains("https://img.example.org/b.png"),
+        a.contains(&object_of(&png(1), "png")) && a.contains("https://img.example.org/b.png"),
         "{a}"
     );
     // Nothing more can be rewritten.
@@ -281,7 +263,7 @@ fn a_deleted_object_is_not_rewritten_to_nor_counted_archived() {
     );
 
     // Rewritten, then the object goes: check no longer calls the link archived.
-    std::fs::remove_file(tree.path().join("archive").join(object_of(&png(1)))).unwrap();
+    std::fs::remove_file(tree.path().join("archive").join(object_of(&png(1), "png"))).unwrap();
     let report = tree
         .archiver()
         .args(["check", "--no-state", "--format", "json", "notes/a.md"])
@@ -354,10 +336,13 @@ fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let appended = writer.join().unwrap();
     let text = std::fs::read_to_string(&note).unwrap();
-    let missing: Vec<usize> = (0..appended)
-        .filter(|n| !text.contains(&format!("line {n}\n")))
-        .collect();
-    assert!(missing.is_empty(), "lines lost: {missing:?} of {appended}");
+    let kept = appended_in_order(&text);
+    assert_eq!(
+        kept,
+        appended,
+        "lines lost or out of order: {:?} of {appended}",
+        lines_lost(&text, appended)
+    );
     // Whatever happened, the note can still be put back whole.
     tree.archiver()
         .args(["rewrite", "--restore", "notes"])
@@ -372,25 +357,41 @@ fn a_note_written_to_during_rewrite_and_restore_loses_no_line() {
     eprintln!("{appended} lines appended; {left_alone} runs left the note alone");
 }
 
-/// Every file under `dir` whose name starts like a rewrite's temp file.
-fn temp_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".archiver-")
-            {
-                found.push(path);
-            }
+/// How many of the appender's lines `text` holds from the first on, each
+/// whole and in the order written: `line 0`, `line 1`, … found in one pass as
+/// a subsequence of the note's lines (the note's own lines may stand between).
+fn appended_in_order(text: &str) -> usize {
+    let mut next = 0;
+    for line in text.split_inclusive('\n') {
+        let number = line
+            .strip_prefix("line ")
+            .and_then(|rest| rest.strip_suffix('\n'))
+            .and_then(|n| n.parse::<usize>().ok());
+        if number == Some(next) {
+            next += 1;
         }
     }
-    found
+    next
+}
+
+/// The appended lines missing from `text` anywhere, for the failure message.
+fn lines_lost(text: &str, appended: usize) -> Vec<usize> {
+    let present: std::collections::HashSet<&str> = text.split_inclusive('\n').collect();
+    (0..appended)
+        .filter(|n| !present.contains(format!("line {n}\n").as_str()))
+        .collect()
+}
+
+/// Every file in the tree whose name starts like a rewrite's temp file.
+fn temp_files(tree: &Tree) -> Vec<String> {
+    files_under(tree.path())
+        .into_iter()
+        .filter(|f| {
+            f.rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(".archiver-"))
+        })
+        .collect()
 }
 
 #[cfg(unix)]
@@ -433,11 +434,7 @@ fn sigterm_during_rewrite_leaves_no_temp_file_and_a_journal_true_to_the_notes() 
         status.code() == Some(130) || (status.code() == Some(0) && done == 400),
         "{status:?}, {done} rewritten"
     );
-    assert!(
-        temp_files(tree.path()).is_empty(),
-        "{:?}",
-        temp_files(tree.path())
-    );
+    assert!(temp_files(&tree).is_empty(), "{:?}", temp_files(&tree));
     // The journal names exactly the notes that were rewritten: a restore puts
     // every one back, and the notes not reached are untouched.
     let journal = std::fs::read_to_string(tree.path().join("archive/rewrites.jsonl")).unwrap();
@@ -578,7 +575,7 @@ fn a_baseline_reads_back_what_it_wrote_and_outputs_are_checked_before_the_run() 
 fn an_object_a_note_cites_by_its_absolute_path_is_kept_by_gc() {
     let (_fixture, tree) = fetched();
     let extra = png(7);
-    let object = object_of(&extra);
+    let object = object_of(&extra, "png");
     let path = tree.path().join("archive").join(&object);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, &extra).unwrap();

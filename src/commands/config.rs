@@ -16,10 +16,9 @@ pub fn run(args: &ConfigArgs, settings: &Settings) -> Result<ExitStatus, Error> 
         out.write_all(DEFAULT_CONFIG.as_bytes())
             .map_err(Error::Output)?;
     } else {
-        let text = settings.to_toml().map_err(|e| Error::ConfigValue {
-            origin: "effective configuration".into(),
-            message: e.to_string(),
-        })?;
+        let text = settings
+            .to_toml()
+            .map_err(|e| Error::config_value("effective configuration", e.to_string()))?;
         writeln!(out, "# merged from: {}", settings.sources.join(", ")).map_err(Error::Output)?;
         out.write_all(text.as_bytes()).map_err(Error::Output)?;
     }

@@ -14,13 +14,13 @@ use std::time::Duration;
 use super::scan::{Scope, read_all};
 use crate::cli::GcArgs;
 use crate::config::Settings;
-use crate::config::values::human_size;
 use crate::input::Inputs;
 use crate::link::Link;
 use crate::manifest::Manifest;
 use crate::references::{References, cited_by};
 use crate::rewrite::Journal;
 use crate::store::{self, ArchiveFile, EntryKind, LockMode, ObjectName, Storage};
+use crate::units::human_size;
 use crate::{Error, ExitStatus};
 
 /// Temp files younger than this may belong to a fetch running with another

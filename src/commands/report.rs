@@ -91,11 +91,13 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
 /// The period's start: `7d` back from `now`, or a date (midnight UTC) or an
 /// RFC 3339 time.
 fn start(since: &str, now: SystemTime) -> Result<String, Error> {
-    let bad = || Error::ConfigValue {
-        origin: "--since".to_owned(),
-        message: format!(
-            "`{since}` is neither a duration (7d, 24h) nor a date (2026-11-01) or time (2026-11-01T08:00:00Z)"
-        ),
+    let bad = || {
+        Error::config_value(
+            "--since",
+            format!(
+                "`{since}` is neither a duration (7d, 24h) nor a date (2026-11-01) or time (2026-11-01T08:00:00Z)"
+            ),
+        )
     };
     if let Ok(back) = humantime::parse_duration(since.trim()) {
         let at = now.checked_sub(back).unwrap_or(SystemTime::UNIX_EPOCH);

@@ -10,11 +10,11 @@ use rayon::prelude::*;
 use crate::Error;
 use crate::classify::Classifier;
 use crate::config::Settings;
-use crate::config::values::{format_size, human_size};
 use crate::extract;
 use crate::extract::source::SourceText;
 use crate::input::{self, Found, Inputs, Loaded, Note, Skipped, WalkOptions};
 use crate::link::Link;
+use crate::units::{format_size, human_size};
 
 /// Things found per parallel batch: enough to keep every core busy, few enough
 /// that a batch's results are a small amount of memory.
@@ -74,15 +74,18 @@ pub fn scan<T: Send>(
         let (batches, received) = sync_channel::<Vec<Found>>(2);
         threads.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            scope
-                .inputs
-                .walk(settings, scope.walk, scope.stdin_format, |found| {
+            scope.inputs.walk(
+                &|ext| settings.note_format(ext),
+                scope.walk,
+                scope.stdin_format,
+                |found| {
                     batch.push(found);
                     batch.len() < BATCH
                         || batches
                             .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                             .is_ok()
-                });
+                },
+            );
             let _ = batches.send(batch);
         });
         for batch in received {

@@ -5,12 +5,12 @@ use std::io::{BufWriter, Write};
 
 use crate::cli::VerifyArgs;
 use crate::config::Settings;
-use crate::config::values::human_size;
 use crate::manifest::{FILE_NAME as MANIFEST, Manifest};
 use crate::references::References;
 use crate::rewrite::{JOURNAL, Journal};
 use crate::store::verify::{self, Problem};
 use crate::store::{self, LockMode};
+use crate::units::human_size;
 use crate::{Error, ExitStatus};
 
 /// Verifies the archive.

@@ -17,6 +17,7 @@ use crate::sites::batch::BatchRule;
 use crate::sites::fetch::{FetchRule, Referer, Rewrite, parse_size};
 use crate::sites::headers::SiteHeaders;
 use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent, titles};
+use crate::units;
 use crate::verdict::Verdict;
 
 /// A configuration file's contents.
@@ -239,7 +240,7 @@ impl FileConfig {
     pub(super) fn parse(text: &str, path: &Path) -> Result<Self, Error> {
         toml::from_str(text).map_err(|e| Error::ConfigParse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_owned(),
+            source: Box::new(e),
         })
     }
 
@@ -247,12 +248,9 @@ impl FileConfig {
     /// `folder` (the file's folder).
     #[allow(clippy::too_many_lines)] // one line per key, in the file's order
     pub(super) fn into_partial(self, origin: &str, folder: &Path) -> Result<Partial, Error> {
-        let bad = |message: String| Error::ConfigValue {
-            origin: origin.to_owned(),
-            message,
-        };
+        let bad = |message: String| Error::config_value(origin, message);
         let duration = |key: &str, v: Option<String>| -> Result<_, Error> {
-            v.map(|v| values::duration(&v).map_err(|e| bad(format!("{key}: {e}"))))
+            v.map(|v| units::duration(&v).map_err(|e| bad(format!("{key}: {e}"))))
                 .transpose()
         };
         let positive_duration = |key: &str, v: Option<String>| -> Result<_, Error> {
@@ -323,11 +321,11 @@ impl FileConfig {
                 .transpose()?,
             include: check
                 .include
-                .map(|v| values::regexes("check.include", &v).map_err(bad))
+                .map(|v| values::regexes(origin, "check.include", &v))
                 .transpose()?,
             exclude: check
                 .exclude
-                .map(|v| values::regexes("check.exclude", &v).map_err(bad))
+                .map(|v| values::regexes(origin, "check.exclude", &v))
                 .transpose()?,
             ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
             archive_dir: archive.dir.map(|p| values::relative_to(folder, &p)),
@@ -390,7 +388,7 @@ impl SiteFile {
         }
         let min_interval = self
             .min_interval
-            .map(|v| values::duration(&v).map_err(|e| within(format!("min_interval: {e}"))))
+            .map(|v| units::duration(&v).map_err(|e| within(format!("min_interval: {e}"))))
             .transpose()?;
         let method = self
             .method
@@ -487,7 +485,7 @@ fn size_value(v: toml::Value) -> Result<u64, String> {
         toml::Value::String(s) => s,
         other => other.to_string(),
     };
-    values::size(&text)
+    units::size(&text)
 }
 
 /// The fetch part of a site rule, validated.

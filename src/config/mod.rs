@@ -19,12 +19,13 @@ use regex::Regex;
 use serde::{Serialize, Serializer};
 use url::Url;
 
+use crate::classify::{Classifier, ExtensionKinds};
 use crate::error::Error;
-use crate::link::Kind;
 use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
 use crate::net::settings::NetSettings;
 use crate::sites::SiteRules;
+use crate::units;
 use crate::verdict::Verdict;
 use file::{FileConfig, Partial};
 
@@ -139,34 +140,6 @@ pub struct LinkSettings {
     pub markdown_extensions: Vec<String>,
     /// Extensions (lowercase, no dot) of HTML notes.
     pub html_extensions: Vec<String>,
-}
-
-/// `[kinds]`, resolved: lowercase extensions, no dots.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExtensionKinds {
-    /// Extensions that make a web link an image.
-    pub image: Vec<String>,
-    /// Extensions that make a web link a video.
-    pub video: Vec<String>,
-    /// Extensions that make a web link a PDF.
-    pub pdf: Vec<String>,
-}
-
-impl ExtensionKinds {
-    /// The kind an extension (lowercase, no dot) decides, if any.
-    #[must_use]
-    pub fn kind_of(&self, ext: &str) -> Option<Kind> {
-        let has = |list: &[String]| list.iter().any(|e| e == ext);
-        if has(&self.pdf) {
-            Some(Kind::Pdf)
-        } else if has(&self.image) {
-            Some(Kind::Image)
-        } else if has(&self.video) {
-            Some(Kind::Video)
-        } else {
-            None
-        }
-    }
 }
 
 /// `[network]`, resolved.
@@ -318,7 +291,7 @@ fn url_str<S: Serializer>(url: &Url, s: S) -> Result<S::Ok, S::Error> {
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // the signature `serialize_with` requires
 fn size<S: Serializer>(bytes: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&values::format_size(*bytes))
+    s.serialize_str(&units::format_size(*bytes))
 }
 
 #[allow(clippy::ref_option)] // the signature `serialize_with` requires
@@ -327,7 +300,7 @@ fn url_or_empty<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Erro
 }
 
 fn duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&values::format_duration(*d))
+    s.serialize_str(&units::format_duration(*d))
 }
 
 fn patterns<S: Serializer>(list: &[Regex], s: S) -> Result<S::Ok, S::Error> {
@@ -361,17 +334,14 @@ impl Layer {
 
 impl Overrides {
     fn into_partial(self) -> Result<Partial, Error> {
-        let bad = |flag: &str, message: String| Error::ConfigValue {
-            origin: flag.to_owned(),
-            message,
-        };
+        let bad = |flag: &str, message: String| Error::config_value(flag, message);
         Ok(Partial {
             base_url: self
                 .base_url
                 .map(|v| values::base_url(&v).map_err(|e| bad("--base-url / ARCHIVER_BASE_URL", e)))
                 .transpose()?,
             root_dir: self.root_dir,
-            timeout: match self.timeout.map(|v| values::duration(&v)).transpose() {
+            timeout: match self.timeout.map(|v| units::duration(&v)).transpose() {
                 Ok(Some(d)) if d.is_zero() => {
                     return Err(bad("--timeout", "must be more than 0".into()));
                 }
@@ -403,25 +373,21 @@ impl Overrides {
                 .map_err(|e| bad("--canary / ARCHIVER_CANARY", e))?,
             fail_on: self.fail_on,
             include: (!self.include.is_empty())
-                .then(|| {
-                    values::regexes("--include", &self.include).map_err(|e| bad("--include", e))
-                })
+                .then(|| values::regexes("--include", "--include", &self.include))
                 .transpose()?,
             exclude: (!self.exclude.is_empty())
-                .then(|| {
-                    values::regexes("--exclude", &self.exclude).map_err(|e| bad("--exclude", e))
-                })
+                .then(|| values::regexes("--exclude", "--exclude", &self.exclude))
                 .transpose()?,
             archive_dir: self.archive_dir,
             max_age: self
                 .max_age
-                .map(|v| values::duration(&v).map_err(|e| bad("--max-age", e)))
+                .map(|v| units::duration(&v).map_err(|e| bad("--max-age", e)))
                 .transpose()?,
             state_path: self.state_path,
             fetch_kinds: self.fetch_kinds,
             max_object_size: self
                 .max_object_size
-                .map(|v| values::size(&v).map_err(|e| bad("--max-object-size", e)))
+                .map(|v| units::size(&v).map_err(|e| bad("--max-object-size", e)))
                 .transpose()?,
             wayback: self.no_wayback.then_some(false),
             rewrite_kinds: self.rewrite_kinds,
@@ -489,10 +455,8 @@ impl Settings {
 
         // The shipped file sets every key (a unit test makes sure), so a missing
         // one is a broken build rather than a user's mistake; say which.
-        let missing = |key: &str| Error::ConfigValue {
-            origin: "shipped config.toml".into(),
-            message: format!("`{key}` is not set"),
-        };
+        let missing =
+            |key: &str| Error::config_value("shipped config.toml", format!("`{key}` is not set"));
         macro_rules! get {
             ($field:ident, $key:literal) => {
                 p.$field.ok_or_else(|| missing($key))?
@@ -590,9 +554,23 @@ impl Settings {
     }
 }
 
+/// Classifying reads the site rules, the extension fallbacks and where
+/// root-relative links lead.
+impl<'s> From<&'s Settings> for Classifier<'s> {
+    fn from(settings: &'s Settings) -> Self {
+        Classifier::with_rules(
+            &settings.sites,
+            &settings.kinds,
+            settings.links.base_url.as_ref(),
+            &settings.links.root_dir,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Kind;
 
     fn layer(text: &str, folder: &str) -> Layer {
         try_layer(text, folder).unwrap()

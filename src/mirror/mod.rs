@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use url::Url;
 
-use crate::config::values::human_size;
 use crate::judge::judge;
 use crate::manifest::Source;
 use crate::media::{self, Class, MediaKind, SNIFF_LEN, Sniffed};
@@ -21,6 +20,7 @@ use crate::sites::SiteRules;
 use crate::sites::fetch::{FetchRule, Referer};
 use crate::store::Storage;
 use crate::store::write::{Stored, Writer};
+use crate::units::human_size;
 use crate::verdict::Verdict;
 
 mod paper;

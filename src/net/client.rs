@@ -71,9 +71,8 @@ impl Clients {
                 .connect_timeout(settings.timeout)
                 .pool_max_idle_per_host(settings.host_concurrency.max(1))
                 .build()
-                .map_err(|e| Error::ConfigValue {
-                    origin: "network".into(),
-                    message: format!("cannot set up the HTTP client: {e}"),
+                .map_err(|e| {
+                    Error::config_value_because("network", "cannot set up the HTTP client", e)
                 })
         };
         Ok(Self {
@@ -124,19 +123,16 @@ fn tls_config(extra: &[std::path::PathBuf]) -> Result<rustls::ClientConfig, Erro
         let certs = read_pem(path)?;
         let (added, _) = roots.add_parsable_certificates(certs);
         if added == 0 {
-            return Err(Error::ConfigValue {
-                origin: path.display().to_string(),
-                message: "no usable CA certificate in this file (expected PEM \"BEGIN CERTIFICATE\" blocks)".into(),
-            });
+            return Err(Error::config_value(
+                path.display().to_string(),
+                "no usable CA certificate in this file (expected PEM \"BEGIN CERTIFICATE\" blocks)",
+            ));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::ConfigValue {
-            origin: "network".into(),
-            message: format!("TLS setup: {e}"),
-        })?
+        .map_err(|e| Error::config_value_because("network", "TLS setup", e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -150,9 +146,8 @@ fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     })?;
     CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::ConfigValue {
-            origin: path.display().to_string(),
-            message: format!("not a PEM certificate file: {e}"),
+        .map_err(|e| {
+            Error::config_value_because(path.display().to_string(), "not a PEM certificate file", e)
         })
 }
 
@@ -186,7 +181,7 @@ impl Resolve for Resolver {
             let addrs = tokio::net::lookup_host((host.as_str(), 0))
                 .await
                 .map_err(|e| {
-                    Box::new(ResolveError::new(&host, &e))
+                    Box::new(ResolveError::new(&host, e))
                         as Box<dyn std::error::Error + Send + Sync>
                 })?;
             let mut addrs: Vec<SocketAddr> = addrs.collect();
@@ -210,7 +205,7 @@ pub async fn any_resolves(names: &[String], overrides: &[ConnectTo], wait: Durat
         match tokio::time::timeout(wait, lookup).await {
             Ok(Ok(mut addrs)) => addrs.next().is_some(),
             Ok(Err(e)) => {
-                tracing::debug!("canary: {}", ResolveError::new(name, &e));
+                tracing::debug!("canary: {}", ResolveError::new(name, e));
                 false
             }
             Err(_) => {
@@ -237,7 +232,8 @@ fn public(host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Resolve
         (true, Some(ip)) => Err(ResolveError {
             no_such_host: false,
             private: Some(ip),
-            message: format!("{host} resolves to the private address {ip}"),
+            host: host.to_owned(),
+            source: None,
         }),
         _ => Ok(public),
     }
@@ -252,11 +248,15 @@ pub struct ResolveError {
     /// The name resolves to internal addresses only, where only public ones
     /// were allowed: one of them.
     pub private: Option<std::net::IpAddr>,
-    message: String,
+    /// The name looked up.
+    host: String,
+    /// Why the lookup failed; none when it worked but found only internal
+    /// addresses.
+    source: Option<io::Error>,
 }
 
 impl ResolveError {
-    fn new(host: &str, e: &io::Error) -> Self {
+    fn new(host: &str, e: io::Error) -> Self {
         let text = e.to_string();
         // getaddrinfo's EAI_NONAME / EAI_NODATA, as the standard library words them.
         let no_such_host = [
@@ -269,18 +269,30 @@ impl ResolveError {
         ResolveError {
             no_such_host,
             private: None,
-            message: format!("cannot resolve {host}: {text}"),
+            host: host.to_owned(),
+            source: Some(e),
         }
     }
 }
 
 impl std::fmt::Display for ResolveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        let host = &self.host;
+        match (&self.source, self.private) {
+            (Some(e), _) => write!(f, "cannot resolve {host}: {e}"),
+            (None, Some(ip)) => write!(f, "{host} resolves to the private address {ip}"),
+            (None, None) => write!(f, "cannot resolve {host}"),
+        }
     }
 }
 
-impl std::error::Error for ResolveError {}
+impl std::error::Error for ResolveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {

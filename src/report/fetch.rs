@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::values::human_size;
 use crate::manifest::Source;
 use crate::media::MediaKind;
+use crate::units::human_size;
 
 /// Output formats of `archiver fetch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -272,7 +272,7 @@ fn optional_duration<S: Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match d {
-        Some(d) => s.serialize_str(&crate::config::values::format_duration(*d)),
+        Some(d) => s.serialize_str(&crate::units::format_duration(*d)),
         None => s.serialize_none(),
     }
 }

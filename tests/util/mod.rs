@@ -279,13 +279,3 @@ pub fn png(seed: u8) -> Vec<u8> {
     bytes.extend((0..600).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
     bytes
 }
-
-/// The archive path of a PNG object with these bytes.
-pub fn object_of(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let sha: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("objects/{}/{sha}.png", &sha[..2])
-}

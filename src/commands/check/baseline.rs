@@ -34,9 +34,8 @@ impl Baseline {
         })?;
         let mut urls = HashSet::new();
         for (n, line) in text.lines().enumerate() {
-            let bad = |message: String| Error::ConfigValue {
-                origin: format!("{}:{}", path.display(), n + 1),
-                message,
+            let bad = |message: String| {
+                Error::config_value(format!("{}:{}", path.display(), n + 1), message)
             };
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;

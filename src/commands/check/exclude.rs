@@ -21,9 +21,12 @@ impl Excluder {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                exclude.push(Regex::new(line).map_err(|e| Error::ConfigValue {
-                    origin: format!("{}:{}", file.display(), n + 1),
-                    message: format!("`{line}` is not a regular expression: {e}"),
+                exclude.push(Regex::new(line).map_err(|e| {
+                    Error::config_value_because(
+                        format!("{}:{}", file.display(), n + 1),
+                        format!("`{line}` is not a regular expression"),
+                        e,
+                    )
                 })?);
             }
         }
