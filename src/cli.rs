@@ -127,9 +127,10 @@ pub enum Command {
     /// Mirror the media the notes link to into the local archive.
     ///
     /// Images (Markdown images, img src/data-src, the largest srcset candidate),
-    /// PDFs, paper pages resolved to their PDF, and videos, as `--kinds` chooses,
-    /// are downloaded once each into archive/objects/, named by their sha256, and
-    /// listed in archive/manifest.jsonl. Content that is not what the link promised
+    /// PDFs, paper pages resolved to their PDF, videos, and offline snapshots of
+    /// articles, as `--kinds` chooses, are downloaded once each into
+    /// archive/objects/, named by their sha256, and listed in archive/manifest.jsonl.
+    /// A deleted article, a captcha or a bot wall is never kept as a snapshot. Content that is not what the link promised
     /// (an HTML error page for an image), bodies cut short and bodies over the size
     /// limit are not archived, and say why. A rerun downloads only what is missing.
     #[command(after_help = AFTER_HELP, after_long_help = FETCH_EXAMPLES)]
@@ -422,7 +423,8 @@ pub struct FetchArgs {
     #[arg(short, long, value_enum, default_value_t)]
     pub format: FetchFormat,
 
-    /// What to fetch (comma-separated): image, pdf, paper, video
+    /// What to fetch (comma-separated): image, pdf, paper, video, article (offline
+    /// snapshots of articles), page (snapshots of any other page)
     /// [default: image,pdf,paper].
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     pub kinds: Option<Vec<MediaKind>>,

@@ -58,6 +58,10 @@ pub struct Record {
     pub captured_at: Option<String>,
     /// The notes citing the URL, relative to the archive's parent folder, sorted.
     pub notes: BTreeSet<String>,
+    /// For a page's snapshot, the objects it shows (its images), relative to
+    /// the archive folder: kept as long as the snapshot is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
 }
 
 /// The records, by URL.
@@ -232,7 +236,9 @@ impl Manifest {
         self.records
             .values()
             .chain(self.shadowed.iter().map(|(_, r)| r))
-            .map(|r| r.object.as_str())
+            .flat_map(|r| {
+                std::iter::once(r.object.as_str()).chain(r.uses.iter().map(String::as_str))
+            })
     }
 
     /// The file's text: the format line, then the records in URL order.
@@ -291,6 +297,7 @@ mod tests {
             source: Source::Origin,
             captured_at: None,
             notes: BTreeSet::from(["notes/b.md".to_owned(), "notes/a.md".to_owned()]),
+            uses: Vec::new(),
         }
     }
 

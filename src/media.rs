@@ -45,15 +45,21 @@ pub enum MediaKind {
     Paper,
     /// Links of kind video.
     Video,
+    /// Articles (WeChat, CSDN, zhihu …), kept as offline snapshots.
+    Article,
+    /// Any other web page, kept as an offline snapshot (opt-in).
+    Page,
 }
 
 impl MediaKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [MediaKind; 4] = [
+    pub const ALL: [MediaKind; 6] = [
         MediaKind::Image,
         MediaKind::Pdf,
         MediaKind::Paper,
         MediaKind::Video,
+        MediaKind::Article,
+        MediaKind::Page,
     ];
 
     /// The lowercase name used on the command line, in config and in reports.
@@ -64,7 +70,16 @@ impl MediaKind {
             MediaKind::Pdf => "pdf",
             MediaKind::Paper => "paper",
             MediaKind::Video => "video",
+            MediaKind::Article => "article",
+            MediaKind::Page => "page",
         }
+    }
+
+    /// Whether links of this kind are pages, kept as snapshots rather than
+    /// downloaded as files.
+    #[must_use]
+    pub fn is_page(self) -> bool {
+        matches!(self, MediaKind::Article | MediaKind::Page)
     }
 
     /// What the bytes must be for a link of this kind.
@@ -74,6 +89,7 @@ impl MediaKind {
             MediaKind::Image => Class::Image,
             MediaKind::Pdf | MediaKind::Paper => Class::Pdf,
             MediaKind::Video => Class::Video,
+            MediaKind::Article | MediaKind::Page => Class::Html,
         }
     }
 }
@@ -92,7 +108,9 @@ impl FromStr for MediaKind {
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
-                format!("unknown media kind `{s}` (expected image, pdf, paper or video)")
+                format!(
+                    "unknown media kind `{s}` (expected image, pdf, paper, video, article or page)"
+                )
             })
     }
 }
@@ -115,6 +133,8 @@ pub fn archived_as(url: &str, kind: Kind, kinds: &[MediaKind]) -> Option<MediaKi
         Kind::Image => among(MediaKind::Image),
         Kind::Video => among(MediaKind::Video),
         Kind::Paper => among(MediaKind::Paper),
+        Kind::Article => among(MediaKind::Article),
+        Kind::Page => among(MediaKind::Page),
         _ => None,
     }
 }

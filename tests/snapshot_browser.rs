@@ -4,12 +4,13 @@
 //! text, load every image from the archive folder, and ask nothing of the web.
 //! Skipped, with a note, where chromium or playwright is missing.
 
-use std::path::Path;
-use std::process::Command;
+mod util;
+
 use std::time::SystemTime;
 
 use archiver::snapshot::{Capture, Resolved, SnapshotRules, css, needs, render};
 use url::Url;
+use util::browser::open_offline;
 
 /// A 1×1 PNG.
 const PNG: &[u8] = &[
@@ -121,28 +122,4 @@ fn a_snapshot_reads_offline_with_every_image_from_the_archive() {
             "{file} was not loaded: {seen}"
         );
     }
-}
-
-/// What a reader sees of `file` in Chromium, requests allowed under `root` only.
-fn open_offline(file: &Path, root: &Path) -> Option<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/open_offline.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(file)
-        .arg(root)
-        .output()
-        .ok()?;
-    if output.status.code() == Some(3) {
-        eprintln!(
-            "skipped: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        return None;
-    }
-    assert!(
-        output.status.success(),
-        "the browser run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(serde_json::from_slice(&output.stdout).expect("the harness prints JSON"))
 }

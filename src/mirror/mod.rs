@@ -23,6 +23,7 @@ use crate::store::write::{Stored, Writer};
 use crate::units::human_size;
 use crate::verdict::Verdict;
 
+mod article;
 mod paper;
 mod placeholder;
 mod problem;
@@ -50,6 +51,8 @@ pub struct Mirrored {
     pub source: Source,
     /// For a Wayback Machine capture, its timestamp.
     pub captured_at: Option<String>,
+    /// For a snapshot, the objects it uses (its images), relative to the archive.
+    pub uses: Vec<String>,
 }
 
 /// Where and how objects are written, shared by every download of a run.
@@ -146,7 +149,10 @@ pub async fn mirror(
     url: &Url,
     kind: MediaKind,
     hints: Hints<'_>,
-) -> Result<Download, Problem> {
+) -> Result<Fetched, Problem> {
+    if kind.is_page() {
+        return article::snapshot(engine, sites, target, url).await;
+    }
     let known = hints.known;
     let rule = url.host_str().and_then(|h| sites.lookup(h));
     let none = FetchRule::default();
@@ -193,8 +199,8 @@ pub async fn mirror(
                 public_only,
             };
             match attempt(engine, sites, target, &candidate, kind, tried, &check).await {
-                Ok(mirrored) => return Ok(Download::Object(Box::new(mirrored))),
-                Err(Attempt::Unchanged) => return Ok(Download::Unchanged),
+                Ok(mirrored) => return Ok(Fetched::Object(Box::new(mirrored))),
+                Err(Attempt::Unchanged) => return Ok(Fetched::Unchanged),
                 Err(Attempt::Placeholder(why)) => placeholder = Some(why),
                 // Refused, or sent something else: another Referer may do
                 // (a video CDN that wants WeChat's own).
@@ -240,7 +246,7 @@ pub async fn mirror(
             wayback
                 .capture(engine, sites, target, asked, kind, &check)
                 .await
-                .map(|m| Download::Object(Box::new(m)))
+                .map(|m| Fetched::Object(Box::new(m)))
                 .map_err(|missing| match missing {
                     wayback::Missing::DiskFull(full) => full,
                     wayback::Missing::Why(why) => Problem {
@@ -305,7 +311,7 @@ pub struct Known {
 
 /// What a successful [`mirror`] gave.
 #[derive(Debug, Clone)]
-pub enum Download {
+pub enum Fetched {
     /// An object, new or already stored.
     Object(Box<Mirrored>),
     /// The server says the archived copy is still current (304).
@@ -315,7 +321,7 @@ pub enum Download {
 /// What a paper link turned out to be.
 enum PaperLink {
     /// The PDF itself, now archived (or still current).
-    File(Download),
+    File(Fetched),
     /// A page naming its PDF.
     Names(Url),
 }
@@ -342,8 +348,8 @@ async fn paper_link(
         learnt: None,
     };
     match attempt(engine, sites, target, url, MediaKind::Paper, tried, &check).await {
-        Ok(mirrored) => Ok(PaperLink::File(Download::Object(Box::new(mirrored)))),
-        Err(Attempt::Unchanged) => Ok(PaperLink::File(Download::Unchanged)),
+        Ok(mirrored) => Ok(PaperLink::File(Fetched::Object(Box::new(mirrored)))),
+        Err(Attempt::Unchanged) => Ok(PaperLink::File(Fetched::Unchanged)),
         Err(Attempt::Failed(problem)) if problem.code == Code::Unexpected(Class::Pdf) => {
             paper::pdf_of_page(engine, sites, url)
                 .await
@@ -495,6 +501,7 @@ async fn attempt(
         last_modified: header("last-modified"),
         source: Source::Origin,
         captured_at: None,
+        uses: Vec::new(),
     })
 }
 

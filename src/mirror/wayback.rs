@@ -69,6 +69,7 @@ impl Wayback {
             Ok(mirrored) => Ok(Mirrored {
                 source: Source::Wayback,
                 captured_at: Some(timestamp),
+                uses: Vec::new(),
                 ..mirrored
             }),
             Err(Attempt::Unchanged) => Err("the capture could not be read".to_owned().into()),

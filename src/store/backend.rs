@@ -334,6 +334,7 @@ mod tests {
                 source: Source::Origin,
                 captured_at: None,
                 notes: std::collections::BTreeSet::new(),
+                uses: Vec::new(),
             },
         );
         manifest.save(store.as_ref()).unwrap();

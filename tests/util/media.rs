@@ -38,3 +38,33 @@ pub fn png_sized(width: u32, height: u32, seed: u8) -> Vec<u8> {
     bytes.extend((0..1500).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)));
     bytes
 }
+
+/// A PNG a browser decodes: `width`×`height` pixels of one colour.
+pub fn png_decodable(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
+    use std::io::Write;
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend(kind);
+        out.extend(data);
+        out.extend(crc.sum().to_be_bytes());
+    }
+    let mut header = Vec::new();
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    let row: Vec<u8> = std::iter::once(0)
+        .chain((0..width).flat_map(|_| rgb))
+        .collect();
+    let mut pixels = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    for _ in 0..height {
+        pixels.write_all(&row).unwrap();
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &pixels.finish().unwrap());
+    chunk(&mut png, b"IEND", &[]);
+    png
+}

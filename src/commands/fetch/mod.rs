@@ -23,7 +23,7 @@ use crate::driver::signals::runtime;
 use crate::driver::{Driver, Sink, Taken};
 use crate::manifest::{Manifest, Record, Source};
 use crate::media::MediaKind;
-use crate::mirror::{self, Code, Download, Known, Problem};
+use crate::mirror::{self, Code, Fetched, Known, Problem};
 use crate::net::probe::Engine;
 use crate::net::watch::Heard;
 use crate::references;
@@ -74,7 +74,8 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             && record.is_intact_in(archive.as_ref())
         {
             // A capture does not change; an origin may have.
-            if args.refresh && record.source == Source::Origin {
+            // A snapshot is a capture too: a refresh leaves it standing.
+            if args.refresh && record.source == Source::Origin && !want.kind.is_page() {
                 let known = Known {
                     url: record.final_url.clone(),
                     etag: record.etag.clone(),
@@ -215,7 +216,7 @@ async fn fetch_all(wants: Vec<Want>, engine: Arc<Engine>, job: Job<'_>) -> Resul
 }
 
 /// Why the run must stop, when `result` says the disk is full.
-fn disk_full(want: &Want, result: &Result<Download, Problem>) -> Option<String> {
+fn disk_full(want: &Want, result: &Result<Fetched, Problem>) -> Option<String> {
     match result {
         Err(p) if p.code == Code::DiskFull => {
             Some(format!("{} while writing {}", p.reason, want.url))
@@ -225,14 +226,14 @@ fn disk_full(want: &Want, result: &Result<Download, Problem>) -> Option<String> 
 }
 
 /// One URL's download, as a feeder runs it.
-type DownloadFuture = std::pin::Pin<Box<dyn Future<Output = Result<Download, Problem>> + Send>>;
+type FetchFuture = std::pin::Pin<Box<dyn Future<Output = Result<Fetched, Problem>> + Send>>;
 
 /// The work each feeder does for one of `wants` (by index).
 fn downloader(
     wants: &[Want],
     target: Arc<mirror::Downloads>,
     sites: Arc<crate::sites::SiteRules>,
-) -> impl Fn(Arc<Engine>, usize, Url) -> DownloadFuture + Clone + Send + Sync + 'static {
+) -> impl Fn(Arc<Engine>, usize, Url) -> FetchFuture + Clone + Send + Sync + 'static {
     // Per want: what to expect, the archived copy's validators, a PDF learnt.
     type Ask = (MediaKind, Option<Known>, Option<Url>);
     let asks: Arc<Vec<Ask>> = Arc::new(
@@ -241,7 +242,7 @@ fn downloader(
             .map(|w| (w.kind, w.known.clone(), w.pdf.clone()))
             .collect(),
     );
-    move |engine: Arc<Engine>, i: usize, url: Url| -> DownloadFuture {
+    move |engine: Arc<Engine>, i: usize, url: Url| -> FetchFuture {
         let (asks, target, sites) = (Arc::clone(&asks), Arc::clone(&target), Arc::clone(&sites));
         Box::pin(async move {
             let (kind, known, pdf) = &asks[i];
@@ -310,12 +311,12 @@ impl Recorder<'_, '_> {
     }
 
     /// Takes one URL's result: a record for what was archived.
-    fn record(&mut self, i: usize, result: Result<Download, Problem>) -> (FetchResult, Heard) {
+    fn record(&mut self, i: usize, result: Result<Fetched, Problem>) -> (FetchResult, Heard) {
         let want = &self.wants[i];
         let manifest = &mut *self.job.manifest;
         // Same bytes on a refresh: the record stands, with the server's new
         // validators, so the next refresh can be conditional.
-        if let Ok(Download::Object(mirrored)) = &result
+        if let Ok(Fetched::Object(mirrored)) = &result
             && want.known.is_some()
             && let Some(record) = manifest.records.get_mut(&want.url)
             && record.sha256 == mirrored.stored.name.sha256
@@ -328,21 +329,21 @@ impl Recorder<'_, '_> {
         let mut heard = Heard::Nothing;
         let result = match (result, manifest.records.get(&want.url)) {
             // Revalidated: the archived copy stands.
-            (Ok(Download::Unchanged), Some(record)) => {
+            (Ok(Fetched::Unchanged), Some(record)) => {
                 heard = Heard::Answer;
                 want.with_record(FetchOutcome::Present, record)
             }
-            (Ok(Download::Object(mirrored)), Some(record))
+            (Ok(Fetched::Object(mirrored)), Some(record))
                 if want.known.is_some() && record.sha256 == mirrored.stored.name.sha256 =>
             {
                 heard = Heard::Answer;
                 want.with_record(FetchOutcome::Present, record)
             }
-            (Ok(Download::Unchanged), None) => want.failed(Problem::new(
+            (Ok(Fetched::Unchanged), None) => want.failed(Problem::new(
                 Code::Internal,
                 "a 304 for a URL with no archived copy; please report it",
             )),
-            (Ok(Download::Object(mirrored)), old) => {
+            (Ok(Fetched::Object(mirrored)), old) => {
                 heard = Heard::Answer;
                 // A refresh replaces a record: the old one is kept aside in case
                 // the new bytes turn out to be a placeholder learnt later.
@@ -387,10 +388,10 @@ impl Recorder<'_, '_> {
     }
 }
 
-impl Sink<Result<Download, Problem>> for Recorder<'_, '_> {
+impl Sink<Result<Fetched, Problem>> for Recorder<'_, '_> {
     type Error = Error;
 
-    fn take(&mut self, i: usize, result: Result<Download, Problem>) -> Taken {
+    fn take(&mut self, i: usize, result: Result<Fetched, Problem>) -> Taken {
         // A full disk fails every download after it: stop at once.
         let full = disk_full(&self.wants[i], &result);
         let (result, heard) = self.record(i, result);

@@ -99,6 +99,7 @@ pub(super) fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>)
         last_modified: mirrored.last_modified.clone(),
         source: mirrored.source,
         captured_at: mirrored.captured_at.clone(),
+        uses: mirrored.uses.clone(),
         notes,
     }
 }

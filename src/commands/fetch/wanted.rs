@@ -226,6 +226,8 @@ pub(super) fn rank(kind: MediaKind) -> u8 {
         MediaKind::Image => 1,
         MediaKind::Video => 2,
         MediaKind::Paper => 3,
+        MediaKind::Article => 4,
+        MediaKind::Page => 5,
     }
 }
 

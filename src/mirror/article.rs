@@ -1,0 +1,285 @@
+//! Articles (and, on request, other pages) kept as offline snapshots: the page
+//! read whole, judged as `check` judges it (a deletion notice, a captcha or a
+//! bot wall is never archived), its images and style sheets archived as objects
+//! of their own (the same objects, under the same placeholder rules, as the
+//! notes' images), and the page rewritten by [`crate::snapshot`] to load them
+//! from the archive and nothing from the web. The snapshot is one HTML object;
+//! the objects it uses are listed with it, so that `gc` keeps them.
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use url::Url;
+
+use super::{Code, Downloads, Fetched, Hints, Mirrored, Problem, mirror, unanswered, write_failed};
+use crate::judge::judge;
+use crate::manifest::Source;
+use crate::media::{self, Class, MediaKind};
+use crate::net::probe::{BodyError, Engine, Outcome, RequestOptions};
+use crate::sites::SiteRules;
+use crate::snapshot::{self, Capture, Resolved, SnapshotRules, css};
+use crate::store::write::Writer;
+use crate::verdict::Verdict;
+
+/// The largest page read for a snapshot.
+const PAGE_LIMIT: usize = 16 << 20;
+
+/// The largest style sheet inlined into one.
+const SHEET_LIMIT: usize = 2 << 20;
+
+/// The images of one page asked at once (each host still keeps its own pace).
+const IMAGES_AT_ONCE: usize = 6;
+
+/// A page read whole.
+struct Page {
+    /// Where it answered from, after redirects.
+    url: Url,
+    /// Its bytes.
+    bytes: Vec<u8>,
+    /// The answer, its body set to the page, for the judge.
+    outcome: Outcome,
+}
+
+/// Snapshots the page at `url` into the archive.
+///
+/// # Errors
+/// A [`Problem`]: the page did not answer, is gone, walled or not a page, or
+/// the snapshot could not be written.
+pub(super) async fn snapshot(
+    engine: &Engine,
+    sites: &SiteRules,
+    target: &Downloads,
+    url: &Url,
+) -> Result<Fetched, Problem> {
+    let page = read(engine, sites, url, PAGE_LIMIT).await?;
+    let judgement = judge(url, &page.outcome, sites);
+    if !matches!(judgement.verdict, Verdict::Ok | Verdict::Redirected) {
+        // A corpse is never archived: a deletion notice, a captcha, a wall.
+        let reason = judgement
+            .reason
+            .unwrap_or_else(|| judgement.verdict.to_string());
+        return Err(Problem::new(
+            Code::Judged(judgement.verdict),
+            format!("no snapshot: {reason}"),
+        ));
+    }
+    let said_html = page.outcome.result.as_ref().is_ok_and(|r| {
+        r.header("content-type")
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+    });
+    let sniffed_html = media::sniff(&page.bytes[..page.bytes.len().min(media::SNIFF_LEN)])
+        .is_some_and(|s| s.class == Class::Html);
+    if !said_html && !sniffed_html {
+        return Err(Problem::new(
+            Code::Unexpected(Class::Html),
+            "expected a web page to snapshot, got another kind of content",
+        ));
+    }
+    // Pages are read as UTF-8, as the platforms the notes cite serve them.
+    let html = String::from_utf8_lossy(&page.bytes);
+    let rules = SnapshotRules::default();
+    let not_html =
+        |e: snapshot::SnapshotError| Problem::new(Code::Unexpected(Class::Html), e.to_string());
+    let needs = snapshot::needs(&html, &page.url, &rules).map_err(not_html)?;
+    let mut sheets = Vec::new();
+    let mut images = needs.images.clone();
+    for sheet_url in &needs.stylesheets {
+        // A sheet that cannot be had leaves the page unstyled, not unarchived.
+        if let Ok(sheet) = read(engine, sites, sheet_url, SHEET_LIMIT).await
+            && sheet
+                .outcome
+                .result
+                .as_ref()
+                .is_ok_and(|r| (200..300).contains(&r.status))
+        {
+            let text = String::from_utf8_lossy(&sheet.bytes).into_owned();
+            for (_, reference) in css::urls(&text) {
+                if let Ok(image) = sheet.url.join(&reference)
+                    && matches!(image.scheme(), "http" | "https")
+                    && !images.contains(&image)
+                {
+                    images.push(image);
+                }
+            }
+            sheets.push((sheet_url.clone(), sheet.url, text));
+        }
+    }
+    let (resolved_images, uses) = archive_images(engine, sites, target, images).await?;
+    let mut resolved = Resolved {
+        images: resolved_images,
+        ..Resolved::default()
+    };
+    for (asked, answered, text) in sheets {
+        let css = css::rewrite(&text, |reference| {
+            Some(
+                answered
+                    .join(reference)
+                    .ok()
+                    .and_then(|u| resolved.images.get(&u).cloned())
+                    .unwrap_or_default(),
+            )
+        });
+        resolved.stylesheets.insert(asked, css);
+    }
+    let capture = Capture {
+        url: url.as_str(),
+        title: needs.title.as_deref(),
+        at: std::time::SystemTime::now(),
+    };
+    let rendered =
+        snapshot::render(&html, &page.url, &capture, &rules, &resolved).map_err(not_html)?;
+    let stored = store_page(target, rendered.into_bytes()).await?;
+    Ok(Fetched::Object(Box::new(Mirrored {
+        stored,
+        sniffed: media::Sniffed {
+            class: Class::Html,
+            media_type: "text/html",
+            extension: "html",
+        },
+        final_url: page.url.to_string(),
+        etag: None,
+        last_modified: None,
+        source: Source::Origin,
+        captured_at: None,
+        uses,
+    })))
+}
+
+/// Archives a page's images; returns each archived one's path relative to the
+/// snapshot (`../ab/<sha256>.png`: objects sit one folder deep, all alike) and
+/// the objects used. An image that cannot be had is left out (the snapshot
+/// shows it missing); a full disk stops the snapshot.
+async fn archive_images(
+    engine: &Engine,
+    sites: &SiteRules,
+    target: &Downloads,
+    images: Vec<Url>,
+) -> Result<(std::collections::BTreeMap<Url, String>, Vec<String>), Problem> {
+    let fetched: Vec<(Url, Result<Fetched, Problem>)> = futures_util::stream::iter(images)
+        .map(|image| async move {
+            // Boxed: a snapshot's images go through `mirror`, which may snapshot.
+            let got = Box::pin(mirror(
+                engine,
+                sites,
+                target,
+                &image,
+                MediaKind::Image,
+                Hints::default(),
+            ))
+            .await;
+            (image, got)
+        })
+        .buffer_unordered(IMAGES_AT_ONCE)
+        .collect()
+        .await;
+    let mut resolved = std::collections::BTreeMap::new();
+    let mut uses = Vec::new();
+    for (image, got) in fetched {
+        match got {
+            Ok(Fetched::Object(mirrored)) => {
+                let object = mirrored.stored.name.relative();
+                let beside = object.strip_prefix("objects/").unwrap_or(&object);
+                resolved.insert(image, format!("../{beside}"));
+                uses.push(object);
+            }
+            Err(problem) if problem.code == Code::DiskFull => return Err(problem),
+            Err(problem) => tracing::info!("{image}: not in the snapshot: {}", problem.reason),
+            Ok(Fetched::Unchanged) => {}
+        }
+    }
+    uses.sort();
+    uses.dedup();
+    Ok((resolved, uses))
+}
+
+/// Writes the snapshot's bytes as an object.
+async fn store_page(
+    target: &Downloads,
+    bytes: Vec<u8>,
+) -> Result<crate::store::write::Stored, Problem> {
+    let Ok(_writing) = target.writers.acquire().await else {
+        return Err(Problem::new(Code::Interrupted, "the run was stopped"));
+    };
+    let size = bytes.len() as u64;
+    let mut writer = Writer::start(target.store.stage());
+    let written = async {
+        writer.write(Bytes::from(bytes)).await?;
+        writer.finish(Some(size)).await
+    }
+    .await;
+    if let Err(e) = written {
+        writer.abandon().await;
+        return Err(write_failed(&e, target.store.as_ref()));
+    }
+    let Some(landing) = target.landing.begin() else {
+        writer.abandon().await;
+        return Err(Problem::new(
+            Code::Interrupted,
+            "not fetched: the run was stopped",
+        ));
+    };
+    let stored = writer
+        .commit("html")
+        .await
+        .map_err(|e| write_failed(&e, target.store.as_ref()))?;
+    drop(landing);
+    Ok(stored)
+}
+
+/// Reads `url` whole (up to `limit` bytes) with GET, the way its site rule
+/// asks pages.
+async fn read(
+    engine: &Engine,
+    sites: &SiteRules,
+    url: &Url,
+    limit: usize,
+) -> Result<Page, Problem> {
+    let options = RequestOptions::default();
+    let download = engine.download(url, &options).await;
+    let (mut response, mut body) = match (download.result, download.body) {
+        (Ok(response), Some(body)) => (response, body),
+        (result, _) => {
+            let outcome = Outcome {
+                hops: download.hops,
+                result,
+            };
+            return Err(unanswered(url, &outcome, sites));
+        }
+    };
+    let mut bytes = Vec::new();
+    loop {
+        match body.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(Problem::new(
+                        Code::TooLarge,
+                        format!("the page is over {limit} bytes"),
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(BodyError::Stalled(d)) => {
+                return Err(Problem::new(
+                    Code::Timeout,
+                    format!("the page stalled: no data for {}s", d.as_secs()),
+                ));
+            }
+            Err(BodyError::Broken(m)) => {
+                return Err(Problem::new(
+                    Code::Truncated,
+                    format!("the page broke off: {m}"),
+                ));
+            }
+        }
+    }
+    drop(body);
+    response.body.clone_from(&bytes);
+    Ok(Page {
+        url: response.url.clone(),
+        bytes,
+        outcome: Outcome {
+            hops: download.hops,
+            result: Ok(response),
+        },
+    })
+}

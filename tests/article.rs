@@ -1,0 +1,167 @@
+//! `fetch --kinds article`: articles kept as offline snapshots, against
+//! imitations of WeChat's article pages and image CDN. A live article becomes one
+//! HTML object whose images are objects of their own (listed with it, kept by
+//! gc); a deleted article or a captcha page is never archived. The snapshot,
+//! opened in headless Chromium with the network blocked, shows the article and
+//! loads every image from the archive (skipped, with a note, without chromium
+//! and playwright).
+
+mod util;
+
+use util::archive::{FAST, manifest, objects};
+use util::browser::open_offline;
+use util::media::{png_decodable, png_sized};
+use util::server::{Fixture, Reply, Req};
+use util::{Exit, Report, Tree, s};
+
+const HOSTS: &[&str] = &["mp.weixin.qq.com", "mmbiz.qpic.cn", "res.wx.qq.com"];
+
+/// A live article, shaped as WeChat serves one: the body hidden until a script
+/// runs, lazy images, a background image, scripts and a tracker frame.
+const LIVE: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta property="og:title" content="一种新的图神经网络">
+<link rel="stylesheet" href="https://res.wx.qq.com/mmbizwap/article.css">
+<script src="https://res.wx.qq.com/mmbizwap/app.js"></script>
+<script>var msg_title = '一种新的图神经网络'; var ct = "1620000000";</script>
+</head><body><div id="js_article"><h1 class="rich_media_title">一种新的图神经网络</h1>
+<div id="js_content" style="visibility: hidden;">
+<p>这篇文章介绍了一种新的图神经网络结构。</p>
+<img data-src="https://mmbiz.qpic.cn/mmbiz_png/fig1/640?wx_fmt=png&amp;tp=webp&amp;wxfrom=5" data-type="png">
+<section style="background-image: url(&quot;https://mmbiz.qpic.cn/mmbiz_png/bg/640?wx_fmt=png&quot;);">分隔</section>
+<img data-src="https://mmbiz.qpic.cn/mmbiz_jpg/fig2/640?wx_fmt=jpeg" data-type="jpeg">
+<iframe src="https://v.qq.com/txp/iframe/player.html?vid=x"></iframe>
+</div></div></body></html>"#;
+
+/// A deleted article: still 200, with WeChat's notice.
+const DELETED: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title></title></head>
+<body><div class="weui-msg"><p class="weui-msg__title">该内容已被发布者删除</p></div></body></html>"#;
+
+/// The captcha WeChat shows when asked too often.
+const CAPTCHA: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>验证</title></head>
+<body><p>当前环境异常，完成验证后即可继续访问</p></body></html>"#;
+
+fn wechat(req: &Req) -> Reply {
+    let html = |body: &str| {
+        Reply::status(200)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(body)
+    };
+    let foreign = req
+        .headers
+        .get("referer")
+        .is_some_and(|r| !r.starts_with("https://mp.weixin.qq.com/"));
+    match (
+        req.host.as_str(),
+        req.path.split('?').next().unwrap_or_default(),
+    ) {
+        ("mp.weixin.qq.com", "/s/live") => html(LIVE),
+        ("mp.weixin.qq.com", "/s/deleted") => html(DELETED),
+        ("mp.weixin.qq.com", "/s/captcha") => html(CAPTCHA),
+        ("res.wx.qq.com", "/mmbizwap/article.css") => Reply::status(200)
+            .header("content-type", "text/css")
+            .body("p{line-height:1.8} h1{background:url(img/rule.png) no-repeat}"),
+        ("res.wx.qq.com", "/mmbizwap/img/rule.png") => {
+            Reply::status(200).body(png_decodable(20, 2, [9, 9, 9]))
+        }
+        // The anti-hotlink placeholder for a foreign Referer, as the real CDN does.
+        ("mmbiz.qpic.cn", _) if foreign => Reply::status(200).body(png_sized(470, 349, 1)),
+        ("mmbiz.qpic.cn", "/mmbiz_png/fig1/0" | "/mmbiz_png/fig1/640") => {
+            Reply::status(200).body(png_decodable(64, 48, [200, 0, 0]))
+        }
+        ("mmbiz.qpic.cn", "/mmbiz_png/bg/0" | "/mmbiz_png/bg/640") => {
+            Reply::status(200).body(png_decodable(32, 8, [0, 200, 0]))
+        }
+        ("mmbiz.qpic.cn", "/mmbiz_jpg/fig2/0" | "/mmbiz_jpg/fig2/640") => {
+            Reply::status(200).body(png_decodable(48, 64, [0, 0, 200]))
+        }
+        _ => Reply::status(404),
+    }
+}
+
+#[test]
+fn a_live_article_is_kept_offline_and_a_corpse_never() {
+    let fixture = Fixture::start(HOSTS, wechat);
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "1. [GNN](https://mp.weixin.qq.com/s/live)\n\
+         2. [gone](https://mp.weixin.qq.com/s/deleted)\n\
+         3. [walled](https://mp.weixin.qq.com/s/captcha)\n",
+    );
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
+        .expect(Exit::Findings)
+        .report();
+    let live = &results["https://mp.weixin.qq.com/s/live"];
+    assert_eq!(s(live, "outcome"), "fetched", "{live}");
+    assert_eq!(s(live, "media_type"), "text/html", "{live}");
+    let deleted = &results["https://mp.weixin.qq.com/s/deleted"];
+    assert_eq!(
+        (s(deleted, "outcome"), s(deleted, "reason_code")),
+        ("failed", "soft-dead"),
+        "{deleted}"
+    );
+    let captcha = &results["https://mp.weixin.qq.com/s/captcha"];
+    assert_eq!(
+        (s(captcha, "outcome"), s(captcha, "reason_code")),
+        ("failed", "blocked"),
+        "{captcha}"
+    );
+
+    // One snapshot; its images are objects, listed with it in the manifest.
+    let records = manifest(&tree);
+    assert_eq!(records.len(), 1, "only the live article: {records:?}");
+    let record = &records[0];
+    assert_eq!(s(record, "url"), "https://mp.weixin.qq.com/s/live");
+    let uses: Vec<&str> = record["uses"]
+        .as_array()
+        .expect("the snapshot lists what it uses")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert_eq!(
+        uses.len(),
+        4,
+        "two figures, a background, the sheet's image: {uses:?}"
+    );
+    let archive = tree.path().join("archive");
+    let all = objects(&tree);
+    let snapshots: Vec<&String> = all.iter().filter(|o| o.ends_with(".html")).collect();
+    assert_eq!(snapshots.len(), 1, "{all:?}");
+    for used in &uses {
+        assert!(archive.join(used).is_file(), "{used} is missing");
+    }
+    let snapshot = archive.join(s(record, "object"));
+    let html = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(html.contains("这篇文章介绍了一种新的图神经网络结构。"));
+    assert!(!html.contains("<script"), "scripts are gone");
+    assert!(!html.contains("placeholder"));
+
+    // verify finds the archive whole; gc keeps what the snapshot uses.
+    tree.archiver().arg("verify").expect(Exit::Success);
+    tree.archiver().args(["gc", "notes"]).expect(Exit::Success);
+    for used in &uses {
+        assert!(archive.join(used).is_file(), "gc removed {used}");
+    }
+
+    // Offline, in a browser: the article reads, every image loads from the archive.
+    let Some(seen) = open_offline(&snapshot, &archive) else {
+        return;
+    };
+    assert_eq!(seen["outside"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["title"], "一种新的图神经网络", "{seen}");
+    let text = seen["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("这篇文章介绍了一种新的图神经网络结构。"),
+        "{seen}"
+    );
+    let images = seen["images"].as_array().unwrap();
+    assert_eq!(images.len(), 2, "{seen}");
+    assert!(images.iter().all(|i| i["loaded"] == true), "{seen}");
+    let asked = seen["inside"].as_array().unwrap();
+    for used in &uses {
+        assert!(
+            asked.iter().any(|a| a.as_str() == Some(used)),
+            "{used} not loaded: {seen}"
+        );
+    }
+}

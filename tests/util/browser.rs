@@ -1,0 +1,33 @@
+//! Opening a page in a real browser with the network blocked: headless
+//! Chromium (Debian's `chromium`) driven by tests/browser/open_offline.py
+//! (PyPI's `playwright`, never a browser download).
+
+use std::path::Path;
+use std::process::Command;
+
+/// What a reader sees of `file` in Chromium, with requests allowed under `root`
+/// only: `title`, `text`, `images` (`src`, `loaded`), `inside` (files asked for,
+/// relative to `root`), `outside` (requests blocked), `errors`. `None`, with a
+/// note on stderr, where chromium or playwright is missing.
+pub fn open_offline(file: &Path, root: &Path) -> Option<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/open_offline.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(file)
+        .arg(root)
+        .output()
+        .ok()?;
+    if output.status.code() == Some(3) {
+        eprintln!(
+            "skipped: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return None;
+    }
+    assert!(
+        output.status.success(),
+        "the browser run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).expect("the harness prints JSON"))
+}
