@@ -439,6 +439,12 @@ pub struct FetchArgs {
     #[arg(long)]
     pub no_wayback: bool,
 
+    /// Also record every exchange archived (request, response headers and
+    /// payload) as WARC/1.1 in archive/warc/, for web-archive tools such as pywb
+    /// or ReplayWeb.page [config: archive.warc].
+    #[arg(long)]
+    pub warc: bool,
+
     /// Ask again for what is archived, conditionally (If-None-Match,
     /// If-Modified-Since): a changed file becomes a new object; the old one
     /// stays until `archiver gc`.

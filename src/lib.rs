@@ -141,6 +141,7 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
             fetch_kinds: args.kinds.clone(),
             max_object_size: args.max_object_size.clone(),
             no_wayback: args.no_wayback,
+            warc: args.warc,
             ..network_overrides(&args.notes, &args.network)
         },
         Command::Verify(args) => Overrides {

@@ -415,8 +415,13 @@ mod tests {
 
     #[test]
     fn links_are_media_by_their_kind_or_a_pdf_path() {
-        let all = MediaKind::ALL;
-        let pdf = |url| archived_as(url, Kind::Page, &all);
+        let files = [
+            MediaKind::Image,
+            MediaKind::Pdf,
+            MediaKind::Paper,
+            MediaKind::Video,
+        ];
+        let pdf = |url| archived_as(url, Kind::Page, &files);
         assert_eq!(pdf("https://a.org/x.PDF?dl=1#p2"), Some(MediaKind::Pdf));
         assert_eq!(pdf("HTTP://a.org/x.pdf"), Some(MediaKind::Pdf));
         assert_eq!(pdf("https://a.org/x.pdf.html"), None);
@@ -430,15 +435,15 @@ mod tests {
             Some(MediaKind::Paper)
         );
         assert_eq!(
-            archived_as("https://a.org/x.mp4", Kind::Video, &all),
+            archived_as("https://a.org/x.mp4", Kind::Video, &files),
             Some(MediaKind::Video)
         );
         assert_eq!(
             archived_as("https://a.org/x.mp4", Kind::Video, &papers),
             None
         );
-        assert_eq!(archived_as("img/x.png", Kind::Local, &all), None);
-        assert_eq!(archived_as("https://a.org/x", Kind::Code, &all), None);
+        assert_eq!(archived_as("img/x.png", Kind::Local, &files), None);
+        assert_eq!(archived_as("https://a.org/x", Kind::Code, &files), None);
     }
 
     #[test]

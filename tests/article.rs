@@ -165,3 +165,89 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
         );
     }
 }
+
+/// warcio (PyPI) run as `warcio ARGS…`; `None`, with a note, without it.
+fn warcio(args: &[&str]) -> Option<std::process::Output> {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import warcio"])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        eprintln!("skipped: warcio is not installed (pip install warcio)");
+        return None;
+    }
+    std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from warcio.cli import main; sys.exit(main(sys.argv[1:]))",
+        ])
+        .args(args)
+        .output()
+        .ok()
+}
+
+#[test]
+fn with_warc_every_exchange_archived_is_recorded() {
+    let fixture = Fixture::start(HOSTS, wechat);
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "[GNN](https://mp.weixin.qq.com/s/live)\n\n\
+         ![fig](https://mmbiz.qpic.cn/mmbiz_jpg/fig2/640?wx_fmt=jpeg)\n\n\
+         [gone](https://mp.weixin.qq.com/s/deleted)\n",
+    );
+    util::archive::fetch(&tree, &fixture, &["--kinds", "image,article", "--warc"])
+        .expect(Exit::Findings);
+    let folder = tree.path().join("archive/warc");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one file per run, finished: {files:?}");
+    let file = files[0].to_str().unwrap().to_owned();
+    assert!(file.ends_with(".warc.gz"), "{file}");
+
+    let Some(checked) = warcio(&["check", "-v", &file]) else {
+        return;
+    };
+    let report = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "warcio check: {report}");
+    assert!(!report.contains("fail"), "{report}");
+    let index = warcio(&[
+        "index",
+        "-f",
+        "warc-type,warc-target-uri,http:status",
+        &file,
+    ])
+    .unwrap();
+    let index = String::from_utf8_lossy(&index.stdout);
+    let responses: Vec<&str> = index
+        .lines()
+        .filter(|l| l.contains(r#""warc-type": "response""#))
+        .collect();
+    // The article page, its sheet and four images (one of them also the note's
+    // own figure, asked once by the note and once by the snapshot, or once:
+    // the same object either way).
+    for url in [
+        "https://mp.weixin.qq.com/s/live",
+        "https://res.wx.qq.com/mmbizwap/article.css",
+        "https://res.wx.qq.com/mmbizwap/img/rule.png",
+        "mmbiz_png/fig1/",
+        "mmbiz_png/bg/",
+        "mmbiz_jpg/fig2/",
+    ] {
+        assert!(
+            responses.iter().any(|l| l.contains(url)),
+            "no response record for {url}: {index}"
+        );
+    }
+    assert!(
+        !index.contains("/s/deleted"),
+        "nothing archived, nothing recorded: {index}"
+    );
+    assert_eq!(
+        index.matches(r#""warc-type": "request""#).count(),
+        responses.len(),
+        "a request record per response: {index}"
+    );
+}

@@ -47,6 +47,7 @@ struct PagesFile {
 #[serde(deny_unknown_fields)]
 struct ArchiveFile {
     dir: Option<PathBuf>,
+    warc: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,6 +224,7 @@ pub(super) struct Partial {
     pub exclude: Option<Vec<Regex>>,
     pub ignore_file: Option<PathBuf>,
     pub archive_dir: Option<PathBuf>,
+    pub warc: Option<bool>,
     pub max_age: Option<std::time::Duration>,
     pub state_path: Option<PathBuf>,
     pub fetch_kinds: Option<Vec<MediaKind>>,
@@ -329,6 +331,7 @@ impl FileConfig {
                 .transpose()?,
             ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
             archive_dir: archive.dir.map(|p| values::relative_to(folder, &p)),
+            warc: archive.warc,
             max_age: duration("check.max_age", check.max_age)?,
             state_path: state.path.map(|p| values::relative_to(folder, &p)),
             fetch_kinds: media("fetch.kinds", fetch.kinds)?,
@@ -575,6 +578,7 @@ impl Partial {
             exclude,
             ignore_file,
             archive_dir,
+            warc,
             max_age,
             state_path,
             fetch_kinds,

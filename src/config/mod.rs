@@ -75,6 +75,8 @@ pub struct Overrides {
     pub max_object_size: Option<String>,
     /// `--no-wayback`.
     pub no_wayback: bool,
+    /// `fetch --warc`.
+    pub warc: bool,
     /// `rewrite --kinds`.
     pub rewrite_kinds: Option<Vec<MediaKind>>,
 }
@@ -266,6 +268,9 @@ pub struct RewriteSettings {
 pub struct ArchiveSettings {
     /// The archive folder (`archive.dir`, `--archive`).
     pub dir: PathBuf,
+    /// Whether `fetch` records every exchange it archives as WARC
+    /// (`archive.warc`, `fetch --warc`).
+    pub warc: bool,
 }
 
 /// What `fetch` mirrors, and how much of it.
@@ -390,6 +395,7 @@ impl Overrides {
                 .map(|v| units::size(&v).map_err(|e| bad("--max-object-size", e)))
                 .transpose()?,
             wayback: self.no_wayback.then_some(false),
+            warc: self.warc.then_some(true),
             rewrite_kinds: self.rewrite_kinds,
             ..Partial::default()
         })
@@ -512,6 +518,7 @@ impl Settings {
             },
             archive: ArchiveSettings {
                 dir: get!(archive_dir, "archive.dir"),
+                warc: get!(warc, "archive.warc"),
             },
             fetch: FetchSettings {
                 kinds: get!(fetch_kinds, "fetch.kinds"),

@@ -10,7 +10,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use url::Url;
 
-use super::{Code, Downloads, Fetched, Hints, Mirrored, Problem, mirror, unanswered, write_failed};
+use super::{
+    Asked, Code, Downloads, Fetched, Hints, Mirrored, Problem, mirror, unanswered, write_failed,
+};
 use crate::judge::judge;
 use crate::manifest::Source;
 use crate::media::{self, Class, MediaKind};
@@ -74,6 +76,8 @@ pub(super) async fn snapshot(
             "expected a web page to snapshot, got another kind of content",
         ));
     }
+    // Only a page that is kept is recorded: a corpse is in no part of the archive.
+    record(target, &page).await;
     // Pages are read as UTF-8, as the platforms the notes cite serve them.
     let html = String::from_utf8_lossy(&page.bytes);
     let rules = SnapshotRules::default();
@@ -91,6 +95,7 @@ pub(super) async fn snapshot(
                 .as_ref()
                 .is_ok_and(|r| (200..300).contains(&r.status))
         {
+            record(target, &sheet).await;
             let text = String::from_utf8_lossy(&sheet.bytes).into_owned();
             for (_, reference) in css::urls(&text) {
                 if let Ok(image) = sheet.url.join(&reference)
@@ -225,6 +230,19 @@ async fn store_page(
     Ok(stored)
 }
 
+/// Records a page read in the run's WARC file, when there is one.
+async fn record(target: &Downloads, page: &Page) {
+    if let (Some(log), Ok(response)) = (&target.warc, &page.outcome.result) {
+        let asked = Asked {
+            url: &response.url,
+            options: &RequestOptions::default(),
+            status: response.status,
+            headers: &response.headers,
+        };
+        log.bytes(&asked, page.bytes.clone()).await;
+    }
+}
+
 /// Reads `url` whole (up to `limit` bytes) with GET, the way its site rule
 /// asks pages.
 async fn read(
@@ -233,8 +251,7 @@ async fn read(
     url: &Url,
     limit: usize,
 ) -> Result<Page, Problem> {
-    let options = RequestOptions::default();
-    let download = engine.download(url, &options).await;
+    let download = engine.download(url, &RequestOptions::default()).await;
     let (mut response, mut body) = match (download.result, download.body) {
         (Ok(response), Some(body)) => (response, body),
         (result, _) => {

@@ -27,11 +27,14 @@ mod article;
 mod paper;
 mod placeholder;
 mod problem;
+mod record;
 mod wayback;
 
 pub use placeholder::Placeholders;
 use placeholder::{PlaceholderCheck, learn_placeholder};
 pub use problem::{Code, Problem};
+use record::Asked;
+pub use record::WarcLog;
 pub use wayback::Wayback;
 
 /// What a successful download gave.
@@ -74,6 +77,8 @@ pub struct Downloads {
     pub writers: Arc<tokio::sync::Semaphore>,
     /// Objects being moved into place, and whether the run is stopping.
     pub landing: Arc<Landing>,
+    /// Where the exchanges archived are recorded as WARC, when they are.
+    pub warc: Option<WarcLog>,
 }
 
 /// The downloads whose object is being moved into place (fsynced, renamed,
@@ -489,6 +494,16 @@ async fn attempt(
         .commit(poured.sniffed.extension)
         .await
         .map_err(|e| write_failed(&e, target.store.as_ref()))?;
+    // The WARC record is part of landing: a stopping run waits for it too.
+    if let Some(log) = &target.warc {
+        let asked = Asked {
+            url: &response.url,
+            options: &options,
+            status: response.status,
+            headers: &response.headers,
+        };
+        log.object(&asked, &target.store, &stored).await;
+    }
     // Released once the result is on its way: nothing between here and the
     // feeder handing it over waits on anything, so a stopping run that sees no
     // object landing finds every landed one's result sent.

@@ -162,6 +162,10 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// notes can link to it; `None` when the archive is not a local folder.
     fn local_path(&self, name: &ObjectName) -> Option<PathBuf>;
 
+    /// On this machine, the folder WARC files are written to (`warc/` in a
+    /// local archive); `None` when the archive is not a local folder.
+    fn warc_folder(&self) -> Option<PathBuf>;
+
     /// Whether `file` exists.
     ///
     /// # Errors
@@ -272,6 +276,9 @@ mod tests {
             Ok(())
         }
         fn local_path(&self, _: &ObjectName) -> Option<PathBuf> {
+            None
+        }
+        fn warc_folder(&self) -> Option<PathBuf> {
             None
         }
         fn has_file(&self, file: ArchiveFile) -> Result<bool, Error> {

@@ -220,6 +220,10 @@ impl Storage for Local {
         Some(self.canonical.as_ref()?.join(name.relative()))
     }
 
+    fn warc_folder(&self) -> Option<PathBuf> {
+        Some(self.root.join("warc"))
+    }
+
     fn has_file(&self, file: ArchiveFile) -> Result<bool, Error> {
         Ok(self.path_of(file).exists())
     }

@@ -29,6 +29,7 @@ use crate::net::watch::Heard;
 use crate::references;
 use crate::report::fetch::{self, FetchOutcome, FetchResult, FetchSummary};
 use crate::store::{self, LockMode, Storage};
+use crate::warc::WarcWriter;
 use crate::{Error, ExitStatus};
 
 mod reconcile;
@@ -97,15 +98,28 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         let engine = Arc::new(Engine::new(settings.network.to_net(), &settings.sites)?);
         let runtime = runtime()?;
+        let warc = settings
+            .archive
+            .warc
+            .then(|| open_warc(archive.as_ref()))
+            .transpose()?;
         let job = Job {
             archive: &archive,
             manifest: &mut manifest,
             settings,
+            warc: warc.as_ref(),
         };
         let run = runtime.block_on(fetch_all(downloads, engine, job));
         // Object writers finishing or removing their temp files get a moment;
         // lookups stuck in the resolver's threads do not hold up the exit.
         runtime.shutdown_timeout(Duration::from_secs(2));
+        if let Some(warc) = warc {
+            match warc.finish() {
+                Ok(Some(path)) => tracing::info!("recorded the exchanges in {}", path.display()),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("the WARC file could not be finished: {e}"),
+            }
+        }
         run?
     };
     results.extend(std::mem::take(&mut run.results));
@@ -141,6 +155,21 @@ struct Job<'a> {
     archive: &'a Arc<dyn Storage>,
     manifest: &'a mut Manifest,
     settings: &'a Settings,
+    /// Where exchanges are recorded as WARC, with `--warc`.
+    warc: Option<&'a mirror::WarcLog>,
+}
+
+/// Starts this run's WARC file in the archive.
+fn open_warc(archive: &dyn Storage) -> Result<mirror::WarcLog, Error> {
+    let Some(folder) = archive.warc_folder() else {
+        return Err(Error::archive(
+            archive.location(),
+            "WARC files are written to a local archive folder only; drop --warc (archive.warc)",
+        ));
+    };
+    WarcWriter::create(&folder, "fetch")
+        .map(mirror::WarcLog::new)
+        .map_err(|e| Error::archive_io(folder, "cannot start a WARC file", e))
 }
 
 /// What the network part of a run gave.
@@ -273,6 +302,7 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Downloads 
                 .max(1)
                 .saturating_mul(2),
         )),
+        warc: job.warc.cloned(),
         wayback: job.settings.fetch.wayback.then(|| mirror::Wayback {
             api: job.settings.fetch.wayback_api.clone(),
             capture: job.settings.fetch.wayback_capture.clone(),

@@ -140,8 +140,17 @@ pub(super) fn gather(
     let classifier = Classifier::new(settings);
     for url in &urls {
         let (key, link_kind) = url_input(classifier, url);
-        // Named on the command line: fetched whatever --kinds says, as what it is.
-        if let Some(kind) = wanted_kind(&key, link_kind, true, &MediaKind::ALL) {
+        // Named on the command line: fetched whatever --kinds says, as what it
+        // is; any page but an article only when --kinds asks for pages.
+        let pages = args
+            .kinds
+            .as_ref()
+            .is_some_and(|k| k.contains(&MediaKind::Page));
+        let asked_kinds: Vec<MediaKind> = MediaKind::ALL
+            .into_iter()
+            .filter(|k| *k != MediaKind::Page || pages)
+            .collect();
+        if let Some(kind) = wanted_kind(&key, link_kind, true, &asked_kinds) {
             wanted.add(&key, kind, None);
         } else {
             wanted.skipped.push(FetchResult {
@@ -284,7 +293,19 @@ mod tests {
             wanted_kind("https://a.org/x.PDF", Kind::Page, true, &images),
             None
         );
-        assert_eq!(wanted_kind("https://a.org/", Kind::Page, true, &all), None);
+        // Pages and articles are snapshots, when wanted.
+        assert_eq!(
+            wanted_kind("https://a.org/", Kind::Page, true, &all),
+            Some(MediaKind::Page)
+        );
+        assert_eq!(
+            wanted_kind("https://a.org/", Kind::Page, true, &images),
+            None
+        );
+        assert_eq!(
+            wanted_kind("https://mp.weixin.qq.com/s/x", Kind::Article, true, &all),
+            Some(MediaKind::Article)
+        );
         assert_eq!(wanted_kind("img/x.png", Kind::Local, true, &all), None);
     }
 }

@@ -1,0 +1,184 @@
+//! Recording what a run archives as WARC (`fetch --warc`): each exchange that
+//! gave an object, and each page a snapshot was made of, written by one
+//! [`WarcWriter`] shared by the run's downloads.
+//!
+//! Records are written on a blocking thread (a payload is read back from its
+//! object, which may be large). A record that cannot be written is said once
+//! and the run goes on: the objects are what matter, the WARC is their account.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode, Version};
+use url::Url;
+
+use crate::net::probe::RequestOptions;
+use crate::store::Storage;
+use crate::store::write::Stored;
+use crate::warc::{Exchange, WarcWriter};
+
+/// The run's WARC file, shared by its downloads.
+#[derive(Debug, Clone)]
+pub struct WarcLog {
+    writer: Arc<Mutex<Option<WarcWriter>>>,
+    /// Whether a failure to write was said already.
+    said: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What was asked and what answered, for one record.
+pub(super) struct Asked<'a> {
+    /// The URL that answered (after redirects).
+    pub url: &'a Url,
+    /// The caller's request headers.
+    pub options: &'a RequestOptions,
+    /// The answer's status.
+    pub status: u16,
+    /// Its headers.
+    pub headers: &'a HeaderMap,
+}
+
+impl WarcLog {
+    /// A log writing to `writer`.
+    #[must_use]
+    pub fn new(writer: WarcWriter) -> Self {
+        WarcLog {
+            writer: Arc::new(Mutex::new(Some(writer))),
+            said: Arc::default(),
+        }
+    }
+
+    /// Ends the file: durable, under its final name. Returns where it is.
+    ///
+    /// # Errors
+    /// It cannot be synced or renamed.
+    pub fn finish(&self) -> std::io::Result<Option<std::path::PathBuf>> {
+        let writer = self
+            .writer
+            .lock()
+            .map_err(|_| std::io::Error::other("a WARC writer panicked"))?
+            .take();
+        writer.map(WarcWriter::finish).transpose()
+    }
+
+    /// Records an exchange whose payload is the object `stored`.
+    pub(super) async fn object(
+        &self,
+        asked: &Asked<'_>,
+        store: &Arc<dyn Storage>,
+        stored: &Stored,
+    ) {
+        let (log, store, stored) = (self.clone(), Arc::clone(store), stored.clone());
+        let (url, request, status, headers) = owned(asked);
+        let _ = tokio::task::spawn_blocking(move || {
+            let digest = digest_of(&stored.name.sha256);
+            let written = store
+                .open_object(&stored.name.relative())
+                .and_then(|mut payload| {
+                    log.with(|warc| {
+                        warc.exchange(
+                            &exchange(&url, &request, status, &headers),
+                            &mut payload,
+                            stored.size,
+                            &digest,
+                        )
+                    })
+                });
+            log.said_once(&url, written);
+        })
+        .await;
+    }
+
+    /// Records an exchange whose payload is `bytes` (a page read whole).
+    pub(super) async fn bytes(&self, asked: &Asked<'_>, bytes: Vec<u8>) {
+        let log = self.clone();
+        let (url, request, status, headers) = owned(asked);
+        let _ = tokio::task::spawn_blocking(move || {
+            let written = log.with(|warc| {
+                warc.exchange_bytes(&exchange(&url, &request, status, &headers), &bytes)
+            });
+            log.said_once(&url, written);
+        })
+        .await;
+    }
+
+    fn with<T>(
+        &self,
+        write: impl FnOnce(&mut WarcWriter) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| std::io::Error::other("a WARC writer panicked"))?;
+        match guard.as_mut() {
+            Some(warc) => write(warc),
+            None => Err(std::io::Error::other("the WARC file is closed")),
+        }
+    }
+
+    fn said_once<T>(&self, url: &str, written: std::io::Result<T>) {
+        if let Err(e) = written
+            && !self.said.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            tracing::warn!(
+                "{url}: not recorded in the WARC file ({e}); the object itself is archived"
+            );
+        }
+    }
+}
+
+type Owned = (String, HeaderMap, u16, HeaderMap);
+
+fn owned(asked: &Asked<'_>) -> Owned {
+    (
+        asked.url.to_string(),
+        request_headers(asked.options),
+        asked.status,
+        asked.headers.clone(),
+    )
+}
+
+fn exchange<'a>(
+    url: &'a str,
+    request: &'a HeaderMap,
+    status: u16,
+    headers: &'a HeaderMap,
+) -> Exchange<'a> {
+    Exchange {
+        url,
+        at: SystemTime::now(),
+        ip: None,
+        method: &Method::GET,
+        request_headers: request,
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        version: Version::HTTP_11,
+        response_headers: headers,
+    }
+}
+
+/// The request headers the caller chose (the client adds its own User-Agent
+/// and Accept-Encoding, which the site rules' headers may replace).
+fn request_headers(options: &RequestOptions) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: Option<&String>| {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    put("referer", options.referer.as_ref());
+    put("if-none-match", options.if_none_match.as_ref());
+    put("if-modified-since", options.if_modified_since.as_ref());
+    headers
+}
+
+/// An object's sha256 from its hex name.
+fn digest_of(hex: &str) -> [u8; 32] {
+    let mut digest = [0u8; 32];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = hex
+            .get(i * 2..i * 2 + 2)
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            .unwrap_or(0);
+    }
+    digest
+}
