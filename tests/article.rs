@@ -207,6 +207,33 @@ fn with_warc_every_exchange_archived_is_recorded() {
     let file = files[0].to_str().unwrap().to_owned();
     assert!(file.ends_with(".warc.gz"), "{file}");
 
+    // verify reads every record back and rechecks every payload digest.
+    let verified = tree.archiver().arg("verify").expect(Exit::Success);
+    verified.stdout_has("WARC records in 1 files read back");
+    // A payload that no longer matches its digest is named.
+    let bad_dir = tree.path().join("archive/warc");
+    let mut bad = archiver::warc::WarcWriter::create(&bad_dir, "broken").unwrap();
+    let none = reqwest::header::HeaderMap::new();
+    let exchange = archiver::warc::Exchange {
+        url: "https://example.org/x",
+        at: std::time::SystemTime::now(),
+        ip: None,
+        method: &reqwest::Method::GET,
+        request_headers: &none,
+        status: reqwest::StatusCode::OK,
+        version: reqwest::Version::HTTP_11,
+        response_headers: &none,
+    };
+    bad.exchange(&exchange, &mut &b"bytes"[..], 5, &[0; 32])
+        .unwrap();
+    let bad = bad.finish().unwrap();
+    let found = tree.archiver().arg("verify").expect(Exit::Findings);
+    let name = bad.file_name().unwrap().to_string_lossy().into_owned();
+    found.stdout_has(&format!(
+        "bad-warc      warc/{name}: record 2: its payload hashes to"
+    ));
+    std::fs::remove_file(&bad).unwrap();
+
     let Some(checked) = warcio(&["check", "-v", &file]) else {
         return;
     };

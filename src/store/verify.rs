@@ -77,6 +77,14 @@ pub enum Problem {
         /// What it is instead.
         what: &'static str,
     },
+    /// A WARC file that does not read back whole, or a payload that does not
+    /// match its digest.
+    BadWarc {
+        /// Its path relative to the archive.
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 impl Problem {
@@ -99,6 +107,7 @@ impl Problem {
             Problem::BadRecord { .. } | Problem::BadLine { .. } => "bad-entry",
             Problem::Duplicate { .. } => "duplicate",
             Problem::NotAFile { .. } => "not-a-file",
+            Problem::BadWarc { .. } => "bad-warc",
         }
     }
 }
@@ -137,6 +146,10 @@ impl std::fmt::Display for Problem {
                     lines.join(", ")
                 )
             }
+            Problem::BadWarc { file, why } => write!(
+                f,
+                "{file}: {why}; the objects it records are archived on their own, and a `fetch --warc` records them again"
+            ),
             Problem::NotAFile { path, what } => write!(
                 f,
                 "{path}: {what}, not a regular file; objects are files inside the archive and verify does not follow it: remove it, then `archiver fetch` downloads what the manifest names there"

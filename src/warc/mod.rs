@@ -29,6 +29,10 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic::sync_dir;
 
+mod check;
+
+pub use check::{Checked, check};
+
 /// The suffix of a WARC file still being written.
 pub const OPEN_SUFFIX: &str = ".open";
 
