@@ -288,6 +288,11 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub notes: NotesArgs,
 
+    /// A failing link whose copy the archive holds (named in the report as
+    /// its archived copy) does not fail the run.
+    #[arg(long)]
+    pub archived_ok: bool,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
     pub format: CheckFormat,

@@ -278,3 +278,40 @@ fn with_warc_every_exchange_archived_is_recorded() {
         "a request record per response: {index}"
     );
 }
+
+#[test]
+fn a_deleted_article_is_reported_with_its_snapshot() {
+    let gone = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleted = std::sync::Arc::clone(&gone);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| {
+        if deleted.load(std::sync::atomic::Ordering::SeqCst) && req.path == "/s/live" {
+            return Reply::status(200)
+                .header("content-type", "text/html; charset=utf-8")
+                .body(DELETED);
+        }
+        wechat(req)
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "[GNN](https://mp.weixin.qq.com/s/live)\n");
+    util::archive::fetch(&tree, &fixture, &["--kinds", "article"]).expect(Exit::Success);
+    // Live: no copy named.
+    let Report { results, .. } = tree.check(&fixture).expect(Exit::Success).report();
+    let live = &results["https://mp.weixin.qq.com/s/live"];
+    assert!(live.get("archived_copy").is_none(), "{live}");
+
+    // Deleted since: the report names the snapshot, and --archived-ok passes.
+    gone.store(true, std::sync::atomic::Ordering::SeqCst);
+    let Report { results, .. } = tree.check(&fixture).expect(Exit::Findings).report();
+    let dead = &results["https://mp.weixin.qq.com/s/live"];
+    assert_eq!(s(dead, "verdict"), "soft-dead", "{dead}");
+    let copy = s(dead, "archived_copy");
+    assert!(
+        copy.starts_with("archive/objects/") && copy.ends_with(".html"),
+        "{copy}"
+    );
+    assert!(tree.path().join(copy).is_file(), "{copy}");
+    tree.check(&fixture)
+        .arg("--archived-ok")
+        .expect(Exit::Success);
+}

@@ -27,6 +27,7 @@ use crate::verdict::Verdict;
 use crate::{Error, ExitStatus};
 
 mod baseline;
+mod copies;
 mod exclude;
 mod ledger;
 mod web;
@@ -93,6 +94,7 @@ impl CitedUrl {
                 }
                 flags
             },
+            archived_copy: None,
             occurrences,
             history: None,
         }
@@ -160,6 +162,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     results.sort_by(|a, b| a.url.cmp(&b.url));
 
     let fail_on = &settings.check.fail_on;
+    copies::mark(&mut results, fail_on, &settings.archive.dir);
     // History is best kept, but a database that cannot be written must not
     // cost the report: it is printed without, and the run fails.
     let recovered = ledger.as_mut().and_then(|ledger| {
@@ -201,6 +204,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let failing = results.iter().any(|r| {
         fail_on.contains(&r.verdict)
             && !accepted(r)
+            && !(args.archived_ok && r.archived_copy.is_some())
             && !(args.history.only_new
                 && r.history
                     .as_ref()

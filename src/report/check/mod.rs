@@ -82,6 +82,11 @@ pub struct CheckResult {
     /// Facts about the target.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// For a failing URL the archive holds, the archived copy (the archive
+    /// folder joined with the object's path): what the notes can point at
+    /// instead (`archiver rewrite --only-failing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_copy: Option<String>,
     /// Where the notes cite it (empty for a URL given on the command line).
     pub occurrences: Vec<Occurrence>,
     /// How this result stands against the URL's earlier ones (when a state
@@ -312,6 +317,9 @@ pub fn message(result: &CheckResult) -> String {
     }
     if let Some(to) = &result.moved_to {
         let _ = write!(text, " → {to}");
+    }
+    if let Some(copy) = &result.archived_copy {
+        let _ = write!(text, " [archived copy: {copy}]");
     }
     text
 }

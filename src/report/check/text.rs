@@ -56,5 +56,8 @@ fn detail(r: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
     if let Some(to) = &r.moved_to {
         write!(out, "  → {to}")?;
     }
+    if let Some(copy) = &r.archived_copy {
+        write!(out, "  [archived copy: {copy}]")?;
+    }
     writeln!(out)
 }
