@@ -201,10 +201,12 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
 
     // What fails the run: a failing verdict, unless the baseline accepts it or,
     // with --only-new, it was failing last time already.
+    // --archived-ok: a copy is kept.
+    let kept = |r: &CheckResult| args.archived_ok && r.archived_copy.is_some();
     let failing = results.iter().any(|r| {
         fail_on.contains(&r.verdict)
             && !accepted(r)
-            && !(args.archived_ok && r.archived_copy.is_some())
+            && !kept(r)
             && !(args.history.only_new
                 && r.history
                     .as_ref()
