@@ -199,19 +199,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         },
     )?;
 
-    // What fails the run: a failing verdict, unless the baseline accepts it or,
-    // with --only-new, it was failing last time already.
-    // --archived-ok: a copy is kept.
-    let kept = |r: &CheckResult| args.archived_ok && r.archived_copy.is_some();
-    let failing = results.iter().any(|r| {
-        fail_on.contains(&r.verdict)
-            && !accepted(r)
-            && !kept(r)
-            && !(args.history.only_new
-                && r.history
-                    .as_ref()
-                    .is_some_and(|h| h.state != crate::state::HistoryState::New))
-    });
+    let failing = results.iter().any(|r| fails(args, fail_on, r, accepted(r)));
     Ok(if run.interrupted {
         ExitStatus::Interrupted
     } else if errors > 0 || run.lost {
@@ -221,6 +209,23 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Whether `result` fails the run: a failing verdict, unless the baseline
+/// accepts it, its archived copy is kept (`--archived-ok`), or it was failing
+/// last time already (`--only-new`).
+fn fails(args: &CheckArgs, fail_on: &[Verdict], result: &CheckResult, accepted: bool) -> bool {
+    if !fail_on.contains(&result.verdict) || accepted {
+        return false;
+    }
+    if args.archived_ok && result.archived_copy.is_some() {
+        return false;
+    }
+    let known = result
+        .history
+        .as_ref()
+        .is_some_and(|h| h.state != crate::state::HistoryState::New);
+    !(args.history.only_new && known)
 }
 
 /// Where git is asked about the notes' changes: the folder of the first note
