@@ -524,10 +524,26 @@ pub struct RewriteArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "restore")]
     pub out: Option<PathBuf>,
 
-    /// Which links (comma-separated): image, pdf, paper, video [default:
-    /// image,video].
+    /// Which links (comma-separated): image, pdf, paper, video, article, page
+    /// [default: image,video; with --only-failing, every kind].
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     pub kinds: Option<Vec<MediaKind>>,
+
+    /// Only the links whose latest `archiver check` verdict is failing (dead,
+    /// soft-dead, expired, or --fail-on's list) point at their archived copies,
+    /// article snapshots included; live links keep pointing at the web.
+    #[arg(long, conflicts_with = "restore")]
+    pub only_failing: bool,
+
+    /// With --only-failing: the verdicts that count as failing
+    /// (comma-separated) [default: dead,soft-dead,expired].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "VERDICT",
+        requires = "only_failing"
+    )]
+    pub fail_on: Option<Vec<Verdict>>,
 
     /// The archive.
     #[command(flatten)]

@@ -292,9 +292,10 @@ fn a_deleted_article_is_reported_with_its_snapshot() {
         wechat(req)
     });
     let tree = Tree::new();
-    tree.file("archiver.toml", FAST)
-        .file("notes/n.md", "[GNN](https://mp.weixin.qq.com/s/live)\n");
-    util::archive::fetch(&tree, &fixture, &["--kinds", "article"]).expect(Exit::Success);
+    let note = "[GNN](https://mp.weixin.qq.com/s/live)\n\n\
+                ![fig](https://mmbiz.qpic.cn/mmbiz_jpg/fig2/640?wx_fmt=jpeg)\n";
+    tree.file("archiver.toml", FAST).file("notes/n.md", note);
+    util::archive::fetch(&tree, &fixture, &["--kinds", "image,article"]).expect(Exit::Success);
     // Live: no copy named.
     let Report { results, .. } = tree.check(&fixture).expect(Exit::Success).report();
     let live = &results["https://mp.weixin.qq.com/s/live"];
@@ -314,4 +315,28 @@ fn a_deleted_article_is_reported_with_its_snapshot() {
     tree.check(&fixture)
         .arg("--archived-ok")
         .expect(Exit::Success);
+
+    // rewrite --only-failing points the dead link at its snapshot, and only it:
+    // the live image keeps its web address.
+    tree.archiver()
+        .args(["rewrite", "--only-failing", "notes"])
+        .expect(Exit::Success);
+    let rewritten = std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap();
+    let snapshot = copy.trim_start_matches("archive/");
+    assert!(
+        rewritten.contains(&format!("[GNN](../archive/{snapshot})")),
+        "{rewritten}"
+    );
+    assert!(
+        rewritten.contains("![fig](https://mmbiz.qpic.cn/mmbiz_jpg/fig2/640?wx_fmt=jpeg)"),
+        "{rewritten}"
+    );
+    // And back, through the journal.
+    tree.archiver()
+        .args(["rewrite", "--restore", "notes"])
+        .expect(Exit::Success);
+    assert_eq!(
+        std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap(),
+        note
+    );
 }

@@ -467,6 +467,20 @@ impl State {
         )
     }
 
+    /// Each URL's latest result: the last row recorded for it, whatever run.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn latest_rows(&self) -> Result<Vec<Row>, Error> {
+        // SQLite gives the bare columns of the row that holds the max().
+        self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM results WHERE rowid IN (SELECT max(rowid) FROM results GROUP BY url)"
+            ),
+            [],
+        )
+    }
+
     /// Every result of the runs that started at or after `since`, with, for
     /// each URL, its last result before then (to know what it was coming in);
     /// by URL, then oldest first.

@@ -27,6 +27,7 @@ use crate::store::{self, LockMode, ObjectName, Storage};
 use crate::{Error, ExitStatus};
 
 mod copies;
+mod failing;
 mod restore;
 
 use copies::{copy_note, out_dir, write_copies};
@@ -100,7 +101,16 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
         }
     } else {
         let manifest = Manifest::load(archive)?;
-        let kinds = &settings.rewrite.kinds;
+        let kinds = match &args.kinds {
+            None if args.only_failing => MediaKind::ALL.to_vec(),
+            _ => settings.rewrite.kinds.clone(),
+        };
+        let failing = if args.only_failing {
+            let fail_on = args.fail_on.as_deref().unwrap_or(&failing::FAILING);
+            Some(failing::urls(settings, fail_on)?)
+        } else {
+            None
+        };
         // A note is pointed only at an object that is there whole.
         let looked = Looked::new(archive);
         let holds = |record: &crate::manifest::Record| {
@@ -114,7 +124,11 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
             })
         };
         let plans = read_notes(args, settings, &names, copy_to.as_ref(), |link, folder| {
-            if !wanted(link, kinds) {
+            if !wanted(link, &kinds)
+                || failing
+                    .as_ref()
+                    .is_some_and(|f| !f.contains(link.identity()))
+            {
                 return None;
             }
             Some(manifest.records.get(link.identity()).and_then(|record| {
