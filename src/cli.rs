@@ -501,6 +501,7 @@ pub struct GcArgs {
 
 /// `archiver rewrite`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, as clap gives them
 pub struct RewriteArgs {
     /// Which notes.
     #[command(flatten)]
