@@ -12,6 +12,7 @@ use util::archive::{FAST, manifest, objects};
 use util::browser::open_offline;
 use util::media::{png_decodable, png_sized};
 use util::server::{Fixture, Reply, Req};
+use util::warcio::warcio;
 use util::{Exit, Report, Tree, s};
 
 const HOSTS: &[&str] = &["mp.weixin.qq.com", "mmbiz.qpic.cn", "res.wx.qq.com"];
@@ -166,26 +167,6 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
     }
 }
 
-/// warcio (PyPI) run as `warcio ARGS…`; `None`, with a note, without it.
-fn warcio(args: &[&str]) -> Option<std::process::Output> {
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import warcio"])
-        .output()
-        .ok()?;
-    if !probe.status.success() {
-        eprintln!("skipped: warcio is not installed (pip install warcio)");
-        return None;
-    }
-    std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys; from warcio.cli import main; sys.exit(main(sys.argv[1:]))",
-        ])
-        .args(args)
-        .output()
-        .ok()
-}
-
 #[test]
 fn with_warc_every_exchange_archived_is_recorded() {
     let fixture = Fixture::start(HOSTS, wechat);
@@ -214,16 +195,13 @@ fn with_warc_every_exchange_archived_is_recorded() {
     let bad_dir = tree.path().join("archive/warc");
     let mut bad = archiver::warc::WarcWriter::create(&bad_dir, "broken").unwrap();
     let none = reqwest::header::HeaderMap::new();
-    let exchange = archiver::warc::Exchange {
-        url: "https://example.org/x",
-        at: std::time::SystemTime::now(),
-        ip: None,
-        method: &reqwest::Method::GET,
-        request_headers: &none,
-        status: reqwest::StatusCode::OK,
-        version: reqwest::Version::HTTP_11,
-        response_headers: &none,
-    };
+    let exchange = archiver::warc::Exchange::get(
+        "https://example.org/x",
+        std::time::SystemTime::now(),
+        &none,
+        reqwest::StatusCode::OK,
+        &none,
+    );
     bad.exchange(&exchange, &mut &b"bytes"[..], 5, &[0; 32])
         .unwrap();
     let bad = bad.finish().unwrap();

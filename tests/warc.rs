@@ -2,30 +2,15 @@
 //! reader: every record parses, and every payload digest checks. Skipped, with a
 //! note, where `python3 -c 'import warcio'` fails (`pip install warcio`).
 
-use std::process::Command;
+mod util;
+
 use std::time::SystemTime;
 
 use archiver::warc::{Exchange, WarcWriter};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Version};
 use sha2::{Digest, Sha256};
-
-fn warcio(args: &[&str]) -> Option<std::process::Output> {
-    let probe = Command::new("python3")
-        .args(["-c", "import warcio"])
-        .output()
-        .ok()?;
-    if !probe.status.success() {
-        eprintln!("skipped: warcio is not installed (pip install warcio)");
-        return None;
-    }
-    let mut command = Command::new("python3");
-    command.args([
-        "-c",
-        "import sys; from warcio.cli import main; sys.exit(main(sys.argv[1:]))",
-    ]);
-    Some(command.args(args).output().expect("python3 runs"))
-}
+use util::warcio::warcio;
 
 fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     let mut map = HeaderMap::new();

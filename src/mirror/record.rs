@@ -9,8 +9,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode, Version};
 use url::Url;
 
 use crate::net::probe::RequestOptions;
@@ -144,16 +144,8 @@ fn exchange<'a>(
     status: u16,
     headers: &'a HeaderMap,
 ) -> Exchange<'a> {
-    Exchange {
-        url,
-        at: SystemTime::now(),
-        ip: None,
-        method: &Method::GET,
-        request_headers: request,
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        version: Version::HTTP_11,
-        response_headers: headers,
-    }
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    Exchange::get(url, SystemTime::now(), request, status, headers)
 }
 
 /// The request headers the caller chose (the client adds its own User-Agent

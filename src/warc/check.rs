@@ -132,8 +132,8 @@ mod tests {
     use std::io::Write;
     use std::time::UNIX_EPOCH;
 
+    use reqwest::StatusCode;
     use reqwest::header::HeaderMap;
-    use reqwest::{Method, StatusCode, Version};
 
     use super::{Checked, check};
     use crate::warc::{Exchange, WarcWriter};
@@ -142,16 +142,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut warc = WarcWriter::create(dir.path(), "t").unwrap();
         let none = HeaderMap::new();
-        let exchange = Exchange {
-            url: "https://example.org/x",
-            at: UNIX_EPOCH,
-            ip: None,
-            method: &Method::GET,
-            request_headers: &none,
-            status: StatusCode::OK,
-            version: Version::HTTP_11,
-            response_headers: &none,
-        };
+        let exchange = Exchange::get(
+            "https://example.org/x",
+            UNIX_EPOCH,
+            &none,
+            StatusCode::OK,
+            &none,
+        );
         for payload in payloads {
             if wrong_digest {
                 warc.exchange(&exchange, &mut &payload[..], payload.len() as u64, &[7; 32])

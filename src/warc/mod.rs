@@ -86,6 +86,29 @@ pub struct Exchange<'a> {
     pub response_headers: &'a HeaderMap,
 }
 
+impl<'a> Exchange<'a> {
+    /// A GET answered over HTTP/1.1, from an address not recorded.
+    #[must_use]
+    pub fn get(
+        url: &'a str,
+        at: SystemTime,
+        request_headers: &'a HeaderMap,
+        status: StatusCode,
+        response_headers: &'a HeaderMap,
+    ) -> Self {
+        Exchange {
+            url,
+            at,
+            ip: None,
+            method: &Method::GET,
+            request_headers,
+            status,
+            version: Version::HTTP_11,
+            response_headers,
+        }
+    }
+}
+
 /// A WARC file being written.
 #[derive(Debug)]
 pub struct WarcWriter {
@@ -448,16 +471,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut warc = WarcWriter::create(dir.path(), "fetch").unwrap();
         let none = HeaderMap::new();
-        let exchange = Exchange {
-            url: "https://example.org/x",
-            at: UNIX_EPOCH,
-            ip: None,
-            method: &Method::GET,
-            request_headers: &none,
-            status: StatusCode::OK,
-            version: Version::HTTP_11,
-            response_headers: &none,
-        };
+        let exchange = Exchange::get(
+            "https://example.org/x",
+            UNIX_EPOCH,
+            &none,
+            StatusCode::OK,
+            &none,
+        );
         let before = std::fs::metadata(
             dir.path()
                 .read_dir()

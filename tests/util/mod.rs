@@ -10,6 +10,7 @@ pub mod media_hosts;
 pub mod raw;
 pub mod run;
 pub mod server;
+pub mod warcio;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
