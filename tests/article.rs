@@ -37,6 +37,11 @@ const LIVE: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8">
 const DELETED: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title></title></head>
 <body><div class="weui-msg"><p class="weui-msg__title">该内容已被发布者删除</p></div></body></html>"#;
 
+/// An account that moved: the notice, and the new address in a script.
+const MOVED: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title></title></head>
+<body><div class="weui-msg"><p>该公众号已迁移</p></div>
+<script>var transferTargetLink = 'https://mp.weixin.qq.com/s/live';</script></body></html>"#;
+
 /// The captcha WeChat shows when asked too often.
 const CAPTCHA: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>验证</title></head>
 <body><p>当前环境异常，完成验证后即可继续访问</p></body></html>"#;
@@ -58,6 +63,7 @@ fn wechat(req: &Req) -> Reply {
         ("mp.weixin.qq.com", "/s/live") => html(LIVE),
         ("mp.weixin.qq.com", "/s/deleted") => html(DELETED),
         ("mp.weixin.qq.com", "/s/captcha") => html(CAPTCHA),
+        ("mp.weixin.qq.com", "/s/moved") => html(MOVED),
         ("res.wx.qq.com", "/mmbizwap/article.css") => Reply::status(200)
             .header("content-type", "text/css")
             .body("p{line-height:1.8} h1{background:url(img/rule.png) no-repeat}"),
@@ -316,5 +322,30 @@ fn a_deleted_article_is_reported_with_its_snapshot() {
     assert_eq!(
         std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap(),
         note
+    );
+}
+
+#[test]
+fn a_moved_article_is_kept_as_its_successor() {
+    let fixture = Fixture::start(HOSTS, wechat);
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "[old](https://mp.weixin.qq.com/s/moved)\n");
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
+        .expect(Exit::Success)
+        .report();
+    let moved = &results["https://mp.weixin.qq.com/s/moved"];
+    assert_eq!(s(moved, "outcome"), "fetched", "{moved}");
+    let records = manifest(&tree);
+    assert_eq!(s(&records[0], "url"), "https://mp.weixin.qq.com/s/moved");
+    assert_eq!(
+        s(&records[0], "final_url"),
+        "https://mp.weixin.qq.com/s/live"
+    );
+    let html = std::fs::read_to_string(tree.path().join("archive").join(s(&records[0], "object")))
+        .unwrap();
+    assert!(
+        html.contains("这篇文章介绍了一种新的图神经网络结构。"),
+        "the successor's text"
     );
 }

@@ -52,8 +52,20 @@ pub(super) async fn snapshot(
     target: &Downloads,
     url: &Url,
 ) -> Result<Fetched, Problem> {
-    let page = read(engine, sites, url, PAGE_LIMIT).await?;
-    let judgement = judge(url, &page.outcome, sites);
+    let mut page = read(engine, sites, url, PAGE_LIMIT).await?;
+    let mut judgement = judge(url, &page.outcome, sites);
+    // A migration notice names the article's new address: the successor is
+    // kept (once: a successor that moved again is not followed further), and
+    // the record's final URL says where it came from.
+    if judgement.verdict == Verdict::Moved
+        && let Some(successor) = judgement
+            .moved_to
+            .as_deref()
+            .and_then(|m| Url::parse(m).ok())
+    {
+        page = read(engine, sites, &successor, PAGE_LIMIT).await?;
+        judgement = judge(&successor, &page.outcome, sites);
+    }
     if !matches!(judgement.verdict, Verdict::Ok | Verdict::Redirected) {
         // A corpse is never archived: a deletion notice, a captcha, a wall.
         let reason = judgement
