@@ -52,42 +52,7 @@ pub(super) async fn snapshot(
     target: &Downloads,
     url: &Url,
 ) -> Result<Fetched, Problem> {
-    let mut page = read(engine, sites, url, PAGE_LIMIT).await?;
-    let mut judgement = judge(url, &page.outcome, sites);
-    // A migration notice names the article's new address: the successor is
-    // kept (once: a successor that moved again is not followed further), and
-    // the record's final URL says where it came from.
-    if judgement.verdict == Verdict::Moved
-        && let Some(successor) = judgement
-            .moved_to
-            .as_deref()
-            .and_then(|m| Url::parse(m).ok())
-    {
-        page = read(engine, sites, &successor, PAGE_LIMIT).await?;
-        judgement = judge(&successor, &page.outcome, sites);
-    }
-    if !matches!(judgement.verdict, Verdict::Ok | Verdict::Redirected) {
-        // A corpse is never archived: a deletion notice, a captcha, a wall.
-        let reason = judgement
-            .reason
-            .unwrap_or_else(|| judgement.verdict.to_string());
-        return Err(Problem::new(
-            Code::Judged(judgement.verdict),
-            format!("no snapshot: {reason}"),
-        ));
-    }
-    let said_html = page.outcome.result.as_ref().is_ok_and(|r| {
-        r.header("content-type")
-            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
-    });
-    let sniffed_html = media::sniff(&page.bytes[..page.bytes.len().min(media::SNIFF_LEN)])
-        .is_some_and(|s| s.class == Class::Html);
-    if !said_html && !sniffed_html {
-        return Err(Problem::new(
-            Code::Unexpected(Class::Html),
-            "expected a web page to snapshot, got another kind of content",
-        ));
-    }
+    let page = live_page(engine, sites, url).await?;
     // Only a page that is kept is recorded: a corpse is in no part of the archive.
     record(target, &page).await;
     // Pages are read as UTF-8, as the platforms the notes cite serve them.
@@ -159,6 +124,48 @@ pub(super) async fn snapshot(
         captured_at: None,
         uses,
     })))
+}
+
+/// Reads the page at `url` and makes sure it is one worth keeping: live (a
+/// deletion notice, a captcha or a wall is never archived) and HTML.
+async fn live_page(engine: &Engine, sites: &SiteRules, url: &Url) -> Result<Page, Problem> {
+    let mut page = read(engine, sites, url, PAGE_LIMIT).await?;
+    let mut judgement = judge(url, &page.outcome, sites);
+    // A migration notice names the article's new address: the successor is
+    // kept (once: a successor that moved again is not followed further), and
+    // the record's final URL says where it came from.
+    if judgement.verdict == Verdict::Moved
+        && let Some(successor) = judgement
+            .moved_to
+            .as_deref()
+            .and_then(|m| Url::parse(m).ok())
+    {
+        page = read(engine, sites, &successor, PAGE_LIMIT).await?;
+        judgement = judge(&successor, &page.outcome, sites);
+    }
+    if !matches!(judgement.verdict, Verdict::Ok | Verdict::Redirected) {
+        // A corpse is never archived: a deletion notice, a captcha, a wall.
+        let reason = judgement
+            .reason
+            .unwrap_or_else(|| judgement.verdict.to_string());
+        return Err(Problem::new(
+            Code::Judged(judgement.verdict),
+            format!("no snapshot: {reason}"),
+        ));
+    }
+    let said_html = page.outcome.result.as_ref().is_ok_and(|r| {
+        r.header("content-type")
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
+    });
+    let sniffed_html = media::sniff(&page.bytes[..page.bytes.len().min(media::SNIFF_LEN)])
+        .is_some_and(|s| s.class == Class::Html);
+    if !said_html && !sniffed_html {
+        return Err(Problem::new(
+            Code::Unexpected(Class::Html),
+            "expected a web page to snapshot, got another kind of content",
+        ));
+    }
+    Ok(page)
 }
 
 /// Archives a page's images; returns each archived one's path relative to the
