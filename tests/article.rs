@@ -349,3 +349,38 @@ fn a_moved_article_is_kept_as_its_successor() {
         "the successor's text"
     );
 }
+
+#[test]
+fn many_articles_stay_under_wechats_burst_limit() {
+    // Like WeChat: more than 5 page requests in a second draw the captcha.
+    let fixture = Fixture::start(HOSTS, |req: &Req| {
+        if req.host == "mp.weixin.qq.com" && req.path.starts_with("/s/a") {
+            return Reply::status(200)
+                .header("content-type", "text/html; charset=utf-8")
+                .body(LIVE);
+        }
+        wechat(req)
+    });
+    let tree = Tree::new();
+    let note: String = (0..24)
+        .map(|i| format!("- [a{i}](https://mp.weixin.qq.com/s/a{i})\n"))
+        .collect();
+    tree.file("archiver.toml", FAST).file("notes/n.md", note);
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
+        .expect(Exit::Success)
+        .report();
+    assert_eq!(results.len(), 24);
+    let starts = fixture.starts("mp.weixin.qq.com");
+    assert_eq!(starts.len(), 24, "each article asked once");
+    let burst = starts
+        .iter()
+        .map(|t| {
+            starts
+                .iter()
+                .filter(|u| **u >= *t && u.duration_since(*t) < std::time::Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(burst <= 5, "{burst} article requests within one second");
+}
