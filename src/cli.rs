@@ -430,7 +430,7 @@ pub struct FetchArgs {
 
     /// What to fetch (comma-separated): image, pdf, paper, video, article (offline
     /// snapshots of articles), page (snapshots of any other page)
-    /// [default: image,pdf,paper].
+    /// [default: image,pdf,paper,article].
     #[arg(long, value_delimiter = ',', value_name = "KIND")]
     pub kinds: Option<Vec<MediaKind>>,
 

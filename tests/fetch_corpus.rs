@@ -52,7 +52,9 @@ fn every_image_and_paper_link_is_archived_or_says_why() {
 
     let Report { results, .. } = tree
         .archiver()
-        .args(["fetch", "--format", "json"])
+        // The media: the articles' snapshots are tests/article.rs's concern,
+        // and WeChat's pace would make 734 of them take three minutes here.
+        .args(["fetch", "--format", "json", "--kinds", "image,pdf,paper"])
         .args(fixture.args())
         .arg(dir.join("."))
         .expect(Exit::Findings)
