@@ -62,6 +62,44 @@ pub struct Record {
     /// the archive folder: kept as long as the snapshot is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uses: Vec<String>,
+    /// For a page's snapshot, the sha256 of the page as it was fetched: a
+    /// refresh that finds the same page keeps the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_sha256: Option<String>,
+    /// Earlier snapshots of the page, oldest first, kept when a refresh found
+    /// it changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<Capture>,
+}
+
+/// An earlier snapshot of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    /// The snapshot's object, relative to the archive folder.
+    pub object: String,
+    /// Its sha256.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was taken.
+    pub fetched_at: String,
+    /// The objects it shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
+}
+
+impl Capture {
+    /// The snapshot `record` holds now, as an earlier capture.
+    #[must_use]
+    pub fn of(record: &Record) -> Self {
+        Capture {
+            object: record.object.clone(),
+            sha256: record.sha256.clone(),
+            size: record.size,
+            fetched_at: record.fetched_at.clone(),
+            uses: record.uses.clone(),
+        }
+    }
 }
 
 /// The records, by URL.
@@ -237,7 +275,12 @@ impl Manifest {
             .values()
             .chain(self.shadowed.iter().map(|(_, r)| r))
             .flat_map(|r| {
-                std::iter::once(r.object.as_str()).chain(r.uses.iter().map(String::as_str))
+                let captures = r.captures.iter().flat_map(|c| {
+                    std::iter::once(c.object.as_str()).chain(c.uses.iter().map(String::as_str))
+                });
+                std::iter::once(r.object.as_str())
+                    .chain(r.uses.iter().map(String::as_str))
+                    .chain(captures)
             })
     }
 
@@ -298,6 +341,8 @@ mod tests {
             captured_at: None,
             notes: BTreeSet::from(["notes/b.md".to_owned(), "notes/a.md".to_owned()]),
             uses: Vec::new(),
+            page_sha256: None,
+            captures: Vec::new(),
         }
     }
 

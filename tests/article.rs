@@ -384,3 +384,70 @@ fn many_articles_stay_under_wechats_burst_limit() {
         .unwrap_or(0);
     assert!(burst <= 5, "{burst} article requests within one second");
 }
+
+#[test]
+fn a_refresh_keeps_every_capture_and_never_a_deletion_notice() {
+    // 0: the article as first read; 1: edited since; 2: deleted since.
+    let stage = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&stage);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| {
+        if req.path == "/s/live" {
+            let page = match seen.load(std::sync::atomic::Ordering::SeqCst) {
+                0 => LIVE.to_owned(),
+                1 => LIVE.replace("这篇文章介绍了", "这篇文章（修订版）介绍了"),
+                _ => DELETED.to_owned(),
+            };
+            return Reply::status(200)
+                .header("content-type", "text/html; charset=utf-8")
+                .body(page);
+        }
+        wechat(req)
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST)
+        .file("notes/n.md", "[GNN](https://mp.weixin.qq.com/s/live)\n");
+    let snapshots = || -> Vec<String> {
+        objects(&tree)
+            .into_iter()
+            .filter(|o| o.ends_with(".html"))
+            .collect()
+    };
+    let url = "https://mp.weixin.qq.com/s/live";
+    util::archive::fetch(&tree, &fixture, &[]).expect(Exit::Success);
+    let first = manifest(&tree)[0].clone();
+
+    // The same page: the snapshot stands, nothing new is written.
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--refresh"])
+        .expect(Exit::Success)
+        .report();
+    assert_eq!(s(&results[url], "outcome"), "present", "{}", results[url]);
+    assert_eq!(snapshots().len(), 1);
+
+    // Edited: a new snapshot, the first kept as a capture.
+    stage.store(1, std::sync::atomic::Ordering::SeqCst);
+    util::archive::fetch(&tree, &fixture, &["--refresh"]).expect(Exit::Success);
+    let record = manifest(&tree)[0].clone();
+    assert_ne!(s(&record, "object"), s(&first, "object"));
+    let captures = record["captures"].as_array().expect("the earlier capture");
+    assert_eq!(captures.len(), 1, "{record}");
+    assert_eq!(s(&captures[0], "object"), s(&first, "object"));
+    assert_eq!(snapshots().len(), 2);
+    let now =
+        std::fs::read_to_string(tree.path().join("archive").join(s(&record, "object"))).unwrap();
+    assert!(now.contains("修订版"));
+
+    // Deleted: the archived copy stands; no deletion notice is kept.
+    stage.store(2, std::sync::atomic::Ordering::SeqCst);
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--refresh"])
+        .expect(Exit::Success)
+        .report();
+    assert_eq!(s(&results[url], "outcome"), "present", "{}", results[url]);
+    assert_eq!(s(&results[url], "reason_code"), "soft-dead");
+    assert_eq!(manifest(&tree)[0], record);
+    assert_eq!(snapshots().len(), 2);
+
+    // gc keeps both captures and what they show.
+    tree.archiver().args(["gc", "notes"]).expect(Exit::Success);
+    assert_eq!(snapshots().len(), 2);
+    tree.archiver().arg("verify").expect(Exit::Success);
+}

@@ -10,8 +10,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use url::Url;
 
+use sha2::Digest;
+
 use super::{
-    Asked, Code, Downloads, Fetched, Hints, Mirrored, Problem, mirror, unanswered, write_failed,
+    Asked, Code, Downloads, Fetched, Hints, Known, Mirrored, Problem, mirror, unanswered,
+    write_failed,
 };
 use crate::judge::judge;
 use crate::manifest::Source;
@@ -51,8 +54,14 @@ pub(super) async fn snapshot(
     sites: &SiteRules,
     target: &Downloads,
     url: &Url,
+    known: Option<&Known>,
 ) -> Result<Fetched, Problem> {
     let page = live_page(engine, sites, url).await?;
+    // A refresh that finds the very page it snapshotted keeps that snapshot.
+    let page_sha256 = crate::store::hex(&sha2::Sha256::digest(&page.bytes));
+    if known.is_some_and(|k| k.page_sha256.as_deref() == Some(page_sha256.as_str())) {
+        return Ok(Fetched::Unchanged);
+    }
     // Only a page that is kept is recorded: a corpse is in no part of the archive.
     record(target, &page).await;
     // Pages are read as UTF-8, as the platforms the notes cite serve them.
@@ -123,6 +132,7 @@ pub(super) async fn snapshot(
         source: Source::Origin,
         captured_at: None,
         uses,
+        page_sha256: Some(page_sha256),
     })))
 }
 

@@ -56,6 +56,8 @@ pub struct Mirrored {
     pub captured_at: Option<String>,
     /// For a snapshot, the objects it uses (its images), relative to the archive.
     pub uses: Vec<String>,
+    /// For a snapshot, the sha256 of the page as fetched.
+    pub page_sha256: Option<String>,
 }
 
 /// Where and how objects are written, shared by every download of a run.
@@ -156,7 +158,7 @@ pub async fn mirror(
     hints: Hints<'_>,
 ) -> Result<Fetched, Problem> {
     if kind.is_page() {
-        return article::snapshot(engine, sites, target, url).await;
+        return article::snapshot(engine, sites, target, url, hints.known).await;
     }
     let known = hints.known;
     let rule = url.host_str().and_then(|h| sites.lookup(h));
@@ -312,6 +314,8 @@ pub struct Known {
     pub etag: Option<String>,
     /// Its Last-Modified.
     pub last_modified: Option<String>,
+    /// For a snapshot, the sha256 of the page it was made from.
+    pub page_sha256: Option<String>,
 }
 
 /// What a successful [`mirror`] gave.
@@ -517,6 +521,7 @@ async fn attempt(
         source: Source::Origin,
         captured_at: None,
         uses: Vec::new(),
+        page_sha256: None,
     })
 }
 

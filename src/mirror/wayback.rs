@@ -70,6 +70,7 @@ impl Wayback {
                 source: Source::Wayback,
                 captured_at: Some(timestamp),
                 uses: Vec::new(),
+                page_sha256: None,
                 ..mirrored
             }),
             Err(Attempt::Unchanged) => Err("the capture could not be read".to_owned().into()),

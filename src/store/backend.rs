@@ -342,6 +342,8 @@ mod tests {
                 captured_at: None,
                 notes: std::collections::BTreeSet::new(),
                 uses: Vec::new(),
+                page_sha256: None,
+                captures: Vec::new(),
             },
         );
         manifest.save(store.as_ref()).unwrap();

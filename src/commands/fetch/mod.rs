@@ -75,12 +75,12 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
             && record.is_intact_in(archive.as_ref())
         {
             // A capture does not change; an origin may have.
-            // A snapshot is a capture too: a refresh leaves it standing.
-            if args.refresh && record.source == Source::Origin && !want.kind.is_page() {
+            if args.refresh && record.source == Source::Origin {
                 let known = Known {
                     url: record.final_url.clone(),
                     etag: record.etag.clone(),
                     last_modified: record.last_modified.clone(),
+                    page_sha256: record.page_sha256.clone(),
                 };
                 want.known = Some(known);
                 downloads.push(want);

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::WebRun;
 use super::wanted::Want;
-use crate::manifest::{Manifest, Record};
+use crate::manifest::{Capture, Manifest, Record};
 use crate::mirror::{Code, Mirrored};
 use crate::report::fetch::{FetchOutcome, FetchResult};
 
@@ -100,6 +100,22 @@ pub(super) fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>)
         source: mirrored.source,
         captured_at: mirrored.captured_at.clone(),
         uses: mirrored.uses.clone(),
+        page_sha256: mirrored.page_sha256.clone(),
+        captures: captures(mirrored, old),
         notes,
     }
+}
+
+/// The earlier snapshots a record keeps: a page that changed keeps the one it
+/// replaces, oldest first.
+fn captures(mirrored: &Mirrored, old: Option<&Record>) -> Vec<Capture> {
+    let Some(old) = old else {
+        return Vec::new();
+    };
+    let mut captures = old.captures.clone();
+    let replaced = old.object != mirrored.stored.name.relative();
+    if replaced && mirrored.page_sha256.is_some() && old.page_sha256.is_some() {
+        captures.push(Capture::of(old));
+    }
+    captures
 }
