@@ -8,7 +8,7 @@ mod util;
 
 use std::time::SystemTime;
 
-use archiver::snapshot::{Capture, Resolved, SnapshotRules, css, needs, render};
+use archiver::snapshot::{Capture, Resolved, css, needs, render};
 use url::Url;
 use util::browser::open_offline;
 
@@ -47,7 +47,7 @@ const SHEET: &str = "p{color:#333} .x{background:url(img/paper.png)}";
 #[test]
 fn a_snapshot_reads_offline_with_every_image_from_the_archive() {
     let page = Url::parse("https://mp.weixin.qq.com/s/GraphNN").unwrap();
-    let rules = SnapshotRules::default();
+    let rules = archiver::config::Settings::shipped().unwrap().snapshot;
     let found = needs(ARTICLE, &page, &rules).unwrap();
     let sheet_url = Url::parse("https://res.wx.qq.com/article.css").unwrap();
     assert_eq!(found.stylesheets, std::slice::from_ref(&sheet_url));

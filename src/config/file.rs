@@ -34,7 +34,16 @@ pub(super) struct FileConfig {
     rewrite: Option<RewriteFile>,
     state: Option<StateFile>,
     pages: Option<PagesFile>,
+    snapshot: Option<SnapshotFile>,
     sites: Option<Vec<SiteFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotFile {
+    lazy_src: Option<Vec<String>>,
+    show: Option<Vec<String>>,
+    drop: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,6 +243,9 @@ pub(super) struct Partial {
     pub wayback_capture: Option<String>,
     pub rewrite_kinds: Option<Vec<MediaKind>>,
     pub gone_titles: Option<Vec<String>>,
+    pub snapshot_lazy_src: Option<Vec<String>>,
+    pub snapshot_show: Option<Vec<String>>,
+    pub snapshot_drop: Option<Vec<String>>,
     pub sites: Vec<SiteRule>,
 }
 
@@ -271,6 +283,7 @@ impl FileConfig {
         let input = self.input.unwrap_or_default();
         let state = self.state.unwrap_or_default();
         let pages = self.pages.unwrap_or_default();
+        let snapshot = self.snapshot.unwrap_or_default();
         let media = |key: &str, v: Option<Vec<String>>| {
             v.map(|v| values::media_kinds(&v).map_err(|e| bad(format!("{key}: {e}"))))
                 .transpose()
@@ -358,6 +371,15 @@ impl FileConfig {
             gone_titles: pages
                 .gone_titles
                 .map(|v| titles("pages.gone_titles", v).map_err(bad))
+                .transpose()?,
+            snapshot_lazy_src: snapshot.lazy_src,
+            snapshot_show: snapshot
+                .show
+                .map(|v| selectors("snapshot.show", v).map_err(bad))
+                .transpose()?,
+            snapshot_drop: snapshot
+                .drop
+                .map(|v| selectors("snapshot.drop", v).map_err(bad))
                 .transpose()?,
             sites: self
                 .sites
@@ -481,6 +503,19 @@ fn titles(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
     }
 }
 
+/// CSS selectors the snapshot rewriter can use.
+fn selectors(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
+    match list
+        .iter()
+        .find(|s| s.parse::<lol_html::Selector>().is_err())
+    {
+        Some(s) => Err(format!(
+            "{key}: `{s}` is not a CSS selector the snapshot rewriter supports (simple selectors: tag, #id, .class, [attr], descendant and child combinators)"
+        )),
+        None => Ok(list),
+    }
+}
+
 /// A size written as a number of bytes or as text with a unit.
 fn size_value(v: toml::Value) -> Result<u64, String> {
     let text = match v {
@@ -588,6 +623,9 @@ impl Partial {
             wayback_capture,
             rewrite_kinds,
             gone_titles,
+            snapshot_lazy_src,
+            snapshot_show,
+            snapshot_drop,
         );
         for rule in top.sites {
             match self.sites.iter_mut().find(|r| r.name == rule.name) {

@@ -25,6 +25,7 @@ use crate::media::MediaKind;
 use crate::net::connect_to::ConnectTo;
 use crate::net::settings::NetSettings;
 use crate::sites::SiteRules;
+use crate::snapshot::SnapshotRules;
 use crate::units;
 use crate::verdict::Verdict;
 use file::{FileConfig, Partial};
@@ -115,6 +116,8 @@ pub struct Settings {
     pub state: StateSettings,
     /// How pages are read.
     pub pages: PageSettings,
+    /// What an article's snapshot keeps and drops.
+    pub snapshot: SnapshotRules,
     /// Site rules, merged by name.
     pub sites: SiteRules,
     /// The files that were merged, lowest first (not part of `config --show`'s TOML).
@@ -532,6 +535,11 @@ impl Settings {
             },
             pages: PageSettings {
                 gone_titles: gone_titles.clone(),
+            },
+            snapshot: SnapshotRules {
+                lazy_src: get!(snapshot_lazy_src, "snapshot.lazy_src"),
+                show: get!(snapshot_show, "snapshot.show"),
+                drop: get!(snapshot_drop, "snapshot.drop"),
             },
             sites: SiteRules::new(p.sites).with_gone_titles(gone_titles),
             sources,

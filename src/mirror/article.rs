@@ -21,7 +21,7 @@ use crate::manifest::Source;
 use crate::media::{self, Class, MediaKind};
 use crate::net::probe::{BodyError, Engine, Outcome, RequestOptions};
 use crate::sites::SiteRules;
-use crate::snapshot::{self, Capture, Resolved, SnapshotRules, css};
+use crate::snapshot::{self, Capture, Resolved, css};
 use crate::store::write::Writer;
 use crate::verdict::Verdict;
 
@@ -66,10 +66,9 @@ pub(super) async fn snapshot(
     record(target, &page).await;
     // Pages are read as UTF-8, as the platforms the notes cite serve them.
     let html = String::from_utf8_lossy(&page.bytes);
-    let rules = SnapshotRules::default();
     let not_html =
         |e: snapshot::SnapshotError| Problem::new(Code::Unexpected(Class::Html), e.to_string());
-    let needs = snapshot::needs(&html, &page.url, &rules).map_err(not_html)?;
+    let needs = snapshot::needs(&html, &page.url, &target.snapshot).map_err(not_html)?;
     let mut sheets = Vec::new();
     let mut images = needs.images.clone();
     for sheet_url in &needs.stylesheets {
@@ -116,8 +115,8 @@ pub(super) async fn snapshot(
         title: needs.title.as_deref(),
         at: std::time::SystemTime::now(),
     };
-    let rendered =
-        snapshot::render(&html, &page.url, &capture, &rules, &resolved).map_err(not_html)?;
+    let rendered = snapshot::render(&html, &page.url, &capture, &target.snapshot, &resolved)
+        .map_err(not_html)?;
     let stored = store_page(target, rendered.into_bytes()).await?;
     Ok(Fetched::Object(Box::new(Mirrored {
         stored,

@@ -81,6 +81,8 @@ pub struct Downloads {
     pub landing: Arc<Landing>,
     /// Where the exchanges archived are recorded as WARC, when they are.
     pub warc: Option<WarcLog>,
+    /// What an article's snapshot keeps and drops.
+    pub snapshot: Arc<crate::snapshot::SnapshotRules>,
 }
 
 /// The downloads whose object is being moved into place (fsynced, renamed,

@@ -31,8 +31,9 @@ use url::Url;
 /// its own inline styles and the archive's files only.
 const POLICY: &str = "default-src 'none'; img-src 'self' data: file:; media-src 'self' file:; style-src 'unsafe-inline'; font-src data:";
 
-/// What a snapshot keeps and drops, by CSS selector and attribute name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a snapshot keeps and drops, by CSS selector and attribute name
+/// (`[snapshot]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SnapshotRules {
     /// Attributes holding an image's real address when its `src` is missing or
     /// a placeholder, the first present winning over `src`.
@@ -44,28 +45,23 @@ pub struct SnapshotRules {
 }
 
 impl Default for SnapshotRules {
+    /// What any page needs: no scripts, frames or embeds, lazy images found.
+    /// Sites' own elements (WeChat's `#js_content`) come from the
+    /// configuration's `[snapshot]`.
     fn default() -> Self {
         let strings = |s: &[&str]| s.iter().map(|&s| s.to_owned()).collect();
         SnapshotRules {
-            lazy_src: strings(&[
-                "data-src",
-                "data-original",
-                "data-lazy-src",
-                "data-actualsrc",
-            ]),
-            show: strings(&["#js_content"]),
+            lazy_src: strings(&["data-src", "data-original"]),
+            show: Vec::new(),
             drop: strings(&[
                 "script",
                 "iframe",
                 "frame",
                 "embed",
                 "object",
-                "applet",
                 "template",
                 "base",
                 "meta[http-equiv]",
-                "mpvoice",
-                "mpvideo",
             ]),
         }
     }

@@ -4,6 +4,11 @@ use url::Url;
 
 use super::{Capture, Needs, Resolved, SnapshotRules, needs, render};
 
+/// The rules the shipped configuration gives (WeChat's among them).
+fn shipped() -> SnapshotRules {
+    crate::config::Settings::shipped().unwrap().snapshot
+}
+
 /// A page shaped like a WeChat article: hidden body, lazy images, a background
 /// image, inline and external scripts, a style sheet, an iframe and handlers.
 const ARTICLE: &str = r#"<!DOCTYPE html>
@@ -43,7 +48,7 @@ fn needs_finds_the_title_the_images_and_the_sheets() {
         title,
         images,
         stylesheets,
-    } = needs(ARTICLE, &page(), &SnapshotRules::default()).unwrap();
+    } = needs(ARTICLE, &page(), &shipped()).unwrap();
     assert_eq!(title.as_deref(), Some("论文解读 & 代码"));
     let images: Vec<&str> = images.iter().map(Url::as_str).collect();
     assert_eq!(
@@ -65,7 +70,7 @@ fn needs_finds_the_title_the_images_and_the_sheets() {
 #[test]
 fn the_title_falls_back_to_the_title_element() {
     let html = "<html><head><title>\n  A   page\n</title></head><body></body></html>";
-    let found = needs(html, &page(), &SnapshotRules::default()).unwrap();
+    let found = needs(html, &page(), &shipped()).unwrap();
     assert_eq!(found.title.as_deref(), Some("A page"));
 }
 
@@ -97,14 +102,7 @@ fn rendered() -> String {
         title: Some("论文解读 <b>&</b>"),
         at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
     };
-    render(
-        ARTICLE,
-        &page(),
-        &capture,
-        &SnapshotRules::default(),
-        &resolved,
-    )
-    .unwrap()
+    render(ARTICLE, &page(), &capture, &shipped(), &resolved).unwrap()
 }
 
 #[test]
@@ -193,7 +191,7 @@ fn a_fragment_without_head_or_body_still_gets_policy_and_banner() {
         "<p>just text <img src=/x.png></p>",
         &url("https://example.org/a"),
         &capture,
-        &SnapshotRules::default(),
+        &shipped(),
         &Resolved::default(),
     )
     .unwrap();

@@ -303,6 +303,7 @@ fn mirror_target(job: &Job<'_>, received: &Arc<AtomicU64>) -> mirror::Downloads 
                 .saturating_mul(2),
         )),
         warc: job.warc.cloned(),
+        snapshot: Arc::new(job.settings.snapshot.clone()),
         wayback: job.settings.fetch.wayback.then(|| mirror::Wayback {
             api: job.settings.fetch.wayback_api.clone(),
             capture: job.settings.fetch.wayback_capture.clone(),
