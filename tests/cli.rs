@@ -140,7 +140,8 @@ fn bad_configuration_is_a_usage_error_that_names_the_file() {
             "bad.toml",
             "[[sites]]\nname = \"x\"\nhosts = [\"not a host\"]\n",
         )
-        .file("broken.toml", "[links\n");
+        .file("broken.toml", "[links\n")
+        .file("selector.toml", "[snapshot]\nshow = [\"div[[x\"]\n");
     tree.archiver()
         .args(["--config", "typo.toml", "links", "."])
         .expect(Exit::Usage)
@@ -155,6 +156,12 @@ fn bad_configuration_is_a_usage_error_that_names_the_file() {
         .args(["--config", "broken.toml", "config"])
         .expect(Exit::Usage)
         .stderr_has("broken.toml");
+    // A selector the snapshot rewriter cannot use is refused when read, not
+    // met in the middle of a fetch.
+    tree.archiver()
+        .args(["--config", "selector.toml", "config", "--show"])
+        .expect(Exit::Usage)
+        .stderr_has("snapshot.show: `div[[x` is not a CSS selector");
     tree.archiver()
         .args(["--config", "absent.toml", "links", "."])
         .expect(Exit::Usage)
