@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::store::{ArchiveFile, ObjectName, Storage};
+use crate::store::{ArchiveFile, EntryKind, ObjectName, Storage};
 
 /// The manifest's file name inside the archive.
 pub const FILE_NAME: &str = crate::store::MANIFEST;
@@ -131,9 +131,17 @@ impl Record {
     /// name of its recorded hash. One that is not is downloaded again.
     /// (Rehashing every object on every run would cost as much as `verify`;
     /// `verify` does that.)
+    /// A snapshot is intact only with every object it shows: one image gone,
+    /// and the page is snapshotted again.
     pub fn is_intact_in(&self, archive: &dyn Storage) -> bool {
+        let shown = || {
+            self.uses
+                .iter()
+                .all(|used| matches!(archive.stat(used), Ok(Some((EntryKind::File, _)))))
+        };
         ObjectName::from_relative(&self.object)
             .is_some_and(|name| name.sha256 == self.sha256 && archive.has(&name, self.size))
+            && shown()
     }
 }
 

@@ -150,6 +150,22 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
         assert!(archive.join(used).is_file(), "gc removed {used}");
     }
 
+    // An image the snapshot shows goes missing: verify names it, and the next
+    // fetch snapshots the page again.
+    std::fs::remove_file(archive.join(uses[0])).unwrap();
+    tree.archiver()
+        .arg("verify")
+        .expect(Exit::Findings)
+        .stdout_has(&format!("missing       {}", uses[0]));
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
+        .expect(Exit::Findings)
+        .report();
+    assert_eq!(
+        s(&results["https://mp.weixin.qq.com/s/live"], "outcome"),
+        "fetched"
+    );
+    tree.archiver().arg("verify").expect(Exit::Success);
+
     // Offline, in a browser: the article reads, every image loads from the archive.
     let Some(seen) = open_offline(&snapshot, &archive) else {
         return;

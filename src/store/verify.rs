@@ -249,6 +249,30 @@ pub fn verify(
     }
     let mut live: BTreeSet<&str> = also_live.iter().map(String::as_str).collect();
     live.extend(manifest.objects());
+    problems.extend(check_records(manifest, &sizes, &present));
+    for path in sizes.keys() {
+        if !live.contains(path.as_str()) {
+            problems.push(Problem::Unreferenced {
+                object: path.clone(),
+            });
+        }
+    }
+    problems.extend(duplicates(manifest));
+    problems.extend(missing_shown(manifest, &present));
+    problems.sort();
+    problems.dedup();
+    report.problems = problems;
+    Ok(report)
+}
+
+/// Every manifest record checked against its object (`sizes`: what was
+/// rehashed; `present`: every name under objects/).
+fn check_records(
+    manifest: &Manifest,
+    sizes: &BTreeMap<String, u64>,
+    present: &BTreeSet<String>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
     for record in manifest.records.values() {
         let Some(name) = ObjectName::from_relative(&record.object) else {
             problems.push(Problem::BadRecord {
@@ -278,18 +302,28 @@ pub fn verify(
             _ => {}
         }
     }
-    for path in sizes.keys() {
-        if !live.contains(path.as_str()) {
-            problems.push(Problem::Unreferenced {
-                object: path.clone(),
-            });
+    problems
+}
+
+/// The objects snapshots show (theirs and their earlier captures') that are
+/// not there.
+fn missing_shown(manifest: &Manifest, present: &BTreeSet<String>) -> Vec<Problem> {
+    let mut missing = Vec::new();
+    for record in manifest.records.values() {
+        let captures = record
+            .captures
+            .iter()
+            .flat_map(|c| std::iter::once(&c.object).chain(&c.uses));
+        for object in record.uses.iter().chain(captures) {
+            if !present.contains(object) {
+                missing.push(Problem::Missing {
+                    object: object.clone(),
+                    url: record.url.clone(),
+                });
+            }
         }
     }
-    problems.extend(duplicates(manifest));
-    problems.sort();
-    problems.dedup();
-    report.problems = problems;
-    Ok(report)
+    missing
 }
 
 /// The URLs the manifest has more than one line for.
