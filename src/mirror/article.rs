@@ -13,13 +13,13 @@ use url::Url;
 use sha2::Digest;
 
 use super::{
-    Asked, Code, Downloads, Fetched, Hints, Known, Mirrored, Problem, mirror, unanswered,
-    write_failed,
+    Asked, Code, Downloads, Fetched, Hints, Known, Mirrored, Problem, body_failed, mirror,
+    unanswered, write_failed,
 };
 use crate::judge::judge;
 use crate::manifest::Source;
 use crate::media::{self, Class, MediaKind};
-use crate::net::probe::{BodyError, Engine, Outcome, RequestOptions};
+use crate::net::probe::{Engine, Outcome, RequestOptions};
 use crate::sites::SiteRules;
 use crate::snapshot::{self, Capture, Resolved, css};
 use crate::store::write::Writer;
@@ -303,18 +303,7 @@ async fn read(
                 bytes.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(BodyError::Stalled(d)) => {
-                return Err(Problem::new(
-                    Code::Timeout,
-                    format!("the page stalled: no data for {}s", d.as_secs()),
-                ));
-            }
-            Err(BodyError::Broken(m)) => {
-                return Err(Problem::new(
-                    Code::Truncated,
-                    format!("the page broke off: {m}"),
-                ));
-            }
+            Err(e) => return Err(body_failed(e, bytes.len() as u64)),
         }
     }
     drop(body);

@@ -535,6 +535,24 @@ struct Poured {
     head: Vec<u8>,
 }
 
+/// The problem of a body that stopped arriving after `size` bytes.
+fn body_failed(error: BodyError, size: u64) -> Problem {
+    match error {
+        BodyError::Stalled(d) => Problem::new(
+            Code::Timeout,
+            format!(
+                "the download stalled: no data for {}s after {}",
+                d.as_secs(),
+                human_size(size)
+            ),
+        ),
+        BodyError::Broken(m) => Problem::new(
+            Code::Truncated,
+            format!("the body broke off after {}: {m}", human_size(size)),
+        ),
+    }
+}
+
 /// The least a download must receive in each rate window (three request
 /// timeouts, a minute by default): a server that drips a byte now and then
 /// would otherwise hold its slots for ever.
@@ -562,22 +580,7 @@ async fn pour(
         let chunk = match body.chunk().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
-            Err(BodyError::Stalled(d)) => {
-                return Err(Problem::new(
-                    Code::Timeout,
-                    format!(
-                        "the download stalled: no data for {}s after {}",
-                        d.as_secs(),
-                        human_size(size)
-                    ),
-                ));
-            }
-            Err(BodyError::Broken(m)) => {
-                return Err(Problem::new(
-                    Code::Truncated,
-                    format!("the body broke off after {}: {m}", human_size(size)),
-                ));
-            }
+            Err(e) => return Err(body_failed(e, size)),
         };
         size += chunk.len() as u64;
         target

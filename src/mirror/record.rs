@@ -163,14 +163,11 @@ fn request_headers(options: &RequestOptions) -> HeaderMap {
     headers
 }
 
-/// An object's sha256 from its hex name.
+/// An object's sha256 from its hex name (names are checked lowercase hex).
 fn digest_of(hex: &str) -> [u8; 32] {
-    let mut digest = [0u8; 32];
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = hex
-            .get(i * 2..i * 2 + 2)
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-            .unwrap_or(0);
-    }
-    digest
+    data_encoding::HEXLOWER
+        .decode(hex.as_bytes())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .unwrap_or_default()
 }

@@ -138,18 +138,18 @@ pub(super) fn gather(
         read_notes(args, settings, names, &notes, &mut wanted)?;
     }
     let classifier = Classifier::new(settings);
+    // Named on the command line: fetched whatever --kinds says, as what it is;
+    // any page but an article only when --kinds asks for pages.
+    let pages = args
+        .kinds
+        .as_ref()
+        .is_some_and(|k| k.contains(&MediaKind::Page));
+    let asked_kinds: Vec<MediaKind> = MediaKind::ALL
+        .into_iter()
+        .filter(|k| *k != MediaKind::Page || pages)
+        .collect();
     for url in &urls {
         let (key, link_kind) = url_input(classifier, url);
-        // Named on the command line: fetched whatever --kinds says, as what it
-        // is; any page but an article only when --kinds asks for pages.
-        let pages = args
-            .kinds
-            .as_ref()
-            .is_some_and(|k| k.contains(&MediaKind::Page));
-        let asked_kinds: Vec<MediaKind> = MediaKind::ALL
-            .into_iter()
-            .filter(|k| *k != MediaKind::Page || pages)
-            .collect();
         if let Some(kind) = wanted_kind(&key, link_kind, true, &asked_kinds) {
             wanted.add(&key, kind, None);
         } else {
