@@ -449,6 +449,7 @@ fn resolve_any(page: &Url, reference: &str) -> Option<Url> {
         return None;
     }
     let mut url = page.join(reference).ok()?;
+    // An empty fragment says nothing: `x.png#` is the `x.png` the archive keys.
     if url.fragment() == Some("") {
         url.set_fragment(None);
     }
