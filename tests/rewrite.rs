@@ -7,30 +7,7 @@ use std::path::Path;
 
 use util::archive::{FAST, object_of, sha256};
 use util::server::{Fixture, Reply, Req};
-use util::{Exit, Tree, archiver_in, png};
-
-/// Every file under `dir` (but the archive) with its bytes.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.join("notes")];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
-}
+use util::{Exit, Tree, archiver_in, copy_tree, notes_files as snapshot, png};
 
 /// A deep note with a BOM and CRLF lines, HTML in single quotes, a Markdown
 /// destination in angle brackets, a srcset, and a link that is not archived.
@@ -262,18 +239,6 @@ fn a_rewritten_note_keeps_its_permissions_and_a_symlink_is_not_followed() {
 }
 
 /// Copies the files under `from` into `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
 
 #[test]
 fn the_whole_corpus_is_rewritten_and_restored_byte_for_byte() {
