@@ -7,8 +7,9 @@ prints what a reader would see, as JSON on stdout:
    "inside": [every file asked for within it, relative to ROOT],
    "console": [console messages], "errors": [page errors]}
 
-Usage: open_offline.py FILE [ROOT]   (ROOT: the folder requests may read; default
-the file's folder). Needs Debian's chromium (or CHROMIUM=/path) and PyPI's
+Usage: open_offline.py FILE [ROOT] [NAME]   (ROOT: the folder requests may read;
+default the file's folder). With ARCHIVER_SCREENSHOTS=DIR in the environment and a
+NAME, the whole page is also saved as DIR/NAME.png, as a reader sees it. Needs Debian's chromium (or CHROMIUM=/path) and PyPI's
 playwright; exits 3 when either is missing, so callers can say they skipped.
 """
 import json
@@ -62,6 +63,10 @@ def main() -> int:
             }"""
         )
         page.wait_for_load_state("load")
+        shots = os.environ.get("ARCHIVER_SCREENSHOTS")
+        if shots and len(sys.argv) > 3:
+            page.evaluate("() => window.scrollTo(0, 0)")
+            page.screenshot(path=str(pathlib.Path(shots) / f"{sys.argv[3]}.png"), full_page=True)
         images = page.evaluate(
             """() => Array.from(document.images).map(i => ({
                 src: i.getAttribute('src'),

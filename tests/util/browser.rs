@@ -10,11 +10,23 @@ use std::process::Command;
 /// relative to `root`), `outside` (requests blocked), `errors`. `None`, with a
 /// note on stderr, where chromium or playwright is missing.
 pub fn open_offline(file: &Path, root: &Path) -> Option<serde_json::Value> {
+    open_offline_named(file, root, None)
+}
+
+/// [`open_offline`], saving the page as `name`.png in the folder
+/// `ARCHIVER_SCREENSHOTS` names, when it is set: how the README's pictures
+/// are made.
+pub fn open_offline_named(
+    file: &Path,
+    root: &Path,
+    name: Option<&str>,
+) -> Option<serde_json::Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/open_offline.py");
     let output = Command::new("python3")
         .arg(script)
         .arg(file)
         .arg(root)
+        .args(name)
         .output()
         .ok()?;
     if output.status.code() == Some(3) {
