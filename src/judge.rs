@@ -12,7 +12,8 @@ use url::Url;
 
 use crate::net::pool::Refusal;
 use crate::net::probe::{Failure, Outcome, Response};
-use crate::sites::{SiteRule, SiteRules, titles};
+use crate::sites::titles::{self, PageTitles};
+use crate::sites::{SiteRule, SiteRules};
 use crate::verdict::Verdict;
 
 /// The verdict on one URL, with what supports it.
@@ -64,8 +65,8 @@ pub fn judge(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Judgement {
         Err(failure) => judge_failure(failure, attempts),
         Ok(response) => {
             let final_rule = rule_of(&response.url);
-            let gone_titles = final_rule.map(|r| sites.gone_titles(r)).unwrap_or_default();
-            let rules = (start_rule, final_rule, gone_titles.as_slice());
+            let said = final_rule.map(|r| sites.page_titles(r)).unwrap_or_default();
+            let rules = (start_rule, final_rule, &said);
             let mut j = judge_response(url, response, rules, attempts);
             j.status = Some(response.status);
             if response.url != *url {
@@ -139,14 +140,18 @@ fn judge_failure(failure: &Failure, attempts: usize) -> Judgement {
     Judgement::new(verdict, reason)
 }
 
-/// The rules of the URL asked and of the one that answered, and the
-/// not-found titles of the latter's pages.
-type Rules<'a> = (Option<&'a SiteRule>, Option<&'a SiteRule>, &'a [&'a str]);
+/// The rules of the URL asked and of the one that answered, and the titles
+/// that say what the latter's pages are.
+type Rules<'a> = (
+    Option<&'a SiteRule>,
+    Option<&'a SiteRule>,
+    &'a PageTitles<'a>,
+);
 
 fn judge_response(
     url: &Url,
     response: &Response,
-    (start_rule, final_rule, gone_titles): Rules<'_>,
+    (start_rule, final_rule, said): Rules<'_>,
     attempts: usize,
 ) -> Judgement {
     let status = response.status;
@@ -180,7 +185,7 @@ fn judge_response(
         );
     }
     match status {
-        200..=299 => judge_page(url, response, final_rule, gone_titles),
+        200..=299 => judge_page(url, response, final_rule, said),
         404 | 410 => Judgement::new(Verdict::Dead, format!("HTTP {status}")),
         429 | 503 if response.waited_too_long => Judgement::new(
             Verdict::Blocked,
@@ -221,7 +226,7 @@ fn judge_page(
     url: &Url,
     response: &Response,
     rule: Option<&SiteRule>,
-    gone_titles: &[&str],
+    said: &PageTitles<'_>,
 ) -> Judgement {
     let redirected = response.url != *url;
     if let Some(rule) = rule
@@ -255,10 +260,22 @@ fn judge_page(
         if let Some(m) = rule.gone_markers.iter().find(|m| text.contains(m.as_str())) {
             return Judgement::new(Verdict::SoftDead, format!("the page says «{m}»"));
         }
-        if !gone_titles.is_empty()
-            && let Some(seen) = not_found_title(page(), gone_titles)
+        if !said.gone.is_empty()
+            && let Some(seen) = not_found_title(page(), &said.gone)
         {
             return Judgement::new(Verdict::SoftDead, seen);
+        }
+        if !said.login.is_empty()
+            && let Some(title) = page_title(page())
+            && titles::in_title(&said.login, &title).is_some()
+        {
+            return Judgement::new(
+                Verdict::Blocked,
+                format!(
+                    "a sign-in page, not the content: the page is titled «{}»",
+                    shown(&title)
+                ),
+            );
         }
         if let Some(m) = rule
             .moved_markers
@@ -288,15 +305,13 @@ fn judge_page(
 /// its main heading (the first `h1`, else the first heading) where that is not
 /// the title's own words (a live post's heading repeats its title).
 fn not_found_title(page: &scraper::Html, phrases: &[&str]) -> Option<String> {
-    static TITLE: LazyLock<scraper::Selector> =
-        LazyLock::new(|| scraper::Selector::parse("head > title").expect("a valid selector"));
     static H1: LazyLock<scraper::Selector> =
         LazyLock::new(|| scraper::Selector::parse("h1").expect("a valid selector"));
     static HEADING: LazyLock<scraper::Selector> = LazyLock::new(|| {
         scraper::Selector::parse("h1, h2, h3, h4, h5, h6").expect("a valid selector")
     });
     let text_of = |e: scraper::ElementRef<'_>| e.text().collect::<String>();
-    let title = page.select(&TITLE).next().map(text_of);
+    let title = page_title(page);
     if let Some(title) = &title
         && titles::in_title(phrases, title).is_some()
     {
@@ -313,6 +328,13 @@ fn not_found_title(page: &scraper::Html, phrases: &[&str]) -> Option<String> {
     });
     (!own_title && titles::in_heading(phrases, &heading).is_some())
         .then(|| format!("the page's heading says «{}»", shown(&heading)))
+}
+
+/// The text of a parsed page's `<title>`.
+fn page_title(page: &scraper::Html) -> Option<String> {
+    static TITLE: LazyLock<scraper::Selector> =
+        LazyLock::new(|| scraper::Selector::parse("head > title").expect("a valid selector"));
+    page.select(&TITLE).next().map(|e| e.text().collect())
 }
 
 /// A title or heading as a reason shows it: spacing collapsed, cut short.
@@ -462,6 +484,48 @@ mod tests {
             let j = verdict_of(url, url, 200, &[], "<title>404</title>");
             assert_eq!(j.verdict, Verdict::Ok, "{url}");
         }
+    }
+
+    #[test]
+    fn a_sign_in_page_is_blocked_not_live() {
+        let csdn = "https://blog.csdn.net/a/article/details/1";
+        // The post redirected to the sign-in page, or answering with it.
+        for (final_url, title) in [
+            ("https://blog.csdn.net/login?from=post", "登录 - CSDN"),
+            (csdn, "Sign in · CSDN"),
+        ] {
+            let j = verdict_of(
+                csdn,
+                final_url,
+                200,
+                &[],
+                &format!(
+                    "<html><head><title>{title}</title></head><body><form><input type=password></form></body></html>"
+                ),
+            );
+            assert_eq!(j.verdict, Verdict::Blocked, "{title}: {j:?}");
+            assert!(j.reason.unwrap().contains("sign-in page"), "{title}");
+        }
+        // A post about signing in, and a live post whatever its title says.
+        for live in [
+            "<title>OAuth 登录流程详解_someone的博客-CSDN博客</title>",
+            "<title>登录</title><div id=\"content_views\">正文</div>",
+        ] {
+            assert_eq!(
+                verdict_of(csdn, csdn, 200, &[], live).verdict,
+                Verdict::Ok,
+                "{live}"
+            );
+        }
+        // Where pages are not read, a title says nothing.
+        let j = verdict_of(
+            "https://example.org/x",
+            "https://example.org/x",
+            200,
+            &[],
+            "<title>Login</title>",
+        );
+        assert_eq!(j.verdict, Verdict::Ok);
     }
 
     #[test]

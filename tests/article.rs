@@ -44,6 +44,10 @@ const MOVED: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title><
 <body><div class="weui-msg"><p>该公众号已迁移</p></div>
 <script>var transferTargetLink = 'https://mp.weixin.qq.com/s/live';</script></body></html>"#;
 
+/// A sign-in page where the article should be.
+const LOGIN: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>微信登录</title></head>
+<body><form><input name="account"><input type="password"></form></body></html>"#;
+
 /// The captcha WeChat shows when asked too often.
 const CAPTCHA: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>验证</title></head>
 <body><p>当前环境异常，完成验证后即可继续访问</p></body></html>"#;
@@ -65,6 +69,7 @@ fn wechat(req: &Req) -> Reply {
         ("mp.weixin.qq.com", "/s/live") => html(LIVE),
         ("mp.weixin.qq.com", "/s/deleted") => html(DELETED),
         ("mp.weixin.qq.com", "/s/captcha") => html(CAPTCHA),
+        ("mp.weixin.qq.com", "/s/login") => html(LOGIN),
         ("mp.weixin.qq.com", "/s/moved") => html(MOVED),
         ("res.wx.qq.com", "/mmbizwap/article.css") => Reply::status(200)
             .header("content-type", "text/css")
@@ -95,7 +100,8 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
         "notes/n.md",
         "1. [GNN](https://mp.weixin.qq.com/s/live)\n\
          2. [gone](https://mp.weixin.qq.com/s/deleted)\n\
-         3. [walled](https://mp.weixin.qq.com/s/captcha)\n",
+         3. [walled](https://mp.weixin.qq.com/s/captcha)\n\
+         4. [members only](https://mp.weixin.qq.com/s/login)\n",
     );
     let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
         .expect(Exit::Findings)
@@ -109,12 +115,14 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
         ("failed", "soft-dead"),
         "{deleted}"
     );
-    let captcha = &results["https://mp.weixin.qq.com/s/captcha"];
-    assert_eq!(
-        (s(captcha, "outcome"), s(captcha, "reason_code")),
-        ("failed", "blocked"),
-        "{captcha}"
-    );
+    for walled in ["captcha", "login"] {
+        let result = &results[&format!("https://mp.weixin.qq.com/s/{walled}")];
+        assert_eq!(
+            (s(result, "outcome"), s(result, "reason_code")),
+            ("failed", "blocked"),
+            "{result}"
+        );
+    }
 
     // One snapshot; its images are objects, listed with it in the manifest.
     let records = manifest(&tree);

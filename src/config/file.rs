@@ -50,6 +50,7 @@ struct SnapshotFile {
 #[serde(deny_unknown_fields)]
 struct PagesFile {
     gone_titles: Option<Vec<String>>,
+    login_titles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,6 +244,7 @@ pub(super) struct Partial {
     pub wayback_capture: Option<String>,
     pub rewrite_kinds: Option<Vec<MediaKind>>,
     pub gone_titles: Option<Vec<String>>,
+    pub login_titles: Option<Vec<String>>,
     pub snapshot_lazy_src: Option<Vec<String>>,
     pub snapshot_show: Option<Vec<String>>,
     pub snapshot_drop: Option<Vec<String>>,
@@ -371,6 +373,10 @@ impl FileConfig {
             gone_titles: pages
                 .gone_titles
                 .map(|v| titles("pages.gone_titles", v).map_err(bad))
+                .transpose()?,
+            login_titles: pages
+                .login_titles
+                .map(|v| titles("pages.login_titles", v).map_err(bad))
                 .transpose()?,
             snapshot_lazy_src: snapshot.lazy_src,
             snapshot_show: snapshot
@@ -623,6 +629,7 @@ impl Partial {
             wayback_capture,
             rewrite_kinds,
             gone_titles,
+            login_titles,
             snapshot_lazy_src,
             snapshot_show,
             snapshot_drop,

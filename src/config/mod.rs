@@ -250,6 +250,8 @@ pub struct PageSettings {
     /// Titles or main headings of a not-found page (`soft-dead`); the site
     /// rules carry them too ([`SiteRules::gone_titles`]).
     pub gone_titles: Vec<String>,
+    /// Titles of a sign-in page (`blocked`): the content needs an account.
+    pub login_titles: Vec<String>,
 }
 
 /// Where `check` keeps its history.
@@ -440,9 +442,9 @@ impl Settings {
         Self::resolve(layers, overrides.clone())
     }
 
-    fn resolve(layers: Vec<Layer>, overrides: Overrides) -> Result<Self, Error> {
-        let sources: Vec<String> = layers.iter().map(|l| l.origin.clone()).collect();
-        // Lists given on the command line add to the configured ones.
+    /// The layers, each over the one before, and the command line over them
+    /// all; lists given on the command line add to the configured ones.
+    fn merge(layers: Vec<Layer>, overrides: Overrides) -> Result<Partial, Error> {
         let mut top = overrides.into_partial()?;
         let mut merged = layers
             .into_iter()
@@ -460,7 +462,12 @@ impl Settings {
         if let Some(extra) = top.exclude.take() {
             merged.exclude.get_or_insert_default().extend(extra);
         }
-        let p = merged.overlay(top);
+        Ok(merged.overlay(top))
+    }
+
+    fn resolve(layers: Vec<Layer>, overrides: Overrides) -> Result<Self, Error> {
+        let sources: Vec<String> = layers.iter().map(|l| l.origin.clone()).collect();
+        let p = Self::merge(layers, overrides)?;
 
         // The shipped file sets every key (a unit test makes sure), so a missing
         // one is a broken build rather than a user's mistake; say which.
@@ -471,7 +478,12 @@ impl Settings {
                 p.$field.ok_or_else(|| missing($key))?
             };
         }
-        let gone_titles = get!(gone_titles, "pages.gone_titles");
+        let pages = PageSettings {
+            gone_titles: get!(gone_titles, "pages.gone_titles"),
+            login_titles: get!(login_titles, "pages.login_titles"),
+        };
+        let sites =
+            SiteRules::new(p.sites).with_page_titles(&pages.gone_titles, &pages.login_titles);
         Ok(Settings {
             links: LinkSettings {
                 base_url: p.base_url.flatten(),
@@ -533,15 +545,13 @@ impl Settings {
             rewrite: RewriteSettings {
                 kinds: get!(rewrite_kinds, "rewrite.kinds"),
             },
-            pages: PageSettings {
-                gone_titles: gone_titles.clone(),
-            },
+            pages,
             snapshot: SnapshotRules {
                 lazy_src: get!(snapshot_lazy_src, "snapshot.lazy_src"),
                 show: get!(snapshot_show, "snapshot.show"),
                 drop: get!(snapshot_drop, "snapshot.drop"),
             },
-            sites: SiteRules::new(p.sites).with_gone_titles(gone_titles),
+            sites,
             sources,
         })
     }

@@ -338,6 +338,10 @@ pub struct SiteRules {
     /// shown there by the configuration).
     #[serde(skip)]
     gone_titles: Vec<String>,
+    /// Titles of a sign-in page every rule that reads pages knows
+    /// (`pages.login_titles`).
+    #[serde(skip)]
+    login_titles: Vec<String>,
     /// Exact host → the first rule naming it: most lookups end here.
     #[serde(skip)]
     exact: HashMap<String, usize>,
@@ -365,32 +369,38 @@ impl SiteRules {
         Self {
             rules,
             gone_titles: Vec::new(),
+            login_titles: Vec::new(),
             exact,
             wildcards,
         }
     }
 
-    /// These rules, where every rule that reads pages also knows `titles` as
-    /// titles of a not-found page.
+    /// These rules, where every rule that reads pages also knows `gone` as
+    /// titles of a not-found page and `login` as titles of a sign-in page.
     #[must_use]
-    pub fn with_gone_titles(mut self, titles: Vec<String>) -> Self {
-        self.gone_titles = titles;
+    pub fn with_page_titles(mut self, gone: &[String], login: &[String]) -> Self {
+        self.gone_titles = gone.to_vec();
+        self.login_titles = login.to_vec();
         self
     }
 
-    /// The not-found titles of a page on `rule`'s hosts: the rule's own, then
-    /// the ones every rule that reads pages knows; none for a rule that does
-    /// not read pages.
+    /// The titles that say what a page on `rule`'s hosts is: the rule's own
+    /// not-found titles, then the ones every rule that reads pages knows;
+    /// none for a rule that does not read pages.
     #[must_use]
-    pub fn gone_titles<'a>(&'a self, rule: &'a SiteRule) -> Vec<&'a str> {
+    pub fn page_titles<'a>(&'a self, rule: &'a SiteRule) -> titles::PageTitles<'a> {
         if !rule.reads_page() {
-            return Vec::new();
+            return titles::PageTitles::default();
         }
-        rule.gone_titles
-            .iter()
-            .chain(&self.gone_titles)
-            .map(String::as_str)
-            .collect()
+        titles::PageTitles {
+            gone: rule
+                .gone_titles
+                .iter()
+                .chain(&self.gone_titles)
+                .map(String::as_str)
+                .collect(),
+            login: self.login_titles.iter().map(String::as_str).collect(),
+        }
     }
 
     /// The rules, in configuration order.

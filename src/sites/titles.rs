@@ -9,6 +9,15 @@
 //! bare), so `Not Found_someone的博客-CSDN博客`, a live post's title, stays one part.
 //! Letter case, runs of white space and punctuation at either end do not count.
 
+/// The titles that say what a page is, for a site rule that reads pages.
+#[derive(Debug, Clone, Default)]
+pub struct PageTitles<'a> {
+    /// A not-found page's (`soft-dead`).
+    pub gone: Vec<&'a str>,
+    /// A sign-in page's (`blocked`): what the link points at needs an account.
+    pub login: Vec<&'a str>,
+}
+
 /// Title separators that count only with white space on both sides.
 const SPACED: [char; 7] = ['-', '–', '—', '_', '·', '•', '»'];
 
