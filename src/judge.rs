@@ -372,6 +372,7 @@ mod tests {
                 url: Url::parse(url).unwrap(),
                 method: "GET",
                 status: Some(status),
+                redirect_headers: None,
             }],
             result: Ok(Response {
                 status,

@@ -70,6 +70,7 @@ fn wechat(req: &Req) -> Reply {
         ("mp.weixin.qq.com", "/s/deleted") => html(DELETED),
         ("mp.weixin.qq.com", "/s/captcha") => html(CAPTCHA),
         ("mp.weixin.qq.com", "/s/login") => html(LOGIN),
+        ("mp.weixin.qq.com", "/s/short") => Reply::redirect(302, "https://mp.weixin.qq.com/s/live"),
         ("mp.weixin.qq.com", "/s/moved") => html(MOVED),
         ("res.wx.qq.com", "/mmbizwap/article.css") => Reply::status(200)
             .header("content-type", "text/css")
@@ -205,7 +206,7 @@ fn with_warc_every_exchange_archived_is_recorded() {
     let tree = Tree::new();
     tree.file("archiver.toml", FAST).file(
         "notes/n.md",
-        "[GNN](https://mp.weixin.qq.com/s/live)\n\n\
+        "[GNN](https://mp.weixin.qq.com/s/short)\n\n\
          ![fig](https://mmbiz.qpic.cn/mmbiz_jpg/fig2/640?wx_fmt=jpeg)\n\n\
          [gone](https://mp.weixin.qq.com/s/deleted)\n",
     );
@@ -278,6 +279,14 @@ fn with_warc_every_exchange_archived_is_recorded() {
             "no response record for {url}: {index}"
         );
     }
+    // The redirect that led to the capture, so a replay of the cited URL
+    // arrives at it.
+    assert!(
+        responses
+            .iter()
+            .any(|l| l.contains("https://mp.weixin.qq.com/s/short") && l.contains("302")),
+        "no response record for the redirect: {index}"
+    );
     assert!(
         !index.contains("/s/deleted"),
         "nothing archived, nothing recorded: {index}"

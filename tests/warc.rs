@@ -36,6 +36,7 @@ fn warcio_reads_every_record_and_checks_every_digest() {
         status,
         version: Version::HTTP_11,
         response_headers,
+        truncated: false,
     };
     warc.exchange_bytes(
         &exchange(
@@ -56,6 +57,13 @@ fn warcio_reads_every_record_and_checks_every_digest() {
         b"",
     )
     .unwrap();
+    // A redirect, its body not recorded.
+    let moved = headers(&[("location", "https://example.org/new")]);
+    let redirect = Exchange {
+        truncated: true,
+        ..exchange("https://example.org/old", StatusCode::FOUND, &moved)
+    };
+    warc.exchange_bytes(&redirect, b"").unwrap();
     // A large payload streamed from a reader, as objects are.
     let large: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     let digest: [u8; 32] = Sha256::digest(&large).into();
@@ -78,7 +86,7 @@ fn warcio_reads_every_record_and_checks_every_digest() {
         "warcio check failed: {report}{}",
         String::from_utf8_lossy(&checked.stderr)
     );
-    assert_eq!(report.matches("digest pass").count(), 4, "{report}");
+    assert_eq!(report.matches("digest pass").count(), 5, "{report}");
     assert!(!report.contains("fail"), "{report}");
 
     let index = warcio(&["index", "-f", "warc-type,warc-target-uri,http:status", path]).unwrap();
@@ -87,8 +95,12 @@ fn warcio_reads_every_record_and_checks_every_digest() {
     let lines: Vec<&str> = index.lines().collect();
     assert_eq!(
         lines.len(),
-        9,
-        "warcinfo + 4 responses + 4 requests: {index}"
+        11,
+        "warcinfo + 5 responses + 5 requests: {index}"
+    );
+    assert!(
+        index.contains(r#""http:status": "302""#),
+        "the redirect is recorded: {index}"
     );
     assert!(
         index.contains(r#""http:status": "404""#),

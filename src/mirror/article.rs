@@ -261,6 +261,8 @@ async fn store_page(
 /// Records a page read in the run's WARC file, when there is one.
 async fn record(target: &Downloads, page: &Page) {
     if let (Some(log), Ok(response)) = (&target.warc, &page.outcome.result) {
+        log.redirects(&page.outcome.hops, &RequestOptions::default())
+            .await;
         let asked = Asked {
             url: &response.url,
             options: &RequestOptions::default(),

@@ -436,13 +436,11 @@ async fn attempt(
     if known.is_some() && matches!(&download.result, Ok(r) if r.status == 304) {
         return Err(Attempt::Unchanged);
     }
+    let hops = download.hops;
     let (response, mut body) = match (download.result, download.body) {
         (Ok(response), Some(body)) => (response, body),
         (result, _) => {
-            let outcome = Outcome {
-                hops: download.hops,
-                result,
-            };
+            let outcome = Outcome { hops, result };
             return Err(unanswered(url, &outcome, sites).into());
         }
     };
@@ -502,6 +500,7 @@ async fn attempt(
         .map_err(|e| write_failed(&e, target.store.as_ref()))?;
     // The WARC record is part of landing: a stopping run waits for it too.
     if let Some(log) = &target.warc {
+        log.redirects(&hops, &options).await;
         let asked = Asked {
             url: &response.url,
             options: &options,

@@ -9,11 +9,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::net::probe::RequestOptions;
+use crate::net::probe::{Hop, RequestOptions};
 use crate::store::Storage;
 use crate::store::write::Stored;
 use crate::warc::{Exchange, WarcWriter};
@@ -85,6 +85,34 @@ impl WarcLog {
                     })
                 });
             log.said_once(&url, written);
+        })
+        .await;
+    }
+
+    /// Records the redirects among `hops` that led to a capture: each as a
+    /// response with its headers (the `Location` a replay follows) and no
+    /// body. Other hops (retries, the capture itself) are not recorded here.
+    pub(super) async fn redirects(&self, hops: &[Hop], options: &RequestOptions) {
+        let redirects: Vec<(String, Method, u16, HeaderMap)> = hops
+            .iter()
+            .filter_map(|hop| {
+                let headers = hop.redirect_headers.clone()?;
+                let method = Method::from_bytes(hop.method.as_bytes()).ok()?;
+                Some((hop.url.to_string(), method, hop.status?, headers))
+            })
+            .collect();
+        if redirects.is_empty() {
+            return;
+        }
+        let (log, request) = (self.clone(), request_headers(options));
+        let _ = tokio::task::spawn_blocking(move || {
+            for (url, method, status, headers) in &redirects {
+                let mut exchange = exchange(url, &request, *status, headers);
+                exchange.method = method;
+                exchange.truncated = true;
+                let written = log.with(|warc| warc.exchange_bytes(&exchange, &[]));
+                log.said_once(url, written);
+            }
         })
         .await;
     }

@@ -264,11 +264,8 @@ impl Engine {
                 Err(Failure::Timeout) if budget < self.settings.timeout => Err(Failure::Deadline),
                 other => other,
             };
-            hops.push(Hop {
-                url: url.clone(),
-                method: method_name(method),
-                status: result.as_ref().ok().map(|(r, _)| r.status),
-            });
+            let answered = result.as_ref().ok().map(|(r, _)| r);
+            hops.push(Hop::of(url, method, answered, state.mode));
             if let Some(head) = head {
                 head.answered(result.as_ref().ok().map(|(r, _)| r.status));
             }
@@ -518,4 +515,19 @@ pub(super) struct ChainState {
     pub(super) unread: Option<(reqwest::Response, Started)>,
     /// The caller's headers and connection limits, for every hop.
     pub(super) options: RequestOptions,
+}
+
+impl Hop {
+    /// The hop a request to `url` made, with what it answered; a redirect's
+    /// headers are kept unless the request only probed.
+    fn of(url: &Url, method: Method, answered: Option<&Response>, mode: Mode) -> Self {
+        Hop {
+            url: url.clone(),
+            method: method_name(method),
+            status: answered.map(|r| r.status),
+            redirect_headers: answered
+                .filter(|r| mode != Mode::Probe && (300..400).contains(&r.status))
+                .map(|r| r.headers.clone()),
+        }
+    }
 }

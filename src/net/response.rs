@@ -14,6 +14,9 @@ pub struct Hop {
     pub method: &'static str,
     /// The status it answered, if it answered.
     pub status: Option<u16>,
+    /// A redirect's headers, kept when a page or a file was read (a WARC
+    /// file records the redirects that led to a capture); `None` otherwise.
+    pub redirect_headers: Option<HeaderMap>,
 }
 
 /// A response, with as much of its body as was read.

@@ -84,6 +84,9 @@ pub struct Exchange<'a> {
     pub version: Version,
     /// The response headers.
     pub response_headers: &'a HeaderMap,
+    /// Whether the payload recorded is not the whole body (a redirect's body,
+    /// never read): the record says `WARC-Truncated: length`.
+    pub truncated: bool,
 }
 
 impl<'a> Exchange<'a> {
@@ -105,6 +108,7 @@ impl<'a> Exchange<'a> {
             status,
             version: Version::HTTP_11,
             response_headers,
+            truncated: false,
         }
     }
 }
@@ -186,6 +190,9 @@ impl WarcWriter {
             "WARC-Payload-Digest",
             format!("sha256:{}", data_encoding::BASE32.encode(payload_sha256)),
         ));
+        if exchange.truncated {
+            headers.push(("WARC-Truncated", "length".to_owned()));
+        }
         headers.push((
             "Content-Type",
             "application/http;msgtype=response".to_owned(),
@@ -431,6 +438,7 @@ mod tests {
             status: StatusCode::OK,
             version: Version::HTTP_2,
             response_headers: &got,
+            truncated: false,
         };
         let written = warc.exchange_bytes(&exchange, b"PNG and more!").unwrap();
         assert!(written.offset > 0, "the warcinfo record comes first");
