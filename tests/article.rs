@@ -499,3 +499,31 @@ fn a_refresh_keeps_every_capture_and_never_a_deletion_notice() {
     assert_eq!(snapshots().len(), 2);
     tree.archiver().arg("verify").expect(Exit::Success);
 }
+
+#[test]
+fn an_article_served_in_gbk_is_kept_as_its_text() {
+    let page = "<html><head><meta charset=\"gbk\"><title>图神经网络综述</title></head>\
+                <body><div id=\"content_views\"><p>本文介绍图神经网络的三个方向。</p></div></body></html>";
+    let bytes = encoding_rs::GBK.encode(page).0.into_owned();
+    let fixture = Fixture::start(&["blog.csdn.net"], move |_: &Req| {
+        Reply::status(200)
+            .header("content-type", "text/html; charset=GBK")
+            .body(&bytes)
+    });
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file(
+        "notes/n.md",
+        "[综述](https://blog.csdn.net/someone/article/details/1)\n",
+    );
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
+        .expect(Exit::Success)
+        .report();
+    let result = &results["https://blog.csdn.net/someone/article/details/1"];
+    assert_eq!(s(result, "media_type"), "text/html", "{result}");
+    let records = manifest(&tree);
+    let snapshot = tree.path().join("archive").join(s(&records[0], "object"));
+    let html = std::fs::read_to_string(&snapshot).expect("the snapshot is UTF-8");
+    assert!(html.contains("本文介绍图神经网络的三个方向。"), "{html}");
+    assert!(html.contains("<title>图神经网络综述</title>"), "{html}");
+    assert!(!html.contains('\u{fffd}'), "{html}");
+}

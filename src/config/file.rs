@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::Deserialize;
 
-use super::values;
+use super::values::{self, selectors, size_value, titles};
 use crate::error::Error;
 use crate::link::Kind;
 use crate::media::MediaKind;
@@ -16,7 +16,7 @@ use crate::net::connect_to::ConnectTo;
 use crate::sites::batch::BatchRule;
 use crate::sites::fetch::{FetchRule, Referer, Rewrite, parse_size};
 use crate::sites::headers::SiteHeaders;
-use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent, titles};
+use crate::sites::{HostPattern, LiveSelector, Method, SiteRule, UserAgent};
 use crate::units;
 use crate::verdict::Verdict;
 
@@ -497,39 +497,6 @@ impl SiteFile {
             batch,
         })
     }
-}
-
-/// Not-found titles, none of them blank (it would match an empty title).
-fn titles(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
-    match list.iter().find(|t| titles::is_blank(t)) {
-        Some(t) => Err(format!(
-            "{key}: `{t}` is no title: a phrase needs a letter or a digit"
-        )),
-        None => Ok(list),
-    }
-}
-
-/// CSS selectors the snapshot rewriter can use.
-fn selectors(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
-    match list
-        .iter()
-        .find(|s| s.parse::<lol_html::Selector>().is_err())
-    {
-        Some(s) => Err(format!(
-            "{key}: `{s}` is not a CSS selector the snapshot rewriter supports (simple selectors: tag, #id, .class, [attr], descendant and child combinators)"
-        )),
-        None => Ok(list),
-    }
-}
-
-/// A size written as a number of bytes or as text with a unit.
-fn size_value(v: toml::Value) -> Result<u64, String> {
-    let text = match v {
-        toml::Value::Integer(n) => n.to_string(),
-        toml::Value::String(s) => s,
-        other => other.to_string(),
-    };
-    units::size(&text)
 }
 
 /// The fetch part of a site rule, validated.

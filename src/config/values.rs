@@ -132,6 +132,49 @@ pub fn host_names(key: &str, names: &[String]) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// Page titles (`gone_titles`, `login_titles`), none of them blank: it would
+/// match an empty title.
+///
+/// # Errors
+/// The first blank one, named with `key`.
+pub fn titles(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
+    match list.iter().find(|t| crate::sites::titles::is_blank(t)) {
+        Some(t) => Err(format!(
+            "{key}: `{t}` is no title: a phrase needs a letter or a digit"
+        )),
+        None => Ok(list),
+    }
+}
+
+/// CSS selectors the snapshot rewriter can use.
+///
+/// # Errors
+/// The first selector it cannot use, named with `key`.
+pub fn selectors(key: &str, list: Vec<String>) -> Result<Vec<String>, String> {
+    match list
+        .iter()
+        .find(|s| s.parse::<lol_html::Selector>().is_err())
+    {
+        Some(s) => Err(format!(
+            "{key}: `{s}` is not a CSS selector the snapshot rewriter supports (simple selectors: tag, #id, .class, [attr], descendant and child combinators)"
+        )),
+        None => Ok(list),
+    }
+}
+
+/// A size written as a number of bytes or as text with a unit.
+///
+/// # Errors
+/// Not a size.
+pub fn size_value(v: toml::Value) -> Result<u64, String> {
+    let text = match v {
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    crate::units::size(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,19 @@ struct Page {
     outcome: Outcome,
 }
 
+impl Page {
+    /// Its text, in the encoding it was served or declares.
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        let content_type = self
+            .outcome
+            .result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.header("content-type"));
+        snapshot::charset::decode(&self.bytes, content_type)
+    }
+}
+
 /// Snapshots the page at `url` into the archive.
 ///
 /// # Errors
@@ -64,8 +77,7 @@ pub(super) async fn snapshot(
     }
     // Only a page that is kept is recorded: a corpse is in no part of the archive.
     record(target, &page).await;
-    // Pages are read as UTF-8, as the platforms the notes cite serve them.
-    let html = String::from_utf8_lossy(&page.bytes);
+    let html = page.text();
     let not_html =
         |e: snapshot::SnapshotError| Problem::new(Code::Unexpected(Class::Html), e.to_string());
     let needs = snapshot::needs(&html, &page.url, &target.snapshot).map_err(not_html)?;
@@ -81,7 +93,7 @@ pub(super) async fn snapshot(
                 .is_ok_and(|r| (200..300).contains(&r.status))
         {
             record(target, &sheet).await;
-            let text = String::from_utf8_lossy(&sheet.bytes).into_owned();
+            let text = sheet.text().into_owned();
             for (_, reference) in css::urls(&text) {
                 if let Ok(image) = sheet.url.join(&reference)
                     && matches!(image.scheme(), "http" | "https")

@@ -17,6 +17,7 @@
 //! Which elements to show, drop, and which attributes hold lazy images are
 //! [`SnapshotRules`], data from the configuration rather than code per site.
 
+pub mod charset;
 pub mod css;
 
 use std::cell::{Cell, RefCell};
