@@ -148,6 +148,22 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
     for used in &uses {
         assert!(archive.join(used).is_file(), "{used} is missing");
     }
+
+    // A rerun asks nothing of the article it kept, nor of its images.
+    let (page, cdn) = (
+        fixture.requests("mp.weixin.qq.com", "/s/live"),
+        fixture.requests_to("mmbiz.qpic.cn"),
+    );
+    assert_eq!(page, 1, "asked once");
+    let Report { results, .. } = util::archive::fetch(&tree, &fixture, &["--kinds", "article"])
+        .expect(Exit::Findings)
+        .report();
+    assert_eq!(
+        s(&results["https://mp.weixin.qq.com/s/live"], "outcome"),
+        "present"
+    );
+    assert_eq!(fixture.requests("mp.weixin.qq.com", "/s/live"), page);
+    assert_eq!(fixture.requests_to("mmbiz.qpic.cn"), cdn);
     let snapshot = archive.join(s(record, "object"));
     let html = std::fs::read_to_string(&snapshot).unwrap();
     assert!(html.contains("这篇文章介绍了一种新的图神经网络结构。"));
