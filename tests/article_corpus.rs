@@ -85,16 +85,7 @@ fn every_live_article_is_kept_and_only_failing_links_are_pointed_at_copies() {
     let Some(dir) = util::corpus() else { return };
     let tree = Tree::new();
     copy_tree(&dir.join("notes"), &tree.path().join("notes"));
-    let all = links_in(tree.path(), &["--unique", "notes"]);
-    let mut hosts: BTreeSet<String> = all
-        .iter()
-        .filter_map(|l| {
-            url::Url::parse(s(l, "url"))
-                .ok()?
-                .host_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let mut hosts = util::hosts_of(&links_in(tree.path(), &["--unique", "notes"]));
     hosts.extend(["export.arxiv.org".to_owned(), "archive.org".to_owned()]);
     let host_list: Vec<&str> = hosts.iter().map(String::as_str).collect();
     let deleted = Arc::new(AtomicBool::new(false));

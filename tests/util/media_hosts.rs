@@ -3,11 +3,10 @@
 //! arXiv's PDFs, paper pages that name their PDF, a bot-walled publisher, about
 //! one file in seven dead, and a Wayback Machine with no captures.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::links_in;
 use super::server::{Fixture, Reply, Req};
-use super::{links_in, s};
 
 /// Whether the file at `host` + `path` is gone: about one in seven, by a hash
 /// both the server and the test compute.
@@ -94,16 +93,10 @@ pub fn imitate(req: &Req) -> Reply {
 
 /// Starts the imitation for every host the notes under `dir` link to.
 pub fn start(dir: &Path) -> Fixture {
-    let links = links_in(dir, &["--unique", "--kind", "image,pdf,paper,video", "."]);
-    let hosts: BTreeSet<String> = links
-        .iter()
-        .filter_map(|l| {
-            url::Url::parse(s(l, "url"))
-                .ok()?
-                .host_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let hosts = super::hosts_of(&links_in(
+        dir,
+        &["--unique", "--kind", "image,pdf,paper,video", "."],
+    ));
     let mut host_list: Vec<&str> = hosts.iter().map(String::as_str).collect();
     host_list.push("archive.org");
     Fixture::start(&host_list, imitate)

@@ -75,6 +75,19 @@ pub fn links_in(dir: &Path, args: &[&str]) -> Vec<Value> {
         .jsonl()
 }
 
+/// The hosts of the links `links_in` gave.
+pub fn hosts_of(links: &[Value]) -> std::collections::BTreeSet<String> {
+    links
+        .iter()
+        .filter_map(|l| {
+            url::Url::parse(s(l, "url"))
+                .ok()?
+                .host_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
 /// The real notes, or `None` (after saying why the test is skipped) on a clone
 /// without `../shared`. `ARCHIVER_TEST_CORPUS` points elsewhere.
 pub fn corpus() -> Option<PathBuf> {
