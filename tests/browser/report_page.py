@@ -156,7 +156,9 @@ def main() -> int:
             for scheme in ("light", "dark"):
                 context, page = open_page(browser, page_path, root, scheme, record)
                 page.wait_for_timeout(300)
-                page.screenshot(path=f"{shots}-{scheme}.png", full_page=False)
+                height = min(page.evaluate("() => document.body.scrollHeight"), 3600)
+                page.screenshot(path=f"{shots}-{scheme}.png", full_page=True,
+                                clip={"x": 0, "y": 0, "width": 1200, "height": height})
                 context.close()
         browser.close()
     record["inside"] = sorted(set(record["inside"]))

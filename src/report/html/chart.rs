@@ -16,6 +16,8 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 36.0;
 /// Labels along the time axis, at most.
 const TIME_LABELS: usize = 6;
+/// The room a date takes on the time axis.
+const LABEL_WIDTH: f64 = 100.0;
 
 /// What a series counts, for its axis labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,8 +248,9 @@ fn time_labels(columns: &[Column], x_of: impl Fn(usize) -> f64) -> Vec<Label> {
     let step = n.div_ceil(TIME_LABELS).max(1);
     let mut at: Vec<usize> = (0..n).step_by(step).collect();
     if at.last() != Some(&(n - 1)) {
-        // The last date always shows; the one before it gives way if close.
-        if at.len() > 1 && n - 1 - at[at.len() - 1] < step / 2 + 1 {
+        // The last date always shows; the one before it gives way if the two
+        // would overlap.
+        if at.len() > 1 && x_of(n - 1) - x_of(at[at.len() - 1]) < LABEL_WIDTH {
             at.pop();
         }
         at.push(n - 1);
