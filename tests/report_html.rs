@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use util::archive::FAST;
-use util::media::png_decodable;
+use util::media::{pdf, png_decodable};
 use util::server::{Fixture, Reply, Req};
 use util::{Exit, Report, Tree};
 
@@ -37,7 +37,7 @@ const NOTES_A: &str = "# A\n\n\
     [ok](https://example.org/ok) and [gone](https://example.org/gone)\n\n\
     [flaky](https://example.org/flaky)\n\n\
     ![figure](https://mmbiz.qpic.cn/mmbiz_png/photo/640?wx_fmt=png)\n\n\
-    [article](https://mp.weixin.qq.com/s/xss)\n";
+    [article](https://mp.weixin.qq.com/s/xss) and [a paper](https://example.org/paper.pdf)\n";
 
 const NOTES_B: &str = "# B\n\nAgain [gone](https://example.org/gone), and [a file](missing.md).\n";
 
@@ -59,6 +59,9 @@ fn server() -> (Fixture, Switches) {
         match (req.host.as_str(), path) {
             ("example.org", "/gone") => Reply::status(404),
             ("example.org", "/flaky") if !flaky.load(Ordering::SeqCst) => Reply::status(404),
+            ("example.org", "/paper.pdf") => Reply::status(200)
+                .header("content-type", "application/pdf")
+                .body(pdf()),
             ("example.org", _) => Reply::html("<p>fine</p>"),
             ("mp.weixin.qq.com", "/s/xss") if article.load(Ordering::SeqCst) => Reply::status(200)
                 .header("content-type", "text/html; charset=utf-8")
@@ -129,8 +132,9 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         .file("notes/a.md", NOTES_A)
         .file("notes/b.md", NOTES_B);
 
-    // The archive: the image and the article's snapshot (with its figure).
-    util::archive::fetch(&tree, &fixture, &["--kinds", "image,article"]).expect(Exit::Success);
+    // The archive: the image, the PDF and the article's snapshot (with its
+    // figure).
+    util::archive::fetch(&tree, &fixture, &["--kinds", "image,pdf,article"]).expect(Exit::Success);
 
     // Three runs: the flaky page dies and comes back; the article dies and
     // stays dead, its snapshot kept.
@@ -199,12 +203,23 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         "{seen}"
     );
     assert_eq!(seen["runs"], serde_json::json!(["1", "2", "3"]), "{seen}");
-    let listed: BTreeSet<String> = serde_json::from_value(seen["failing"].clone()).unwrap();
+    // Every failing URL is listed, and the one that recovered, as recovered.
+    let rows = seen["failure_rows"].as_array().unwrap();
+    let listed: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r["history"] != "recovered")
+        .map(|r| r["url"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(listed, failing, "{seen}");
+    let recovered: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["history"] == "recovered")
+        .collect();
+    assert_eq!(recovered.len(), 1, "{seen}");
+    assert_eq!(recovered[0]["url"], "https://example.org/flaky", "{seen}");
 
     // Each failure where the notes cite it, its note and copy linked by
     // relative path.
-    let rows = seen["failure_rows"].as_array().unwrap();
     let row = |url: &str, note: &str| {
         rows.iter()
             .find(|r| r["url"] == url && r["note"] == note)
@@ -213,8 +228,9 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
     let gone_a = row("https://example.org/gone", "notes/a.md");
     assert_eq!(gone_a["at"], "3:41", "{seen}");
     assert_eq!(gone_a["note_href"], "../notes/a.md", "{seen}");
+    assert_eq!(gone_a["history"], "still-failing", "{seen}");
     assert!(
-        gone_a["history"]
+        gone_a["history_words"]
             .as_str()
             .unwrap()
             .starts_with("still failing since"),
@@ -248,6 +264,21 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         .find(|g| g["kind"] == "snapshot")
         .unwrap_or_else(|| panic!("no snapshot in the gallery: {seen}"));
     assert!(snapshot["text"].as_str().unwrap().contains(XSS), "{seen}");
+    let paper = seen["gallery"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "pdf")
+        .unwrap_or_else(|| panic!("no PDF in the gallery: {seen}"));
+    assert!(paper["text"].as_str().unwrap().contains("PDF, "), "{seen}");
+    assert!(
+        report
+            .parent()
+            .unwrap()
+            .join(paper["href"].as_str().unwrap())
+            .is_file(),
+        "{seen}"
+    );
     assert!(seen["text"].as_str().unwrap().contains(XSS), "{seen}");
 
     // Nothing left the page, nothing ran, nothing failed.

@@ -4,8 +4,8 @@ network blocked and prints what it shows, as JSON on stdout:
 
   {"verdicts": {verdict: count shown}, "changes": {change: count},
    "runs": [data-run of every point of the health chart],
-   "failing": [every failing URL listed, all pages],
-   "failure_rows": [{"url", "at", "verdict", "history", "copy"}],
+   "failing": [every URL listed as failing or recovered, all pages],
+   "failure_rows": [{"url", "at", "verdict", "history", "copy", "note", "note_href"}],
    "gallery": [{"kind", "text", "href"}], "images": [{"src", "loaded"}],
    "text": the page's text, "outside": [requests blocked], "inside": [files read
    under ROOT], "dialogs": [...], "console_errors": [...], "errors": [...],
@@ -88,7 +88,8 @@ def read(page, record):
                   url: tr.querySelector('.url').textContent,
                   at: tr.querySelector('.at').textContent,
                   verdict: tr.querySelector('.verdict').textContent,
-                  history: tr.querySelector('[class*=h-]').textContent,
+                  history: tr.querySelector('[class*=h-]').className.replace('badge h-', ''),
+                  history_words: tr.querySelector('[class*=h-]').textContent,
                   copy: tr.querySelector('td:last-child a')?.getAttribute('href') ?? null,
                   note: tr.closest('section.note').querySelector('h3').textContent,
                   note_href: tr.closest('section.note').querySelector('h3 a')?.getAttribute('href') ?? null,

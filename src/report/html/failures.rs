@@ -1,6 +1,7 @@
-//! The failing links of the latest run, note by note, where each stands: the
-//! notes read for the report give line and column; a URL none of them cites
-//! is listed under the notes the run recorded for it.
+//! The failing links of the latest run, and those it found recovered, note by
+//! note, where each stands: the notes read for the report give line and
+//! column; a URL none of them cites is listed under the notes the run recorded
+//! for it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -29,8 +30,8 @@ pub type Citations = HashMap<String, Vec<Citation>>;
 /// The group of failures cited nowhere the report knows.
 const UNCITED: &str = "(no note read cites these)";
 
-/// The run's failing results, grouped by note (sorted by name), each group in
-/// line order. `copy` gives a failing URL's archived copy, relative to the
+/// The run's failing and recovered results, grouped by note (sorted by name),
+/// each group in line order. `copy` gives a failing URL's archived copy, relative to the
 /// report; `out_dir` is the report's folder, absolute.
 #[must_use]
 pub fn by_note(
@@ -40,9 +41,13 @@ pub fn by_note(
     out_dir: &Path,
 ) -> Vec<NoteFailures> {
     let mut groups: BTreeMap<String, NoteFailures> = BTreeMap::new();
-    for before in rows.iter().filter(|r| r.row.streak.failing) {
+    for before in rows {
         let row = &before.row;
         let history = history_of(before);
+        // Failing links, and those that failed last time and work now.
+        if history.state == HistoryState::Ok {
+            continue;
+        }
         let failure = |line: u32, column: u32| Failure {
             url: row.url.clone(),
             line,
@@ -99,11 +104,15 @@ mod tests {
     use crate::verdict::Verdict;
 
     fn failing(url: &str, before: Option<bool>, notes: &[&str]) -> RowBefore {
+        result(url, true, before, notes)
+    }
+
+    fn result(url: &str, fails: bool, before: Option<bool>, notes: &[&str]) -> RowBefore {
         RowBefore {
             row: Row {
                 run: 2,
                 url: url.to_owned(),
-                verdict: Verdict::Dead,
+                verdict: if fails { Verdict::Dead } else { Verdict::Ok },
                 status: Some(404),
                 reason: Some("HTTP 404".into()),
                 final_url: None,
@@ -112,9 +121,9 @@ mod tests {
                 checked_at: "2026-11-02T00:00:00Z".into(),
                 cached: false,
                 streak: Streak {
-                    failing: true,
+                    failing: fails,
                     since: "2026-11-01T00:00:00Z".into(),
-                    runs: if before == Some(true) { 2 } else { 1 },
+                    runs: if before == Some(fails) { 2 } else { 1 },
                 },
                 notes: notes.iter().map(|n| (*n).to_owned()).collect(),
                 pdf_url: None,
@@ -138,6 +147,13 @@ mod tests {
             failing("https://x.example/gone", Some(true), &["notes/a.md"]),
             failing("https://x.example/<script>", None, &["notes/b.md"]),
             failing("https://x.example/nowhere", None, &[]),
+            result("https://x.example/back", false, Some(true), &["notes/a.md"]),
+            result(
+                "https://x.example/fine",
+                false,
+                Some(false),
+                &["notes/a.md"],
+            ),
         ];
         let mut citations = Citations::new();
         citations.insert(
@@ -165,5 +181,19 @@ mod tests {
         // The URL is kept as the server gave it: the template escapes it.
         assert_eq!(b.items[0].url, "https://x.example/<script>");
         assert_eq!(groups[0].items[0].line, 0);
+        // A recovery is listed, where the run recorded it; a link that works
+        // as it did is not.
+        let a: Vec<(&str, &str)> = groups[1]
+            .items
+            .iter()
+            .map(|f| (f.url.as_str(), f.history))
+            .collect();
+        assert_eq!(
+            a,
+            [
+                ("https://x.example/back", "recovered"),
+                ("https://x.example/gone", "still-failing")
+            ]
+        );
     }
 }

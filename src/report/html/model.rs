@@ -106,13 +106,13 @@ pub struct ArchiveTotals {
 /// The long lists, as JSON for the page's script.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Lists {
-    /// Failures, note by note.
+    /// Failures (and recoveries), note by note.
     pub failures: Vec<NoteFailures>,
     /// The archive's images, snapshots and PDFs.
     pub gallery: Vec<GalleryItem>,
 }
 
-/// One note's failing links.
+/// One note's failing (and recovered) links.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoteFailures {
     /// The note as the run named it.
@@ -124,7 +124,7 @@ pub struct NoteFailures {
     pub items: Vec<Failure>,
 }
 
-/// One failing link where it stands.
+/// One failing (or recovered) link where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// The URL checked.

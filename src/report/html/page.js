@@ -58,7 +58,7 @@
     this.status.textContent = this.items.length + ' ' + this.noun;
   };
 
-  // Failures: one row per citation, with its note.
+  // Failures (and recoveries): one row per citation, with its note.
   var rows = [];
   data.failures.forEach(function (group) {
     group.items.forEach(function (f) {
@@ -95,7 +95,7 @@
       var tr = el('tr', { 'class': 'failure' });
       tr.appendChild(el('td', { 'class': 'at' }, f.line ? f.line + ':' + f.column : '–'));
       tr.appendChild(el('td', { 'class': 'url' })).appendChild(webLink(f.url));
-      tr.appendChild(el('td')).appendChild(el('span', { 'class': 'badge verdict' }, f.verdict));
+      tr.appendChild(el('td')).appendChild(el('span', { 'class': 'badge verdict' + (f.history === 'recovered' ? ' fine' : '') }, f.verdict));
       tr.appendChild(el('td', { 'class': 'reason' }, f.reason || ''));
       tr.appendChild(el('td')).appendChild(el('span', { 'class': 'badge h-' + f.history }, f.history_words || f.history));
       var copy = tr.appendChild(el('td'));
@@ -104,7 +104,7 @@
     });
   }
   var failures = new Pager(document.getElementById('failure-pager'),
-    document.getElementById('failure-status'), FAILURES_PER_PAGE, drawFailures, 'failing links shown');
+    document.getElementById('failure-status'), FAILURES_PER_PAGE, drawFailures, 'links shown');
 
   var search = document.getElementById('search');
   var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name=verdict]'));
@@ -113,7 +113,8 @@
     var verdicts = {};
     boxes.forEach(function (b) { if (b.checked) verdicts[b.value] = true; });
     failures.set(rows.filter(function (row) {
-      return verdicts[row.f.verdict] && words.every(function (w) { return row.text.indexOf(w) >= 0; });
+      var key = row.f.history === 'recovered' ? 'recovered' : row.f.verdict;
+      return verdicts[key] && words.every(function (w) { return row.text.indexOf(w) >= 0; });
     }));
   }
   search.addEventListener('input', filterFailures);
