@@ -167,7 +167,8 @@ pub enum Command {
     History(HistoryCmdArgs),
 
     /// Summarize the link checks of a period: links that died, recovered,
-    /// flapped or stayed dead, by host and by note.
+    /// flapped or stayed dead, by host and by note; or, with `--format html`,
+    /// write one page to look at: the runs, the failures by note, the archive.
     #[command(after_help = AFTER_HELP)]
     Report(ReportArgs),
 

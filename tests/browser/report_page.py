@@ -156,8 +156,17 @@ def main() -> int:
         if shots:
             for scheme in ("light", "dark"):
                 context, page = open_page(browser, page_path, root, scheme, record)
+                # Through the page and back, so the lazy thumbnails are there.
+                page.evaluate(
+                    """async () => {
+                        for (let y = 0; y < document.body.scrollHeight; y += 400) {
+                            window.scrollTo(0, y);
+                            await new Promise(r => setTimeout(r, 30));
+                        }
+                        window.scrollTo(0, 0);
+                    }""")
                 page.wait_for_timeout(300)
-                height = min(page.evaluate("() => document.body.scrollHeight"), 3600)
+                height = min(page.evaluate("() => document.body.scrollHeight"), 4400)
                 page.screenshot(path=f"{shots}-{scheme}.png", full_page=True,
                                 clip={"x": 0, "y": 0, "width": 1200, "height": height})
                 context.close()

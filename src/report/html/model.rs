@@ -28,7 +28,9 @@ pub struct Page {
     pub hosts_left_out: usize,
     /// What the archive holds, by kind.
     pub archive: ArchiveTotals,
-    /// The lists the page's script draws page by page.
+    /// The lists the page's script draws page by page: handed to it as JSON
+    /// (see `blob`), never to the template.
+    #[serde(skip)]
     pub lists: Lists,
 }
 
