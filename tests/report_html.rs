@@ -304,3 +304,30 @@ fn html_needs_a_file_to_write_and_a_state_database() {
         .stderr_has("no state database");
     assert!(!tree.path().join("r.html").exists());
 }
+
+#[test]
+fn output_writes_the_other_formats_to_a_file_as_they_print() {
+    let tree = Tree::new();
+    tree.file("notes/a.md", "[a file](missing.md) and [another](a.md)\n");
+    tree.archiver()
+        .args(["check", "notes"])
+        .expect(Exit::Findings);
+    for format in ["text", "markdown", "json"] {
+        let printed = tree
+            .archiver()
+            // A fixed period: `7d` would say a time that moves between runs.
+            .args(["report", "--since", "2020-01-01", "--format", format])
+            .expect(Exit::Success)
+            .stdout;
+        let file = format!("out.{format}");
+        tree.archiver()
+            .args(["report", "--since", "2020-01-01", "--format", format])
+            .args(["--output", &file])
+            .expect(Exit::Success)
+            .stdout_is("");
+        assert_eq!(
+            std::fs::read_to_string(tree.path().join(&file)).unwrap(),
+            printed
+        );
+    }
+}

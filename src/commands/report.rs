@@ -38,7 +38,8 @@ struct Document<'a> {
 /// # Errors
 /// [`Error::ConfigValue`] for a `--since` that is neither a duration nor a
 /// date; [`Error::State`] when the database is missing or unreadable;
-/// [`Error::Output`] on a write error.
+/// [`Error::Output`] on a write error; [`Error::WriteFile`] when `--output`
+/// cannot be written. `--format html` is [`super::report_page::run`]'s.
 pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     if args.format == ReportFormat::Html {
         return super::report_page::run(args, settings);
