@@ -167,7 +167,8 @@ pub enum Command {
     History(HistoryCmdArgs),
 
     /// Summarize the link checks of a period: links that died, recovered,
-    /// flapped or stayed dead, by host and by note.
+    /// flapped or stayed dead, by host and by note; or, with `--format html`,
+    /// write one page to look at: the runs, the failures by note, the archive.
     #[command(after_help = AFTER_HELP)]
     Report(ReportArgs),
 
@@ -210,14 +211,43 @@ pub struct ReportArgs {
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]
-    pub format: SummaryFormat,
+    pub format: ReportFormat,
+
+    /// Write the report to this file (whole or not at all) instead of stdout;
+    /// `--format html` needs one, as its links are relative to it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// The state database.
     #[command(flatten)]
     pub state: StateArgs,
+
+    /// The archive the HTML report shows (and links the failures' copies in).
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+
+    /// The notes the HTML report places the failures in, by line and column.
+    #[command(flatten)]
+    pub notes: NotesArgs,
 }
 
-/// Formats of `history` and `report`.
+/// Formats of `report`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// Markdown, to paste into an issue or a job summary.
+    Markdown,
+    /// One JSON document, for programs.
+    Json,
+    /// One self-contained page (`--output FILE`): the latest run's counts,
+    /// health over the runs, the failures by note, the hosts and the
+    /// archive's gallery.
+    Html,
+}
+
+/// Formats of `history`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SummaryFormat {
     /// For people.

@@ -167,6 +167,9 @@ fn settings_for(cli: &Cli) -> Result<Settings, Error> {
         },
         Command::Report(args) => Overrides {
             state_path: args.state.path.clone(),
+            base_url: args.notes.base_url.clone(),
+            root_dir: args.notes.root_dir.clone(),
+            archive_dir: args.archive.dir.clone(),
             ..Overrides::default()
         },
         Command::Config(_) => Overrides::default(),

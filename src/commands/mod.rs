@@ -7,6 +7,7 @@ pub mod gc;
 pub mod history;
 pub mod links;
 pub mod report;
+pub mod report_page;
 pub mod rewrite;
 pub mod scan;
 pub mod verify;

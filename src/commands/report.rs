@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::cli::{ReportArgs, SummaryFormat};
+use crate::cli::{ReportArgs, ReportFormat};
 use crate::config::Settings;
 use crate::state::{self, Change, LinkRecord, State, Window};
 use crate::{Error, ExitStatus};
@@ -38,8 +38,12 @@ struct Document<'a> {
 /// # Errors
 /// [`Error::ConfigValue`] for a `--since` that is neither a duration nor a
 /// date; [`Error::State`] when the database is missing or unreadable;
-/// [`Error::Output`] on a write error.
+/// [`Error::Output`] on a write error; [`Error::WriteFile`] when `--output`
+/// cannot be written. `--format html` is [`super::report_page::run`]'s.
 pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> {
+    if args.format == ReportFormat::Html {
+        return super::report_page::run(args, settings);
+    }
     let since = start(&args.since, SystemTime::now())?;
     let state = State::open_existing(&settings.state.path)?;
     let runs = state.runs_since(&since)?;
@@ -75,16 +79,29 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
         by_host,
         by_note,
     };
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    // Made whole first: with --output, the file is written at once.
+    let mut text = Vec::new();
     match args.format {
-        SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| Error::Output(e.into()))?;
-            writeln!(out).map_err(Error::Output)?;
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut text, &doc).map_err(|e| Error::Output(e.into()))?;
+            writeln!(text).map_err(Error::Output)?;
         }
-        SummaryFormat::Text => write_text(&mut out, &doc).map_err(Error::Output)?,
-        SummaryFormat::Markdown => write_markdown(&mut out, &doc).map_err(Error::Output)?,
+        // Html is written by `report_page`.
+        ReportFormat::Text | ReportFormat::Html => {
+            write_text(&mut text, &doc).map_err(Error::Output)?;
+        }
+        ReportFormat::Markdown => write_markdown(&mut text, &doc).map_err(Error::Output)?,
     }
-    out.flush().map_err(Error::Output)?;
+    if let Some(path) = &args.output {
+        crate::store::write_atomic(path, &text).map_err(|source| Error::WriteFile {
+            path: path.clone(),
+            source,
+        })?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&text).map_err(Error::Output)?;
+        out.flush().map_err(Error::Output)?;
+    }
     Ok(ExitStatus::Success)
 }
 

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod fetch;
+pub mod html;
 pub mod links;

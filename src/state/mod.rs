@@ -15,6 +15,7 @@
 //! second waiting up to [`BUSY_WAIT`] and then stopping with a message saying so.
 
 mod history;
+mod runs;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use crate::error::Error;
 use crate::verdict::Verdict;
 
 pub use history::{History, HistoryState, Streak};
+pub use runs::{RowBefore, RunCount};
 pub use summary::{Change, LinkRecord, Window, summarize};
 
 /// How long a run waits for another run holding the database's write lock.
