@@ -31,6 +31,8 @@ pub struct Judgement {
     pub reason: Option<String>,
     /// Facts about the target (e.g. `hotlink-protected`).
     pub flags: Vec<String>,
+    /// How long the final answer took to come, when the network gave one.
+    pub answered_in: Option<std::time::Duration>,
 }
 
 impl Judgement {
@@ -44,6 +46,7 @@ impl Judgement {
             moved_to: None,
             reason: reason.into(),
             flags: Vec::new(),
+            answered_in: None,
         }
     }
 }
@@ -69,6 +72,7 @@ pub fn judge(url: &Url, outcome: &Outcome, sites: &SiteRules) -> Judgement {
             let rules = (start_rule, final_rule, &said);
             let mut j = judge_response(url, response, rules, attempts);
             j.status = Some(response.status);
+            j.answered_in = outcome.hops.iter().rev().find_map(|h| h.took);
             if response.url != *url {
                 j.final_url = Some(response.url.to_string());
             }
@@ -373,6 +377,7 @@ mod tests {
                 method: "GET",
                 status: Some(status),
                 redirect_headers: None,
+                took: Some(std::time::Duration::from_millis(30)),
             }],
             result: Ok(Response {
                 status,

@@ -33,6 +33,7 @@ fn result(
         pdf_url: None,
         reason: reason.map(str::to_owned),
         flags: Vec::new(),
+        answer_ms: None,
         archived_copy: None,
         occurrences,
         history: None,

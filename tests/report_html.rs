@@ -191,6 +191,16 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         "only the data and the page's script"
     );
     assert!(html.contains("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"));
+    // Each host's slowest answer of the run, as check timed it.
+    let timed = results
+        .values()
+        .filter_map(|r| r["answer_ms"].as_u64())
+        .max()
+        .expect("check reports answer times");
+    assert!(
+        html.contains(&format!("\">{timed} ms</span>")),
+        "the slowest answer, {timed} ms, is in the hosts table"
+    );
 
     let Some(seen) = open_report(&report, tree.path()) else {
         return;

@@ -112,6 +112,7 @@ fn decide(items: &[(usize, String)], feed: &Feed) -> Vec<(usize, Option<Decision
                         moved_to: None,
                         reason: None,
                         flags: vec![FLAG.to_owned()],
+                        answered_in: None,
                     },
                     pdf_url: entry.pdf.clone(),
                 },

@@ -257,6 +257,7 @@ impl Engine {
                 return Err(Failure::Deadline);
             }
             let budget = self.settings.timeout.min(left);
+            let sent = Instant::now();
             let result = self
                 .send(url, method, rule, budget, (state.mode, &state.options))
                 .await;
@@ -265,7 +266,7 @@ impl Engine {
                 other => other,
             };
             let answered = result.as_ref().ok().map(|(r, _)| r);
-            hops.push(Hop::of(url, method, answered, state.mode));
+            hops.push(Hop::of(url, method, (answered, sent.elapsed()), state.mode));
             if let Some(head) = head {
                 head.answered(result.as_ref().ok().map(|(r, _)| r.status));
             }
@@ -518,9 +519,14 @@ pub(super) struct ChainState {
 }
 
 impl Hop {
-    /// The hop a request to `url` made, with what it answered; a redirect's
-    /// headers are kept unless the request only probed.
-    fn of(url: &Url, method: Method, answered: Option<&Response>, mode: Mode) -> Self {
+    /// The hop a request to `url` made, with what it answered and after how
+    /// long; a redirect's headers are kept unless the request only probed.
+    fn of(
+        url: &Url,
+        method: Method,
+        (answered, took): (Option<&Response>, Duration),
+        mode: Mode,
+    ) -> Self {
         Hop {
             url: url.clone(),
             method: method_name(method),
@@ -528,6 +534,7 @@ impl Hop {
             redirect_headers: answered
                 .filter(|r| mode != Mode::Probe && (300..400).contains(&r.status))
                 .map(|r| r.headers.clone()),
+            took: answered.map(|_| took),
         }
     }
 }

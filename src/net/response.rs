@@ -17,6 +17,9 @@ pub struct Hop {
     /// A redirect's headers, kept when a page or a file was read (a WARC
     /// file records the redirects that led to a capture); `None` otherwise.
     pub redirect_headers: Option<HeaderMap>,
+    /// How long its answer took to come (request sent to response headers),
+    /// when it answered.
+    pub took: Option<std::time::Duration>,
 }
 
 /// A response, with as much of its body as was read.

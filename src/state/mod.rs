@@ -33,8 +33,8 @@ pub use summary::{Change, LinkRecord, Window, summarize};
 /// How long a run waits for another run holding the database's write lock.
 pub const BUSY_WAIT: Duration = Duration::from_mins(1);
 
-/// The schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version (`PRAGMA user_version`): 2 added `results.answer_ms`.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS results (
     streak      INTEGER NOT NULL,
     notes       TEXT NOT NULL DEFAULT '',
     pdf_url     TEXT,
+    answer_ms   INTEGER,
     PRIMARY KEY (run, url)
 );
 -- Index entries are in (url, rowid) order, and rowids in commit order: the
@@ -151,6 +152,8 @@ pub struct Row {
     pub notes: Vec<String>,
     /// A paper's PDF, as the site's API named it.
     pub pdf_url: Option<String>,
+    /// How long the answer took to come, in milliseconds.
+    pub answer_ms: Option<u64>,
 }
 
 /// A run as recorded.
@@ -170,6 +173,9 @@ pub struct Run {
 pub struct State {
     conn: Connection,
     path: PathBuf,
+    /// What a result row is read with: [`COLUMNS`], or for a database of
+    /// schema 1 opened read-only (so never upgraded) [`COLUMNS_V1`].
+    columns: &'static str,
 }
 
 impl std::fmt::Debug for State {
@@ -203,6 +209,7 @@ impl State {
         let state = State {
             conn,
             path: path.to_path_buf(),
+            columns: COLUMNS,
         };
         // Two runs opening a new database at once race to set it up; SQLite
         // answers the loser "busy" at once rather than through the busy
@@ -269,6 +276,7 @@ impl State {
         let state = State {
             conn,
             path: path.to_path_buf(),
+            columns: if version < 2 { COLUMNS_V1 } else { COLUMNS },
         };
         if version == 0 {
             return Err(failed(
@@ -301,11 +309,34 @@ impl State {
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")?;
         if version < SCHEMA_VERSION {
-            self.conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))?;
+            self.upgrade()?;
         }
         Ok(())
+    }
+
+    /// Brings the schema to [`SCHEMA_VERSION`], in one transaction. The
+    /// version is read again inside it: another run may have upgraded the
+    /// database since it was first read.
+    fn upgrade(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let upgraded = (|| {
+            let version: i64 = self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version == 1 {
+                self.conn
+                    .execute_batch("ALTER TABLE results ADD COLUMN answer_ms INTEGER;")?;
+            }
+            self.conn
+                .execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
+        })();
+        match upgraded {
+            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// An [`Error::State`] for `e`, saying what to do.
@@ -339,10 +370,11 @@ impl State {
     /// # Errors
     /// [`Error::State`] when the database cannot be read.
     pub fn latest(&self, url: &str, run: i64) -> Result<Option<Row>, Error> {
+        let columns = self.columns;
         let mut statement = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1"
+                "SELECT {columns} FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1"
             ))
             .map_err(|e| self.error(e))?;
         statement
@@ -382,8 +414,8 @@ impl State {
                     "SELECT failing, since, streak FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1",
                 )?;
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )?;
                 for mut r in rows {
                     let before = latest
@@ -419,6 +451,7 @@ impl State {
                         r.streak.runs,
                         r.notes.join("\n"),
                         r.pdf_url,
+                        r.answer_ms.and_then(|ms| i64::try_from(ms).ok()),
                     ])?;
                     streaks.push((before, r.streak));
                 }
@@ -463,8 +496,9 @@ impl State {
     /// # Errors
     /// [`Error::State`] when the database cannot be read.
     pub fn rows_for(&self, url: &str) -> Result<Vec<Row>, Error> {
+        let columns = self.columns;
         self.query(
-            &format!("SELECT {COLUMNS} FROM results WHERE url = ?1 ORDER BY rowid"),
+            &format!("SELECT {columns} FROM results WHERE url = ?1 ORDER BY rowid"),
             params![url],
         )
     }
@@ -474,10 +508,11 @@ impl State {
     /// # Errors
     /// [`Error::State`] when the database cannot be read.
     pub fn latest_rows(&self) -> Result<Vec<Row>, Error> {
+        let columns = self.columns;
         // SQLite gives the bare columns of the row that holds the max().
         self.query(
             &format!(
-                "SELECT {COLUMNS} FROM results WHERE rowid IN (SELECT max(rowid) FROM results GROUP BY url)"
+                "SELECT {columns} FROM results WHERE rowid IN (SELECT max(rowid) FROM results GROUP BY url)"
             ),
             [],
         )
@@ -490,11 +525,12 @@ impl State {
     /// # Errors
     /// [`Error::State`] when the database cannot be read.
     pub fn rows_around(&self, since: &str) -> Result<Vec<Row>, Error> {
+        let columns = self.columns;
         self.query(
             &format!(
                 "WITH window AS (SELECT id FROM runs WHERE started_at >= ?1),
                       first AS (SELECT min(id) AS id FROM window)
-                 SELECT {COLUMNS} FROM results
+                 SELECT {columns} FROM results
                  WHERE run IN (SELECT id FROM window)
                     OR (run < (SELECT id FROM first) AND url IN (SELECT url FROM results WHERE run IN (SELECT id FROM window))
                         AND run = (SELECT max(r2.run) FROM results r2 WHERE r2.url = results.url AND r2.run < (SELECT id FROM first)))
@@ -553,7 +589,10 @@ pub struct Finish<'a> {
     pub interrupted: bool,
 }
 
-const COLUMNS: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url";
+const COLUMNS: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms";
+
+/// [`COLUMNS`] of a schema 1 database, which kept no answer times.
+const COLUMNS_V1: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, NULL";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let verdict: String = r.get(2)?;
@@ -589,6 +628,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         },
         notes: split(&notes, '\n'),
         pdf_url: r.get(14)?,
+        answer_ms: r
+            .get::<_, Option<i64>>(15)?
+            .and_then(|ms| u64::try_from(ms).ok()),
     })
 }
 
@@ -615,7 +657,64 @@ mod tests {
             },
             notes: vec!["notes/a.md".into(), "notes/b.md".into()],
             pdf_url: Some("https://a.example/a.pdf".into()),
+            answer_ms: Some(42),
         }
+    }
+
+    #[test]
+    fn a_schema_1_database_is_read_as_it_is_and_upgraded_when_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            // The schema as version 1 made it: no answer times.
+            let conn = Connection::open(&path).unwrap();
+            let v1 = SCHEMA.replace("    answer_ms   INTEGER,\n", "");
+            assert_ne!(v1, SCHEMA);
+            conn.execute_batch(&format!(
+                "{v1} PRAGMA user_version = 1;
+                 INSERT INTO runs (id, started_at, settings) VALUES (1, 't', '{{}}');
+                 INSERT INTO results (run, url, verdict, checked_at, cached, failing, since, streak)
+                 VALUES (1, 'https://a.example/', 'ok', 't', 0, 0, 't', 1);"
+            ))
+            .unwrap();
+        }
+        // Read-only: nothing changes, and the old rows read with no time.
+        let old = State::open_existing(&path).unwrap();
+        let rows = old.rows_for("https://a.example/").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].answer_ms, None);
+        drop(old);
+        let version = |path: &Path| -> i64 {
+            Connection::open(path)
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&path), 1);
+        // Opened to write: upgraded, and new rows keep their time.
+        let mut state = State::open(&path).unwrap();
+        assert_eq!(version(&path), SCHEMA_VERSION);
+        let run = state.begin_run("t2", "{}").unwrap();
+        let mut row = result("https://a.example/", Verdict::Ok, false, "t2");
+        row.run = run;
+        state
+            .finish_run(
+                run,
+                &Finish {
+                    finished_at: "t3",
+                    interrupted: false,
+                },
+                [row],
+            )
+            .unwrap();
+        let rows = state.rows_for("https://a.example/").unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.answer_ms).collect::<Vec<_>>(),
+            [None, Some(42)]
+        );
+        // Opening it again finds nothing to do.
+        drop(state);
+        State::open(&path).unwrap();
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use super::{COLUMNS, Row, State, row};
+use super::{Row, State, row};
 use crate::error::Error;
 use crate::verdict::Verdict;
 
@@ -69,9 +69,10 @@ impl State {
     /// # Errors
     /// [`Error::State`] when the database cannot be read.
     pub fn rows_of_run(&self, run: i64) -> Result<Vec<RowBefore>, Error> {
+        let columns = self.columns;
         let result = (|| -> rusqlite::Result<Vec<RowBefore>> {
             let mut statement = self.conn.prepare(&format!(
-                "SELECT {COLUMNS},
+                "SELECT {columns},
                         (SELECT p.failing FROM results p
                          WHERE p.url = results.url AND p.rowid < results.rowid
                          ORDER BY p.rowid DESC LIMIT 1)
@@ -81,7 +82,8 @@ impl State {
                 .query_map(params![run], |r| {
                     Ok(RowBefore {
                         row: row(r)?,
-                        was_failing: r.get(15)?,
+                        // The column after the row's own.
+                        was_failing: r.get(16)?,
                     })
                 })?
                 .collect()
@@ -114,6 +116,7 @@ mod tests {
             },
             notes: Vec::new(),
             pdf_url: None,
+            answer_ms: None,
         }
     }
 

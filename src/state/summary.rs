@@ -132,6 +132,7 @@ mod tests {
             },
             notes: vec!["n.md".into()],
             pdf_url: None,
+            answer_ms: None,
         }
     }
 

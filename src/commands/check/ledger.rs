@@ -107,6 +107,8 @@ impl Ledger {
             moved_to: row.moved_to,
             reason: row.reason,
             flags,
+            // The original answer's, as `checked_at` is.
+            answered_in: row.answer_ms.map(Duration::from_millis),
         }))
     }
 
@@ -162,6 +164,7 @@ impl Ledger {
                 streak,
                 notes: notes.into_iter().map(str::to_owned).collect(),
                 pdf_url: result.pdf_url.clone(),
+                answer_ms: result.answer_ms,
             }
         });
         let finish = Finish {

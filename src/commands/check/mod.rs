@@ -84,6 +84,9 @@ impl CitedUrl {
             moved_to: judgement.moved_to,
             pdf_url: None,
             reason: judgement.reason,
+            answer_ms: judgement
+                .answered_in
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             flags: {
                 // The URL is flagged when every note citing it points at the
                 // archive's copy instead; each occurrence says so on its own.

@@ -82,6 +82,10 @@ pub struct CheckResult {
     /// Facts about the target.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// How long the final answer took to come, in milliseconds (none for a
+    /// local file, an API's verdict, or no answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_ms: Option<u64>,
     /// For a failing URL the archive holds, the archived copy (the archive
     /// folder joined with the object's path): what the notes can point at
     /// instead (`archiver rewrite --only-failing`).

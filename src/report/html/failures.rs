@@ -127,6 +127,7 @@ mod tests {
                 },
                 notes: notes.iter().map(|n| (*n).to_owned()).collect(),
                 pdf_url: None,
+                answer_ms: None,
             },
             was_failing: before,
         }

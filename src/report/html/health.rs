@@ -139,6 +139,13 @@ pub fn hosts(rows: &[RowBefore]) -> (Vec<HostRow>, usize) {
         line.failures += u64::from(row.streak.failing);
         line.blocked += u64::from(row.verdict == Verdict::Blocked);
         line.timeouts += u64::from(row.verdict == Verdict::Timeout);
+        // A result reused from an earlier run keeps that run's time.
+        if let Some(ms) = row.answer_ms.filter(|_| !row.cached)
+            && line.slowest_ms.is_none_or(|slowest| ms > slowest)
+        {
+            line.slowest_ms = Some(ms);
+            line.slowest_url = Some(row.url.clone());
+        }
     }
     let mut lines: Vec<HostRow> = by_host.into_values().collect();
     lines.sort_by(|a, b| {
@@ -188,6 +195,7 @@ mod tests {
                 },
                 notes: vec!["notes/a.md".into()],
                 pdf_url: None,
+                answer_ms: None,
             },
             was_failing: before,
         }
@@ -230,6 +238,30 @@ mod tests {
         assert_eq!((hosts[0].urls, hosts[0].failures), (2, 2));
         let c = hosts.iter().find(|h| h.host == "c.example").unwrap();
         assert_eq!((c.blocked, c.timeouts), (1, 1));
+        assert_eq!(c.slowest_ms, None, "no answer times recorded");
+    }
+
+    #[test]
+    fn each_host_names_its_slowest_answer_of_the_run() {
+        let timed = |url: &str, ms: u64, cached: bool| {
+            let mut r = row(url, Verdict::Ok, false, Some(false));
+            r.row.answer_ms = Some(ms);
+            r.row.cached = cached;
+            r
+        };
+        let rows = [
+            timed("https://a.example/fast", 20, false),
+            timed("https://a.example/slow", 900, false),
+            // Reused from an earlier run: not this run's answer.
+            timed("https://a.example/cached", 5_000, true),
+            row("https://b.example/", Verdict::Timeout, false, None),
+        ];
+        let (hosts, _) = hosts(&rows);
+        let a = hosts.iter().find(|h| h.host == "a.example").unwrap();
+        assert_eq!(a.slowest_ms, Some(900));
+        assert_eq!(a.slowest_url.as_deref(), Some("https://a.example/slow"));
+        let b = hosts.iter().find(|h| h.host == "b.example").unwrap();
+        assert_eq!((b.slowest_ms, b.timeouts), (None, 1));
     }
 
     #[test]

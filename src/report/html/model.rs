@@ -85,9 +85,13 @@ pub struct HostRow {
     pub failures: u64,
     /// Of them, behind a bot wall.
     pub blocked: u64,
-    /// Of them, with no answer in time (the slowest answers: the state
-    /// database keeps verdicts, not answer times).
+    /// Of them, with no answer in time.
     pub timeouts: u64,
+    /// The slowest answer of the run, in milliseconds (none where no URL
+    /// of the host was answered over the network in this run).
+    pub slowest_ms: Option<u64>,
+    /// The URL that gave it.
+    pub slowest_url: Option<String>,
 }
 
 /// What the archive holds.
