@@ -52,7 +52,7 @@ for n in range(notes):
         for i in range(n * per_note, min(urls, (n + 1) * per_note)):
             f.write(f"- [link {i}]({url(i)})\n")
 
-# The state database, as `check` writes it (schema 1).
+# The state database, as `check` writes it (schema 2).
 db = sqlite3.connect(f"{work}/.archiver/state.db")
 db.executescript("""
 CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -60,10 +60,11 @@ CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at
 CREATE TABLE results (run INTEGER NOT NULL REFERENCES runs(id), url TEXT NOT NULL, verdict TEXT NOT NULL,
   status INTEGER, reason TEXT, final_url TEXT, moved_to TEXT, flags TEXT NOT NULL DEFAULT '',
   checked_at TEXT NOT NULL, cached INTEGER NOT NULL, failing INTEGER NOT NULL, since TEXT NOT NULL,
-  streak INTEGER NOT NULL, notes TEXT NOT NULL DEFAULT '', pdf_url TEXT, PRIMARY KEY (run, url));
+  streak INTEGER NOT NULL, notes TEXT NOT NULL DEFAULT '', pdf_url TEXT, answer_ms INTEGER,
+  PRIMARY KEY (run, url));
 CREATE INDEX results_by_url ON results (url);
 CREATE INDEX results_by_url_run ON results (url, run);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 """)
 start = datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc)
 stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -88,9 +89,9 @@ for r in range(1, runs + 1):
         n = i // per_note
         rows.append((r, url(i), verdict, 404 if verdict == "dead" else 200,
                      "HTTP 404" if verdict == "dead" else None, stamp(at), 0, int(fails),
-                     streak[1], streak[2], f"notes/n{n:04}.md"))
+                     streak[1], streak[2], f"notes/n{n:04}.md", 40 + (i * 37 + r * 11) % 900))
     db.executemany("""INSERT INTO results (run, url, verdict, status, reason, checked_at, cached,
-        failing, since, streak, notes) VALUES (?,?,?,?,?,?,?,?,?,?,?)""", rows)
+        failing, since, streak, notes, answer_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
 db.commit()
 db.execute("PRAGMA journal_mode = WAL")
 db.close()
