@@ -327,5 +327,148 @@ fn a_large_object_streams_up_in_bounded_memory() {
         [format!("objects/{}/{expected}.png", &expected[..2])]
     );
     assert!(peak < 64 * 1024, "peak RSS {peak} kB");
-    let _ = sha256(b"");
+}
+
+#[test]
+fn a_manifest_changed_behind_a_runs_back_is_not_overwritten() {
+    let Some(s3) = S3::start("a_manifest_changed_behind_a_runs_back") else {
+        return;
+    };
+    let big = Arc::new(big_image());
+    let body = Arc::clone(&big);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        "/big.png" => Reply::status(200)
+            .body(body.as_slice())
+            .in_pieces(1 << 20, Duration::from_millis(100)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        format!("{FAST}\n[archive]\ndir = \"{}\"\n", s3.url("m")),
+    )
+    .file("notes/n.md", "![big](https://img.example.org/big.png)\n");
+    let mut args = vec!["fetch".to_owned(), "notes".to_owned()];
+    args.extend(fixture.args());
+    let run = archiver_process(tree.path())
+        .args(&args)
+        .envs(s3.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Another writer, one that takes no lock, writes the manifest meanwhile.
+    let started = Instant::now();
+    while s3.get("m/lock").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30), "never locked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let theirs = b"{\"format\":\"archiver-manifest\",\"version\":1}\n";
+    s3.put("m/manifest.jsonl", theirs);
+    let out = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the manifest was changed since this run read it, by a writer that took no lock"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET));
+    assert_eq!(
+        s3.get("m/manifest.jsonl").unwrap(),
+        theirs,
+        "not overwritten"
+    );
+    // The object is there; a rerun records it.
+    assert_eq!(s3.objects("m"), [object_of(&big, "png")]);
+    s3.with(tree.archiver().args(&args)).expect(Exit::Success);
+    let manifest = String::from_utf8(s3.get("m/manifest.jsonl").unwrap()).unwrap();
+    assert!(manifest.contains(&sha256(&big)), "{manifest}");
+}
+
+#[test]
+fn the_holder_renews_its_lease_while_it_runs() {
+    let Some(s3) = S3::start("the_holder_renews_its_lease") else {
+        return;
+    };
+    let big = Arc::new(big_image());
+    let body = Arc::clone(&big);
+    // Four seconds of download, with a lease of three renewed every second.
+    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+        "/big.png" => Reply::status(200)
+            .body(body.as_slice())
+            .in_pieces(256 << 10, Duration::from_millis(80)),
+        _ => Reply::status(404),
+    });
+    let tree = Tree::new();
+    tree.file(
+        "archiver.toml",
+        format!("{FAST}\n[archive]\ndir = \"{}\"\n", s3.url("n")),
+    )
+    .file("notes/n.md", "![big](https://img.example.org/big.png)\n");
+    let mut args = vec!["fetch".to_owned(), "notes".to_owned()];
+    args.extend(fixture.args());
+    let mut run = archiver_process(tree.path())
+        .args(&args)
+        .envs(s3.env())
+        .env("ARCHIVER_S3_LEASE", "3")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let expires = || -> Option<u64> {
+        let lock: Value = serde_json::from_slice(&s3.get("n/lock")?).ok()?;
+        lock["expires"].as_u64()
+    };
+    let started = Instant::now();
+    let first = loop {
+        if let Some(at) = expires() {
+            break at;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never locked");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(2200));
+    let later = expires().expect("still locked");
+    assert!(later > first, "{later} > {first}");
+    assert!(run.wait().unwrap().success());
+    assert!(s3.get("n/lock").is_none());
+}
+
+#[test]
+fn a_profile_supplies_what_the_environment_leaves_unsaid() {
+    let Some(s3) = S3::start("a_profile_supplies") else {
+        return;
+    };
+    let fixture = Fixture::start(HOSTS, site);
+    let tree = notes(&s3.url("p"));
+    s3.with(fetch(&tree, &fixture, &[])).expect(Exit::Success);
+    tree.file(
+        "aws/config",
+        format!("[profile archive]\nregion = us-east-1\nendpoint_url = {}\n", s3.endpoint),
+    )
+    .file(
+        "aws/credentials",
+        format!("[default]\naws_access_key_id = nobody\n\n[archive]\naws_access_key_id = test\naws_secret_access_key = {SECRET}\n"),
+    );
+    let mut run = tree.archiver().arg("verify");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        run = run.env_remove(var);
+    }
+    run.env("AWS_PROFILE", "archive")
+        .env("AWS_CONFIG_FILE", tree.path().join("aws/config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            tree.path().join("aws/credentials"),
+        )
+        .env("AWS_ALLOW_HTTP", "true")
+        .expect(Exit::Success)
+        .stdout_has("clean")
+        .stderr_lacks(SECRET);
 }

@@ -1,5 +1,5 @@
 //! The object-store client of a remote archive: where it is (`s3://bucket/prefix`),
-//! the S3 client built from the standard AWS environment, and the runtime its
+//! the S3 client built from the standard AWS environment (and profile), and the runtime its
 //! requests run on.
 //!
 //! The [`Storage`](crate::store::Storage) trait is synchronous and is called
@@ -13,7 +13,9 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+
+use super::profile::Profile;
 use object_store::path::Path as Key;
 
 use crate::error::Error;
@@ -72,7 +74,22 @@ impl Client {
         }
         // The region defaults to us-east-1, which servers that ignore regions
         // (MinIO, Ceph, a local test server) accept for signing.
-        let builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // What the environment leaves unsaid comes from the AWS profile.
+        let profile = Profile::from_files();
+        for (var, key) in [
+            ("AWS_ACCESS_KEY_ID", AmazonS3ConfigKey::AccessKeyId),
+            ("AWS_SECRET_ACCESS_KEY", AmazonS3ConfigKey::SecretAccessKey),
+            ("AWS_SESSION_TOKEN", AmazonS3ConfigKey::Token),
+            ("AWS_REGION", AmazonS3ConfigKey::Region),
+            ("AWS_ENDPOINT_URL", AmazonS3ConfigKey::Endpoint),
+        ] {
+            if std::env::var_os(var).is_none()
+                && let Some(value) = profile.get(var)
+            {
+                builder = builder.with_config(key, value);
+            }
+        }
         let store = builder.build().map_err(|e| {
             Error::archive_io(location, "cannot set up the S3 client", io::Error::other(e))
         })?;

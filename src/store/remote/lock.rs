@@ -66,6 +66,12 @@ impl Holder {
         }
     }
 
+    /// Whether the holder is this very process.
+    #[must_use]
+    pub fn is_this_process(&self) -> bool {
+        self.pid == std::process::id() && self.host == host_name()
+    }
+
     /// Whether the holder is known to hold nothing any more.
     fn is_gone(&self) -> bool {
         if self.expires <= now() {

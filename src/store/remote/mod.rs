@@ -21,6 +21,7 @@
 
 pub mod client;
 pub mod lock;
+pub mod profile;
 pub mod read;
 pub mod staged;
 
@@ -154,16 +155,21 @@ impl Remote {
             .collect())
     }
 
-    /// Who holds the lock now, for the message of a conflicting write.
-    fn holder(&self) -> String {
+    /// Who the other writer of a conflicting write is, as far as the lock
+    /// object tells: its holder, or, when that is this run, a writer that
+    /// took no lock.
+    fn other_writer(&self) -> String {
         let (store, key) = (self.client.store(), self.client.key(LOCK));
         let read = self
             .client
             .run(async move { store.get(&key).await?.bytes().await });
-        match read {
-            Ok(Ok(bytes)) => serde_json::from_slice::<Holder>(&bytes)
-                .map_or_else(|_| "an unknown run".to_owned(), |h| h.to_string()),
-            _ => "a run that holds no lock".to_owned(),
+        match read.map(|r| r.map(|b| serde_json::from_slice::<Holder>(&b))) {
+            Ok(Ok(Ok(holder))) if holder.is_this_process() => {
+                format!("a writer that took no lock (this run, {holder}, holds it)")
+            }
+            Ok(Ok(Ok(holder))) => format!("{holder}, which holds the archive's lock now"),
+            Ok(Ok(Err(_))) => "a run whose lock object cannot be read".to_owned(),
+            _ => "a writer that took no lock (nobody holds it now)".to_owned(),
         }
     }
 }
@@ -350,9 +356,9 @@ impl Storage for Remote {
             ) => Err(Error::archive(
                 self.path_of(file),
                 format!(
-                    "{} was changed by another writer since this run read it (the archive's lock is now held by {}); nothing was overwritten: run this again",
+                    "{} was changed since this run read it, by {}; nothing was overwritten: run this again once that writer is done",
                     file.what(),
-                    self.holder()
+                    self.other_writer()
                 ),
             )),
             Err(e) => Err(Error::archive_io(
