@@ -143,6 +143,10 @@ fn rewrite_points_notes_at_the_public_url_or_refuses_without_one() {
         "{note}"
     );
     assert!(s3.get("r/rewrites.jsonl").is_some());
+    // WARC files are written to a folder: a bucket's fetch --warc refuses.
+    s3.with(fetch(&remote, &fixture, &["--warc"]))
+        .expect(Exit::Error)
+        .stderr_has("WARC files are written to a local archive folder only");
 
     // Without a public address there is nothing to link to.
     let bare = Tree::new();
@@ -357,10 +361,14 @@ fn a_manifest_changed_behind_a_runs_back_is_not_overwritten() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Another writer, one that takes no lock, writes the manifest meanwhile.
+    // Another writer, one that takes no lock, writes the manifest once the
+    // run has read it (its download has begun).
     let started = Instant::now();
-    while s3.get("m/lock").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "never locked");
+    while fixture.requests("img.example.org", "/big.png") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never downloaded"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let theirs = b"{\"format\":\"archiver-manifest\",\"version\":1}\n";
@@ -471,4 +479,28 @@ fn a_profile_supplies_what_the_environment_leaves_unsaid() {
         .expect(Exit::Success)
         .stdout_has("clean")
         .stderr_lacks(SECRET);
+}
+
+#[test]
+fn listing_pages_through_more_objects_than_one_answer_holds() {
+    let Some(s3) = S3::start("listing_pages_through") else {
+        return;
+    };
+    let fixture = Fixture::start(HOSTS, site);
+    let remote = notes(&s3.url("g"));
+    s3.with(fetch(&remote, &fixture, &[])).expect(Exit::Success);
+    // 2,500 objects nothing refers to: three pages of a listing.
+    s3.boto3(
+        "import hashlib\nfrom concurrent.futures import ThreadPoolExecutor\n\
+         def put(i):\n    body = f'object {i}'.encode()\n    sha = hashlib.sha256(body).hexdigest()\n    \
+         s3.put_object(Bucket=bucket, Key=f'g/objects/{sha[:2]}/{sha}.txt', Body=body)\n\
+         with ThreadPoolExecutor(8) as pool:\n    list(pool.map(put, range(2500)))\n",
+    );
+    s3.with(remote.archiver().args(["gc", "--dry-run"]))
+        .expect(Exit::Success)
+        .stdout_has("would remove 2500 unreferenced objects");
+    s3.with(remote.archiver().arg("gc")).expect(Exit::Success);
+    assert_eq!(s3.objects("g").len(), 3);
+    s3.with(remote.archiver().arg("verify"))
+        .expect(Exit::Success);
 }

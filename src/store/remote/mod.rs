@@ -245,9 +245,10 @@ impl Storage for Remote {
             .list_under("objects")
             .map_err(|e| Error::archive_io(self.client.display("objects"), "cannot list it", e))?
             .into_iter()
-            .map(|(key, _, _)| Listed {
+            .map(|(key, size, _)| Listed {
                 key,
                 kind: EntryKind::File,
+                size: Some(size),
             })
             .collect();
         found.sort_by(|a, b| a.key.cmp(&b.key));

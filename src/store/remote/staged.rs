@@ -31,7 +31,7 @@ use crate::store::backend::Staged;
 
 /// The size of one part of a multipart upload, and the largest object sent
 /// in one request. S3 takes parts of 5 MiB and more (but the last).
-pub const PART: usize = 8 * 1024 * 1024;
+pub const PART: usize = 5 * 1024 * 1024;
 
 /// The temp folder's name inside the archive, as on disk.
 pub const TMP: &str = "tmp";
@@ -65,29 +65,35 @@ impl RemoteStaged {
         }
     }
 
-    /// Sends the buffer's first `len` bytes as the next part.
-    fn send_part(&mut self, len: usize) -> io::Result<()> {
+    /// Sends the buffer as the next part, and empties it.
+    fn send_part(&mut self) -> io::Result<()> {
         if self.upload.is_none() {
             self.upload = Some(start(&self.client)?);
         }
         let Some(upload) = self.upload.as_mut() else {
             return Err(io::Error::other("no upload"));
         };
-        let part: Bytes = self.buffer.split_to(len).freeze();
-        let (store, temp, id, index) = (
+        let part: Bytes = std::mem::take(&mut self.buffer).freeze();
+        let (store, temp, id, index, payload) = (
             self.client.store(),
             upload.temp.clone(),
             upload.id.clone(),
             upload.parts.len(),
+            PutPayload::from(part.clone()),
         );
         let part_id = self
             .client
-            .run(async move {
-                store
-                    .put_part(&temp, &id, index, PutPayload::from(part))
-                    .await
-            })?
+            .run(async move { store.put_part(&temp, &id, index, payload).await })?
             .map_err(io_error)?;
+        // The request is over and has let go of the part: its buffer is
+        // filled again with the next one. One part's memory, whatever the size.
+        self.buffer = match part.try_into_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                buffer
+            }
+            Err(_) => BytesMut::with_capacity(PART),
+        };
         upload.parts.push(part_id);
         Ok(())
     }
@@ -140,10 +146,22 @@ fn start(client: &Client) -> io::Result<Upload> {
 }
 
 impl Staged for RemoteStaged {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.buffer.extend_from_slice(bytes);
-        while self.buffer.len() >= PART {
-            self.send_part(PART)?;
+    fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        // Filled to one part exactly, never grown past it, and sent before
+        // more is taken: memory stays at one part.
+        while !bytes.is_empty() {
+            if self.buffer.capacity() == 0 {
+                // Room for a whole part at once rather than grown into by
+                // copies: only the pages written count as memory.
+                self.buffer.reserve(PART);
+            }
+            let room = PART - self.buffer.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.buffer.extend_from_slice(now);
+            bytes = later;
+            if self.buffer.len() == PART {
+                self.send_part()?;
+            }
         }
         Ok(())
     }
@@ -154,8 +172,7 @@ impl Staged for RemoteStaged {
             return self.put_whole(target, size);
         }
         if !self.buffer.is_empty() {
-            let len = self.buffer.len();
-            self.send_part(len)?;
+            self.send_part()?;
         }
         let Some(upload) = self.upload.take() else {
             return Err(io::Error::other("no upload"));
