@@ -504,3 +504,32 @@ fn listing_pages_through_more_objects_than_one_answer_holds() {
     s3.with(remote.archiver().arg("verify"))
         .expect(Exit::Success);
 }
+
+#[test]
+fn check_marks_a_dead_link_with_its_copy_in_the_bucket() {
+    let Some(s3) = S3::start("check_marks_a_dead_link") else {
+        return;
+    };
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleted = Arc::clone(&gone);
+    let fixture = Fixture::start(HOSTS, move |req: &Req| {
+        if deleted.load(Ordering::SeqCst) {
+            return Reply::status(404);
+        }
+        site(req)
+    });
+    let remote = notes(&s3.url("c"));
+    s3.with(fetch(&remote, &fixture, &[])).expect(Exit::Success);
+    gone.store(true, Ordering::SeqCst);
+    let report = s3
+        .with(remote.check(&fixture).arg("notes"))
+        .expect(Exit::Findings)
+        .report();
+    let dead = &report.results["https://img.example.org/a.png"];
+    assert_eq!(
+        util::s(dead, "archived_copy"),
+        format!("{}/{}", s3.url("c"), object_of(&png(1), "png"))
+    );
+    s3.with(remote.check(&fixture).args(["--archived-ok", "notes"]))
+        .expect(Exit::Success);
+}
