@@ -143,6 +143,16 @@ fn rewrite_points_notes_at_the_public_url_or_refuses_without_one() {
         "{note}"
     );
     assert!(s3.get("r/rewrites.jsonl").is_some());
+    // And back, from the journal in the bucket.
+    let original = std::fs::read_to_string(remote.path().join("notes/day.md")).unwrap();
+    s3.with(remote.archiver().args(["rewrite", "--restore", "notes"]))
+        .expect(Exit::Success);
+    let restored = std::fs::read_to_string(remote.path().join("notes/day.md")).unwrap();
+    assert!(
+        restored.contains("![a](https://img.example.org/a.png)"),
+        "{restored}"
+    );
+    assert_ne!(restored, original);
     // WARC files are written to a folder: a bucket's fetch --warc refuses.
     s3.with(fetch(&remote, &fixture, &["--warc"]))
         .expect(Exit::Error)
