@@ -177,6 +177,9 @@ pub fn io_error(e: object_store::Error) -> io::Error {
         object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => io::ErrorKind::PermissionDenied,
+        object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. } => {
+            io::ErrorKind::Unsupported
+        }
         _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, e)

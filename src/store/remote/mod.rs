@@ -198,6 +198,11 @@ fn create_format(client: &Client) -> Result<(), Error> {
             client.url(),
             "this prefix holds other objects and is not an archive (no FORMAT); name a new or empty prefix with --archive s3://BUCKET/PREFIX",
         )),
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => Err(Error::archive_io(
+            client.url(),
+            "cannot set it up: the archive needs conditional writes (If-None-Match, If-Match), which this client or server does not do (AWS_CONDITIONAL_PUT=disabled?)",
+            e,
+        )),
         Err(e) => Err(Error::archive_io(client.url(), "cannot set it up", e)),
     }
 }
