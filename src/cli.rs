@@ -498,8 +498,8 @@ pub struct FetchArgs {
 /// Which archive, for every command that uses one.
 #[derive(Debug, Args)]
 pub struct ArchiveArgs {
-    /// The archive folder [default: archive, or archive.dir from the
-    /// configuration].
+    /// The archive folder, or `s3://BUCKET/PREFIX` for one in object storage
+    /// [default: archive, or archive.dir from the configuration].
     #[arg(long = "archive", value_name = "DIR", env = "ARCHIVER_ARCHIVE")]
     pub dir: Option<PathBuf>,
 }

@@ -78,15 +78,19 @@ pub fn run(args: &GcArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         "removed"
     };
     for listed in objects {
-        let path = listed.key;
+        let path = listed.key.clone();
         // Files not named like objects are not gc's to judge; verify lists them.
         if ObjectName::from_relative(&path).is_none() || live.contains(&path) {
             kept += 1;
             continue;
         }
-        let size = match archive.stat(&path) {
-            Ok(Some((EntryKind::File, size))) => size,
-            _ => 0,
+        // The listing's size when it gave one: a request per object saved.
+        let size = match listed.size {
+            Some(size) => size,
+            None => match archive.stat(&path) {
+                Ok(Some((EntryKind::File, size))) => size,
+                _ => 0,
+            },
         };
         if !args.dry_run {
             archive.delete_object(&path)?;

@@ -10,7 +10,7 @@ use crate::cli::ReportArgs;
 use crate::config::Settings;
 use crate::input::Inputs;
 use crate::manifest::Manifest;
-use crate::report::html::{self, Citation, Citations, Sources};
+use crate::report::html::{self, Citation, Citations, ObjectLinks, Sources};
 use crate::state::{self, RowBefore, State};
 use crate::store::{self, ArchiveFile};
 use crate::{Error, ExitStatus};
@@ -41,7 +41,12 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
     } else {
         Citations::new()
     };
-    let archive_dir = html::absolute(&settings.archive.dir);
+    let remote = store::remote::is_remote(&settings.archive.dir);
+    let archive_dir = if remote {
+        settings.archive.dir.clone()
+    } else {
+        html::absolute(&settings.archive.dir)
+    };
     let archive = store::look(&archive_dir);
     let (manifest, bad) = Manifest::load_lenient(archive.as_ref())?;
     if let Some(bad) = bad.first() {
@@ -56,6 +61,19 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
     let out_dir = out_path
         .parent()
         .map_or_else(PathBuf::new, Path::to_path_buf);
+    let objects = match (remote, settings.archive.public_url.as_deref()) {
+        (false, _) => ObjectLinks::Folder {
+            archive_dir: &archive_dir,
+            out_dir: &out_dir,
+        },
+        (true, Some(served)) => ObjectLinks::Served(served),
+        (true, None) => {
+            return Err(Error::archive(
+                &settings.archive.dir,
+                "an archive in a bucket has no files beside the report to link to: set archive.public_url to the address the bucket is served at (its public URL or a CDN's), and the report links its objects there",
+            ));
+        }
+    };
     let now = state::timestamp(SystemTime::now());
     let page = html::gather(&Sources {
         runs: &runs,
@@ -64,7 +82,7 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
         citations: &citations,
         manifest: &manifest,
         archive: archive.as_ref(),
-        archive_dir: &archive_dir,
+        objects: &objects,
         out_dir: &out_dir,
         now: &now,
     });

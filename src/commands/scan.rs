@@ -116,12 +116,18 @@ pub struct NoteNames {
 }
 
 impl NoteNames {
-    /// Names relative to the parent folder of the archive at `archive`.
+    /// Names relative to the parent folder of the archive at `archive`; for
+    /// an archive in a bucket, which has no folder, relative to the current
+    /// one (where a local archive usually sits, `./archive`).
     #[must_use]
     pub fn new(archive: &Path) -> Self {
-        let base = std::fs::canonicalize(archive)
-            .ok()
-            .and_then(|a| a.parent().map(Path::to_path_buf));
+        let base = if crate::store::remote::is_remote(archive) {
+            std::env::current_dir().and_then(std::fs::canonicalize).ok()
+        } else {
+            std::fs::canonicalize(archive)
+                .ok()
+                .and_then(|a| a.parent().map(Path::to_path_buf))
+        };
         NoteNames { base }
     }
 

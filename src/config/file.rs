@@ -58,6 +58,7 @@ struct PagesFile {
 struct ArchiveFile {
     dir: Option<PathBuf>,
     warc: Option<bool>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,6 +236,7 @@ pub(super) struct Partial {
     pub ignore_file: Option<PathBuf>,
     pub archive_dir: Option<PathBuf>,
     pub warc: Option<bool>,
+    pub public_url: Option<String>,
     pub max_age: Option<std::time::Duration>,
     pub state_path: Option<PathBuf>,
     pub fetch_kinds: Option<Vec<MediaKind>>,
@@ -347,6 +349,7 @@ impl FileConfig {
             ignore_file: check.ignore_file.map(|p| values::relative_to(folder, &p)),
             archive_dir: archive.dir.map(|p| values::relative_to(folder, &p)),
             warc: archive.warc,
+            public_url: values::public_url(archive.public_url).map_err(bad)?,
             max_age: duration("check.max_age", check.max_age)?,
             state_path: state.path.map(|p| values::relative_to(folder, &p)),
             fetch_kinds: media("fetch.kinds", fetch.kinds)?,
@@ -587,6 +590,7 @@ impl Partial {
             ignore_file,
             archive_dir,
             warc,
+            public_url,
             max_age,
             state_path,
             fetch_kinds,

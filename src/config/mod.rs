@@ -276,6 +276,10 @@ pub struct ArchiveSettings {
     /// Whether `fetch` records every exchange it archives as WARC
     /// (`archive.warc`, `fetch --warc`).
     pub warc: bool,
+    /// Where an archive in a bucket is served, for `rewrite` to point notes
+    /// at (`archive.public_url`): the object's key is joined to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// What `fetch` mirrors, and how much of it.
@@ -534,6 +538,7 @@ impl Settings {
             archive: ArchiveSettings {
                 dir: get!(archive_dir, "archive.dir"),
                 warc: get!(warc, "archive.warc"),
+                public_url: p.public_url,
             },
             fetch: FetchSettings {
                 kinds: get!(fetch_kinds, "fetch.kinds"),

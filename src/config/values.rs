@@ -76,10 +76,32 @@ pub fn base_url(value: &str) -> Result<Option<Url>, String> {
 /// `folder`.
 #[must_use]
 pub fn relative_to(folder: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() || folder == Path::new(".") {
+    // An archive in a bucket (`s3://bucket/prefix`) is nowhere on disk.
+    let remote = path.to_str().is_some_and(|p| p.starts_with("s3://"));
+    if remote || path.is_absolute() || folder == Path::new(".") {
         path.to_path_buf()
     } else {
         folder.join(path)
+    }
+}
+
+/// `archive.public_url`: the address an archive in a bucket is served at
+/// (a bucket's public address, a CDN), without its trailing slash.
+///
+/// # Errors
+/// Not an http(s) URL that paths can be joined to.
+pub fn public_url(value: Option<String>) -> Result<Option<String>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let value = value.trim().trim_end_matches('/');
+    match Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base() => {
+            Ok(Some(value.to_owned()))
+        }
+        _ => Err(format!(
+            "archive.public_url `{value}` is not an http(s) address; write it like \"https://media.example.org/archive\""
+        )),
     }
 }
 

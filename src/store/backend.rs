@@ -1,6 +1,7 @@
 //! The archive's storage boundary: every operation the commands do on an
 //! archive, whatever holds it. The local folder ([`super::local`]) is one
-//! implementation; object storage is meant to be another, added beside it.
+//! implementation; object storage ([`super::remote`]) is the other, built as
+//! described below.
 //!
 //! The trait is synchronous. The commands that use the archive (verify, gc,
 //! rewrite, check's archived marks) are synchronous, and several read it from
@@ -85,6 +86,9 @@ pub struct Listed {
     pub key: String,
     /// What is there.
     pub kind: EntryKind,
+    /// Its size, when the listing says it (object storage lists sizes; a
+    /// folder's listing does not, and a stat costs no more there).
+    pub size: Option<u64>,
 }
 
 /// An object's bytes being written, not yet visible under `objects/`.
@@ -268,6 +272,7 @@ mod tests {
                 .map(|key| Listed {
                     key: key.clone(),
                     kind: EntryKind::File,
+                    size: None,
                 })
                 .collect())
         }

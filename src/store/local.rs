@@ -180,6 +180,7 @@ impl Storage for Local {
                     found.push(Listed {
                         key: format!("objects/{fan_name}"),
                         kind: kind.map_or(EntryKind::File, |k| kind_of(k, true)),
+                        size: None,
                     });
                     continue;
                 }
@@ -193,6 +194,7 @@ impl Storage for Local {
                 found.push(Listed {
                     key: format!("objects/{fan_name}/{}", file.file_name().to_string_lossy()),
                     kind,
+                    size: None,
                 });
             }
         }
@@ -625,11 +627,13 @@ mod tests {
             [
                 Listed {
                     key: name.relative(),
-                    kind: EntryKind::File
+                    kind: EntryKind::File,
+                    size: None,
                 },
                 Listed {
                     key: "objects/cd/x.png".into(),
-                    kind: EntryKind::Other("a folder")
+                    kind: EntryKind::Other("a folder"),
+                    size: None,
                 },
             ]
         );

@@ -162,7 +162,7 @@ fn write_holder(path: &Path, command: &str) -> std::io::Result<()> {
 }
 
 /// This machine's name, as far as it can be learnt without asking the network.
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())

@@ -1,6 +1,6 @@
 //! The archive: content-addressed objects, the manifest and the rewrite
-//! journal, behind one [`Storage`] trait ([`backend`]) whose implementation
-//! today is a local folder ([`local`]).
+//! journal, behind one [`Storage`] trait ([`backend`]) with two
+//! implementations: a local folder ([`local`]) and object storage ([`remote`]).
 //!
 //! An object's name is its content's sha256 and an extension chosen from its
 //! magic bytes by a fixed table, so nothing a server sends can choose a path.
@@ -12,6 +12,7 @@ pub mod backend;
 pub mod intact;
 pub mod local;
 pub mod lock;
+pub mod remote;
 pub mod verify;
 pub mod write;
 
@@ -21,6 +22,7 @@ pub use crate::atomic::{sync_dir, temp_file_in, write_atomic, write_atomic_in};
 pub use backend::{ArchiveFile, EntryKind, Listed, Staged, Storage};
 pub use local::Local;
 pub use lock::{Lock, LockMode};
+pub use remote::Remote;
 
 use crate::error::Error;
 
@@ -83,7 +85,8 @@ impl ObjectName {
 
 /// Opens (creating it if `create`) the archive at `location`, taking its lock
 /// in `mode` for `command` (named in the message another run gets). This is
-/// where a backend is chosen: today every location is a local folder.
+/// where a backend is chosen: `s3://bucket/prefix` is an archive on object
+/// storage ([`remote`]), anything else a local folder ([`local`]).
 ///
 /// # Errors
 /// [`Error::Archive`] when there is no archive there (and none is to be
@@ -95,13 +98,22 @@ pub fn open(
     create: bool,
     command: &str,
 ) -> Result<Box<dyn Storage>, Error> {
+    if remote::is_remote(location) {
+        return Ok(Box::new(Remote::open(location, mode, create, command)?));
+    }
     Ok(Box::new(Local::open(location, mode, create, command)?))
 }
 
 /// The archive at `location`, looked at without its lock (see
-/// [`Local::unlocked`]): for `check`'s archived marks.
+/// [`Local::unlocked`], [`Remote::unlocked`]): for `check`'s archived marks.
 #[must_use]
 pub fn look(location: &Path) -> Box<dyn Storage> {
+    if remote::is_remote(location) {
+        if let Some(remote) = Remote::unlocked(location) {
+            return Box::new(remote);
+        }
+        tracing::warn!("{}: cannot set up an S3 client for it", location.display());
+    }
     Box::new(Local::unlocked(location))
 }
 

@@ -9,6 +9,7 @@ pub mod media;
 pub mod media_hosts;
 pub mod raw;
 pub mod run;
+pub mod s3;
 pub mod server;
 pub mod warcio;
 
@@ -330,4 +331,9 @@ pub fn png(seed: u8) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     bytes.extend((0..600).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)));
     bytes
+}
+
+/// Lowercase hex of a digest.
+pub fn s3_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -51,6 +51,10 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
     let archive: Arc<dyn Storage> =
         store::open(&settings.archive.dir, LockMode::Exclusive, true, "fetch")?.into();
+    if settings.archive.warc && archive.warc_folder().is_none() {
+        // Refused before any work, not only once something is to be downloaded.
+        open_warc(archive.as_ref())?;
+    }
     // Under the exclusive lock no other run is writing: any temp file is a
     // leftover of a killed one.
     let swept = archive.clean_temp(Duration::ZERO)?;

@@ -46,6 +46,19 @@ struct Plan {
     kept: Vec<(u32, u32, String)>,
 }
 
+/// Where notes link to an archive in a bucket: `archive.public_url`, without
+/// which a bucket's objects have nothing for notes to link to.
+fn public_url<'s>(args: &RewriteArgs, settings: &'s Settings) -> Result<Option<&'s str>, Error> {
+    let public_url = settings.archive.public_url.as_deref();
+    if !args.restore && public_url.is_none() && store::remote::is_remote(&settings.archive.dir) {
+        return Err(Error::archive(
+            &settings.archive.dir,
+            "an archive in a bucket has no local files for notes to link to: set archive.public_url to the address the bucket is served at (its public URL or a CDN's), and rewrite points notes at it",
+        ));
+    }
+    Ok(public_url)
+}
+
 /// Rewrites (or restores) the notes.
 ///
 /// # Errors
@@ -63,6 +76,7 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     } else {
         LockMode::Shared
     };
+    let public_url = public_url(args, settings)?;
     let archive = store::open(&settings.archive.dir, mode, false, "rewrite")?;
     let archive = archive.as_ref();
     // Ctrl-C or SIGTERM stops between two notes, with the journal true to them.
@@ -136,7 +150,10 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
                     return None;
                 }
                 let name = ObjectName::from_relative(&record.object)?;
-                let href = relative_href(folder, &archive.local_path(&name)?);
+                let href = match archive.local_path(&name) {
+                    Some(path) => relative_href(folder, &path),
+                    None => format!("{}/{}", public_url?, record.object),
+                };
                 Some((href, record.object.clone()))
             }))
         })?;

@@ -3,11 +3,10 @@
 //! download times).
 
 use std::io::Read;
-use std::path::Path;
 
 use super::chart::{self, Chart, Column, SeriesSpec, Unit};
 use super::model::{ArchiveTotals, GalleryItem, GalleryKind};
-use super::paths::relative_href;
+use super::paths::ObjectLinks;
 use crate::extract::entities;
 use crate::manifest::{Manifest, Record};
 use crate::store::Storage;
@@ -56,14 +55,12 @@ pub fn kind_of(record: &Record) -> Option<GalleryKind> {
 }
 
 /// The gallery, in the manifest's order (by URL), with the totals; snapshots
-/// are read from `archive` for their titles. Links are relative to `out_dir`,
-/// the archive being the folder `archive_dir` (both absolute).
+/// are read from `archive` for their titles, and linked as `objects` says.
 #[must_use]
 pub fn gallery(
     manifest: &Manifest,
     archive: &dyn Storage,
-    archive_dir: &Path,
-    out_dir: &Path,
+    objects: &ObjectLinks<'_>,
 ) -> (Vec<GalleryItem>, ArchiveTotals) {
     let mut totals = ArchiveTotals::default();
     let mut items = Vec::new();
@@ -84,7 +81,7 @@ pub fn gallery(
         items.push(GalleryItem {
             kind,
             url: record.url.clone(),
-            href: relative_href(out_dir, &archive_dir.join(&record.object)),
+            href: objects.href(&record.object),
             size: record.size,
             title,
         });

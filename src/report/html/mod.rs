@@ -34,7 +34,7 @@ use crate::state::{RowBefore, Run, RunCount};
 use crate::store::Storage;
 
 use model::Lists;
-use paths::relative_href;
+pub use paths::ObjectLinks;
 
 /// Everything the page is made from.
 #[derive(Debug, Clone, Copy)]
@@ -51,9 +51,9 @@ pub struct Sources<'a> {
     pub manifest: &'a Manifest,
     /// The archive.
     pub archive: &'a dyn Storage,
-    /// The archive's folder, absolute.
-    pub archive_dir: &'a Path,
-    /// The report's folder, absolute: every link is relative to it.
+    /// Where the archive's objects are linked to.
+    pub objects: &'a ObjectLinks<'a>,
+    /// The report's folder, absolute: links to notes are relative to it.
     pub out_dir: &'a Path,
     /// When the report is written (RFC 3339).
     pub now: &'a str,
@@ -70,15 +70,10 @@ pub fn gather(sources: &Sources<'_>) -> Page {
             .records
             .get(url)
             .filter(|r| r.is_intact_in(sources.archive))
-            .map(|r| relative_href(sources.out_dir, &sources.archive_dir.join(&r.object)))
+            .map(|r| sources.objects.href(&r.object))
     };
     let failures = failures::by_note(sources.latest, sources.citations, copy, sources.out_dir);
-    let (gallery, archive) = gallery::gallery(
-        sources.manifest,
-        sources.archive,
-        sources.archive_dir,
-        sources.out_dir,
-    );
+    let (gallery, archive) = gallery::gallery(sources.manifest, sources.archive, sources.objects);
     let (hosts, hosts_left_out) = health::hosts(sources.latest);
     Page {
         generated_at: sources.now.to_owned(),

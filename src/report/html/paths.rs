@@ -5,6 +5,35 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
+/// Where the report links an archived object to.
+#[derive(Debug, Clone)]
+pub enum ObjectLinks<'a> {
+    /// An archive folder, linked by relative path from the report's folder.
+    Folder {
+        /// The archive's folder, absolute.
+        archive_dir: &'a Path,
+        /// The report's folder, absolute.
+        out_dir: &'a Path,
+    },
+    /// An archive in a bucket, linked at the address it is served at
+    /// (`archive.public_url`), as `rewrite` links notes to it.
+    Served(&'a str),
+}
+
+impl ObjectLinks<'_> {
+    /// The link to the object at `key` (`objects/ab/<sha256>.png`).
+    #[must_use]
+    pub fn href(&self, key: &str) -> String {
+        match self {
+            ObjectLinks::Folder {
+                archive_dir,
+                out_dir,
+            } => relative_href(out_dir, &archive_dir.join(key)),
+            ObjectLinks::Served(base) => format!("{}/{key}", base.trim_end_matches('/')),
+        }
+    }
+}
+
 /// The path of `target` relative to the folder `from`, with forward slashes
 /// and every segment percent-encoded as a URL path needs; both absolute.
 #[must_use]
