@@ -220,12 +220,12 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let archive = crate::store::look(&dir.path().join("archive"));
-        let (items, totals) = gallery(
-            &manifest,
-            archive.as_ref(),
-            &dir.path().join("archive"),
-            dir.path(),
-        );
+        let archive_dir = dir.path().join("archive");
+        let folder = ObjectLinks::Folder {
+            archive_dir: &archive_dir,
+            out_dir: dir.path(),
+        };
+        let (items, totals) = gallery(&manifest, archive.as_ref(), &folder);
         let kinds: Vec<GalleryKind> = items.iter().map(|i| i.kind).collect();
         // By URL, as the manifest is.
         assert_eq!(
@@ -233,6 +233,16 @@ mod tests {
             [GalleryKind::Image, GalleryKind::Pdf, GalleryKind::Snapshot]
         );
         assert!(items[0].href.starts_with("archive/objects/"));
+        // A bucket's objects, where they are served.
+        let served = ObjectLinks::Served("https://media.example.org/a/");
+        let (items, _) = gallery(&manifest, archive.as_ref(), &served);
+        assert!(
+            items[0]
+                .href
+                .starts_with("https://media.example.org/a/objects/"),
+            "{}",
+            items[0].href
+        );
         assert_eq!(
             totals,
             ArchiveTotals {
