@@ -9,6 +9,9 @@
 #
 #   bench/s3.sh
 #   IMAGES=500 PDFS=20 LIST=100000 bench/s3.sh
+#   S3=s3s-fs bench/s3.sh   # the Rust server from crates.io instead of moto
+#                           # (cargo install s3s-fs@0.14.1 --features binary;
+#                           # S3S_FS=/path/to/s3s-fs if it is not on PATH)
 #
 # Debug builds, like the tests: the figures compare the two backends with each
 # other, not with other tools.
@@ -29,14 +32,32 @@ server=$here/target/debug/examples/media_server
 work=$(mktemp -d)
 "$server" "$port" 8 0 2>/dev/null &
 server_pid=$!
-python3 -m moto.server -H 127.0.0.1 -p 0 2>"$work/moto.log" >/dev/null &
-moto_pid=$!
-trap 'kill $server_pid $moto_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q 'Running on' "$work/moto.log" && break; sleep 0.1; done
-endpoint=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/moto.log" | head -1)
+s3=${S3:-moto}
+case $s3 in
+  moto)
+    python3 -m moto.server -H 127.0.0.1 -p 0 2>"$work/moto.log" >/dev/null &
+    s3_pid=$!
+    for _ in $(seq 100); do grep -q 'Running on' "$work/moto.log" && break; sleep 0.1; done
+    endpoint=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/moto.log" | head -1)
+    ;;
+  s3s-fs)
+    # A bucket is a folder of its root.
+    mkdir -p "$work/s3root/bench"
+    s3_port=$((port + 1))
+    "${S3S_FS:-s3s-fs}" --host 127.0.0.1 --port "$s3_port" --access-key bench \
+      --secret-key bench "$work/s3root" >"$work/s3s.log" 2>&1 &
+    s3_pid=$!
+    sleep 0.5
+    endpoint=http://127.0.0.1:$s3_port
+    ;;
+  *) echo "unknown S3=$s3 (moto, s3s-fs)" >&2; exit 2 ;;
+esac
+trap 'kill $server_pid $s3_pid 2>/dev/null; rm -rf "$work"' EXIT
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 \
   AWS_ENDPOINT_URL=$endpoint AWS_ALLOW_HTTP=true
-python3 -c "import boto3; boto3.client('s3', endpoint_url='$endpoint').create_bucket(Bucket='bench')"
+if [ "$s3" = moto ]; then
+  python3 -c "import boto3; boto3.client('s3', endpoint_url='$endpoint').create_bucket(Bucket='bench')"
+fi
 
 mkdir -p "$work/notes"
 python3 - "$work" "$images" "$pdfs" "$hosts" "$port" <<'PY'
@@ -60,7 +81,7 @@ timed() { # label, command…
     "$(tail -n 1 "$work/out")"
 }
 timed "fetch → local folder" "$archiver" --config archiver.toml fetch --archive "$work/archive" notes
-timed "fetch → S3 (moto)" "$archiver" --config archiver.toml fetch --archive s3://bench/a notes
+timed "fetch → S3 ($s3)" "$archiver" --config archiver.toml fetch --archive s3://bench/a notes
 if [ "$list" -gt 0 ]; then
   python3 - "$endpoint" "$list" <<'PY'
 import boto3, hashlib, sys
