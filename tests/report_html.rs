@@ -9,7 +9,6 @@ mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -102,26 +101,7 @@ fn summary_counts(doc: &Value) -> BTreeMap<String, u64> {
 /// The page as headless Chromium shows it (tests/browser/report_page.py);
 /// `None`, with a note, without chromium or playwright.
 fn open_report(file: &Path, root: &Path) -> Option<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/report_page.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(file)
-        .arg(root)
-        .output()
-        .ok()?;
-    if output.status.code() == Some(3) {
-        eprintln!(
-            "skipped: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        return None;
-    }
-    assert!(
-        output.status.success(),
-        "the browser run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(serde_json::from_slice(&output.stdout).expect("the harness prints JSON"))
+    util::browser::run_script("report_page.py", &[file.as_os_str(), root.as_os_str()])
 }
 
 #[test]

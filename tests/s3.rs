@@ -343,34 +343,67 @@ fn a_large_object_streams_up_in_bounded_memory() {
     assert!(peak < 64 * 1024, "peak RSS {peak} kB");
 }
 
+/// A fetch into the bucket's `prefix` of one large image served slowly
+/// (`piece` bytes every `pause`), to act while it runs.
+struct SlowFetch {
+    big: Arc<Vec<u8>>,
+    fixture: Fixture,
+    tree: Tree,
+    args: Vec<String>,
+}
+
+impl SlowFetch {
+    fn new(s3: &S3, prefix: &str, piece: usize, pause: Duration) -> Self {
+        let big = Arc::new(big_image());
+        let body = Arc::clone(&big);
+        let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
+            "/big.png" => Reply::status(200)
+                .body(body.as_slice())
+                .in_pieces(piece, pause),
+            _ => Reply::status(404),
+        });
+        let tree = Tree::new();
+        tree.file(
+            "archiver.toml",
+            format!("{FAST}\n[archive]\ndir = \"{}\"\n", s3.url(prefix)),
+        )
+        .file("notes/n.md", "![big](https://img.example.org/big.png)\n");
+        let mut args = vec!["fetch".to_owned(), "notes".to_owned()];
+        args.extend(fixture.args());
+        SlowFetch {
+            big,
+            fixture,
+            tree,
+            args,
+        }
+    }
+
+    /// The fetch, as a process to spawn.
+    fn command(&self, s3: &S3) -> std::process::Command {
+        let mut command = archiver_process(self.tree.path());
+        command.args(&self.args).envs(s3.env());
+        command
+    }
+}
+
 #[test]
 fn a_manifest_changed_behind_a_runs_back_is_not_overwritten() {
     let Some(s3) = S3::start("a_manifest_changed_behind_a_runs_back") else {
         return;
     };
-    let big = Arc::new(big_image());
-    let body = Arc::clone(&big);
-    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
-        "/big.png" => Reply::status(200)
-            .body(body.as_slice())
-            .in_pieces(1 << 20, Duration::from_millis(100)),
-        _ => Reply::status(404),
-    });
-    let tree = Tree::new();
-    tree.file(
-        "archiver.toml",
-        format!("{FAST}\n[archive]\ndir = \"{}\"\n", s3.url("m")),
-    )
-    .file("notes/n.md", "![big](https://img.example.org/big.png)\n");
-    let mut args = vec!["fetch".to_owned(), "notes".to_owned()];
-    args.extend(fixture.args());
-    let run = archiver_process(tree.path())
-        .args(&args)
-        .envs(s3.env())
+    let slow = SlowFetch::new(&s3, "m", 1 << 20, Duration::from_millis(100));
+    let run = slow
+        .command(&s3)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let SlowFetch {
+        big,
+        fixture,
+        tree,
+        args,
+    } = slow;
     // Another writer, one that takes no lock, writes the manifest once the
     // run has read it (its download has begun).
     let started = Instant::now();
@@ -410,26 +443,10 @@ fn the_holder_renews_its_lease_while_it_runs() {
     let Some(s3) = S3::start("the_holder_renews_its_lease") else {
         return;
     };
-    let big = Arc::new(big_image());
-    let body = Arc::clone(&big);
     // Four seconds of download, with a lease of three renewed every second.
-    let fixture = Fixture::start(HOSTS, move |req: &Req| match req.path.as_str() {
-        "/big.png" => Reply::status(200)
-            .body(body.as_slice())
-            .in_pieces(256 << 10, Duration::from_millis(80)),
-        _ => Reply::status(404),
-    });
-    let tree = Tree::new();
-    tree.file(
-        "archiver.toml",
-        format!("{FAST}\n[archive]\ndir = \"{}\"\n", s3.url("n")),
-    )
-    .file("notes/n.md", "![big](https://img.example.org/big.png)\n");
-    let mut args = vec!["fetch".to_owned(), "notes".to_owned()];
-    args.extend(fixture.args());
-    let mut run = archiver_process(tree.path())
-        .args(&args)
-        .envs(s3.env())
+    let slow = SlowFetch::new(&s3, "n", 256 << 10, Duration::from_millis(80));
+    let mut run = slow
+        .command(&s3)
         .env("ARCHIVER_S3_LEASE", "3")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -21,12 +21,21 @@ pub fn open_offline_named(
     root: &Path,
     name: Option<&str>,
 ) -> Option<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/open_offline.py");
+    let mut args = vec![file.as_os_str(), root.as_os_str()];
+    args.extend(name.map(std::ffi::OsStr::new));
+    run_script("open_offline.py", &args)
+}
+
+/// Runs tests/browser/`script` with `args` and reads the JSON it prints;
+/// `None`, with a note on stderr, when it says (exit code 3) that chromium or
+/// playwright is missing.
+pub fn run_script(script: &str, args: &[&std::ffi::OsStr]) -> Option<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
     let output = Command::new("python3")
         .arg(script)
-        .arg(file)
-        .arg(root)
-        .args(name)
+        .args(args)
         .output()
         .ok()?;
     if output.status.code() == Some(3) {
