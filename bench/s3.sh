@@ -9,6 +9,7 @@
 #
 #   bench/s3.sh
 #   IMAGES=500 PDFS=20 LIST=100000 bench/s3.sh
+#   ARCHIVER=target/release/archiver bench/s3.sh   # another build of archiver
 #   S3=s3s-fs bench/s3.sh   # the Rust server from crates.io instead of moto
 #                           # (cargo install s3s-fs@0.14.1 --features binary;
 #                           # S3S_FS=/path/to/s3s-fs if it is not on PATH)
@@ -24,9 +25,11 @@ hosts=${HOSTS:-20}
 list=${LIST:-0}
 port=${PORT:-18093}
 
-cargo build --locked --quiet --manifest-path "$here/Cargo.toml"
+archiver=${ARCHIVER:-$here/target/debug/archiver}
+if [ -z "${ARCHIVER:-}" ]; then
+  cargo build --locked --quiet --manifest-path "$here/Cargo.toml"
+fi
 cargo build --locked --quiet --manifest-path "$here/Cargo.toml" --example media_server
-archiver=$here/target/debug/archiver
 server=$here/target/debug/examples/media_server
 
 work=$(mktemp -d)
