@@ -66,6 +66,9 @@ pub struct Record {
     /// refresh that finds the same page keeps the snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_sha256: Option<String>,
+    /// For a page's snapshot, the page's title, as its banner shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Earlier snapshots of the page, oldest first, kept when a refresh found
     /// it changed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -350,6 +353,7 @@ mod tests {
             notes: BTreeSet::from(["notes/b.md".to_owned(), "notes/a.md".to_owned()]),
             uses: Vec::new(),
             page_sha256: None,
+            title: None,
             captures: Vec::new(),
         }
     }

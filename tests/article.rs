@@ -130,6 +130,7 @@ fn a_live_article_is_kept_offline_and_a_corpse_never() {
     assert_eq!(records.len(), 1, "only the live article: {records:?}");
     let record = &records[0];
     assert_eq!(s(record, "url"), "https://mp.weixin.qq.com/s/live");
+    assert_eq!(s(record, "title"), "一种新的图神经网络");
     let uses: Vec<&str> = record["uses"]
         .as_array()
         .expect("the snapshot lists what it uses")

@@ -144,6 +144,7 @@ pub(super) async fn snapshot(
         captured_at: None,
         uses,
         page_sha256: Some(page_sha256),
+        title: needs.title,
     })))
 }
 

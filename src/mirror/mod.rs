@@ -58,6 +58,8 @@ pub struct Mirrored {
     pub uses: Vec<String>,
     /// For a snapshot, the sha256 of the page as fetched.
     pub page_sha256: Option<String>,
+    /// For a snapshot, the page's title.
+    pub title: Option<String>,
 }
 
 /// Where and how objects are written, shared by every download of a run.
@@ -523,6 +525,7 @@ async fn attempt(
         captured_at: None,
         uses: Vec::new(),
         page_sha256: None,
+        title: None,
     })
 }
 

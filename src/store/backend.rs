@@ -348,6 +348,7 @@ mod tests {
                 notes: std::collections::BTreeSet::new(),
                 uses: Vec::new(),
                 page_sha256: None,
+                title: None,
                 captures: Vec::new(),
             },
         );

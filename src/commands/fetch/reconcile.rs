@@ -101,6 +101,7 @@ pub(super) fn record_for(want: &Want, mirrored: &Mirrored, old: Option<&Record>)
         captured_at: mirrored.captured_at.clone(),
         uses: mirrored.uses.clone(),
         page_sha256: mirrored.page_sha256.clone(),
+        title: mirrored.title.clone(),
         captures: captures(mirrored, old),
         notes,
     }

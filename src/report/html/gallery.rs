@@ -75,8 +75,15 @@ pub fn gallery(
             GalleryKind::Snapshot => totals.snapshots += 1,
             GalleryKind::Pdf => totals.pdfs += 1,
         }
+        // Recorded with the snapshot; read from it only for a record made
+        // before titles were recorded.
         let title = (kind == GalleryKind::Snapshot)
-            .then(|| read_title(archive, &record.object))
+            .then(|| {
+                record
+                    .title
+                    .clone()
+                    .or_else(|| read_title(archive, &record.object))
+            })
             .flatten();
         items.push(GalleryItem {
             kind,
@@ -183,6 +190,7 @@ mod tests {
             notes: std::collections::BTreeSet::new(),
             uses: Vec::new(),
             page_sha256: None,
+            title: None,
             captures: Vec::new(),
         }
     }
@@ -226,6 +234,8 @@ mod tests {
             out_dir: dir.path(),
         };
         let (items, totals) = gallery(&manifest, archive.as_ref(), &folder);
+        // The snapshot's object is not in the archive: no title to read.
+        assert_eq!(items[2].title, None);
         let kinds: Vec<GalleryKind> = items.iter().map(|i| i.kind).collect();
         // By URL, as the manifest is.
         assert_eq!(
@@ -233,6 +243,14 @@ mod tests {
             [GalleryKind::Image, GalleryKind::Pdf, GalleryKind::Snapshot]
         );
         assert!(items[0].href.starts_with("archive/objects/"));
+        // A recorded title is used as it is, without the object.
+        manifest
+            .records
+            .get_mut("https://a.example/page")
+            .unwrap()
+            .title = Some("A page".into());
+        let (items, _) = gallery(&manifest, archive.as_ref(), &folder);
+        assert_eq!(items[2].title.as_deref(), Some("A page"));
         // A bucket's objects, where they are served.
         let served = ObjectLinks::Served("https://media.example.org/a/");
         let (items, _) = gallery(&manifest, archive.as_ref(), &served);
