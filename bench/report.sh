@@ -104,7 +104,7 @@ def png(seed):
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 records = []
-def record(u, ext, media, size, k, body=None):
+def record(u, ext, media, size, k, body=None, title=None):
     sha = hashlib.sha256(body if body is not None else u.encode()).hexdigest()
     obj = f"objects/{sha[:2]}/{sha}.{ext}"
     if body is not None:
@@ -115,11 +115,14 @@ def record(u, ext, media, size, k, body=None):
     records.append({"url": u, "object": obj, "sha256": sha, "media_type": media, "size": size,
                     "final_url": u, "fetched_at": at, "etag": None, "last_modified": None,
                     "source": "origin", "notes": [], "uses": []})
+    if title is not None:
+        records[-1]["title"] = title
 for k in range(images):
     body = png(k) if k < 300 else None
     record(f"https://img.example/{k:06}.png", "png", "image/png", len(body) if body else 4096 + k, k, body)
 for k in range(images // 10):
-    record(f"https://mp.example/s/{k:05}", "html", "text/html", 30000 + k, k * 10)
+    record(f"https://mp.example/s/{k:05}", "html", "text/html", 30000 + k, k * 10,
+           title=f"文章 {k}: a snapshot's title")
 for k in range(images // 20):
     record(f"https://papers.example/{k:05}.pdf", "pdf", "application/pdf", 900000 + k, k * 20)
 records.sort(key=lambda r: r["url"])
