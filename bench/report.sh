@@ -25,7 +25,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 urls=${URLS:-100000}
 images=${IMAGES:-20000}
 runs=${RUNS:-10}
-archiver=${ARCHIVER:-$here/target/debug/archiver}
+# A relative ARCHIVER is taken from where the script was started.
+archiver=$(realpath -m "${ARCHIVER:-$here/target/debug/archiver}")
 if [ -z "${ARCHIVER:-}" ]; then
   cargo build --locked --quiet --manifest-path "$here/Cargo.toml"
 fi

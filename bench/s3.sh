@@ -25,7 +25,8 @@ hosts=${HOSTS:-20}
 list=${LIST:-0}
 port=${PORT:-18093}
 
-archiver=${ARCHIVER:-$here/target/debug/archiver}
+# A relative ARCHIVER is taken from where the script was started.
+archiver=$(realpath -m "${ARCHIVER:-$here/target/debug/archiver}")
 if [ -z "${ARCHIVER:-}" ]; then
   cargo build --locked --quiet --manifest-path "$here/Cargo.toml"
 fi

@@ -9,59 +9,38 @@ prints what a reader would see, as JSON on stdout:
 
 Usage: open_offline.py FILE [ROOT] [NAME]   (ROOT: the folder requests may read;
 default the file's folder). With ARCHIVER_SCREENSHOTS=DIR in the environment and a
-NAME, the whole page is also saved as DIR/NAME.png, as a reader sees it. Needs Debian's chromium (or CHROMIUM=/path) and PyPI's
-playwright; exits 3 when either is missing, so callers can say they skipped.
+NAME, the whole page is also saved as DIR/NAME.png, as a reader sees it. Needs
+Debian's chromium (or CHROMIUM=/path) and PyPI's playwright; exits 3 when either
+is missing, so callers can say they skipped.
 """
 import json
 import os
 import pathlib
-import shutil
 import sys
+
+from harness import SCROLL_THROUGH, chromium, keep_inside
 
 
 def main() -> int:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print("playwright is not installed (pip install playwright)", file=sys.stderr)
+    executable = chromium()
+    if not executable:
         return 3
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        print("chromium is not installed (apt-get install chromium)", file=sys.stderr)
-        return 3
+    from playwright.sync_api import sync_playwright
+
     page_path = pathlib.Path(sys.argv[1]).resolve()
     root = pathlib.Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else page_path.parent
-    root_url = root.as_uri() + "/"
     outside, inside, console, errors = [], [], [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         # Scripts of the harness itself must run whatever the page's policy says.
         context = browser.new_context(bypass_csp=True, offline=True)
+        keep_inside(context, page_path, root, inside, outside)
         page = context.new_page()
-
-        def route(r):
-            url = r.request.url
-            if url.startswith(root_url) or url.startswith("data:") or url == page_path.as_uri():
-                if url.startswith(root_url):
-                    inside.append(url[len(root_url):])
-                r.continue_()
-            else:
-                outside.append(url)
-                r.abort()
-
-        context.route("**/*", route)
         page.on("console", lambda m: console.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(page_path.as_uri(), wait_until="load")
         # Lazy images load as they scroll into view: scroll through the page.
-        page.evaluate(
-            """async () => {
-                for (let y = 0; y < document.body.scrollHeight; y += 400) {
-                    window.scrollTo(0, y);
-                    await new Promise(r => setTimeout(r, 20));
-                }
-            }"""
-        )
+        page.evaluate(SCROLL_THROUGH)
         page.wait_for_load_state("load")
         shots = os.environ.get("ARCHIVER_SCREENSHOTS")
         if shots and len(sys.argv) > 3:

@@ -19,10 +19,10 @@ Needs Debian's chromium (or CHROMIUM=/path) and PyPI's playwright; exits 3 when
 either is missing, so callers can say they skipped.
 """
 import json
-import os
 import pathlib
-import shutil
 import sys
+
+from harness import SCROLL_THROUGH, chromium, keep_inside
 
 
 def args():
@@ -41,21 +41,9 @@ def args():
 
 
 def open_page(browser, page_path, root, scheme, record):
-    root_url = root.as_uri() + "/"
     context = browser.new_context(offline=True, color_scheme=scheme,
                                   viewport={"width": 1200, "height": 900})
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(root_url) or url.startswith("data:") or url == page_path.as_uri():
-            if url.startswith(root_url):
-                record["inside"].append(url[len(root_url):])
-            r.continue_()
-        else:
-            record["outside"].append(url)
-            r.abort()
-
-    context.route("**/*", route)
+    keep_inside(context, page_path, root, record["inside"], record["outside"])
     page = context.new_page()
     page.on("console", lambda m: m.type == "error" and record["console_errors"].append(m.text))
     page.on("pageerror", lambda e: record["errors"].append(str(e)))
@@ -105,13 +93,7 @@ def read(page, record):
               kind: li.className.replace('item ', ''), text: li.textContent,
               href: li.querySelector('a').getAttribute('href')}))""")
     # Lazy thumbnails load as they scroll into view.
-    page.evaluate(
-        """async () => {
-            for (let y = 0; y < document.body.scrollHeight; y += 400) {
-                window.scrollTo(0, y);
-                await new Promise(r => setTimeout(r, 30));
-            }
-        }""")
+    page.evaluate(SCROLL_THROUGH)
     page.wait_for_load_state("load")
     page.wait_for_timeout(200)
     record["images"] = page.evaluate(
@@ -130,19 +112,15 @@ def read(page, record):
 
 
 def main() -> int:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print("playwright is not installed (pip install playwright)", file=sys.stderr)
+    executable = chromium()
+    if not executable:
         return 3
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        print("chromium is not installed (apt-get install chromium)", file=sys.stderr)
-        return 3
+    from playwright.sync_api import sync_playwright
+
     page_path, root, shots, timing = args()
     record = {"outside": [], "inside": [], "dialogs": [], "console_errors": [], "errors": []}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         context, page = open_page(browser, page_path, root, "light", record)
         if timing:
             record["load_ms"] = page.evaluate(
@@ -157,14 +135,8 @@ def main() -> int:
             for scheme in ("light", "dark"):
                 context, page = open_page(browser, page_path, root, scheme, record)
                 # Through the page and back, so the lazy thumbnails are there.
-                page.evaluate(
-                    """async () => {
-                        for (let y = 0; y < document.body.scrollHeight; y += 400) {
-                            window.scrollTo(0, y);
-                            await new Promise(r => setTimeout(r, 30));
-                        }
-                        window.scrollTo(0, 0);
-                    }""")
+                page.evaluate(SCROLL_THROUGH)
+                page.evaluate("() => window.scrollTo(0, 0)")
                 page.wait_for_timeout(300)
                 height = min(page.evaluate("() => document.body.scrollHeight"), 4400)
                 page.screenshot(path=f"{shots}-{scheme}.png", full_page=True,
