@@ -100,7 +100,6 @@ pub fn by_note(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Row, Streak};
     use crate::verdict::Verdict;
 
     fn failing(url: &str, before: Option<bool>, notes: &[&str]) -> RowBefore {
@@ -108,29 +107,12 @@ mod tests {
     }
 
     fn result(url: &str, fails: bool, before: Option<bool>, notes: &[&str]) -> RowBefore {
-        RowBefore {
-            row: Row {
-                run: 2,
-                url: url.to_owned(),
-                verdict: if fails { Verdict::Dead } else { Verdict::Ok },
-                status: Some(404),
-                reason: Some("HTTP 404".into()),
-                final_url: None,
-                moved_to: None,
-                flags: Vec::new(),
-                checked_at: "2026-11-02T00:00:00Z".into(),
-                cached: false,
-                streak: Streak {
-                    failing: fails,
-                    since: "2026-11-01T00:00:00Z".into(),
-                    runs: if before == Some(fails) { 2 } else { 1 },
-                },
-                notes: notes.iter().map(|n| (*n).to_owned()).collect(),
-                pdf_url: None,
-                answer_ms: None,
-            },
-            was_failing: before,
-        }
+        let verdict = if fails { Verdict::Dead } else { Verdict::Ok };
+        let mut result = super::super::health::tests::row(url, verdict, fails, before);
+        result.row.status = Some(404);
+        result.row.reason = Some("HTTP 404".into());
+        result.row.notes = notes.iter().map(|n| (*n).to_owned()).collect();
+        result
     }
 
     fn cite(note: &str, line: u32) -> Citation {

@@ -166,11 +166,13 @@ fn host(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::state::Row;
 
-    pub(super) fn row(
+    /// A result of run 2 with its reason, from `notes/a.md`, and what the
+    /// URL was before.
+    pub(in crate::report::html) fn row(
         url: &str,
         verdict: Verdict,
         failing: bool,
