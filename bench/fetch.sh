@@ -46,19 +46,7 @@ sleep 0.5
 
 # The notes, and the same URLs as a plain list for aria2c.
 mkdir -p "$work/notes"
-python3 - "$work" "$images" "$pdfs" "$hosts" "$port" <<'PY'
-import sys
-work, images, pdfs, hosts, port = sys.argv[1], *map(int, sys.argv[2:5]), sys.argv[5]
-urls = [f"http://127.0.0.{2 + i % hosts}:{port}/img/{i}.png" for i in range(images)]
-urls += [f"http://127.0.0.{2 + i % hosts}:{port}/pdf/{i}.pdf" for i in range(pdfs)]
-for n in range(0, len(urls), 100):
-    with open(f"{work}/notes/note{n // 100:04}.md", "w") as f:
-        for u in urls[n:n + 100]:
-            f.write(f"![x]({u})\n\n" if u.endswith(".png") else f"[pdf]({u})\n\n")
-with open(f"{work}/urls.txt", "w") as f:
-    for i, u in enumerate(urls):
-        f.write(f"{u}\n  out={i}\n")
-PY
+python3 "$here/bench/media_notes.py" "$work" "$images" "$pdfs" "$hosts" "$port"
 
 printf '[network]\nmin_interval = "0s"\nmax_concurrency = %s\n[fetch]\nwayback = false\n' \
   "$jobs" >"$work/archiver.toml"

@@ -9,6 +9,7 @@
 #
 #   bench/s3.sh
 #   IMAGES=500 PDFS=20 LIST=100000 bench/s3.sh
+#   IMAGES=50 PDFS=5 LIST=100000 VERIFY=0 bench/s3.sh   # gc's listing alone
 #   ARCHIVER=target/release/archiver bench/s3.sh   # another build of archiver
 #   S3=s3s-fs bench/s3.sh   # the Rust server from crates.io instead of moto
 #                           # (cargo install s3s-fs@0.14.1 --features binary;
@@ -64,16 +65,7 @@ if [ "$s3" = moto ]; then
 fi
 
 mkdir -p "$work/notes"
-python3 - "$work" "$images" "$pdfs" "$hosts" "$port" <<'PY'
-import sys
-work, images, pdfs, hosts, port = sys.argv[1], *map(int, sys.argv[2:5]), sys.argv[5]
-urls = [f"http://127.0.0.{2 + i % hosts}:{port}/img/{i}.png" for i in range(images)]
-urls += [f"http://127.0.0.{2 + i % hosts}:{port}/pdf/{i}.pdf" for i in range(pdfs)]
-for n in range(0, len(urls), 100):
-    with open(f"{work}/notes/note{n // 100:04}.md", "w") as f:
-        for u in urls[n:n + 100]:
-            f.write(f"![x]({u})\n\n" if u.endswith(".png") else f"[pdf]({u})\n\n")
-PY
+python3 "$here/bench/media_notes.py" "$work" "$images" "$pdfs" "$hosts" "$port"
 printf '[network]\nmin_interval = "0s"\nmax_concurrency = 16\n[fetch]\nwayback = false\n' >"$work/archiver.toml"
 cd "$work"
 
@@ -99,7 +91,9 @@ with ThreadPoolExecutor(8) as pool:
     list(pool.map(put, range(int(sys.argv[2]))))
 PY
 fi
-timed "verify (S3)" "$archiver" --config archiver.toml verify --archive s3://bench/a
-tail -n 2 "$work/out"
+if [ "${VERIFY:-1}" != 0 ]; then # VERIFY=0: the listing run's gc alone
+  timed "verify (S3)" "$archiver" --config archiver.toml verify --archive s3://bench/a
+  tail -n 2 "$work/out"
+fi
 timed "gc --dry-run (S3)" "$archiver" --config archiver.toml gc --dry-run --archive s3://bench/a notes
 tail -n 1 "$work/out"
