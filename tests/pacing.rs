@@ -145,7 +145,7 @@ fn fetch_takes_a_burst_of_429s_as_one_pause_too() {
 #[test]
 fn a_retry_waiting_its_backoff_leaves_the_other_hosts_their_slots() {
     // Four requests at once over all hosts. Each of flaky.example's four URLs
-    // is answered 503 once, then retried after a backoff of 2 to 6 s; while
+    // is answered 503 once, then retried after a backoff of 2 to 4 s; while
     // they wait, steady.example's requests must have all four slots.
     let fixture = Fixture::start(&["flaky.example", "steady.example"], |req: &Req| {
         match (req.host.as_str(), req.nth) {

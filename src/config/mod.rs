@@ -163,8 +163,8 @@ pub struct NetworkSettings {
     /// Retries after a transient failure (timeout, refused or reset connection,
     /// 5xx, 429).
     pub retries: u32,
-    /// The wait before the first retry; it doubles for each further one, with
-    /// jitter.
+    /// The longest wait before the first retry (jitter shortens it by up to a
+    /// half); it doubles for each further one.
     #[serde(serialize_with = "duration")]
     pub retry_delay: Duration,
     /// The same for a 5xx answer without Retry-After: the server is up.

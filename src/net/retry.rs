@@ -23,8 +23,10 @@ pub(super) enum RateLimit {
 }
 
 /// The wait before retry `attempt` + 1 after an answer with `status` (0
-/// for no answer): the base delay × 2^attempt, times a jitter between ½
-/// and 1½. A server that answered 5xx is up and failed one request, and
+/// for no answer): the base delay × 2^attempt, less a random part of up to
+/// a half ("equal jitter": the retries of URLs that failed together spread
+/// out, and the base is the longest wait, which a run's last retries make it
+/// wait in full). A server that answered 5xx is up and failed one request, and
 /// is asked again sooner (`retry_delay_5xx`) than one that did not answer
 /// or answered 429 (`retry_delay`): if the host is in trouble, its pace
 /// slows down all its requests, not this one's wait.
@@ -35,7 +37,7 @@ pub(super) fn backoff(settings: &NetSettings, attempt: u32, status: u16) -> Dura
         settings.retry_delay
     };
     let base = delay.saturating_mul(1 << attempt.min(16));
-    base.mul_f64(0.5 + fastrand::f64())
+    base.mul_f64(1.0 - fastrand::f64() / 2.0)
 }
 
 /// Sleeps `wait` and says so, unless that would pass the deadline.
@@ -64,6 +66,35 @@ pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn backoff_is_at_most_its_base_and_at_least_half() {
+        let defaults = crate::config::Settings::load(
+            &crate::config::UserConfig::None,
+            &crate::config::Overrides::default(),
+        )
+        .unwrap();
+        let settings = defaults.network.to_net();
+        assert_eq!(settings.retry_delay, Duration::from_secs(1));
+        assert_eq!(settings.retry_delay_5xx, Duration::from_millis(100));
+        let waits = |attempt, status| {
+            (0..200)
+                .map(|_| backoff(&settings, attempt, status))
+                .collect::<Vec<_>>()
+        };
+        for (attempt, status, base) in [(0, 503, 100), (1, 500, 200), (0, 0, 1000), (2, 429, 4000)]
+        {
+            let base = Duration::from_millis(base);
+            let waits = waits(attempt, status);
+            assert!(
+                waits.iter().all(|w| *w <= base && *w >= base / 2),
+                "{attempt} {status}: {waits:?}"
+            );
+            // Spread out, not one wait for all.
+            assert!(waits.iter().any(|w| *w < base * 3 / 4), "{waits:?}");
+            assert!(waits.iter().any(|w| *w > base * 3 / 4), "{waits:?}");
+        }
+    }
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
