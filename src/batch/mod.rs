@@ -52,21 +52,23 @@ pub struct Decision {
 }
 
 /// Sorts `urls` into groups to check through an API; the indexes of the
-/// others come back as the second value.
+/// others (and of the `None`s, URLs that did not parse) come back as the
+/// second value.
 #[must_use]
-pub fn plan(urls: &[&str], sites: &SiteRules) -> (Vec<Group>, Vec<usize>) {
+pub fn plan(urls: &[Option<Url>], sites: &SiteRules) -> (Vec<Group>, Vec<usize>) {
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut rest = Vec::new();
     let mut missing_tokens = BTreeMap::new();
     for (i, url) in urls.iter().enumerate() {
-        let rule = Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().and_then(|h| sites.lookup(h)).cloned());
-        let Some((rule, batch)) = rule.and_then(|r| r.batch.clone().map(|b| (r, b))) else {
+        let batched = url.as_ref().and_then(|url| {
+            let rule = sites.lookup(url.host_str()?)?;
+            Some((url, rule, rule.batch.as_ref()?))
+        });
+        let Some((url, rule, batch)) = batched else {
             rest.push(i);
             continue;
         };
-        let Some(id) = batch.id_of(url) else {
+        let Some(id) = batch.id_of(url.as_str()) else {
             rest.push(i);
             continue;
         };
@@ -81,7 +83,7 @@ pub fn plan(urls: &[&str], sites: &SiteRules) -> (Vec<Group>, Vec<usize>) {
         groups
             .entry(rule.name.clone())
             .or_insert_with(|| Group {
-                rule: batch,
+                rule: batch.clone(),
                 token,
                 items: Vec::new(),
             })

@@ -111,6 +111,7 @@ impl CitedUrl {
 /// down, or a write error on stdout.
 pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let started = Instant::now();
+    let engine = web::EngineSetup::start(settings);
     let (urls, notes) = split_inputs(&args.notes.inputs);
     // Bad inputs of the run's own are found before anything is asked, and
     // the files it will write are known to take it.
@@ -154,7 +155,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     }
     let (results, web) = triage(targets, &excluder, ledger.as_mut())?;
 
-    let run = web::ask(web, settings)?;
+    let run = web::ask(web, engine, settings)?;
     if let Some(message) = run.network_down {
         if let Some(ledger) = ledger.as_mut() {
             ledger.abandon();

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use futures_util::StreamExt;
 use url::Url;
@@ -20,21 +21,51 @@ use crate::report::check::CheckResult;
 use crate::sites::SiteRules;
 use crate::verdict::Verdict;
 
+/// The engine, set up on a thread of its own while the notes are read: its
+/// HTTP clients read and parse the system's certificates, which takes as long
+/// as reading a few hundred notes.
+pub(super) struct EngineSetup(Option<JoinHandle<Result<Engine, Error>>>);
+
+impl EngineSetup {
+    /// Starts setting the engine up.
+    pub(super) fn start(settings: &Settings) -> Self {
+        let (network, sites) = (settings.network.to_net(), settings.sites.clone());
+        let thread = std::thread::Builder::new()
+            .name("engine-setup".to_owned())
+            .spawn(move || Engine::new(network, &sites));
+        EngineSetup(thread.ok())
+    }
+
+    /// The engine, once set up; an error (an unreadable CA file) is only
+    /// told to a run that asks the network.
+    fn finish(self, settings: &Settings) -> Result<Engine, Error> {
+        match self.0.map(JoinHandle::join) {
+            Some(Ok(engine)) => engine,
+            // The thread could not start, or failed: set it up here.
+            _ => Engine::new(settings.network.to_net(), &settings.sites),
+        }
+    }
+}
+
 /// Asks the network about the web targets: those a site's API can vouch for
 /// in batches (arXiv papers, GitHub repositories), alongside the others one by
 /// one; what the API could not decide is then asked one by one too.
-pub(super) fn ask(web: Vec<CitedUrl>, settings: &Settings) -> Result<WebRun, Error> {
+pub(super) fn ask(
+    web: Vec<CitedUrl>,
+    engine: EngineSetup,
+    settings: &Settings,
+) -> Result<WebRun, Error> {
     if web.is_empty() {
         return Ok(WebRun::default());
     }
-    let engine = Arc::new(Engine::new(settings.network.to_net(), &settings.sites)?);
-    let urls: Vec<&str> = web.iter().map(|t| t.url.as_str()).collect();
+    let engine = Arc::new(engine.finish(settings)?);
+    let urls: Vec<Option<Url>> = web.iter().map(|t| Url::parse(&t.url).ok()).collect();
     let (groups, _) = batch::plan(&urls, &settings.sites);
     let runtime = runtime()?;
     let run = if groups.is_empty() {
-        runtime.block_on(check_web(web, Arc::clone(&engine), settings))
+        runtime.block_on(check_web(web, urls, Arc::clone(&engine), settings))
     } else {
-        runtime.block_on(check_with_batches(web, groups, &engine, settings))
+        runtime.block_on(check_with_batches(web, urls, groups, &engine, settings))
     };
     // Lookups still running in the resolver's threads (an unreachable DNS
     // server) must not hold up the report.
@@ -53,6 +84,7 @@ pub(super) fn ask(web: Vec<CitedUrl>, settings: &Settings) -> Result<WebRun, Err
 /// [`check_web`] with the batch groups checked alongside.
 async fn check_with_batches(
     web: Vec<CitedUrl>,
+    urls: Vec<Option<Url>>,
     groups: Vec<batch::Group>,
     engine: &Arc<Engine>,
     settings: &Settings,
@@ -66,10 +98,12 @@ async fn check_with_batches(
     }
     let (batched, single): (Vec<_>, Vec<_>) = web
         .into_iter()
+        .zip(urls)
         .zip(in_batch)
         .enumerate()
         .partition(|(_, (_, batched))| *batched);
-    let single: Vec<CitedUrl> = single.into_iter().map(|(_, (t, _))| t).collect();
+    let (single, single_urls): (Vec<CitedUrl>, Vec<Option<Url>>) =
+        single.into_iter().map(|(_, (target, _))| target).unzip();
     // Answers are kept as they come, so a stopped run reports them.
     let api = async {
         let mut answers = std::pin::pin!(batch::requests(engine, &groups));
@@ -84,7 +118,10 @@ async fn check_with_batches(
             engine.stop();
         }
     };
-    let (mut run, ()) = tokio::join!(check_web(single, Arc::clone(engine), settings), api);
+    let (mut run, ()) = tokio::join!(
+        check_web(single, single_urls, Arc::clone(engine), settings),
+        api
+    );
     if let Some(message) = run.network_doubt.take()
         && !engine.heard_an_answer()
     {
@@ -93,15 +130,15 @@ async fn check_with_batches(
     if run.network_down.is_some() {
         return run;
     }
-    let mut undecided = Vec::new();
-    for (i, (target, _)) in batched {
-        match decided[i].take() {
-            Some(decision) => {
-                let mut result = target.into_result(decision.judgement);
-                result.pdf_url = decision.pdf_url;
-                run.results.push(result);
-            }
-            None => undecided.push(target),
+    let (mut undecided, mut undecided_urls) = (Vec::new(), Vec::new());
+    for (i, ((target, url), _)) in batched {
+        if let Some(decision) = decided[i].take() {
+            let mut result = target.into_result(decision.judgement);
+            result.pdf_url = decision.pdf_url;
+            run.results.push(result);
+        } else {
+            undecided.push(target);
+            undecided_urls.push(url);
         }
     }
     if run.interrupted || engine.is_stopped() {
@@ -110,7 +147,7 @@ async fn check_with_batches(
         return run;
     }
     if !undecided.is_empty() {
-        let second = check_web(undecided, Arc::clone(engine), settings).await;
+        let second = check_web(undecided, undecided_urls, Arc::clone(engine), settings).await;
         run.results.extend(second.results);
         run.interrupted |= second.interrupted;
         run.unchecked += second.unchecked;
@@ -135,11 +172,16 @@ pub(super) struct WebRun {
     pub network_doubt: Option<String>,
 }
 
-/// Checks the web targets through the run driver, judging each outcome as it
-/// arrives, so responses (headers, body prefixes) do not pile up.
-async fn check_web(targets: Vec<CitedUrl>, engine: Arc<Engine>, settings: &Settings) -> WebRun {
-    let urls: Arc<Vec<Option<Url>>> =
-        Arc::new(targets.iter().map(|t| Url::parse(&t.url).ok()).collect());
+/// Checks the web targets (`urls` are their URLs, parsed) through the run
+/// driver, judging each outcome as it arrives, so responses (headers, body
+/// prefixes) do not pile up.
+async fn check_web(
+    targets: Vec<CitedUrl>,
+    urls: Vec<Option<Url>>,
+    engine: Arc<Engine>,
+    settings: &Settings,
+) -> WebRun {
+    let urls = Arc::new(urls);
     let mut judging = Judging {
         urls: &urls,
         sites: &settings.sites,
