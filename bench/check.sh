@@ -23,7 +23,7 @@
 #                   ceil(urls / max_concurrency)) × latency.
 # Both tools run with the same limits: 128 requests in flight, 8 per host (unless
 # set as above), no per-host interval. archiver retries a 503 as it does by
-# default (after about 100 ms: retry_delay_5xx) and never a 404; lychee is run without retries
+# default (after 50 to 100 ms: retry_delay_5xx) and never a 404; lychee is run without retries
 # (its retries would wait out a second too). lychee is installed separately,
 # outside this repository.
 #
@@ -162,6 +162,8 @@ PY
   printf '    server: %s requests over %.2f s, at most %s in flight on one host (limit %s), %s hosts, %s connections\n' \
     "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
     "$host_concurrency" "$(stats hosts)" "$(stats connections)"
+  printf '            %s in flight on average (limit %s), %s ms per answer\n' \
+    "$(stats mean_in_flight)" "$max_concurrency" "$(stats mean_answer_ms)"
 
   if [ -n "$lychee" ]; then
     reset
@@ -176,6 +178,8 @@ PY
     printf '    server: %s requests over %.2f s, at most %s in flight on one host, %s connections\n' \
       "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
       "$(stats connections)"
+    printf '            %s in flight on average, %s ms per answer\n' \
+      "$(stats mean_in_flight)" "$(stats mean_answer_ms)"
     goal=0.50
     if [ "$flaky_percent" != 0 ] || [ "$head_refused_every" != 0 ]; then goal=0.80; fi
     printf '  archiver / lychee wall time: %s (goal: at most %s)\n' "$(ratio "$t_archiver" "$t_lychee")" "$goal"

@@ -11,9 +11,10 @@
 //! `GET /__stats` answers what it counted: the most requests there ever were in
 //! flight on one host, on how many hosts, the requests answered, the time from the
 //! first request's arrival to the last answer (so a tool's time can be split into
-//! its network phase and what it does before and after), and the connections
-//! accepted (the ones that asked for `/__stats` included). `GET /__reset` starts
-//! the counts again.
+//! its network phase and what it does before and after), the connections
+//! accepted (the ones that asked for `/__stats` included), and how well a tool
+//! kept its limit full: the requests in flight on average over that time, and
+//! how long one took here on average. `GET /__reset` starts the counts again.
 //!
 //! Usage: bench_server PORT LATENCY_MS DEAD_PERCENT [FLAKY_PERCENT [HEAD_REFUSED_EVERY]]
 
@@ -33,6 +34,8 @@ struct Span {
     answered: u64,
     first: Option<Instant>,
     last: Option<Instant>,
+    /// The time the answered requests spent here, all added up.
+    busy: Duration,
 }
 
 /// FNV-1a of `path` after `salt`: the same on every run and for every tool.
@@ -114,19 +117,35 @@ async fn main() {
                             answered,
                             first,
                             last,
+                            busy,
                         } = *span.lock().unwrap();
                         let network_ms = match (first, last) {
                             (Some(first), Some(last)) => last.duration_since(first).as_millis(),
                             _ => 0,
                         };
+                        // How many requests were in flight on average over the span,
+                        // and how long one took here: a tool that keeps its limit
+                        // full shows its limit.
+                        let mean_in_flight = match (first, last) {
+                            (Some(first), Some(last)) if last > first => {
+                                busy.as_secs_f64() / last.duration_since(first).as_secs_f64()
+                            }
+                            _ => 0.0,
+                        };
+                        let mean_answer_ms = if answered == 0 {
+                            0.0
+                        } else {
+                            busy.as_secs_f64() * 1000.0 / answered as f64
+                        };
                         let body = format!(
-                            "{{\"hosts\":{},\"most_in_flight\":{most},\"requests\":{answered},\"network_ms\":{network_ms},\"connections\":{}}}",
+                            "{{\"hosts\":{},\"most_in_flight\":{most},\"requests\":{answered},\"network_ms\":{network_ms},\"connections\":{},\"mean_in_flight\":{mean_in_flight:.1},\"mean_answer_ms\":{mean_answer_ms:.2}}}",
                             flights.len(),
                             connections.load(std::sync::atomic::Ordering::Relaxed)
                         );
                         return Ok(hyper::Response::new(Full::new(Bytes::from(body))));
                     }
-                    span.lock().unwrap().first.get_or_insert_with(Instant::now);
+                    let arrived = Instant::now();
+                    span.lock().unwrap().first.get_or_insert(arrived);
                     let host = request
                         .headers()
                         .get("host")
@@ -145,8 +164,10 @@ async fn main() {
                     }
                     {
                         let mut span = span.lock().unwrap();
+                        let now = Instant::now();
                         span.answered += 1;
-                        span.last = Some(Instant::now());
+                        span.last = Some(now);
+                        span.busy += now.duration_since(arrived);
                     }
                     let path = request.uri().path();
                     let refuses_head = head_refused_every > 0
