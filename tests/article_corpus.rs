@@ -182,11 +182,14 @@ fn every_live_article_is_kept_and_only_failing_links_are_pointed_at_copies() {
         };
         let file = s(link, "file");
         let depth = file.matches('/').count();
-        // The whole destination, a fragment such as WeChat's `#rd` included.
-        by_file
-            .entry(file)
-            .or_default()
-            .push((span(link), format!("{}{copy}", "../".repeat(depth))));
+        // The URL as written gives way to the path; its fragment (WeChat's
+        // `#rd`, `#wechat_redirect`) stays.
+        let raw = s(link, "raw");
+        let fragment = raw.find('#').map_or("", |at| &raw[at..]);
+        by_file.entry(file).or_default().push((
+            span(link),
+            format!("{}{copy}{fragment}", "../".repeat(depth)),
+        ));
     }
     let mut rewritten = 0;
     for (file, mut edits) in by_file {

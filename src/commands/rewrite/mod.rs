@@ -154,7 +154,10 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
                     Some(path) => relative_href(folder, &path),
                     None => format!("{}/{}", public_url?, record.object),
                 };
-                Some((href, record.object.clone()))
+                // The fragment, as written, points into the copy as it pointed
+                // into the original: a PDF's `#page=3`, a heading of an article.
+                let fragment = link.raw.find('#').map_or("", |at| &link.raw[at..]);
+                Some((href + fragment, record.object.clone()))
             }))
         })?;
         if writes && copy_to.is_none() {
