@@ -298,8 +298,10 @@ fn a_rule_s_headers_go_to_its_hosts_over_https_and_nowhere_else() {
         match (req.host.as_str(), req.path.as_str()) {
             ("www.bilibili.com", "/away") => Reply::redirect(302, "https://example.org/landing"),
             // The host's own cookie, set on the way, goes along with the rule's.
+            // Its path keeps it to that page: the other URLs, asked at the same
+            // time, in whatever order, get the rule's cookie alone.
             ("www.bilibili.com", "/setter") => {
-                Reply::redirect(302, "/video/BV2").header("set-cookie", "sid=1; Path=/")
+                Reply::redirect(302, "/video/BV2").header("set-cookie", "sid=1; Path=/video/BV2")
             }
             ("www.bilibili.com", "/video/BV2") => match cookie.as_deref() {
                 Some("sid=1; buvid3=abc") => Reply::html("video"),
