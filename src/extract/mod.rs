@@ -48,10 +48,6 @@ impl Found {
     /// differs from it: decoded the way the link's syntax decodes.
     fn target_from_raw(&self, raw: &str) -> String {
         match self.element {
-            Element::Link | Element::Image | Element::Reference => {
-                entities::encode_backslashes(&entities::unescape_markdown(raw))
-            }
-            Element::Html => entities::decode(raw).into_owned(),
             // Autolinks and bare links are taken as written, with the `mailto:`
             // or `http://` the parser put in front of an address or a `www.` link.
             Element::Autolink | Element::Bare => {
@@ -63,7 +59,23 @@ impl Found {
                     raw.to_owned()
                 }
             }
+            element => decode_written(element, raw),
         }
+    }
+}
+
+/// A URL as written in a link of kind `element`, decoded the way that syntax
+/// decodes it: character references (`&amp;`) in HTML attributes and Markdown
+/// destinations, backslash escapes in Markdown. Autolinks and bare URLs are
+/// taken as written.
+#[must_use]
+pub fn decode_written(element: Element, raw: &str) -> String {
+    match element {
+        Element::Link | Element::Image | Element::Reference => {
+            entities::encode_backslashes(&entities::unescape_markdown(raw))
+        }
+        Element::Html => entities::decode(raw).into_owned(),
+        Element::Autolink | Element::Bare => raw.to_owned(),
     }
 }
 

@@ -397,7 +397,10 @@ fn gather(
                     .filter(|e| e.original != e.replacement);
                 if let Some(entry) = entry {
                     let context = NoteContext::for_file(note.path());
-                    let resolved = classifier.resolve(&entry.original, &context, None);
+                    // The URL as it was written in the same place: `&amp;` in
+                    // an attribute, `\_` in a Markdown destination.
+                    let written = crate::extract::decode_written(link.element, &entry.original);
+                    let resolved = classifier.resolve(&written, &context, None);
                     link.url = resolved.url;
                     link.kind = resolved.kind;
                 }

@@ -154,10 +154,7 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
                     Some(path) => relative_href(folder, &path),
                     None => format!("{}/{}", public_url?, record.object),
                 };
-                // The fragment, as written, points into the copy as it pointed
-                // into the original: a PDF's `#page=3`, a heading of an article.
-                let fragment = link.raw.find('#').map_or("", |at| &link.raw[at..]);
-                Some((href + fragment, record.object.clone()))
+                Some((href + fragment_of(link), record.object.clone()))
             }))
         })?;
         if writes && copy_to.is_none() {
@@ -171,6 +168,16 @@ pub fn run(args: &RewriteArgs, settings: &Settings) -> Result<ExitStatus, Error>
     };
     out.flush().map_err(Error::Output)?;
     Ok(status)
+}
+
+/// The link's fragment as written (`#page=3`), which points into the copy as
+/// it pointed into the original; empty when it has none. The last `#` of the
+/// text starts it: a character reference such as `&#47;` may come before.
+fn fragment_of(link: &Link) -> &str {
+    match link.raw.rfind('#') {
+        Some(at) if link.url.contains('#') => &link.raw[at..],
+        _ => "",
+    }
 }
 
 /// Whether a link is of a kind rewritten. A bare URL or an autolink stays: a

@@ -24,8 +24,8 @@
 //! [`FAILED_WINDOW`] answers, and [`FAILED_TO_CUT`] of them there cut the pace
 //! as above: a host struggling under the load answers 503 to many requests at
 //! once, while pages failing 2% of the time put three in ten answers about once
-//! in every 75 failures (two in ten, the rule this replaces, once in 6: the
-//! slowed hosts were the last to finish a run).
+//! in every 75 failures (two in ten would come once in 6, and the hosts so
+//! slowed would be the last to finish a run).
 //!
 //! Requests already in flight when a host first answers 429 tend to come back 429
 //! together: they were sent at the old pace, and their answers say nothing new.
