@@ -99,6 +99,15 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// Serializes a duration as the configuration writes one (`20s`, `250ms`), for
+/// `serialize_with`.
+///
+/// # Errors
+/// The serializer's.
+pub fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ mod file;
 pub mod values;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use regex::Regex;
 use serde::{Serialize, Serializer};
@@ -22,7 +21,6 @@ use url::Url;
 use crate::classify::{Classifier, ExtensionKinds};
 use crate::error::Error;
 use crate::media::MediaKind;
-use crate::net::connect_to::ConnectTo;
 use crate::net::settings::NetSettings;
 use crate::sites::SiteRules;
 use crate::snapshot::SnapshotRules;
@@ -147,82 +145,9 @@ pub struct LinkSettings {
     pub html_extensions: Vec<String>,
 }
 
-/// `[network]`, resolved.
-#[derive(Debug, Clone, Serialize)]
-pub struct NetworkSettings {
-    /// The User-Agent sent unless a site rule asks for another.
-    pub user_agent: String,
-    /// The User-Agent sent where a site rule says `user_agent = "browser"`.
-    pub browser_user_agent: String,
-    /// The most one request may take.
-    #[serde(serialize_with = "duration")]
-    pub timeout: Duration,
-    /// The most one URL may take, redirects and retries included.
-    #[serde(serialize_with = "duration")]
-    pub deadline: Duration,
-    /// Retries after a transient failure (timeout, refused or reset connection,
-    /// 5xx, 429).
-    pub retries: u32,
-    /// The longest wait before the first retry (jitter shortens it by up to a
-    /// half); it doubles for each further one.
-    #[serde(serialize_with = "duration")]
-    pub retry_delay: Duration,
-    /// The same for a 5xx answer without Retry-After: the server is up.
-    #[serde(serialize_with = "duration")]
-    pub retry_delay_5xx: Duration,
-    /// The longest Retry-After honoured; a longer one makes the link `blocked`.
-    #[serde(serialize_with = "duration")]
-    pub max_retry_after: Duration,
-    /// Requests in flight at once, over all hosts.
-    pub max_concurrency: usize,
-    /// Requests in flight at once to one host, unless its site rule says otherwise.
-    pub host_concurrency: usize,
-    /// The least time between the starts of two requests to one host, unless its
-    /// site rule says otherwise.
-    #[serde(serialize_with = "duration")]
-    pub min_interval: Duration,
-    /// Redirects followed before a link is declared dead.
-    pub max_redirects: usize,
-    /// Follow redirects from public hosts to loopback, private or link-local
-    /// addresses.
-    pub allow_private_redirects: bool,
-    /// The most bytes of a body read to judge a page.
-    pub body_prefix: usize,
-    /// Extra trusted CA certificates (PEM files), besides the system's.
-    pub ca_certs: Vec<PathBuf>,
-    /// Connection overrides, `HOST:PORT=ADDR:PORT`.
-    pub connect_to: Vec<ConnectTo>,
-    /// Names that exist, looked up when a few hosts failed as on a machine
-    /// without a network and none answered, to tell which it is.
-    pub canary: Vec<String>,
-}
-
-impl NetworkSettings {
-    /// The network layer's own settings, which it runs on without reading the
-    /// configuration.
-    #[must_use]
-    pub fn to_net(&self) -> NetSettings {
-        NetSettings {
-            user_agent: self.user_agent.clone(),
-            browser_user_agent: self.browser_user_agent.clone(),
-            timeout: self.timeout,
-            deadline: self.deadline,
-            retries: self.retries,
-            retry_delay: self.retry_delay,
-            retry_delay_5xx: self.retry_delay_5xx,
-            max_retry_after: self.max_retry_after,
-            max_concurrency: self.max_concurrency,
-            host_concurrency: self.host_concurrency,
-            min_interval: self.min_interval,
-            max_redirects: self.max_redirects,
-            allow_private_redirects: self.allow_private_redirects,
-            body_prefix: self.body_prefix,
-            ca_certs: self.ca_certs.clone(),
-            connect_to: self.connect_to.clone(),
-            canary: self.canary.clone(),
-        }
-    }
-}
+/// `[network]`, resolved: the network layer's own settings, which it runs on
+/// without reading the configuration.
+pub type NetworkSettings = NetSettings;
 
 /// `[check]`, resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -239,7 +164,7 @@ pub struct CheckSettings {
     pub ignore_file: PathBuf,
     /// A result younger than this is reused instead of asking again (failures
     /// never are); zero asks every time (`check.max_age`, `--max-age`).
-    #[serde(serialize_with = "duration")]
+    #[serde(serialize_with = "units::serialize_duration")]
     pub max_age: std::time::Duration,
 }
 
@@ -311,10 +236,6 @@ fn size<S: Serializer>(bytes: &u64, s: S) -> Result<S::Ok, S::Error> {
 #[allow(clippy::ref_option)] // the signature `serialize_with` requires
 fn url_or_empty<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(url.as_ref().map_or("", Url::as_str))
-}
-
-fn duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&units::format_duration(*d))
 }
 
 fn patterns<S: Serializer>(list: &[Regex], s: S) -> Result<S::Ok, S::Error> {
@@ -599,6 +520,8 @@ impl<'s> From<&'s Settings> for Classifier<'s> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::link::Kind;
 

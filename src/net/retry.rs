@@ -74,7 +74,7 @@ mod tests {
             &crate::config::Overrides::default(),
         )
         .unwrap();
-        let settings = defaults.network.to_net();
+        let settings = defaults.network.clone();
         assert_eq!(settings.retry_delay, Duration::from_secs(1));
         assert_eq!(settings.retry_delay_5xx, Duration::from_millis(100));
         let waits = |attempt, status| {

@@ -29,7 +29,7 @@ pub(super) struct EngineSetup(Option<JoinHandle<Result<Engine, Error>>>);
 impl EngineSetup {
     /// Starts setting the engine up.
     pub(super) fn start(settings: &Settings) -> Self {
-        let (network, sites) = (settings.network.to_net(), settings.sites.clone());
+        let (network, sites) = (settings.network.clone(), settings.sites.clone());
         let thread = std::thread::Builder::new()
             .name("engine-setup".to_owned())
             .spawn(move || Engine::new(network, &sites));
@@ -42,7 +42,7 @@ impl EngineSetup {
         match self.0.map(JoinHandle::join) {
             Some(Ok(engine)) => engine,
             // The thread could not start, or failed: set it up here.
-            _ => Engine::new(settings.network.to_net(), &settings.sites),
+            _ => Engine::new(settings.network.clone(), &settings.sites),
         }
     }
 }
