@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
-use util::archive::FAST;
+use util::archive::{FAST, object_of};
 use util::media::{pdf, png_decodable};
 use util::server::{Fixture, Reply, Req};
 use util::{Exit, Report, Tree};
@@ -36,9 +36,15 @@ const NOTES_A: &str = "# A\n\n\
     [ok](https://example.org/ok) and [gone](https://example.org/gone)\n\n\
     [flaky](https://example.org/flaky)\n\n\
     ![figure](https://mmbiz.qpic.cn/mmbiz_png/photo/640?wx_fmt=png)\n\n\
+    ![lost](https://mmbiz.qpic.cn/mmbiz_png/lost/640?wx_fmt=png)\n\n\
     [article](https://mp.weixin.qq.com/s/xss) and [a paper](https://example.org/paper.pdf)\n";
 
 const NOTES_B: &str = "# B\n\nAgain [gone](https://example.org/gone), and [a file](missing.md).\n";
+
+/// An image archived and then lost from the archive.
+fn lost_image() -> Vec<u8> {
+    png_decodable(40, 30, [0, 200, 0])
+}
 
 /// Switches for the flaky page and the article.
 struct Switches {
@@ -70,6 +76,9 @@ fn server() -> (Fixture, Switches) {
             }
             ("mmbiz.qpic.cn", "/mmbiz_png/photo/640" | "/mmbiz_png/photo/0") => {
                 Reply::status(200).body(png_decodable(80, 60, [0, 120, 200]))
+            }
+            ("mmbiz.qpic.cn", "/mmbiz_png/lost/640" | "/mmbiz_png/lost/0") => {
+                Reply::status(200).body(lost_image())
             }
             _ => Reply::status(404),
         }
@@ -115,6 +124,13 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
     // The archive: the image, the PDF and the article's snapshot (with its
     // figure).
     util::archive::fetch(&tree, &fixture, &["--kinds", "image,pdf,article"]).expect(Exit::Success);
+    // One object goes missing from the archive: the gallery says so.
+    std::fs::remove_file(
+        tree.path()
+            .join("archive")
+            .join(object_of(&lost_image(), "png")),
+    )
+    .unwrap();
 
     // Three runs: the flaky page dies and comes back; the article dies and
     // stays dead, its snapshot kept.
@@ -149,7 +165,8 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         serde_json::json!(["https://example.org/flaky"])
     );
 
-    tree.archiver()
+    let stderr = tree
+        .archiver()
         .args([
             "report",
             "--format",
@@ -158,9 +175,15 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
             "out/report.html",
             "notes",
         ])
-        .expect(Exit::Success);
+        .expect(Exit::Success)
+        .stderr;
+    assert!(
+        stderr.contains("1 of the objects the manifest records are missing or damaged"),
+        "{stderr}"
+    );
     let report = tree.path().join("out/report.html");
     let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("\"missing\":true").count(), 1);
     // The page's own counts, before any script runs.
     assert_eq!(counts_in(&html), summary_counts(&doc));
     assert_eq!(html.matches("data-run=\"").count(), 3);
@@ -261,6 +284,26 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         .find(|g| g["kind"] == "pdf")
         .unwrap_or_else(|| panic!("no PDF in the gallery: {seen}"));
     assert!(paper["text"].as_str().unwrap().contains("PDF, "), "{seen}");
+    // The lost image: said to be missing, no broken image, and its only link
+    // the original URL's.
+    let lost: Vec<&Value> = seen["gallery"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["text"].as_str().unwrap().contains("/lost/"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{seen}");
+    assert!(
+        lost[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("missing from the archive"),
+        "{seen}"
+    );
+    assert_eq!(
+        lost[0]["href"], "https://mmbiz.qpic.cn/mmbiz_png/lost/640?wx_fmt=png",
+        "{seen}"
+    );
     assert!(
         report
             .parent()

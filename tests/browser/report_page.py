@@ -91,7 +91,7 @@ def read(page, record):
     record["gallery"] = page.evaluate(
         """() => Array.from(document.querySelectorAll('#gallery-list li')).map(li => ({
               kind: li.className.replace('item ', ''), text: li.textContent,
-              href: li.querySelector('a').getAttribute('href')}))""")
+              href: li.querySelector('a')?.getAttribute('href') ?? null}))""")
     # Lazy thumbnails load as they scroll into view.
     page.evaluate(SCROLL_THROUGH)
     page.wait_for_load_state("load")

@@ -9,7 +9,7 @@ use super::model::{ArchiveTotals, GalleryItem, GalleryKind};
 use super::paths::ObjectLinks;
 use crate::extract::entities;
 use crate::manifest::{Manifest, Record};
-use crate::store::Storage;
+use crate::store::{ObjectName, Storage};
 
 /// The growth chart's lines.
 const GROWTH: [SeriesSpec; 2] = [
@@ -55,7 +55,10 @@ pub fn kind_of(record: &Record) -> Option<GalleryKind> {
 }
 
 /// The gallery, in the manifest's order (by URL), with the totals; snapshots
-/// are read from `archive` for their titles, and linked as `objects` says.
+/// are read from `archive` for their titles, and linked as `objects` says. In
+/// an archive in a folder, an object that is not there at its recorded size is
+/// marked missing (a warning counts them); one in a bucket is not asked for
+/// object by object.
 #[must_use]
 pub fn gallery(
     manifest: &Manifest,
@@ -64,6 +67,7 @@ pub fn gallery(
 ) -> (Vec<GalleryItem>, ArchiveTotals) {
     let mut totals = ArchiveTotals::default();
     let mut items = Vec::new();
+    let mut missing = 0_usize;
     for record in manifest.records.values() {
         totals.objects += 1;
         totals.bytes += record.size;
@@ -85,13 +89,24 @@ pub fn gallery(
                     .or_else(|| read_title(archive, &record.object))
             })
             .flatten();
+        let gone = ObjectName::from_relative(&record.object).is_some_and(|name| {
+            archive.local_path(&name).is_some() && !archive.has(&name, record.size)
+        });
+        missing += usize::from(gone);
         items.push(GalleryItem {
             kind,
             url: record.url.clone(),
             href: objects.href(&record.object),
             size: record.size,
             title,
+            missing: gone,
         });
+    }
+    if missing > 0 {
+        tracing::warn!(
+            "{}: {missing} of the objects the manifest records are missing or damaged, and marked so in the gallery; `archiver verify` lists them, and `archiver fetch` of their URLs downloads them again",
+            archive.location().display()
+        );
     }
     (items, totals)
 }

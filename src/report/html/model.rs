@@ -177,4 +177,7 @@ pub struct GalleryItem {
     /// A snapshot's page title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Not in the archive at its recorded size: shown as missing, not linked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
 }

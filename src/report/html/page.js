@@ -128,11 +128,16 @@
     galleryList.textContent = '';
     page.forEach(function (item) {
       var li = el('li', { 'class': 'item ' + item.kind });
-      var a = li.appendChild(el('a', { href: item.href, title: item.url }));
-      if (item.kind === 'image') {
-        a.appendChild(el('img', { src: item.href, alt: item.url, loading: 'lazy', decoding: 'async', width: '160', height: '130' }));
+      if (item.missing) {
+        // Nothing to link to: say so instead of showing a broken image.
+        li.appendChild(el('span', { 'class': 'missing' }, 'missing from the archive'));
       } else {
-        a.appendChild(el('span', { 'class': 'title' }, item.title || item.url));
+        var a = li.appendChild(el('a', { href: item.href, title: item.url }));
+        if (item.kind === 'image') {
+          a.appendChild(el('img', { src: item.href, alt: item.url, loading: 'lazy', decoding: 'async', width: '160', height: '130' }));
+        } else {
+          a.appendChild(el('span', { 'class': 'title' }, item.title || item.url));
+        }
       }
       li.appendChild(el('span', { 'class': 'kind-tag' }, KIND[item.kind] + ', ' + size(item.size)));
       li.appendChild(el('span', { 'class': 'src' })).appendChild(webLink(item.url));
