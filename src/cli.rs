@@ -205,9 +205,10 @@ pub struct HistoryCmdArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The period: a duration back from now (7d, 24h, 2w) or a date or time
-    /// (2026-11-01, 2026-11-01T08:00:00Z).
-    #[arg(long, value_name = "WHEN", default_value = "7d")]
-    pub since: String,
+    /// (2026-11-01, 2026-11-01T08:00:00Z). Default: 7d; with `--format html`,
+    /// the health chart's runs, every run by default.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t)]

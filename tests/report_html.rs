@@ -325,6 +325,39 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
 }
 
 #[test]
+fn since_narrows_the_health_chart_to_the_runs_of_the_period() {
+    let (fixture, _switches) = server();
+    let tree = Tree::new();
+    tree.file("archiver.toml", FAST).file("notes/b.md", NOTES_B);
+    tree.check(&fixture).arg("notes").expect(Exit::Findings);
+    // Timestamps are whole seconds: the second run starts in a later one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let between = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    tree.check(&fixture).arg("notes").expect(Exit::Findings);
+    let charted = |since: Option<&str>| {
+        let mut run = tree
+            .archiver()
+            .args(["report", "--format", "html", "--output", "r.html"]);
+        if let Some(since) = since {
+            run = run.args(["--since", since]);
+        }
+        run.expect(Exit::Success);
+        let html = std::fs::read_to_string(tree.path().join("r.html")).unwrap();
+        html.matches("data-run=\"").count()
+    };
+    assert_eq!(charted(None), 2, "every run without --since");
+    assert_eq!(charted(Some("1h")), 2);
+    assert_eq!(charted(Some(&between)), 1, "the second run only");
+    assert_eq!(charted(Some("2999-01-01")), 0);
+    tree.archiver()
+        .args([
+            "report", "--format", "html", "--output", "r.html", "--since", "soon",
+        ])
+        .expect(Exit::Usage)
+        .stderr_has("--since");
+}
+
+#[test]
 fn html_needs_a_file_to_write_and_a_state_database() {
     let tree = Tree::new();
     tree.archiver()

@@ -44,7 +44,10 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
     if args.format == ReportFormat::Html {
         return super::report_page::run(args, settings);
     }
-    let since = start(&args.since, SystemTime::now())?;
+    let since = state::period_start(
+        args.since.as_deref().unwrap_or(DEFAULT_SINCE),
+        SystemTime::now(),
+    )?;
     let state = State::open_existing(&settings.state.path)?;
     let runs = state.runs_since(&since)?;
     let rows = state.rows_around(&since)?;
@@ -105,31 +108,8 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
     Ok(ExitStatus::Success)
 }
 
-/// The period's start: `7d` back from `now`, or a date (midnight UTC) or an
-/// RFC 3339 time.
-fn start(since: &str, now: SystemTime) -> Result<String, Error> {
-    let bad = || {
-        Error::config_value(
-            "--since",
-            format!(
-                "`{since}` is neither a duration (7d, 24h) nor a date (2026-11-01) or time (2026-11-01T08:00:00Z)"
-            ),
-        )
-    };
-    if let Ok(back) = humantime::parse_duration(since.trim()) {
-        let at = now.checked_sub(back).unwrap_or(SystemTime::UNIX_EPOCH);
-        return Ok(state::timestamp(at));
-    }
-    let text = since.trim();
-    let full = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    humantime::parse_rfc3339_weak(&full)
-        .map(state::timestamp)
-        .map_err(|_| bad())
-}
+/// The period a summary covers without `--since`.
+const DEFAULT_SINCE: &str = "7d";
 
 fn host(url: &str) -> String {
     url::Url::parse(url)
@@ -247,22 +227,4 @@ fn write_markdown(out: &mut dyn Write, doc: &Document<'_>) -> std::io::Result<()
         writeln!(out)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_period_is_a_duration_back_or_a_date() {
-        let now = humantime::parse_rfc3339("2026-11-27T12:00:00Z").unwrap();
-        assert_eq!(start("7d", now).unwrap(), "2026-11-20T12:00:00Z");
-        assert_eq!(start("24h", now).unwrap(), "2026-11-26T12:00:00Z");
-        assert_eq!(start("2026-11-01", now).unwrap(), "2026-11-01T00:00:00Z");
-        assert_eq!(
-            start("2026-11-01T08:30:00Z", now).unwrap(),
-            "2026-11-01T08:30:00Z"
-        );
-        assert!(start("last tuesday", now).is_err());
-    }
 }

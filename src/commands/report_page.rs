@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::input::Inputs;
 use crate::manifest::Manifest;
 use crate::report::html::{self, Citation, Citations, ObjectLinks, Sources};
-use crate::state::{self, RowBefore, State};
+use crate::state::{self, RowBefore, Run, State};
 use crate::store::{self, ArchiveFile};
 use crate::{Error, ExitStatus};
 
@@ -31,6 +31,18 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
     };
     let state = State::open_existing(&settings.state.path)?;
     let runs = state.runs_since("")?;
+    // The health chart over the period asked for, every run without one; the
+    // latest run, the failures and the archive are shown as they are now.
+    let charted: Vec<Run> = match &args.since {
+        Some(since) => {
+            let since = state::period_start(since, SystemTime::now())?;
+            runs.iter()
+                .filter(|r| r.started_at >= since)
+                .cloned()
+                .collect()
+        }
+        None => runs.clone(),
+    };
     let counts = state.counts_by_run()?;
     let latest = match html::latest_run(&runs, &counts) {
         Some(run) => state.rows_of_run(run.id)?,
@@ -77,6 +89,7 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<ExitStatus, Error> 
     let now = state::timestamp(SystemTime::now());
     let page = html::gather(&Sources {
         runs: &runs,
+        charted: &charted,
         counts: &counts,
         latest: &latest,
         citations: &citations,

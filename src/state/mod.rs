@@ -28,7 +28,7 @@ use crate::verdict::Verdict;
 
 pub use history::{History, HistoryState, Streak};
 pub use runs::{RowBefore, RunCount};
-pub use summary::{Change, LinkRecord, Window, summarize};
+pub use summary::{Change, LinkRecord, Window, period_start, summarize};
 
 /// How long a run waits for another run holding the database's write lock.
 pub const BUSY_WAIT: Duration = Duration::from_mins(1);

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
+use std::time::SystemTime;
+
 use super::Row;
+use crate::error::Error;
 use crate::verdict::Verdict;
 
 /// How a link fared over the window.
@@ -108,10 +111,55 @@ pub fn summarize(rows: &[Row], first_run: i64) -> (usize, Vec<LinkRecord>) {
     (urls, links)
 }
 
+/// The start of the period `--since` gives, as stored timestamps compare: a
+/// duration back from `now` (`7d`), a date (midnight UTC) or an RFC 3339 time.
+///
+/// # Errors
+/// [`Error::ConfigValue`] for anything else.
+pub fn period_start(since: &str, now: SystemTime) -> Result<String, Error> {
+    let bad = || {
+        Error::config_value(
+            "--since",
+            format!(
+                "`{since}` is neither a duration (7d, 24h) nor a date (2026-11-01) or time (2026-11-01T08:00:00Z)"
+            ),
+        )
+    };
+    if let Ok(back) = humantime::parse_duration(since.trim()) {
+        let at = now.checked_sub(back).unwrap_or(SystemTime::UNIX_EPOCH);
+        return Ok(super::timestamp(at));
+    }
+    let text = since.trim();
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    humantime::parse_rfc3339_weak(&full)
+        .map(super::timestamp)
+        .map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Streak;
     use super::*;
+
+    #[test]
+    fn a_period_is_a_duration_back_or_a_date() {
+        let now = humantime::parse_rfc3339("2026-11-27T12:00:00Z").unwrap();
+        assert_eq!(period_start("7d", now).unwrap(), "2026-11-20T12:00:00Z");
+        assert_eq!(period_start("24h", now).unwrap(), "2026-11-26T12:00:00Z");
+        assert_eq!(
+            period_start("2026-11-01", now).unwrap(),
+            "2026-11-01T00:00:00Z"
+        );
+        assert_eq!(
+            period_start("2026-11-01T08:30:00Z", now).unwrap(),
+            "2026-11-01T08:30:00Z"
+        );
+        assert!(period_start("last tuesday", now).is_err());
+    }
 
     fn row(url: &str, run: i64, failing: bool) -> Row {
         Row {

@@ -41,6 +41,8 @@ pub use paths::ObjectLinks;
 pub struct Sources<'a> {
     /// Every run recorded, oldest first.
     pub runs: &'a [Run],
+    /// The runs the health chart shows (`--since`), oldest first.
+    pub charted: &'a [Run],
     /// Every finished run's results by verdict.
     pub counts: &'a [RunCount],
     /// The results of the run shown ([`latest_run`]).
@@ -80,7 +82,7 @@ pub fn gather(sources: &Sources<'_>) -> Page {
         latest,
         counts: health::verdict_counts(sources.latest),
         changes: health::changes(sources.latest),
-        health: health::health_chart(sources.runs, sources.counts),
+        health: health::health_chart(sources.charted, sources.counts),
         growth: gallery::growth_chart(sources.manifest),
         hosts,
         hosts_left_out,
