@@ -435,9 +435,9 @@ pub struct NetworkArgs {
     #[arg(long, value_name = "UA")]
     pub user_agent: Option<String>,
 
-    /// Names that exist, looked up when a few hosts failed as on a machine
-    /// without a network, to tell which it is (comma-separated; replaces
-    /// `network.canary`).
+    /// Names that exist, looked up when hosts failed as on a machine without
+    /// a network and none answered, to tell which it is (comma-separated;
+    /// replaces `network.canary`).
     #[arg(
         long,
         value_name = "NAME",

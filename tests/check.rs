@@ -506,6 +506,37 @@ fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
 }
 
 #[test]
+fn without_a_resolver_a_paced_host_does_not_hold_up_the_verdict() {
+    // Nine dead domains, and a host paced to one request a second with twenty
+    // URLs still to go when the grace time is over. No canary name resolves
+    // either: the run stops then, instead of waiting a request's timeout for
+    // the paced URLs, and says why.
+    let tree = Tree::new();
+    let mut note: String = (0..9)
+        .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
+        .collect();
+    for i in 0..20 {
+        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
+    }
+    tree.file(
+        "archiver.toml",
+        "[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n",
+    )
+    .file("n.md", &note);
+    let stderr = tree
+        .archiver()
+        .args(["check", "--no-state", "n.md"])
+        .env("ARCHIVER_CANARY", "canary.invalid")
+        .expect(Exit::Error)
+        .stderr;
+    assert!(stderr.contains("network looks down"), "{stderr}");
+    assert!(
+        stderr.contains("canary.invalid does not resolve"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn when_no_host_answers_the_network_is_down_not_the_links() {
     let tree = Tree::new();
     let many: String = (0..9)

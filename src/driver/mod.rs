@@ -231,7 +231,7 @@ impl<S: Sink<T>, T> Run<'_, S, T> {
                     }
                 }
                 () = sleep_until_some(check_at), if check_at.is_some() => {
-                    if self.watch.grace_over(&engine) {
+                    if self.watch.grace_over(&engine).await {
                         self.stop().await;
                         break;
                     }

@@ -66,6 +66,8 @@ pub struct NetworkWatch {
     check_at: Option<Instant>,
     /// Until when requests still out are waited for, once the grace is over.
     wait_until: Option<Instant>,
+    /// No canary name resolved when the grace was over.
+    canary_failed: bool,
 }
 
 impl NetworkWatch {
@@ -79,6 +81,7 @@ impl NetworkWatch {
             timeout,
             check_at: None,
             wait_until: None,
+            canary_failed: false,
         }
     }
 
@@ -111,11 +114,22 @@ impl NetworkWatch {
     /// At [`NetworkWatch::check_at`]: whether to stop now, nothing having
     /// answered in the grace time. A request still out (an API asked about
     /// many papers at once, a slow host) may yet answer: it is waited for, up
-    /// to one request's timeout more.
-    pub fn grace_over(&mut self, engine: &Engine) -> bool {
+    /// to one request's timeout more, unless no canary name resolves either:
+    /// without a resolver, the requests still to go out (a paced host's) can
+    /// only fail as the others did.
+    pub async fn grace_over(&mut self, engine: &Engine) -> bool {
         self.check_at = None;
         if !self.answered.is_empty() || engine.heard_an_answer() {
             return false;
+        }
+        if self.wait_until.is_none()
+            && engine.is_busy()
+            && !engine.canary().is_empty()
+            && !engine.canary_resolves().await
+            && !engine.heard_an_answer()
+        {
+            self.canary_failed = true;
+            return true;
         }
         let now = Instant::now();
         let until = *self.wait_until.get_or_insert(now + self.timeout);
@@ -136,9 +150,9 @@ impl NetworkWatch {
             1 => "the one host tried did not answer".to_owned(),
             n => format!("none of the {n} hosts tried answered"),
         };
-        let canary = if self.unreachable.len() < NETWORK_DOWN_HOSTS {
+        let canary = if self.canary_failed || self.unreachable.len() < NETWORK_DOWN_HOSTS {
             let names = engine.canary();
-            if names.is_empty() || engine.canary_resolves().await {
+            if names.is_empty() || (!self.canary_failed && engine.canary_resolves().await) {
                 return None;
             }
             match names {
