@@ -142,9 +142,47 @@ impl Record {
                 .iter()
                 .all(|used| matches!(archive.stat(used), Ok(Some((EntryKind::File, _)))))
         };
+        self.object_is_in(archive) && shown()
+    }
+
+    /// Whether its own object is in `archive`, at its recorded size under the
+    /// name of its recorded hash (the objects a snapshot shows not looked at).
+    pub fn object_is_in(&self, archive: &dyn Storage) -> bool {
         ObjectName::from_relative(&self.object)
             .is_some_and(|name| name.sha256 == self.sha256 && archive.has(&name, self.size))
-            && shown()
+    }
+}
+
+#[cfg(test)]
+impl Record {
+    /// A record of `url` downloaded from its origin at `fetched_at` as
+    /// `object`, with nothing more known: where the tests start from.
+    pub(crate) fn sample(
+        url: &str,
+        object: String,
+        sha256: String,
+        media_type: &str,
+        size: u64,
+        fetched_at: &str,
+    ) -> Record {
+        Record {
+            url: url.to_owned(),
+            object,
+            sha256,
+            media_type: media_type.to_owned(),
+            size,
+            final_url: url.to_owned(),
+            fetched_at: fetched_at.to_owned(),
+            etag: None,
+            last_modified: None,
+            source: Source::Origin,
+            captured_at: None,
+            notes: BTreeSet::new(),
+            uses: Vec::new(),
+            page_sha256: None,
+            title: None,
+            captures: Vec::new(),
+        }
     }
 }
 
@@ -339,22 +377,16 @@ mod tests {
 
     fn record(url: &str) -> Record {
         Record {
-            url: url.into(),
-            object: format!("objects/ab/{}.png", "ab".repeat(32)),
-            sha256: "ab".repeat(32),
-            media_type: "image/png".into(),
-            size: 3,
-            final_url: url.into(),
-            fetched_at: "2026-11-27T10:00:00Z".into(),
             etag: Some("\"x\"".into()),
-            last_modified: None,
-            source: Source::Origin,
-            captured_at: None,
             notes: BTreeSet::from(["notes/b.md".to_owned(), "notes/a.md".to_owned()]),
-            uses: Vec::new(),
-            page_sha256: None,
-            title: None,
-            captures: Vec::new(),
+            ..Record::sample(
+                url,
+                format!("objects/ab/{}.png", "ab".repeat(32)),
+                "ab".repeat(32),
+                "image/png",
+                3,
+                "2026-11-27T10:00:00Z",
+            )
         }
     }
 

@@ -211,7 +211,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::manifest::{Manifest, Record, Source};
+    use crate::manifest::{Manifest, Record};
     use crate::store::verify::{Problem, verify};
     use crate::store::write::Writer;
 
@@ -333,24 +333,14 @@ mod tests {
         let url = "https://example.org/hello.txt";
         manifest.records.insert(
             url.into(),
-            Record {
-                url: url.into(),
-                object: stored.name.relative(),
-                sha256: stored.name.sha256.clone(),
-                media_type: "text/plain".into(),
-                size: 11,
-                final_url: url.into(),
-                fetched_at: "2026-12-01T00:00:00Z".into(),
-                etag: None,
-                last_modified: None,
-                source: Source::Origin,
-                captured_at: None,
-                notes: std::collections::BTreeSet::new(),
-                uses: Vec::new(),
-                page_sha256: None,
-                title: None,
-                captures: Vec::new(),
-            },
+            Record::sample(
+                url,
+                stored.name.relative(),
+                stored.name.sha256.clone(),
+                "text/plain",
+                11,
+                "2026-12-01T00:00:00Z",
+            ),
         );
         manifest.save(store.as_ref()).unwrap();
         let loaded = Manifest::load(store.as_ref()).unwrap();

@@ -40,10 +40,9 @@ impl Unit {
 /// One line of a chart.
 #[derive(Debug, Clone, Copy)]
 pub struct SeriesSpec {
-    /// Its name in the legend.
+    /// Its name in the legend, and its CSS class (the stylesheet gives it its
+    /// colour).
     pub name: &'static str,
-    /// Its CSS class (the stylesheet gives it its colour).
-    pub class: &'static str,
     /// What it counts.
     pub unit: Unit,
     /// Measured on the right-hand axis rather than the left.
@@ -166,7 +165,7 @@ pub fn draw(columns: &[Column], specs: &[SeriesSpec]) -> Option<Chart> {
         .enumerate()
         .map(|(s, spec)| Line {
             name: spec.name,
-            class: spec.class,
+            class: spec.name,
             points: columns
                 .iter()
                 .enumerate()
@@ -186,7 +185,7 @@ pub fn draw(columns: &[Column], specs: &[SeriesSpec]) -> Option<Chart> {
                 .iter()
                 .zip(&c.values)
                 .map(|(spec, v)| Mark {
-                    class: spec.class,
+                    class: spec.name,
                     y: round(y_of(*v, spec.right)),
                 })
                 .collect(),
@@ -279,13 +278,11 @@ mod tests {
     const SPECS: [SeriesSpec; 2] = [
         SeriesSpec {
             name: "failing",
-            class: "failing",
             unit: Unit::Count,
             right: false,
         },
         SeriesSpec {
             name: "bytes",
-            class: "bytes",
             unit: Unit::Bytes,
             right: true,
         },

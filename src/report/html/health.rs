@@ -12,13 +12,11 @@ use crate::verdict::Verdict;
 const HEALTH: [SeriesSpec; 3] = [
     SeriesSpec {
         name: "failing",
-        class: "failing",
         unit: Unit::Count,
         right: false,
     },
     SeriesSpec {
         name: "blocked",
-        class: "blocked",
         unit: Unit::Count,
         right: false,
     },
@@ -26,7 +24,6 @@ const HEALTH: [SeriesSpec; 3] = [
     // links would otherwise lie flat on the bottom.
     SeriesSpec {
         name: "ok",
-        class: "ok",
         unit: Unit::Count,
         right: true,
     },
