@@ -39,7 +39,7 @@ impl Engine {
     ///
     /// # Errors
     /// When the HTTP client cannot be set up (an unreadable CA file, say).
-    pub fn new(settings: NetSettings, sites: &SiteRules) -> Result<Self, crate::Error> {
+    pub fn new(settings: NetSettings, sites: SiteRules) -> Result<Self, crate::Error> {
         Ok(Self {
             heard: std::sync::atomic::AtomicBool::new(false),
             clients: Clients::new(&settings)?,
@@ -52,7 +52,7 @@ impl Engine {
             ),
             heads: HeadMemory::default(),
             settings,
-            sites: sites.clone(),
+            sites,
         })
     }
 

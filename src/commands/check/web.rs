@@ -32,7 +32,7 @@ impl EngineSetup {
         let (network, sites) = (settings.network.clone(), settings.sites.clone());
         let thread = std::thread::Builder::new()
             .name("engine-setup".to_owned())
-            .spawn(move || Engine::new(network, &sites));
+            .spawn(move || Engine::new(network, sites));
         EngineSetup(thread.ok())
     }
 
@@ -42,7 +42,7 @@ impl EngineSetup {
         match self.0.map(JoinHandle::join) {
             Some(Ok(engine)) => engine,
             // The thread could not start, or failed: set it up here.
-            _ => Engine::new(settings.network.clone(), &settings.sites),
+            _ => Engine::new(settings.network.clone(), settings.sites.clone()),
         }
     }
 }

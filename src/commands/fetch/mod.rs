@@ -100,7 +100,10 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let mut run = if downloads.is_empty() {
         WebRun::default()
     } else {
-        let engine = Arc::new(Engine::new(settings.network.clone(), &settings.sites)?);
+        let engine = Arc::new(Engine::new(
+            settings.network.clone(),
+            settings.sites.clone(),
+        )?);
         let runtime = runtime()?;
         let warc = settings
             .archive
