@@ -270,46 +270,31 @@ fn the_html_report_shows_what_check_found_offline_and_inert() {
         }),
         "{seen}"
     );
-    let snapshot = seen["gallery"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["kind"] == "snapshot")
-        .unwrap_or_else(|| panic!("no snapshot in the gallery: {seen}"));
-    assert!(snapshot["text"].as_str().unwrap().contains(XSS), "{seen}");
-    let paper = seen["gallery"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["kind"] == "pdf")
-        .unwrap_or_else(|| panic!("no PDF in the gallery: {seen}"));
-    assert!(paper["text"].as_str().unwrap().contains("PDF, "), "{seen}");
-    // The lost image: said to be missing, no broken image, and its only link
-    // the original URL's.
-    let lost: Vec<&Value> = seen["gallery"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["text"].as_str().unwrap().contains("/lost/"))
-        .collect();
-    assert_eq!(lost.len(), 1, "{seen}");
-    assert!(
-        lost[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("missing from the archive"),
-        "{seen}"
-    );
-    assert_eq!(
-        lost[0]["href"], "https://mmbiz.qpic.cn/mmbiz_png/lost/640?wx_fmt=png",
-        "{seen}"
-    );
+    let gallery = seen["gallery"].as_array().unwrap();
+    let item = |what: &str, wanted: &dyn Fn(&Value) -> bool| -> &Value {
+        let found: Vec<&Value> = gallery.iter().filter(|g| wanted(g)).collect();
+        assert_eq!(found.len(), 1, "one {what} in the gallery: {seen}");
+        found[0]
+    };
+    let text = |item: &Value| item["text"].as_str().unwrap().to_owned();
+    let snapshot = item("snapshot", &|g| g["kind"] == "snapshot");
+    assert!(text(snapshot).contains(XSS), "{seen}");
+    let paper = item("PDF", &|g| g["kind"] == "pdf");
+    assert!(text(paper).contains("PDF, "), "{seen}");
     assert!(
         report
             .parent()
             .unwrap()
             .join(paper["href"].as_str().unwrap())
             .is_file(),
+        "{seen}"
+    );
+    // The lost image: said to be missing, no broken image, and its only link
+    // the original URL's.
+    let lost = item("lost image", &|g| text(g).contains("/lost/"));
+    assert!(text(lost).contains("missing from the archive"), "{seen}");
+    assert_eq!(
+        lost["href"], "https://mmbiz.qpic.cn/mmbiz_png/lost/640?wx_fmt=png",
         "{seen}"
     );
     assert!(seen["text"].as_str().unwrap().contains(XSS), "{seen}");

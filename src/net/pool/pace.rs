@@ -359,42 +359,38 @@ mod tests {
         assert_eq!(pace.slow_down(pace.episode(), Signal::Failed), Some(2));
     }
 
+    /// One answer to a request of the current episode, a 503 without a
+    /// Retry-After when `failed`; whether it cut the pace.
+    fn answer(pace: &mut Pace, failed: bool) -> bool {
+        let episode = pace.episode();
+        if failed {
+            pace.slow_down(episode, Signal::Failed).is_some()
+        } else {
+            pace.went_well(episode);
+            false
+        }
+    }
+
     #[test]
     fn pages_failing_two_percent_of_the_time_seldom_slow_a_host() {
         // Every 50th answer failing, at an unlucky spacing and at random: the
         // host keeps its pace through almost all of them.
         let mut pace = Pace::new(limits(8, 0));
         for i in 0..1000 {
-            let episode = pace.episode();
-            if i % 50 == 0 {
-                pace.slow_down(episode, Signal::Failed);
-            } else {
-                pace.went_well(episode);
-            }
+            answer(&mut pace, i % 50 == 0);
         }
         assert_eq!(pace.episode(), 0);
         let mut rng = fastrand::Rng::with_seed(7);
-        let mut cuts = 0;
         let mut pace = Pace::new(limits(8, 0));
-        for _ in 0..100_000 {
-            let episode = pace.episode();
-            if rng.u32(..100) < 2 {
-                cuts += u32::from(pace.slow_down(episode, Signal::Failed).is_some());
-            } else {
-                pace.went_well(episode);
-            }
-        }
+        let cuts = (0..100_000)
+            .filter(|_| answer(&mut pace, rng.u32(..100) < 2))
+            .count();
         // About 2,000 failures: one in 75 cuts, as the module says.
         assert!((10..=50).contains(&cuts), "{cuts} cuts");
         // Half the answers failing: cut within the first few.
         let mut pace = Pace::new(limits(8, 0));
         for i in 0..6 {
-            let episode = pace.episode();
-            if i % 2 == 0 {
-                pace.slow_down(episode, Signal::Failed);
-            } else {
-                pace.went_well(episode);
-            }
+            answer(&mut pace, i % 2 == 0);
         }
         assert_eq!(pace.now(), limits(4, 0));
     }
