@@ -76,14 +76,13 @@ mod tests {
         .unwrap();
         let settings = defaults.network.clone();
         assert_eq!(settings.retry_delay, Duration::from_secs(1));
-        assert_eq!(settings.retry_delay_5xx, Duration::from_millis(100));
+        assert_eq!(settings.retry_delay_5xx, Duration::from_millis(50));
         let waits = |attempt, status| {
             (0..200)
                 .map(|_| backoff(&settings, attempt, status))
                 .collect::<Vec<_>>()
         };
-        for (attempt, status, base) in [(0, 503, 100), (1, 500, 200), (0, 0, 1000), (2, 429, 4000)]
-        {
+        for (attempt, status, base) in [(0, 503, 50), (1, 500, 100), (0, 0, 1000), (2, 429, 4000)] {
             let base = Duration::from_millis(base);
             let waits = waits(attempt, status);
             assert!(
