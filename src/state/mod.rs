@@ -14,6 +14,7 @@
 //! run, and two runs writing at once take turns through SQLite's own lock, the
 //! second waiting up to [`BUSY_WAIT`] and then stopping with a message saying so.
 
+mod closing;
 mod history;
 mod runs;
 mod summary;
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Error;
 use crate::verdict::Verdict;
 
+pub use closing::{Closing, Finish, Fresh, Placement};
 pub use history::{History, HistoryState, Streak};
 pub use runs::{RowBefore, RunCount};
 pub use summary::{Change, LinkRecord, Window, period_start, summarize};
@@ -383,96 +385,6 @@ impl State {
             .map_err(|e| self.error(e))
     }
 
-    /// Writes a run's results and its end in one transaction: all of them or,
-    /// if the process dies first, none. Each row's streak comes in as a fresh
-    /// one (failing or not, since now) and is joined to the URL's previous
-    /// streak here, under the write lock, so that two runs at once each
-    /// continue the history the other committed; a row whose verdict is not
-    /// conclusive ([`Verdict::is_conclusive`]) and does not fail the run
-    /// carries the previous streak on, failing or not. Returns, row by row,
-    /// the previous streak and the one recorded.
-    ///
-    /// # Errors
-    /// [`Error::State`] when the database cannot be written (another run has
-    /// held it for longer than [`BUSY_WAIT`], a full disk).
-    pub fn finish_run(
-        &mut self,
-        run: i64,
-        finish: &Finish<'_>,
-        rows: impl IntoIterator<Item = Row>,
-    ) -> Result<Vec<(Option<Streak>, Streak)>, Error> {
-        let result = (|| -> rusqlite::Result<Vec<(Option<Streak>, Streak)>> {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            // Rows are made, joined to their history and written one at a
-            // time: a run of 100,000 URLs never holds them all.
-            let mut streaks = Vec::new();
-            let (mut failing, mut cached) = (0_i64, 0_i64);
-            {
-                let mut latest = tx.prepare_cached(
-                    "SELECT failing, since, streak FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1",
-                )?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                )?;
-                for mut r in rows {
-                    let before = latest
-                        .query_row(params![r.url, run], |found| {
-                            Ok(Streak {
-                                failing: found.get(0)?,
-                                since: found.get(1)?,
-                                runs: found.get(2)?,
-                            })
-                        })
-                        .optional()?;
-                    let fails = if r.streak.failing || r.verdict.is_conclusive() {
-                        r.streak.failing
-                    } else {
-                        before.as_ref().is_some_and(|b| b.failing)
-                    };
-                    r.streak = Streak::next(before.as_ref(), fails, &r.streak.since);
-                    failing += i64::from(r.streak.failing);
-                    cached += i64::from(r.cached);
-                    insert.execute(params![
-                        run,
-                        r.url,
-                        r.verdict.as_str(),
-                        r.status,
-                        r.reason,
-                        r.final_url,
-                        r.moved_to,
-                        r.flags.join(","),
-                        r.checked_at,
-                        r.cached,
-                        r.streak.failing,
-                        r.streak.since,
-                        r.streak.runs,
-                        r.notes.join("\n"),
-                        r.pdf_url,
-                        r.answer_ms.and_then(|ms| i64::try_from(ms).ok()),
-                    ])?;
-                    streaks.push((before, r.streak));
-                }
-            }
-            tx.execute(
-                "UPDATE runs SET finished_at = ?2, urls = ?3, failing = ?4, cached = ?5, interrupted = ?6 WHERE id = ?1",
-                params![
-                    run,
-                    finish.finished_at,
-                    i64::try_from(streaks.len()).unwrap_or(i64::MAX),
-                    failing,
-                    cached,
-                    finish.interrupted
-                ],
-            )?;
-            tx.commit()?;
-            Ok(streaks)
-        })();
-        result.map_err(|e| self.error(e))
-    }
-
     /// The PDF the latest result naming one gave for the paper at `url`.
     ///
     /// # Errors
@@ -578,15 +490,6 @@ fn is_busy(e: &rusqlite::Error) -> bool {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
-}
-
-/// How a run ended, for [`State::finish_run`].
-#[derive(Debug)]
-pub struct Finish<'a> {
-    /// When the run ended.
-    pub finished_at: &'a str,
-    /// Whether it was stopped early.
-    pub interrupted: bool,
 }
 
 const COLUMNS: &str = "run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms";
@@ -704,7 +607,7 @@ mod tests {
                     finished_at: "t3",
                     interrupted: false,
                 },
-                [row],
+                vec![row],
             )
             .unwrap();
         let rows = state.rows_for("https://a.example/").unwrap();
@@ -734,7 +637,7 @@ mod tests {
             interrupted: false,
         };
         let streaks = state
-            .finish_run(first, &finish("2026-01-01T00:00:02Z"), [row.clone()])
+            .finish_run(first, &finish("2026-01-01T00:00:02Z"), vec![row.clone()])
             .unwrap();
         assert_eq!(streaks, [(None, row.streak.clone())]);
         let second = state.begin_run("2026-01-02T00:00:00Z", "{}").unwrap();
@@ -765,7 +668,7 @@ mod tests {
             "2026-01-02T00:00:01Z",
         );
         let streaks = state
-            .finish_run(second, &finish("2026-01-02T00:00:02Z"), [next])
+            .finish_run(second, &finish("2026-01-02T00:00:02Z"), vec![next])
             .unwrap();
         let (before, now) = &streaks[0];
         assert_eq!(before.as_ref(), Some(&row.streak));
@@ -790,7 +693,7 @@ mod tests {
                 finished_at: at,
                 interrupted: false,
             };
-            let streaks = state.finish_run(run, &finish, [row]).unwrap();
+            let streaks = state.finish_run(run, &finish, vec![row]).unwrap();
             streaks[0].1.clone()
         };
         record(Verdict::Dead, true, "2026-01-01T00:00:00Z");

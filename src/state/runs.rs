@@ -133,7 +133,7 @@ mod tests {
             .finish_run(
                 first,
                 &finish,
-                [
+                vec![
                     result("https://a.example/", Verdict::Ok, false),
                     result("https://b.example/", Verdict::Dead, true),
                 ],
@@ -144,7 +144,7 @@ mod tests {
             .finish_run(
                 second,
                 &finish,
-                [
+                vec![
                     result("https://a.example/", Verdict::Dead, true),
                     result("https://b.example/", Verdict::Ok, false),
                     result("https://c.example/", Verdict::Blocked, false),

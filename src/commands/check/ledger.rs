@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::error::Error;
 use crate::judge::Judgement;
 use crate::report::check::{CACHED, CheckResult};
-use crate::state::{self, Finish, History, Row, State, Streak};
+use crate::state::{self, Closing, Finish, Fresh, History, Row, State, Streak};
 use crate::verdict::Verdict;
 
 /// The state database as one `check` run uses it.
@@ -121,34 +121,78 @@ impl Ledger {
                 finished_at: &state::timestamp(SystemTime::now()),
                 interrupted: true,
             },
-            std::iter::empty(),
+            Vec::new(),
         );
     }
 
-    /// Places every result in its URL's history and records the run, all its
-    /// results in one transaction. Returns the URLs that recovered.
+    /// Places every result in its URL's history (its `history` is set) and
+    /// takes the database's write lock, held until [`Placed::write`] records
+    /// the run, all its results in one transaction.
     ///
     /// # Errors
-    /// [`Error::State`] when the database cannot be read or written.
-    pub fn record(
+    /// [`Error::State`] when the database cannot be read or locked.
+    pub fn place(
         &mut self,
         results: &mut [CheckResult],
         fail_on: &[Verdict],
-        interrupted: bool,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<Placed<'_>, Error> {
         let now = state::timestamp(SystemTime::now());
-        let (run, reused_at) = (self.run, &self.reused);
-        // Made one at a time as the database takes them.
+        let fresh = results.iter().map(|r| Fresh {
+            url: &r.url,
+            verdict: r.verdict,
+            failing: fail_on.contains(&r.verdict),
+            at: &now,
+        });
+        let closing = self.state.close_run(self.run, fresh)?;
+        let mut recovered = Vec::new();
+        for (result, (before, now)) in results.iter_mut().zip(closing.streaks()) {
+            let history = History::of(before.as_ref(), now);
+            if history.state == state::HistoryState::Recovered {
+                recovered.push(result.url.clone());
+            }
+            result.history = Some(history);
+        }
+        Ok(Placed {
+            closing,
+            run: self.run,
+            reused: &self.reused,
+            now,
+            recovered,
+        })
+    }
+}
+
+/// A run's results placed in their URLs' histories and not yet written: the
+/// database's write lock is held meanwhile.
+#[derive(Debug)]
+pub struct Placed<'a> {
+    closing: Closing<'a>,
+    run: i64,
+    reused: &'a HashMap<String, String>,
+    /// When the run's results were placed: their streaks' start.
+    now: String,
+    /// The URLs that recovered in this run.
+    pub recovered: Vec<String>,
+}
+
+impl Placed<'_> {
+    /// Records the run and its results, the same ones in the same order as
+    /// they were placed, in the transaction that placed them.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be written.
+    pub fn write(self, results: &[CheckResult], interrupted: bool) -> Result<(), Error> {
+        let Placed {
+            closing,
+            run,
+            reused,
+            now,
+            ..
+        } = self;
+        // Made one at a time as the database takes them; each is recorded
+        // with the streak placed for it.
         let rows = results.iter().map(|result| {
-            let reused = reused_at.get(&result.url);
-            let cached = reused.is_some();
-            let checked_at = reused.unwrap_or(&now).clone();
-            // A fresh streak, joined to the URL's previous one as it is stored.
-            let streak = Streak {
-                failing: fail_on.contains(&result.verdict),
-                since: now.clone(),
-                runs: 1,
-            };
+            let reused = reused.get(&result.url);
             let notes: BTreeSet<&str> = result.occurrences.iter().map(|o| &*o.file).collect();
             Row {
                 run,
@@ -159,9 +203,14 @@ impl Ledger {
                 final_url: result.final_url.clone(),
                 moved_to: result.moved_to.clone(),
                 flags: result.flags.clone(),
-                checked_at,
-                cached,
-                streak,
+                checked_at: reused.unwrap_or(&now).clone(),
+                cached: reused.is_some(),
+                // Not read: the streak placed for the result is recorded.
+                streak: Streak {
+                    failing: false,
+                    since: String::new(),
+                    runs: 0,
+                },
                 notes: notes.into_iter().map(str::to_owned).collect(),
                 pdf_url: result.pdf_url.clone(),
                 answer_ms: result.answer_ms,
@@ -171,15 +220,6 @@ impl Ledger {
             finished_at: &state::timestamp(SystemTime::now()),
             interrupted,
         };
-        let streaks = self.state.finish_run(self.run, &finish, rows)?;
-        let mut recovered = Vec::new();
-        for (result, (before, now)) in results.iter_mut().zip(&streaks) {
-            let history = History::of(before.as_ref(), now);
-            if history.state == state::HistoryState::Recovered {
-                recovered.push(result.url.clone());
-            }
-            result.history = Some(history);
-        }
-        Ok(recovered)
+        closing.write(&finish, rows)
     }
 }

@@ -34,7 +34,7 @@ mod web;
 
 use baseline::Baseline;
 use exclude::Excluder;
-use ledger::Ledger;
+use ledger::{Ledger, Placed};
 
 /// The comment that keeps the links on its line from being checked.
 const IGNORE_MARKER: &str = "archiver-ignore";
@@ -169,39 +169,37 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     copies::mark(&mut results, fail_on, &settings.archive.dir);
     // History is best kept, but a database that cannot be written must not
     // cost the report: it is printed without, and the run fails.
-    let recovered = ledger.as_mut().and_then(|ledger| {
+    let mut placed = ledger.as_mut().and_then(|ledger| {
         ledger
-            .record(&mut results, fail_on, run.interrupted)
+            .place(&mut results, fail_on)
             .inspect_err(|e| {
                 tracing::error!("{e}");
                 errors += 1;
             })
             .ok()
     });
-    if let Some(path) = &args.history.write_baseline {
-        baseline::record(path, &results, fail_on, run.interrupted)?;
-    }
     let accepted = |r: &CheckResult| baseline.as_ref().is_some_and(|b| b.accepts(&r.url));
     let mut summary = Summary::of(
         &results,
         started.elapsed().as_secs_f64(),
         run.interrupted.then_some(run.unchecked),
     );
-    summary.recovered = recovered;
+    summary.recovered = placed.as_mut().map(|p| std::mem::take(&mut p.recovered));
     summary.baselined = baseline.as_ref().map(|_| {
         results
             .iter()
             .filter(|r| fail_on.contains(&r.verdict) && accepted(r))
             .count()
     });
-    emit(
-        args,
-        &Report {
-            summary: &summary,
-            results: &results,
-            fail_on,
-        },
-    )?;
+    let report = Report {
+        summary: &summary,
+        results: &results,
+        fail_on,
+    };
+    errors += emit_and_record(args, &report, placed, run.interrupted)?;
+    if let Some(path) = &args.history.write_baseline {
+        baseline::record(path, &results, fail_on, run.interrupted)?;
+    }
 
     let failing = results.iter().any(|r| fails(args, fail_on, r, accepted(r)));
     Ok(if run.interrupted {
@@ -291,6 +289,34 @@ fn triage(
         }
     }
     Ok((results, web))
+}
+
+/// Emits the report while the history placed for its results is written: the
+/// report already knows what the history says. Returns 1 when the history
+/// could not be written (the run then fails), 0 otherwise.
+///
+/// # Errors
+/// A write error on stdout or on `--output`.
+fn emit_and_record(
+    args: &CheckArgs,
+    report: &Report<'_>,
+    placed: Option<Placed<'_>>,
+    interrupted: bool,
+) -> Result<usize, Error> {
+    std::thread::scope(|scope| {
+        let emitting = scope.spawn(|| emit(args, report));
+        let mut errors = 0;
+        if let Some(placed) = placed
+            && let Err(e) = placed.write(report.results, interrupted)
+        {
+            tracing::error!("{e}");
+            errors += 1;
+        }
+        emitting
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .map(|()| errors)
+    })
 }
 
 /// Writes the report to stdout, or to `--output` with a summary on stderr.
