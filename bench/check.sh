@@ -23,7 +23,7 @@
 #                   ceil(urls / max_concurrency)) × latency.
 # Both tools run with the same limits: 128 requests in flight, 8 per host (unless
 # set as above), no per-host interval. archiver retries a 503 as it does by
-# default (after 50 to 100 ms: retry_delay_5xx) and never a 404; lychee is run without retries
+# default (after 25 to 50 ms: retry_delay_5xx) and never a 404; lychee is run without retries
 # (its retries would wait out a second too). lychee is installed separately,
 # outside this repository.
 #
