@@ -27,19 +27,29 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Opens the database and records the run's start; `None` with
-    /// `--no-state`. A database that cannot be used costs only the history
-    /// (a warning), unless the run asked for what needs it (`--only-new`,
-    /// `--max-age`).
+    /// The state database a run records in, opened (made, the first time);
+    /// `None` with `--no-state`. It is opened while the notes are read.
+    pub fn open_state(args: &CheckArgs, settings: &Settings) -> Option<Result<State, Error>> {
+        (!args.history.no_state).then(|| State::open(&settings.state.path))
+    }
+
+    /// Records the run's start in `state`, the database
+    /// [`Ledger::open_state`] opened; `None` with `--no-state`. A database
+    /// that cannot be used costs only the history (a warning), unless the run
+    /// asked for what needs it (`--only-new`, `--max-age`).
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be opened or written and the
     /// run needs it.
-    pub fn open(args: &CheckArgs, settings: &Settings) -> Result<Option<Self>, Error> {
-        if args.history.no_state {
+    pub fn open(
+        args: &CheckArgs,
+        settings: &Settings,
+        state: Option<Result<State, Error>>,
+    ) -> Result<Option<Self>, Error> {
+        let Some(state) = state else {
             return Ok(None);
-        }
-        match Self::begin(args, settings) {
+        };
+        match state.and_then(|state| Self::begin(state, args, settings)) {
             Ok(ledger) => Ok(Some(ledger)),
             Err(e) if !args.history.only_new && settings.check.max_age.is_zero() => {
                 tracing::warn!("{e}; this run is checked without history");
@@ -49,8 +59,7 @@ impl Ledger {
         }
     }
 
-    fn begin(args: &CheckArgs, settings: &Settings) -> Result<Self, Error> {
-        let mut state = State::open(&settings.state.path)?;
+    fn begin(mut state: State, args: &CheckArgs, settings: &Settings) -> Result<Self, Error> {
         let recorded = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "inputs": args.notes.inputs,

@@ -133,21 +133,24 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         .as_deref()
         .map(|rev| Changes::since(rev, args.history.whole_files, &repository_folder(&notes)))
         .transpose()?;
-    let mut targets: BTreeMap<String, CitedUrl> = BTreeMap::new();
-    let mut errors = 0;
-    if !notes.is_empty() {
-        errors += gather(args, settings, &notes, changes.as_ref(), &mut targets)?;
-    }
-    let classifier = Classifier::new(settings);
-    for url in &urls {
-        let (key, kind) = url_input(classifier, url);
-        targets
-            .entry(key.clone())
-            .or_insert_with(|| CitedUrl::new(key, kind));
-    }
-
     let excluder = Excluder::new(&settings.check)?;
-    let mut ledger = Ledger::open(args, settings)?;
+    let mut targets: BTreeMap<String, CitedUrl> = BTreeMap::new();
+    // The state database is opened (made, the first time) while the notes
+    // are read.
+    let (gathered, state) = alongside(
+        || {
+            gather_all(
+                args,
+                settings,
+                (&urls, &notes),
+                changes.as_ref(),
+                &mut targets,
+            )
+        },
+        || Ledger::open_state(args, settings),
+    );
+    let mut errors = gathered?;
+    let mut ledger = Ledger::open(args, settings, state)?;
     if ledger.is_none() && !args.history.no_state {
         // The database could not be used (named in a warning): the report goes
         // out, and the run fails, as its results are not recorded.
@@ -303,19 +306,30 @@ fn emit_and_record(
     placed: Option<Placed<'_>>,
     interrupted: bool,
 ) -> Result<usize, Error> {
-    std::thread::scope(|scope| {
-        let emitting = scope.spawn(|| emit(args, report));
-        let mut errors = 0;
-        if let Some(placed) = placed
-            && let Err(e) = placed.write(report.results, interrupted)
-        {
+    let (written, emitted) = alongside(
+        || placed.map(|placed| placed.write(report.results, interrupted)),
+        || emit(args, report),
+    );
+    emitted?;
+    Ok(match written {
+        Some(Err(e)) => {
             tracing::error!("{e}");
-            errors += 1;
+            1
         }
-        emitting
+        _ => 0,
+    })
+}
+
+/// Runs `here` on this thread and `there` on another at the same time, and
+/// gives both results; a panic on the other thread goes on on this one.
+fn alongside<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {
+    std::thread::scope(|scope| {
+        let other = scope.spawn(there);
+        let a = here();
+        let b = other
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            .map(|()| errors)
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
     })
 }
 
@@ -346,6 +360,30 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Puts the URLs given and the links of the notes given into `targets`, each
+/// URL once; returns how many inputs could not be read.
+fn gather_all(
+    args: &CheckArgs,
+    settings: &Settings,
+    (urls, notes): (&[String], &[String]),
+    changes: Option<&Changes>,
+    targets: &mut BTreeMap<String, CitedUrl>,
+) -> Result<usize, Error> {
+    let errors = if notes.is_empty() {
+        0
+    } else {
+        gather(args, settings, notes, changes, targets)?
+    };
+    let classifier = Classifier::new(settings);
+    for url in urls {
+        let (key, kind) = url_input(classifier, url);
+        targets
+            .entry(key.clone())
+            .or_insert_with(|| CitedUrl::new(key, kind));
+    }
+    Ok(errors)
 }
 
 /// Reads the notes into `targets`; returns how many inputs could not be read.
