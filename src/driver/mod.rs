@@ -231,14 +231,23 @@ impl<S: Sink<T>, T> Run<'_, S, T> {
                     }
                 }
                 () = sleep_until_some(check_at), if check_at.is_some() => {
-                    if self.watch.grace_over(&engine).await {
+                    // Looking up the canary names takes up to seconds (here
+                    // and after the loop): a Ctrl-C meanwhile is not kept
+                    // waiting.
+                    let over = tokio::select! {
+                        over = self.watch.grace_over(&engine) => over,
+                        () = &mut stop => {
+                            self.interrupted();
+                            true
+                        }
+                    };
+                    if over {
                         self.stop().await;
                         break;
                     }
                 }
                 () = &mut stop => {
-                    tracing::warn!("{}", self.driver.on_interrupt);
-                    self.ended.interrupted = true;
+                    self.interrupted();
                     self.stop().await;
                     break;
                 }
@@ -258,9 +267,18 @@ impl<S: Sink<T>, T> Run<'_, S, T> {
         }
         self.progress.finish();
         if !self.ended.interrupted && !self.ended.stopped {
-            self.ended.network_down = self.watch.down(&engine).await;
+            tokio::select! {
+                down = self.watch.down(&engine) => self.ended.network_down = down,
+                () = &mut stop => self.interrupted(),
+            }
         }
         Ok(())
+    }
+
+    /// Says that the run was interrupted, and marks it so.
+    fn interrupted(&mut self) {
+        tracing::warn!("{}", self.driver.on_interrupt);
+        self.ended.interrupted = true;
     }
 
     /// Gives one result to the sink; whether the sink wants the run stopped.
