@@ -11,6 +11,8 @@
 #   MAX_CONCURRENCY=512 HOST_CONCURRENCY=16 bench/check.sh
 #   FAULTS=1 bench/check.sh              # the faults run: 20 ms latency, 2% of the
 #                                        # URLs answer 503 once, 1 host in 7 refuses HEAD
+#   REPEAT=10 LAYOUTS=interleaved bench/check.sh  # each layout run 10 times, the
+#                                        # ratios' range and median after them
 #
 # How the links sit in the notes changes what a checker that works through them in
 # order can do, so each run is made on three layouts of the same URLs:
@@ -46,6 +48,7 @@ port=${PORT:-18090}
 max_concurrency=${MAX_CONCURRENCY:-128}
 host_concurrency=${HOST_CONCURRENCY:-8}
 lychee=${LYCHEE:-$(command -v lychee || true)}
+repeat=${REPEAT:-1}
 
 echo "building archiver and the benchmark server (release)…" >&2
 cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml"
@@ -148,40 +151,53 @@ PY
 
   echo
   echo "layout: $layout"
-  reset
-  cd "$work"
-  rm -rf .archiver
-  # shellcheck disable=SC2086
-  /usr/bin/time -f '%e %M' -o "$work/time" "$archiver" --config "$config" check ${CHECK_ARGS:-} \
-    --format json notes >"$work/report.json" 2>"$work/stderr" || true
-  read -r t_archiver rss_archiver < <(tail -n 1 "$work/time")
-  dead=$(python3 -c "import json; print(json.load(open('$work/report.json'))['summary']['by_verdict']['dead'])")
-  printf '  archiver check: %6.2f s  %s× the bound (goal ≤ 1.25×), peak memory %s MB, %s dead, %s judged wrong\n' \
-    "$t_archiver" "$(ratio "$t_archiver" "$bound")" "$((rss_archiver / 1024))" "$dead" \
-    "$(wrong archiver "$work/report.json")"
-  printf '    server: %s requests over %.2f s, at most %s in flight on one host (limit %s), %s hosts, %s connections\n' \
-    "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
-    "$host_concurrency" "$(stats hosts)" "$(stats connections)"
-  printf '            %s in flight on average (limit %s), %s ms per answer\n' \
-    "$(stats mean_in_flight)" "$max_concurrency" "$(stats mean_answer_ms)"
-
-  if [ -n "$lychee" ]; then
+  ratios=()
+  for _ in $(seq "$repeat"); do
     reset
-    /usr/bin/time -f '%e %M' -o "$work/time" "$lychee" --no-progress --max-concurrency "$max_concurrency" \
-      --host-concurrency "$host_concurrency" --host-request-interval 0ms --max-retries 0 \
-      --format json --output "$work/lychee.json" notes >/dev/null 2>&1 || true
-    read -r t_lychee rss_lychee < <(tail -n 1 "$work/time")
-    errors=$(python3 -c "import json; print(json.load(open('$work/lychee.json'))['errors'])")
-    printf '  lychee:         %6.2f s  %s× the bound, peak memory %s MB, %s errors, %s judged wrong\n' \
-      "$t_lychee" "$(ratio "$t_lychee" "$bound")" "$((rss_lychee / 1024))" "$errors" \
-      "$(wrong lychee "$work/lychee.json")"
-    printf '    server: %s requests over %.2f s, at most %s in flight on one host, %s connections\n' \
+    cd "$work"
+    rm -rf .archiver
+    # shellcheck disable=SC2086
+    /usr/bin/time -f '%e %M' -o "$work/time" "$archiver" --config "$config" check ${CHECK_ARGS:-} \
+      --format json notes >"$work/report.json" 2>"$work/stderr" || true
+    read -r t_archiver rss_archiver < <(tail -n 1 "$work/time")
+    dead=$(python3 -c "import json; print(json.load(open('$work/report.json'))['summary']['by_verdict']['dead'])")
+    printf '  archiver check: %6.2f s  %s× the bound (goal ≤ 1.25×), peak memory %s MB, %s dead, %s judged wrong\n' \
+      "$t_archiver" "$(ratio "$t_archiver" "$bound")" "$((rss_archiver / 1024))" "$dead" \
+      "$(wrong archiver "$work/report.json")"
+    printf '    server: %s requests over %.2f s, at most %s in flight on one host (limit %s), %s hosts, %s connections\n' \
       "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
-      "$(stats connections)"
-    printf '            %s in flight on average, %s ms per answer\n' \
-      "$(stats mean_in_flight)" "$(stats mean_answer_ms)"
-    goal=0.50
-    if [ "$flaky_percent" != 0 ] || [ "$head_refused_every" != 0 ]; then goal=0.80; fi
-    printf '  archiver / lychee wall time: %s (goal: at most %s)\n' "$(ratio "$t_archiver" "$t_lychee")" "$goal"
+      "$host_concurrency" "$(stats hosts)" "$(stats connections)"
+    printf '            %s in flight on average (limit %s), %s ms per answer\n' \
+      "$(stats mean_in_flight)" "$max_concurrency" "$(stats mean_answer_ms)"
+
+    if [ -n "$lychee" ]; then
+      reset
+      /usr/bin/time -f '%e %M' -o "$work/time" "$lychee" --no-progress --max-concurrency "$max_concurrency" \
+        --host-concurrency "$host_concurrency" --host-request-interval 0ms --max-retries 0 \
+        --format json --output "$work/lychee.json" notes >/dev/null 2>&1 || true
+      read -r t_lychee rss_lychee < <(tail -n 1 "$work/time")
+      errors=$(python3 -c "import json; print(json.load(open('$work/lychee.json'))['errors'])")
+      printf '  lychee:         %6.2f s  %s× the bound, peak memory %s MB, %s errors, %s judged wrong\n' \
+        "$t_lychee" "$(ratio "$t_lychee" "$bound")" "$((rss_lychee / 1024))" "$errors" \
+        "$(wrong lychee "$work/lychee.json")"
+      printf '    server: %s requests over %.2f s, at most %s in flight on one host, %s connections\n' \
+        "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
+        "$(stats connections)"
+      printf '            %s in flight on average, %s ms per answer\n' \
+        "$(stats mean_in_flight)" "$(stats mean_answer_ms)"
+      goal=0.50
+      if [ "$flaky_percent" != 0 ] || [ "$head_refused_every" != 0 ]; then goal=0.80; fi
+      printf '  archiver / lychee wall time: %s (goal: at most %s)\n' "$(ratio "$t_archiver" "$t_lychee")" "$goal"
+      ratios+=("$(python3 -c "print($t_archiver / $t_lychee)")")
+    fi
+  done
+  if [ "${#ratios[@]}" -gt 1 ]; then
+    python3 - "$goal" "${ratios[@]}" <<'PY'
+import statistics, sys
+goal, ratios = float(sys.argv[1]), sorted(float(r) for r in sys.argv[2:])
+met = sum(r <= goal for r in ratios)
+print(f"  over {len(ratios)} runs: {ratios[0]:.2f} to {ratios[-1]:.2f}, median {statistics.median(ratios):.2f}; "
+      f"at most {goal:.2f} in {met} of them")
+PY
   fi
 done
