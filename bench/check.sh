@@ -71,6 +71,14 @@ stats() {
 print(json.loads(urllib.request.urlopen('http://127.0.0.1:$port/__stats').read())[sys.argv[1]])" "$1"
 }
 reset() { python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/__reset').read()"; }
+# What the server counted of the run just made.
+served() {
+  printf '    server: %s requests over %.2f s, at most %s in flight on one host (limit %s), %s hosts, %s connections\n' \
+    "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
+    "$host_concurrency" "$(stats hosts)" "$(stats connections)"
+  printf '            %s in flight on average (limit %s), %s ms per answer\n' \
+    "$(stats mean_in_flight)" "$max_concurrency" "$(stats mean_answer_ms)"
+}
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 # How many URLs a tool judged wrong: `wrong archiver report.json` or
@@ -164,11 +172,7 @@ PY
     printf '  archiver check: %6.2f s  %s× the bound (goal ≤ 1.25×), peak memory %s MB, %s dead, %s judged wrong\n' \
       "$t_archiver" "$(ratio "$t_archiver" "$bound")" "$((rss_archiver / 1024))" "$dead" \
       "$(wrong archiver "$work/report.json")"
-    printf '    server: %s requests over %.2f s, at most %s in flight on one host (limit %s), %s hosts, %s connections\n' \
-      "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
-      "$host_concurrency" "$(stats hosts)" "$(stats connections)"
-    printf '            %s in flight on average (limit %s), %s ms per answer\n' \
-      "$(stats mean_in_flight)" "$max_concurrency" "$(stats mean_answer_ms)"
+    served
 
     if [ -n "$lychee" ]; then
       reset
@@ -180,11 +184,7 @@ PY
       printf '  lychee:         %6.2f s  %s× the bound, peak memory %s MB, %s errors, %s judged wrong\n' \
         "$t_lychee" "$(ratio "$t_lychee" "$bound")" "$((rss_lychee / 1024))" "$errors" \
         "$(wrong lychee "$work/lychee.json")"
-      printf '    server: %s requests over %.2f s, at most %s in flight on one host, %s connections\n' \
-        "$(stats requests)" "$(python3 -c "print($(stats network_ms) / 1000)")" "$(stats most_in_flight)" \
-        "$(stats connections)"
-      printf '            %s in flight on average, %s ms per answer\n' \
-        "$(stats mean_in_flight)" "$(stats mean_answer_ms)"
+      served
       goal=0.50
       if [ "$flaky_percent" != 0 ] || [ "$head_refused_every" != 0 ]; then goal=0.80; fi
       printf '  archiver / lychee wall time: %s (goal: at most %s)\n' "$(ratio "$t_archiver" "$t_lychee")" "$goal"
