@@ -58,14 +58,12 @@ pub struct Closing<'a> {
     tx: Transaction<'a>,
     path: &'a Path,
     run: i64,
-    streaks: Vec<Placement>,
 }
 
 impl std::fmt::Debug for Closing<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Closing")
             .field("run", &self.run)
-            .field("results", &self.streaks.len())
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +74,8 @@ impl State {
     /// runs at once each continue the history the other committed. A result
     /// whose verdict is not conclusive ([`Verdict::is_conclusive`]) and does
     /// not fail the run carries the previous streak on, failing or not.
+    /// Returns the run's end to write and, result by result in the order they
+    /// came, the URL's previous streak and the one to record.
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be read or locked (another
@@ -84,14 +84,16 @@ impl State {
         &mut self,
         run: i64,
         results: impl IntoIterator<Item = Fresh<'r>>,
-    ) -> Result<Closing<'_>, Error> {
+    ) -> Result<(Closing<'_>, Vec<Placement>), Error> {
         match place(&mut self.conn, run, results) {
-            Ok((tx, streaks)) => Ok(Closing {
-                tx,
-                path: &self.path,
-                run,
+            Ok((tx, streaks)) => Ok((
+                Closing {
+                    tx,
+                    path: &self.path,
+                    run,
+                },
                 streaks,
-            }),
+            )),
             Err(e) => Err(state_error(&self.path, e)),
         }
     }
@@ -107,10 +109,13 @@ impl State {
         finish: &Finish<'_>,
         rows: Vec<Row>,
     ) -> Result<Vec<Placement>, Error> {
-        let closing = self.close_run(run, rows.iter().map(Fresh::of))?;
-        let streaks = closing.streaks().to_vec();
+        let (closing, placed) = self.close_run(run, rows.iter().map(Fresh::of))?;
+        let rows = rows.into_iter().zip(&placed).map(|(row, (_, streak))| Row {
+            streak: streak.clone(),
+            ..row
+        });
         closing.write(finish, rows)?;
-        Ok(streaks)
+        Ok(placed)
     }
 }
 
@@ -149,18 +154,11 @@ fn place<'c, 'r>(
 }
 
 impl Closing<'_> {
-    /// Row by row, in the order the results came: the URL's previous streak
-    /// and the one this run records.
-    #[must_use]
-    pub fn streaks(&self) -> &[Placement] {
-        &self.streaks
-    }
-
     /// Writes the rows and the run's end, and commits: all of them or, if the
     /// process dies first, none. `rows` are the results given to
-    /// [`State::close_run`], in the same order; each is recorded with the
-    /// streak placed for it. They are made one at a time as the database
-    /// takes them, so a run of 100,000 URLs never holds them all.
+    /// [`State::close_run`], each with the streak placed for it. They are made
+    /// one at a time as the database takes them, so a run of 100,000 URLs
+    /// never holds them all.
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be written (a full disk).
@@ -169,21 +167,17 @@ impl Closing<'_> {
         finish: &Finish<'_>,
         rows: impl IntoIterator<Item = Row>,
     ) -> Result<(), Error> {
-        let Closing {
-            tx,
-            path,
-            run,
-            streaks,
-        } = self;
+        let Closing { tx, path, run } = self;
         let written = (move || -> rusqlite::Result<()> {
-            let (mut failing, mut cached) = (0_i64, 0_i64);
+            let (mut urls, mut failing, mut cached) = (0_i64, 0_i64, 0_i64);
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )?;
-                for (r, (_, streak)) in rows.into_iter().zip(&streaks) {
-                    failing += i64::from(streak.failing);
+                for r in rows {
+                    urls += 1;
+                    failing += i64::from(r.streak.failing);
                     cached += i64::from(r.cached);
                     insert.execute(params![
                         run,
@@ -196,9 +190,9 @@ impl Closing<'_> {
                         r.flags.join(","),
                         r.checked_at,
                         r.cached,
-                        streak.failing,
-                        streak.since,
-                        streak.runs,
+                        r.streak.failing,
+                        r.streak.since,
+                        r.streak.runs,
                         r.notes.join("\n"),
                         r.pdf_url,
                         r.answer_ms.and_then(|ms| i64::try_from(ms).ok()),
@@ -210,7 +204,7 @@ impl Closing<'_> {
                 params![
                     run,
                     finish.finished_at,
-                    i64::try_from(streaks.len()).unwrap_or(i64::MAX),
+                    urls,
                     failing,
                     cached,
                     finish.interrupted

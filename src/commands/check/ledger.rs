@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::error::Error;
 use crate::judge::Judgement;
 use crate::report::check::{CACHED, CheckResult};
-use crate::state::{self, Closing, Finish, Fresh, History, Row, State, Streak};
+use crate::state::{self, Closing, Finish, Fresh, History, Placement, Row, State};
 use crate::verdict::Verdict;
 
 /// The state database as one `check` run uses it.
@@ -152,9 +152,9 @@ impl Ledger {
             failing: fail_on.contains(&r.verdict),
             at: &now,
         });
-        let closing = self.state.close_run(self.run, fresh)?;
+        let (closing, placed) = self.state.close_run(self.run, fresh)?;
         let mut recovered = Vec::new();
-        for (result, (before, now)) in results.iter_mut().zip(closing.streaks()) {
+        for (result, (before, now)) in results.iter_mut().zip(&placed) {
             let history = History::of(before.as_ref(), now);
             if history.state == state::HistoryState::Recovered {
                 recovered.push(result.url.clone());
@@ -163,6 +163,7 @@ impl Ledger {
         }
         Ok(Placed {
             closing,
+            streaks: placed,
             run: self.run,
             reused: &self.reused,
             now,
@@ -176,6 +177,8 @@ impl Ledger {
 #[derive(Debug)]
 pub struct Placed<'a> {
     closing: Closing<'a>,
+    /// Result by result, the URL's previous streak and the one to record.
+    streaks: Vec<Placement>,
     run: i64,
     reused: &'a HashMap<String, String>,
     /// When the run's results were placed: their streaks' start.
@@ -193,14 +196,14 @@ impl Placed<'_> {
     pub fn write(self, results: &[CheckResult], interrupted: bool) -> Result<(), Error> {
         let Placed {
             closing,
+            streaks,
             run,
             reused,
             now,
             ..
         } = self;
-        // Made one at a time as the database takes them; each is recorded
-        // with the streak placed for it.
-        let rows = results.iter().map(|result| {
+        // Made one at a time as the database takes them.
+        let rows = results.iter().zip(streaks).map(|(result, (_, streak))| {
             let reused = reused.get(&result.url);
             let notes: BTreeSet<&str> = result.occurrences.iter().map(|o| &*o.file).collect();
             Row {
@@ -214,12 +217,7 @@ impl Placed<'_> {
                 flags: result.flags.clone(),
                 checked_at: reused.unwrap_or(&now).clone(),
                 cached: reused.is_some(),
-                // Not read: the streak placed for the result is recorded.
-                streak: Streak {
-                    failing: false,
-                    since: String::new(),
-                    runs: 0,
-                },
+                streak,
                 notes: notes.into_iter().map(str::to_owned).collect(),
                 pdf_url: result.pdf_url.clone(),
                 answer_ms: result.answer_ms,
