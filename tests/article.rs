@@ -368,13 +368,7 @@ fn a_deleted_article_is_reported_with_its_snapshot() {
         "{rewritten}"
     );
     // And back, through the journal.
-    tree.archiver()
-        .args(["rewrite", "--restore", "notes"])
-        .expect(Exit::Success);
-    assert_eq!(
-        std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap(),
-        note
-    );
+    assert_eq!(tree.restored("notes/n.md"), note);
 }
 
 #[test]

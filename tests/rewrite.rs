@@ -85,13 +85,7 @@ fn a_fragment_stays_on_the_path_and_comes_back_with_the_url() {
             .all(|r| r["verdict"] == "ok" && r["flags"][0] == "archived"),
         "{results:#?}"
     );
-    tree.archiver()
-        .args(["rewrite", "--restore", "notes"])
-        .expect(Exit::Success);
-    assert_eq!(
-        std::fs::read_to_string(tree.path().join("notes/n.md")).unwrap(),
-        note
-    );
+    assert_eq!(tree.restored("notes/n.md"), note);
 }
 
 #[test]
@@ -496,12 +490,9 @@ fn restore_is_exact_across_runs_and_leaves_paths_it_did_not_write() {
     assert!(urls.contains(&"https://a.example/x.png"), "{urls:?}");
     assert!(urls.contains(&"https://b.example/x.png"), "{urls:?}");
     assert_eq!(urls.len(), 3, "{urls:?}");
-    tree.archiver()
-        .args(["rewrite", "--restore", "notes"])
-        .expect(Exit::Success);
     // Each URL back in its place, and the path written by hand left a path.
     assert_eq!(
-        std::fs::read_to_string(&note).unwrap(),
+        tree.restored("notes/n.md"),
         format!("![b](https://b.example/x.png)\n![hand]({href})\n![a](https://a.example/x.png)\n")
     );
 

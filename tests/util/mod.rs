@@ -184,6 +184,15 @@ impl Tree {
             .args(fixture.args())
     }
 
+    /// `archiver rewrite --restore notes`, which must succeed, then the text
+    /// of the note at `rel`.
+    pub fn restored(&self, rel: &str) -> String {
+        self.archiver()
+            .args(["rewrite", "--restore", "notes"])
+            .expect(Exit::Success);
+        std::fs::read_to_string(self.path().join(rel)).unwrap()
+    }
+
     /// `archiver links --format jsonl ARGS…` run inside the tree.
     pub fn links(&self, args: &[&str]) -> Vec<Value> {
         links_in(self.path(), args)
