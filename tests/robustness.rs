@@ -12,7 +12,7 @@ use std::path::Path;
 
 use archiver::classify::{Classifier, NoteContext};
 use archiver::config::Settings;
-use archiver::extract::entities::unescape_markdown;
+use archiver::extract::entities::{encode_backslashes, unescape_markdown};
 use archiver::extract::source::SourceText;
 use archiver::extract::{Format, extract};
 use archiver::link::{Element, Kind};
@@ -229,14 +229,15 @@ fn check_extraction(doc: &[u8], classifier: Classifier<'_>) -> usize {
                 String::from_utf8_lossy(doc)
             );
             // The span is the destination, not the title or the text: read
-            // again from the span, it resolves to the same URL.
+            // again from the span, it resolves to the same URL (a backslash
+            // left after unescaping is sent as `%5C`, as renderers send it).
             if matches!(
                 link.element,
                 Element::Link | Element::Image | Element::Reference
             ) && !source.has_replaced(&span)
             {
                 let again = classifier.resolve(
-                    &unescape_markdown(&link.raw),
+                    &encode_backslashes(&unescape_markdown(&link.raw)),
                     &NoteContext::for_file(Path::new("n.md")),
                     (link.kind == Kind::Image).then_some(Kind::Image),
                 );

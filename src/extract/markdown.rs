@@ -909,6 +909,8 @@ mod tests {
             "https://example.com/a%5Cb"
         );
         assert_eq!(one("[x]: https://e.org/a\\b\n").1, "https://e.org/a%5Cb");
+        // At the end, in a fragment of the note itself, before a CRLF.
+        assert!(one("[x]: #\\\r\n").1.ends_with("#%5C"));
         // An escape is not a backslash left in it.
         assert_eq!(one(r"[x](https://e.org/a\(b)").1, "https://e.org/a(b");
     }
