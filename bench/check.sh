@@ -13,6 +13,8 @@
 #                                        # URLs answer 503 once, 1 host in 7 refuses HEAD
 #   REPEAT=10 LAYOUTS=interleaved bench/check.sh  # each layout run 10 times, the
 #                                        # ratios' range and median after them
+#   ARCHIVER=/path/to/archiver bench/check.sh  # time another build (the script's
+#                                        # own release build is the default)
 #
 # How the links sit in the notes changes what a checker that works through them in
 # order can do, so each run is made on three layouts of the same URLs:
@@ -53,7 +55,7 @@ repeat=${REPEAT:-1}
 echo "building archiver and the benchmark server (release)…" >&2
 cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml"
 cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml" --example bench_server
-archiver=$here/target/release/archiver
+archiver=${ARCHIVER:-$here/target/release/archiver}
 server=$here/target/release/examples/bench_server
 
 work=$(mktemp -d)

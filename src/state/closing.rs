@@ -5,8 +5,9 @@
 //! recovery) can go out in the report while the rows are being written.
 
 use std::path::Path;
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Row, State, Streak, state_error};
 use crate::error::Error;
@@ -51,13 +52,28 @@ impl<'a> Fresh<'a> {
 /// A URL's previous streak, if it has one, and the streak this run records.
 pub type Placement = (Option<Streak>, Streak);
 
-/// A run whose results are placed in their URLs' histories and not yet
-/// written. It holds the database's write lock until [`Closing::write`];
-/// dropped without it, nothing of the run's end is written.
+/// A run's end under way: the database's write lock is held, results are
+/// placed in their URLs' histories and their rows written, a batch at a time,
+/// until [`Closing::write`] writes the last ones with the run's end and
+/// commits. Dropped before that, nothing of the run's end is written.
 pub struct Closing<'a> {
-    tx: Transaction<'a>,
+    /// The connection, in the transaction begun for the run's end: its own
+    /// state's, borrowed for as long as the transaction lasts.
+    conn: &'a Connection,
     path: &'a Path,
     run: i64,
+    /// Rows written so far, of them failing, and of them reused.
+    counts: [i64; 3],
+    /// Whether the transaction is still to be committed or rolled back.
+    open: bool,
+}
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 impl std::fmt::Debug for Closing<'_> {
@@ -85,15 +101,36 @@ impl State {
         run: i64,
         results: impl IntoIterator<Item = Fresh<'r>>,
     ) -> Result<(Closing<'_>, Vec<Placement>), Error> {
-        match place(&mut self.conn, run, results) {
-            Ok((tx, streaks)) => Ok((
-                Closing {
-                    tx,
-                    path: &self.path,
-                    run,
-                },
-                streaks,
-            )),
+        let closing = self.begin_close(run, super::BUSY_WAIT)?;
+        let placed = closing.place(results)?;
+        Ok((closing, placed))
+    }
+
+    /// Takes the write lock to end run `run`, waiting at most `wait` for
+    /// another run holding it: results are then placed ([`Closing::place`])
+    /// and written ([`Closing::insert`]) while the run goes on.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the lock is not had within `wait`, or the
+    /// database cannot be written.
+    pub fn begin_close(&mut self, run: i64, wait: Duration) -> Result<Closing<'_>, Error> {
+        let begun = self.conn.busy_timeout(wait).and_then(|()| {
+            let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+            // The database's own wait again, for everything after.
+            let restored = self.conn.busy_timeout(super::BUSY_WAIT);
+            if begun.is_ok() && restored.is_err() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            begun.and(restored)
+        });
+        match begun {
+            Ok(()) => Ok(Closing {
+                conn: &self.conn,
+                path: &self.path,
+                run,
+                counts: [0; 3],
+                open: true,
+            }),
             Err(e) => Err(state_error(&self.path, e)),
         }
     }
@@ -119,99 +156,115 @@ impl State {
     }
 }
 
-/// Begins the transaction and finds each result's streak.
-fn place<'c, 'r>(
-    conn: &'c mut Connection,
-    run: i64,
-    results: impl IntoIterator<Item = Fresh<'r>>,
-) -> rusqlite::Result<(Transaction<'c>, Vec<Placement>)> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut streaks = Vec::new();
-    {
-        let mut latest = tx.prepare_cached(
-            "SELECT failing, since, streak FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1",
-        )?;
-        for fresh in results {
-            let before = latest
-                .query_row(params![fresh.url, run], |found| {
-                    Ok(Streak {
-                        failing: found.get(0)?,
-                        since: found.get(1)?,
-                        runs: found.get(2)?,
-                    })
-                })
-                .optional()?;
-            let fails = if fresh.failing || fresh.verdict.is_conclusive() {
-                fresh.failing
-            } else {
-                before.as_ref().is_some_and(|b| b.failing)
-            };
-            let now = Streak::next(before.as_ref(), fails, fresh.at);
-            streaks.push((before, now));
-        }
-    }
-    Ok((tx, streaks))
-}
-
 impl Closing<'_> {
-    /// Writes the rows and the run's end, and commits: all of them or, if the
-    /// process dies first, none. `rows` are the results given to
-    /// [`State::close_run`], each with the streak placed for it. They are made
-    /// one at a time as the database takes them, so a run of 100,000 URLs
-    /// never holds them all.
+    /// Joins each result's streak to its URL's previous one (see
+    /// [`State::close_run`]). Returns, result by result in the order they
+    /// came, the URL's previous streak and the one to record.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be read.
+    pub fn place<'r>(
+        &self,
+        results: impl IntoIterator<Item = Fresh<'r>>,
+    ) -> Result<Vec<Placement>, Error> {
+        let placed = (|| -> rusqlite::Result<Vec<Placement>> {
+            let mut streaks = Vec::new();
+            let mut latest = self.conn.prepare_cached(
+                "SELECT failing, since, streak FROM results WHERE url = ?1 AND run <> ?2 ORDER BY rowid DESC LIMIT 1",
+            )?;
+            for fresh in results {
+                let before = latest
+                    .query_row(params![fresh.url, self.run], |found| {
+                        Ok(Streak {
+                            failing: found.get(0)?,
+                            since: found.get(1)?,
+                            runs: found.get(2)?,
+                        })
+                    })
+                    .optional()?;
+                let fails = if fresh.failing || fresh.verdict.is_conclusive() {
+                    fresh.failing
+                } else {
+                    before.as_ref().is_some_and(|b| b.failing)
+                };
+                let now = Streak::next(before.as_ref(), fails, fresh.at);
+                streaks.push((before, now));
+            }
+            Ok(streaks)
+        })();
+        placed.map_err(|e| state_error(self.path, e))
+    }
+
+    /// Writes rows of the run: results given to [`Closing::place`], each
+    /// with the streak placed for it. They are made one at a time as the
+    /// database takes them, so a run of 100,000 URLs never holds them all.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database cannot be written (a full disk).
+    pub fn insert(&mut self, rows: impl IntoIterator<Item = Row>) -> Result<(), Error> {
+        let [urls, failing, cached] = &mut self.counts;
+        let written = (|| -> rusqlite::Result<()> {
+            let mut insert = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?;
+            for r in rows {
+                *urls += 1;
+                *failing += i64::from(r.streak.failing);
+                *cached += i64::from(r.cached);
+                insert.execute(params![
+                    self.run,
+                    r.url,
+                    r.verdict.as_str(),
+                    r.status,
+                    r.reason,
+                    r.final_url,
+                    r.moved_to,
+                    r.flags.join(","),
+                    r.checked_at,
+                    r.cached,
+                    r.streak.failing,
+                    r.streak.since,
+                    r.streak.runs,
+                    r.notes.join("\n"),
+                    r.pdf_url,
+                    r.answer_ms.and_then(|ms| i64::try_from(ms).ok()),
+                ])?;
+            }
+            Ok(())
+        })();
+        written.map_err(|e| state_error(self.path, e))
+    }
+
+    /// Writes the last rows (as [`Closing::insert`]) and the run's end, and
+    /// commits: every row of the run and its end or, if the process dies
+    /// first, none.
     ///
     /// # Errors
     /// [`Error::State`] when the database cannot be written (a full disk).
     pub fn write(
-        self,
+        mut self,
         finish: &Finish<'_>,
         rows: impl IntoIterator<Item = Row>,
     ) -> Result<(), Error> {
-        let Closing { tx, path, run } = self;
-        let written = (move || -> rusqlite::Result<()> {
-            let (mut urls, mut failing, mut cached) = (0_i64, 0_i64, 0_i64);
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO results (run, url, verdict, status, reason, final_url, moved_to, flags, checked_at, cached, failing, since, streak, notes, pdf_url, answer_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                )?;
-                for r in rows {
-                    urls += 1;
-                    failing += i64::from(r.streak.failing);
-                    cached += i64::from(r.cached);
-                    insert.execute(params![
-                        run,
-                        r.url,
-                        r.verdict.as_str(),
-                        r.status,
-                        r.reason,
-                        r.final_url,
-                        r.moved_to,
-                        r.flags.join(","),
-                        r.checked_at,
-                        r.cached,
-                        r.streak.failing,
-                        r.streak.since,
-                        r.streak.runs,
-                        r.notes.join("\n"),
-                        r.pdf_url,
-                        r.answer_ms.and_then(|ms| i64::try_from(ms).ok()),
-                    ])?;
-                }
-            }
-            tx.execute(
+        self.insert(rows)?;
+        let [urls, failing, cached] = self.counts;
+        let written = self
+            .conn
+            .execute(
                 "UPDATE runs SET finished_at = ?2, urls = ?3, failing = ?4, cached = ?5, interrupted = ?6 WHERE id = ?1",
                 params![
-                    run,
+                    self.run,
                     finish.finished_at,
                     urls,
                     failing,
                     cached,
                     finish.interrupted
                 ],
-            )?;
-            tx.commit()
-        })();
-        written.map_err(|e| state_error(path, e))
+            )
+            .and_then(|_| self.conn.execute_batch("COMMIT"));
+        // A failed commit is rolled back when `self` is dropped.
+        self.open = written.is_err();
+        written.map_err(|e| state_error(self.path, e))
     }
 }

@@ -1,15 +1,15 @@
 //! `check`'s use of the state database: results reused while fresh
-//! (`--max-age`), each result placed in its URL's history, and the run recorded.
+//! (`--max-age`), and the run begun (the history's writer records it).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use crate::cli::CheckArgs;
 use crate::config::Settings;
 use crate::error::Error;
 use crate::judge::Judgement;
-use crate::report::check::{CACHED, CheckResult};
-use crate::state::{self, Closing, Finish, Fresh, History, Placement, Row, State};
+use crate::report::check::CACHED;
+use crate::state::{self, State};
 use crate::verdict::Verdict;
 
 /// The state database as one `check` run uses it.
@@ -121,112 +121,9 @@ impl Ledger {
         }))
     }
 
-    /// Records a run that ended without results (the network was down), so it
-    /// does not look like a killed one.
-    pub fn abandon(&mut self) {
-        let _ = self.state.finish_run(
-            self.run,
-            &Finish {
-                finished_at: &state::timestamp(SystemTime::now()),
-                interrupted: true,
-            },
-            Vec::new(),
-        );
-    }
-
-    /// Places every result in its URL's history (its `history` is set) and
-    /// takes the database's write lock, held until [`Placed::write`] records
-    /// the run, all its results in one transaction.
-    ///
-    /// # Errors
-    /// [`Error::State`] when the database cannot be read or locked.
-    pub fn place(
-        &mut self,
-        results: &mut [CheckResult],
-        fail_on: &[Verdict],
-    ) -> Result<Placed<'_>, Error> {
-        let now = state::timestamp(SystemTime::now());
-        let fresh = results.iter().map(|r| Fresh {
-            url: &r.url,
-            verdict: r.verdict,
-            failing: fail_on.contains(&r.verdict),
-            at: &now,
-        });
-        let (closing, placed) = self.state.close_run(self.run, fresh)?;
-        let mut recovered = Vec::new();
-        for (result, (before, now)) in results.iter_mut().zip(&placed) {
-            let history = History::of(before.as_ref(), now);
-            if history.state == state::HistoryState::Recovered {
-                recovered.push(result.url.clone());
-            }
-            result.history = Some(history);
-        }
-        Ok(Placed {
-            closing,
-            streaks: placed,
-            run: self.run,
-            reused: &self.reused,
-            now,
-            recovered,
-        })
-    }
-}
-
-/// A run's results placed in their URLs' histories and not yet written: the
-/// database's write lock is held meanwhile.
-#[derive(Debug)]
-pub struct Placed<'a> {
-    closing: Closing<'a>,
-    /// Result by result, the URL's previous streak and the one to record.
-    streaks: Vec<Placement>,
-    run: i64,
-    reused: &'a HashMap<String, String>,
-    /// When the run's results were placed: their streaks' start.
-    now: String,
-    /// The URLs that recovered in this run.
-    pub recovered: Vec<String>,
-}
-
-impl Placed<'_> {
-    /// Records the run and its results, the same ones in the same order as
-    /// they were placed, in the transaction that placed them.
-    ///
-    /// # Errors
-    /// [`Error::State`] when the database cannot be written.
-    pub fn write(self, results: &[CheckResult], interrupted: bool) -> Result<(), Error> {
-        let Placed {
-            closing,
-            streaks,
-            run,
-            reused,
-            now,
-            ..
-        } = self;
-        // Made one at a time as the database takes them.
-        let rows = results.iter().zip(streaks).map(|(result, (_, streak))| {
-            let reused = reused.get(&result.url);
-            let notes: BTreeSet<&str> = result.occurrences.iter().map(|o| &*o.file).collect();
-            Row {
-                run,
-                url: result.url.clone(),
-                verdict: result.verdict,
-                status: result.status,
-                reason: result.reason.clone(),
-                final_url: result.final_url.clone(),
-                moved_to: result.moved_to.clone(),
-                flags: result.flags.clone(),
-                checked_at: reused.unwrap_or(&now).clone(),
-                cached: reused.is_some(),
-                streak,
-                notes: notes.into_iter().map(str::to_owned).collect(),
-                pdf_url: result.pdf_url.clone(),
-                answer_ms: result.answer_ms,
-            }
-        });
-        let finish = Finish {
-            finished_at: &state::timestamp(SystemTime::now()),
-            interrupted,
-        };
-        closing.write(&finish, rows)
+    /// The database, the run's number, the verdicts that fail it, and when
+    /// each reused result was checked: what the history's writer needs.
+    pub fn into_parts(self) -> (State, i64, Vec<Verdict>, HashMap<String, String>) {
+        (self.state, self.run, self.fail_on, self.reused)
     }
 }

@@ -30,11 +30,13 @@ mod baseline;
 mod copies;
 mod exclude;
 mod ledger;
+mod recorder;
 mod web;
 
 use baseline::Baseline;
 use exclude::Excluder;
-use ledger::{Ledger, Placed};
+use ledger::Ledger;
+use recorder::{Results, Writing};
 
 /// The comment that keeps the links on its line from being checked.
 const IGNORE_MARKER: &str = "archiver-ignore";
@@ -156,38 +158,43 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         // out, and the run fails, as its results are not recorded.
         errors += 1;
     }
-    let (results, web) = triage(targets, &excluder, ledger.as_mut())?;
+    let (offline, web) = triage(targets, &excluder, ledger.as_mut())?;
 
-    let run = web::ask(web, engine, settings)?;
+    // The history is written while the network's last answers come in.
+    let (mut results, unrecorded) = Results::for_run(ledger);
+    errors += usize::from(unrecorded);
+    for result in offline {
+        results.take(result);
+    }
+    let run = web::ask(web, engine, settings, &mut results)?;
     if let Some(message) = run.network_down {
-        if let Some(ledger) = ledger.as_mut() {
-            ledger.abandon();
+        if let Results::Recorded(recorder) = results {
+            recorder.abandon();
         }
         return Err(Error::NetworkDown(message));
     }
-    let mut results = longer_first(results, run.results);
+    // History is best kept, but a database that cannot be written must not
+    // cost the report: it is printed without, and the run fails.
+    let (mut results, writing) = results.finish(run.interrupted);
+    let writing = writing
+        .inspect_err(|e| {
+            tracing::error!("{e}");
+            errors += 1;
+        })
+        .ok()
+        .flatten();
     results.sort_by(|a, b| a.url.cmp(&b.url));
+    web::token_hints(&results, settings);
 
     let fail_on = &settings.check.fail_on;
     copies::mark(&mut results, fail_on, &settings.archive.dir);
-    // History is best kept, but a database that cannot be written must not
-    // cost the report: it is printed without, and the run fails.
-    let mut placed = ledger.as_mut().and_then(|ledger| {
-        ledger
-            .place(&mut results, fail_on)
-            .inspect_err(|e| {
-                tracing::error!("{e}");
-                errors += 1;
-            })
-            .ok()
-    });
     let accepted = |r: &CheckResult| baseline.as_ref().is_some_and(|b| b.accepts(&r.url));
     let mut summary = Summary::of(
         &results,
         started.elapsed().as_secs_f64(),
         run.interrupted.then_some(run.unchecked),
     );
-    summary.recovered = placed.as_mut().map(|p| std::mem::take(&mut p.recovered));
+    summary.recovered = writing.as_ref().map(|_| recovered(&results));
     summary.baselined = baseline.as_ref().map(|_| {
         results
             .iter()
@@ -199,7 +206,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         results: &results,
         fail_on,
     };
-    errors += emit_and_record(args, &report, placed, run.interrupted)?;
+    errors += emit_and_record(args, &report, writing)?;
     if let Some(path) = &args.history.write_baseline {
         baseline::record(path, &results, fail_on, run.interrupted)?;
     }
@@ -214,6 +221,19 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The URLs that recovered in this run, as placed in their histories.
+fn recovered(results: &[CheckResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| {
+            r.history
+                .as_ref()
+                .is_some_and(|h| h.state == crate::state::HistoryState::Recovered)
+        })
+        .map(|r| r.url.clone())
+        .collect()
 }
 
 /// Whether `result` fails the run: a failing verdict, unless the baseline
@@ -258,16 +278,6 @@ fn repository_folder(notes: &[String]) -> PathBuf {
     }
 }
 
-/// Both lists in one, the shorter appended to the longer, so a large run's
-/// results are not copied whole to make room for a few more.
-fn longer_first<T>(mut a: Vec<T>, mut b: Vec<T>) -> Vec<T> {
-    if a.len() < b.len() {
-        std::mem::swap(&mut a, &mut b);
-    }
-    a.append(&mut b);
-    a
-}
-
 /// Sorts the targets into those judged without asking the network (local
 /// paths, excluded URLs, results reused from the state database) and those to
 /// ask.
@@ -303,13 +313,11 @@ fn triage(
 fn emit_and_record(
     args: &CheckArgs,
     report: &Report<'_>,
-    placed: Option<Placed<'_>>,
-    interrupted: bool,
+    writing: Option<Writing>,
 ) -> Result<usize, Error> {
-    let (written, emitted) = alongside(
-        || placed.map(|placed| placed.write(report.results, interrupted)),
-        || emit(args, report),
-    );
+    let emitted = emit(args, report);
+    // Written whole even when the report could not be.
+    let written = writing.map(Writing::wait);
     emitted?;
     Ok(match written {
         Some(Err(e)) => {

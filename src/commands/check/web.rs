@@ -4,12 +4,14 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use rayon::prelude::*;
 use url::Url;
 
 use super::CitedUrl;
+use super::recorder::{EndWatch, Results};
 use crate::Error;
 use crate::batch;
 use crate::config::Settings;
@@ -55,6 +57,7 @@ pub(super) fn ask(
     web: Vec<CitedUrl>,
     engine: EngineSetup,
     settings: &Settings,
+    results: &mut Results,
 ) -> Result<WebRun, Error> {
     if web.is_empty() {
         return Ok(WebRun::default());
@@ -65,22 +68,28 @@ pub(super) fn ask(
     let (groups, _) = batch::plan(&urls, &settings.sites);
     let runtime = runtime()?;
     let run = if groups.is_empty() {
-        runtime.block_on(check_web(web, urls, Arc::clone(&engine), settings))
+        runtime.block_on(check_web(web, urls, Arc::clone(&engine), settings, results))
     } else {
-        runtime.block_on(check_with_batches(web, urls, groups, &engine, settings))
+        runtime.block_on(check_with_batches(
+            web, urls, groups, &engine, settings, results,
+        ))
     };
     // Lookups still running in the resolver's threads (an unreachable DNS
     // server) must not hold up the report.
     runtime.shutdown_background();
-    let blocked = run
-        .results
+    Ok(run)
+}
+
+/// Says how to get past the limits of a site's API that blocked some of
+/// `results` (a token to set), where its rule names one.
+pub(super) fn token_hints(results: &[CheckResult], settings: &Settings) {
+    let blocked = results
         .iter()
         .filter(|r| r.verdict == Verdict::Blocked)
         .map(|r| r.url.as_str());
     for hint in batch::token_hints(blocked, &settings.sites) {
         tracing::warn!("{hint}");
     }
-    Ok(run)
 }
 
 /// [`check_web`] with the batch groups checked alongside.
@@ -90,6 +99,7 @@ async fn check_with_batches(
     groups: Vec<batch::Group>,
     engine: &Arc<Engine>,
     settings: &Settings,
+    results: &mut Results,
 ) -> WebRun {
     let mut decided: Vec<Option<batch::Decision>> = vec![None; web.len()];
     let mut in_batch = vec![false; web.len()];
@@ -121,7 +131,7 @@ async fn check_with_batches(
         }
     };
     let (mut run, ()) = tokio::join!(
-        check_web(single, single_urls, Arc::clone(engine), settings),
+        check_web(single, single_urls, Arc::clone(engine), settings, results),
         api
     );
     if let Some(message) = run.network_doubt.take()
@@ -137,7 +147,7 @@ async fn check_with_batches(
         if let Some(decision) = decided[i].take() {
             let mut result = target.into_result(decision.judgement);
             result.pdf_url = decision.pdf_url;
-            run.results.push(result);
+            results.take(result);
         } else {
             undecided.push(target);
             undecided_urls.push(url);
@@ -149,8 +159,14 @@ async fn check_with_batches(
         return run;
     }
     if !undecided.is_empty() {
-        let second = check_web(undecided, undecided_urls, Arc::clone(engine), settings).await;
-        run.results.extend(second.results);
+        let second = check_web(
+            undecided,
+            undecided_urls,
+            Arc::clone(engine),
+            settings,
+            results,
+        )
+        .await;
         run.interrupted |= second.interrupted;
         run.unchecked += second.unchecked;
         run.lost |= second.lost;
@@ -162,7 +178,6 @@ async fn check_with_batches(
 /// What the network part of a run gave.
 #[derive(Debug, Default)]
 pub(super) struct WebRun {
-    pub results: Vec<CheckResult>,
     pub interrupted: bool,
     /// URLs not checked because the run was stopped.
     pub unchecked: usize,
@@ -176,18 +191,22 @@ pub(super) struct WebRun {
 
 /// Checks the web targets (`urls` are their URLs, parsed) through the run
 /// driver, judging each outcome as it arrives, so responses (headers, body
-/// prefixes) do not pile up.
+/// prefixes) do not pile up, and giving each result to `results` as it is made.
 async fn check_web(
     targets: Vec<CitedUrl>,
     urls: Vec<Option<Url>>,
     engine: Arc<Engine>,
     settings: &Settings,
+    results: &mut Results,
 ) -> WebRun {
     let urls = Arc::new(urls);
+    let asked = urls.iter().filter(|u| u.is_some()).count();
     let mut judging = Judging {
         urls: &urls,
         sites: &settings.sites,
-        judged: vec![None; targets.len()],
+        targets: targets.into_iter().map(Some).collect(),
+        results,
+        end: EndWatch::for_run(asked, settings.network.max_concurrency),
     };
     let driver = Driver::new(&engine, settings.network.timeout)
         .on_interrupt("stopping: reporting what was checked so far");
@@ -213,30 +232,30 @@ async fn check_web(
             return run;
         }
     }
-    let judged = judging.judged;
-    run.results.reserve_exact(targets.len());
-    for (target, judgement) in targets.into_iter().zip(judged) {
-        match judgement {
-            Some(judgement) => run.results.push(target.into_result(judgement)),
-            None if run.interrupted => run.unchecked += 1,
+    // What is left was not judged.
+    for target in judging.targets.into_iter().flatten() {
+        if run.interrupted {
+            run.unchecked += 1;
+        } else {
             // A URL must not vanish from the report: the run fails.
-            None => {
-                run.lost = true;
-                run.results.push(target.into_result(Judgement::new(
-                    Verdict::Error,
-                    "internal error: this URL's check did not finish; please report it".to_owned(),
-                )));
-            }
+            run.lost = true;
+            judging.results.take(target.into_result(Judgement::new(
+                Verdict::Error,
+                "internal error: this URL's check did not finish; please report it".to_owned(),
+            )));
         }
     }
     run
 }
 
-/// Judges each outcome as it arrives.
+/// Judges each outcome as it arrives, and passes the result on.
 struct Judging<'a> {
     urls: &'a [Option<Url>],
     sites: &'a SiteRules,
-    judged: Vec<Option<Judgement>>,
+    /// The targets not judged yet.
+    targets: Vec<Option<CitedUrl>>,
+    results: &'a mut Results,
+    end: EndWatch,
 }
 
 impl Sink<Outcome> for Judging<'_> {
@@ -246,8 +265,13 @@ impl Sink<Outcome> for Judging<'_> {
         let heard = Heard::of(&outcome.hops, outcome.result.as_ref().map(|_| ()));
         if !matches!(outcome.result, Err(Failure::Cancelled))
             && let Some(url) = &self.urls[i]
+            && let Some(target) = self.targets[i].take()
         {
-            self.judged[i] = Some(judge(url, &outcome, self.sites));
+            let judgement = judge(url, &outcome, self.sites);
+            self.results.take(target.into_result(judgement));
+            if self.end.finished(Instant::now()) {
+                self.results.near_end();
+            }
         }
         Taken::heard(heard)
     }

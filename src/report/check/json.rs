@@ -20,7 +20,12 @@ impl Reporter for Json {
             summary: report.summary,
             results: report.results,
         };
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        out.write_all(b"\n")
+        // serde_json writes in pieces of a few bytes: buffered here, where
+        // the buffer's type is known, they cost a copy each rather than a
+        // call through `out`.
+        let mut buffered = io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer_pretty(&mut buffered, &doc)?;
+        buffered.write_all(b"\n")?;
+        buffered.flush()
     }
 }

@@ -1,0 +1,721 @@
+//! The run's history, written while the run's last answers come in.
+//!
+//! Results go to a thread of their own as they are judged. Once the end is
+//! near ([`EndWatch`]: few URLs left, and answers coming fast enough for them
+//! to be in within about a second), that thread takes the database's write
+//! lock if it is free, places the results so far in their URLs' histories and
+//! writes their rows, then each later one as it comes, in the one transaction
+//! that ends the run. So the history is written while the network's tail is
+//! waited for, not after it. The lock is given back, and everything left to
+//! the run's end as before, if the end does not come within [`AHEAD_HOLD`]:
+//! another run never waits long for one that is not ending. Nothing is
+//! committed before the end, so a run killed meanwhile leaves no rows.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::ledger::Ledger;
+use crate::error::Error;
+use crate::report::check::CheckResult;
+use crate::state::{self, Closing, Finish, Fresh, History, Row, State, Streak};
+use crate::verdict::Verdict;
+
+/// The longest the write lock is held for a run whose end was near and did
+/// not come.
+const AHEAD_HOLD: Duration = Duration::from_secs(3);
+
+/// How long the writer waits for the write lock ahead of the run's end: a
+/// moment another run's reads or end may take; longer, the end writes all.
+const AHEAD_WAIT: Duration = Duration::from_millis(20);
+
+/// How soon the rest of the answers must be expected for the end to be near.
+const SOON: Duration = Duration::from_secs(1);
+
+/// Over how many rounds of answers (a round: as many as are asked at once)
+/// the pace is measured, and how many rounds may be left for the end to be
+/// near. Two rounds of fast answers, with the retries that follow them, give
+/// the writer about a tenth of a second: what 20,000 rows take. Starting
+/// sooner takes a core from the network while it is at full flow.
+const ROUNDS: usize = 2;
+
+/// Where a run's results go as they are made: kept here, or, for a run that
+/// records its history, to the history's writer.
+#[derive(Debug)]
+pub(super) enum Results {
+    /// Kept in the order they came.
+    Kept(Vec<CheckResult>),
+    /// Sent to the history's writer.
+    Recorded(Recorder),
+}
+
+impl Results {
+    /// Where the results of a run go: to a history's writer for the run
+    /// `ledger` began, kept without one. Also says whether a writer was
+    /// wanted and could not be started (named in a warning; the run then
+    /// fails, as its results are not recorded).
+    pub(super) fn for_run(ledger: Option<Ledger>) -> (Self, bool) {
+        match ledger.map(Recorder::start).transpose() {
+            Ok(Some(recorder)) => (Results::Recorded(recorder), false),
+            Ok(None) => (Results::Kept(Vec::new()), false),
+            Err(e) => {
+                tracing::warn!("{e}; this run is checked without history");
+                (Results::Kept(Vec::new()), true)
+            }
+        }
+    }
+
+    /// Every result of the run, and, when its history is recorded, that
+    /// history being written: placing the results in it failed, or it is
+    /// being written (each result has its `history` set).
+    pub(super) fn finish(
+        self,
+        interrupted: bool,
+    ) -> (Vec<CheckResult>, Result<Option<Writing>, Error>) {
+        match self {
+            Results::Kept(results) => (results, Ok(None)),
+            Results::Recorded(recorder) => {
+                let (placed, writing) = recorder.finish(interrupted);
+                (placed.results, placed.placed.map(|()| Some(writing)))
+            }
+        }
+    }
+
+    /// Takes a finished result.
+    pub(super) fn take(&mut self, result: CheckResult) {
+        match self {
+            Results::Kept(kept) => kept.push(result),
+            Results::Recorded(recorder) => recorder.take(result),
+        }
+    }
+
+    /// The end of the run is near: its history can be written.
+    pub(super) fn near_end(&self) {
+        if let Results::Recorded(recorder) = self {
+            let _ = recorder.inbox.send(Message::NearEnd);
+        }
+    }
+}
+
+/// The sending end of the history's writer.
+#[derive(Debug)]
+pub(super) struct Recorder {
+    inbox: Sender<Message>,
+    writer: JoinHandle<Result<(), Error>>,
+}
+
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "almost every message is a result: boxing each would cost an allocation per URL"
+)]
+enum Message {
+    Result(CheckResult),
+    NearEnd,
+    Finish {
+        interrupted: bool,
+        reply: Sender<Placed>,
+    },
+    Abandon,
+}
+
+/// The run's results, each placed in its URL's history, and the history's
+/// writing still going on.
+#[derive(Debug)]
+pub(super) struct Placed {
+    /// Every result the run made, each with its `history` set when placing
+    /// them worked.
+    pub results: Vec<CheckResult>,
+    /// Whether placing them worked: the database could be read and locked.
+    pub placed: Result<(), Error>,
+}
+
+/// The history being written after the results were placed.
+#[derive(Debug)]
+pub(super) struct Writing(JoinHandle<Result<(), Error>>);
+
+impl Writing {
+    /// Waits for the history to be written.
+    ///
+    /// # Errors
+    /// [`Error::State`] when the database could not be written.
+    pub(super) fn wait(self) -> Result<(), Error> {
+        self.0
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+impl Recorder {
+    /// Starts the history's writer for the run `ledger` began.
+    ///
+    /// # Errors
+    /// [`Error::State`] when no thread can be started for it.
+    pub(super) fn start(ledger: Ledger) -> Result<Self, Error> {
+        let (state, run, fail_on, reused) = ledger.into_parts();
+        Self::spawn(state, run, fail_on, reused, AHEAD_HOLD)
+    }
+
+    /// Starts a writer recording run `run` in `state`, holding the write lock
+    /// at most `hold` ahead of the run's end.
+    fn spawn(
+        state: State,
+        run: i64,
+        fail_on: Vec<Verdict>,
+        reused: HashMap<String, String>,
+        hold: Duration,
+    ) -> Result<Self, Error> {
+        let path = state.path().to_path_buf();
+        let (inbox, messages) = mpsc::channel();
+        let writer = Writer {
+            state,
+            run,
+            fail_on,
+            reused,
+            hold,
+            results: Vec::new(),
+            messages,
+        };
+        let writer = std::thread::Builder::new()
+            .name("history".to_owned())
+            .spawn(move || writer.serve())
+            .map_err(|e| Error::State {
+                path,
+                message: format!("cannot start the thread that writes it: {e}"),
+                source: Some(Box::new(e)),
+            })?;
+        Ok(Recorder { inbox, writer })
+    }
+
+    fn take(&mut self, result: CheckResult) {
+        // The writer stops early only by panicking, which `finish` passes on.
+        let _ = self.inbox.send(Message::Result(result));
+    }
+
+    /// Ends the run: every result comes back placed in its URL's history,
+    /// while the rows are still being written.
+    pub(super) fn finish(self, interrupted: bool) -> (Placed, Writing) {
+        let (reply, placed) = mpsc::channel();
+        let _ = self.inbox.send(Message::Finish { interrupted, reply });
+        let writing = Writing(self.writer);
+        match placed.recv() {
+            Ok(placed) => (placed, writing),
+            // Only a panic ends the writer without an answer: passed on.
+            Err(_) => match writing.wait() {
+                Ok(()) => unreachable!("the history's writer ended without answering"),
+                Err(e) => unreachable!("the history's writer ended without answering: {e}"),
+            },
+        }
+    }
+
+    /// Records that the run ended without results (the network was down), so
+    /// it does not look like a killed one.
+    pub(super) fn abandon(self) {
+        let _ = self.inbox.send(Message::Abandon);
+        let _ = Writing(self.writer).wait();
+    }
+}
+
+/// The history's writer, on its own thread.
+struct Writer {
+    state: State,
+    run: i64,
+    fail_on: Vec<Verdict>,
+    /// When each reused result was checked.
+    reused: HashMap<String, String>,
+    /// The longest the write lock is held ahead of the run's end.
+    hold: Duration,
+    results: Vec<CheckResult>,
+    messages: Receiver<Message>,
+}
+
+/// How writing ahead ended.
+enum Ahead {
+    /// The run ended, and this is how its history's writing went.
+    Ended(Result<(), Error>),
+    /// Not now: the lock was taken, or the end did not come soon enough (all
+    /// written so far is rolled back).
+    Later,
+}
+
+impl Writer {
+    fn serve(mut self) -> Result<(), Error> {
+        loop {
+            match self.messages.recv() {
+                Ok(Message::Result(result)) => self.results.push(result),
+                Ok(Message::NearEnd) => {
+                    if let Ahead::Ended(written) = self.ahead() {
+                        return written;
+                    }
+                }
+                Ok(Message::Finish { interrupted, reply }) => return self.end(interrupted, &reply),
+                Ok(Message::Abandon) => {
+                    abandon(&mut self.state, self.run);
+                    return Ok(());
+                }
+                // The run failed before its end: as for a killed run, its
+                // results are not recorded.
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Places and writes the results so far, then each as it comes, until
+    /// the run ends.
+    fn ahead(&mut self) -> Ahead {
+        let Writer {
+            state,
+            run,
+            fail_on,
+            reused,
+            hold,
+            results,
+            messages,
+        } = self;
+        let Ok(mut closing) = state.begin_close(*run, AHEAD_WAIT) else {
+            tracing::debug!(
+                "the run's end is near, but another run is writing the history: it is written at the end"
+            );
+            return Ahead::Later;
+        };
+        tracing::debug!(
+            "the run's end is near: writing the history of its {} results so far",
+            results.len()
+        );
+        let now = state::timestamp(SystemTime::now());
+        let put = Put {
+            run: *run,
+            fail_on,
+            reused,
+            now: &now,
+        };
+        let deadline = Instant::now() + *hold;
+        let mut done = 0;
+        loop {
+            // An error here is met again, and told, at the end.
+            if put
+                .place_and_write(&mut closing, &mut results[done..])
+                .is_err()
+            {
+                return Ahead::Later;
+            }
+            done = results.len();
+            match messages.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Message::Result(result)) => results.push(result),
+                Ok(Message::NearEnd) => {}
+                Ok(Message::Finish { interrupted, reply }) => {
+                    tracing::debug!(
+                        "the run ended: {} results placed and written, committing",
+                        results.len()
+                    );
+                    let _ = reply.send(Placed {
+                        results: std::mem::take(results),
+                        placed: Ok(()),
+                    });
+                    return Ahead::Ended(commit(closing, interrupted));
+                }
+                Ok(Message::Abandon) => {
+                    drop(closing);
+                    abandon(state, *run);
+                    return Ahead::Ended(Ok(()));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    tracing::debug!(
+                        "the run's end did not come within {:?}: its history is written at the end, the write lock given back meanwhile",
+                        hold
+                    );
+                    return Ahead::Later;
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ahead::Ended(Ok(())),
+            }
+        }
+    }
+
+    /// Places and writes every result at the run's end, then hands them back
+    /// and commits.
+    fn end(&mut self, interrupted: bool, reply: &Sender<Placed>) -> Result<(), Error> {
+        tracing::debug!(
+            "the run ended: writing the history of its {} results",
+            self.results.len()
+        );
+        let now = state::timestamp(SystemTime::now());
+        let put = Put {
+            run: self.run,
+            fail_on: &self.fail_on,
+            reused: &self.reused,
+            now: &now,
+        };
+        let closing = self
+            .state
+            .begin_close(self.run, state::BUSY_WAIT)
+            .and_then(|mut closing| {
+                put.place_and_write(&mut closing, &mut self.results)?;
+                Ok(closing)
+            });
+        match closing {
+            Ok(closing) => {
+                let _ = reply.send(Placed {
+                    results: std::mem::take(&mut self.results),
+                    placed: Ok(()),
+                });
+                commit(closing, interrupted)
+            }
+            Err(e) => {
+                // Not placed: the results go out without their history.
+                for result in &mut self.results {
+                    result.history = None;
+                }
+                let _ = reply.send(Placed {
+                    results: std::mem::take(&mut self.results),
+                    placed: Err(e),
+                });
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Records the run's end, with the rows written so far, and commits.
+fn commit(closing: Closing<'_>, interrupted: bool) -> Result<(), Error> {
+    let finished_at = state::timestamp(SystemTime::now());
+    closing.write(
+        &Finish {
+            finished_at: &finished_at,
+            interrupted,
+        },
+        [],
+    )
+}
+
+/// Records that run `run` ended without results, so it does not look like a
+/// killed one.
+fn abandon(state: &mut State, run: i64) {
+    let finished_at = state::timestamp(SystemTime::now());
+    let finish = Finish {
+        finished_at: &finished_at,
+        interrupted: true,
+    };
+    let _ = state.finish_run(run, &finish, Vec::new());
+}
+
+/// What a result's row is made with, besides the result.
+struct Put<'a> {
+    run: i64,
+    fail_on: &'a [Verdict],
+    reused: &'a HashMap<String, String>,
+    /// When the results are placed: a streak they begin begins then.
+    now: &'a str,
+}
+
+impl Put<'_> {
+    /// Places `results` in their URLs' histories (each gets its `history`)
+    /// and writes their rows.
+    fn place_and_write(
+        &self,
+        closing: &mut Closing<'_>,
+        results: &mut [CheckResult],
+    ) -> Result<(), Error> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let placed = closing.place(results.iter().map(|r| Fresh {
+            url: &r.url,
+            verdict: r.verdict,
+            failing: self.fail_on.contains(&r.verdict),
+            at: self.now,
+        }))?;
+        let mut streaks = Vec::with_capacity(placed.len());
+        for (result, (before, now)) in results.iter_mut().zip(placed) {
+            result.history = Some(History::of(before.as_ref(), &now));
+            streaks.push(now);
+        }
+        closing.insert(
+            results
+                .iter()
+                .zip(streaks)
+                .map(|(result, streak)| self.row(result, streak)),
+        )
+    }
+
+    /// The row recording `result`, continuing `streak`.
+    fn row(&self, result: &CheckResult, streak: Streak) -> Row {
+        let reused = self.reused.get(&result.url);
+        let notes: std::collections::BTreeSet<&str> =
+            result.occurrences.iter().map(|o| &*o.file).collect();
+        Row {
+            run: self.run,
+            url: result.url.clone(),
+            verdict: result.verdict,
+            status: result.status,
+            reason: result.reason.clone(),
+            final_url: result.final_url.clone(),
+            moved_to: result.moved_to.clone(),
+            flags: result.flags.clone(),
+            checked_at: reused.map_or(self.now, String::as_str).to_owned(),
+            cached: reused.is_some(),
+            streak,
+            notes: notes.into_iter().map(str::to_owned).collect(),
+            pdf_url: result.pdf_url.clone(),
+            answer_ms: result.answer_ms,
+        }
+    }
+}
+
+/// Tells when the end of a run's answers is near: at most `window` URLs are
+/// left, and at the pace of the last answers (up to `window` of them) they
+/// come within about a second.
+#[derive(Debug)]
+pub(super) struct EndWatch {
+    left: usize,
+    window: usize,
+    recent: VecDeque<Instant>,
+    told: bool,
+}
+
+impl EndWatch {
+    /// A watch over `urls` URLs, up to `in_flight` of them asked at once.
+    pub(super) fn for_run(urls: usize, in_flight: usize) -> Self {
+        Self::new(urls, in_flight.saturating_mul(ROUNDS))
+    }
+
+    /// A watch over `urls` URLs whose pace is measured over the last `window`
+    /// answers, and whose end is near only with at most `window` left.
+    fn new(urls: usize, window: usize) -> Self {
+        let window = window.max(1);
+        EndWatch {
+            left: urls,
+            window,
+            recent: VecDeque::with_capacity(window + 1),
+            told: false,
+        }
+    }
+
+    /// One URL finished at `at`; true once, when the end is near.
+    pub(super) fn finished(&mut self, at: Instant) -> bool {
+        self.left = self.left.saturating_sub(1);
+        if self.told {
+            return false;
+        }
+        self.recent.push_back(at);
+        if self.recent.len() > self.window {
+            self.recent.pop_front();
+        }
+        if self.left > self.window {
+            return false;
+        }
+        let near = match (self.recent.front(), self.recent.len()) {
+            _ if self.left == 0 => true,
+            (Some(first), answers) if answers > 1 => {
+                // `answers - 1` came over the span since the first: the
+                // `left` to come take that span times left / (answers - 1).
+                let span = at.saturating_duration_since(*first);
+                let left = u32::try_from(self.left).unwrap_or(u32::MAX);
+                let paces = u32::try_from(answers - 1).unwrap_or(u32::MAX);
+                span.saturating_mul(left) / paces <= SOON
+            }
+            _ => false,
+        };
+        self.told = near;
+        near
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::state::HistoryState;
+
+    fn result(url: &str, verdict: Verdict) -> CheckResult {
+        CheckResult {
+            url: url.to_owned(),
+            verdict,
+            status: None,
+            final_url: None,
+            moved_to: None,
+            pdf_url: None,
+            reason: None,
+            flags: Vec::new(),
+            answer_ms: None,
+            archived_copy: None,
+            occurrences: Vec::new(),
+            history: None,
+        }
+    }
+
+    /// A recorder for a new run in the database at `path`, failing on dead
+    /// links, holding the lock at most `hold` ahead of the end.
+    fn recorder(path: &Path, hold: Duration) -> (Recorder, i64) {
+        let mut state = State::open(path).unwrap();
+        let run = state
+            .begin_run(&state::timestamp(SystemTime::now()), "{}")
+            .unwrap();
+        let recorder =
+            Recorder::spawn(state, run, vec![Verdict::Dead], HashMap::new(), hold).unwrap();
+        (recorder, run)
+    }
+
+    /// Whether another connection gets the write lock within 50 ms.
+    fn lock_is_free(path: &Path) -> bool {
+        let mut other = State::open(path).unwrap();
+        other.begin_close(0, Duration::from_millis(50)).is_ok()
+    }
+
+    /// Waits until the writer holds the lock, for up to 5 s. The probes hold
+    /// it for a moment each, which the writer waits out ([`AHEAD_WAIT`]).
+    fn until_held(path: &Path) {
+        let started = Instant::now();
+        while lock_is_free(path) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the writer never took the lock"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn results_written_ahead_come_back_placed_and_are_committed_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // A first run finds `a` dead.
+        let (mut first, _) = recorder(&path, AHEAD_HOLD);
+        first.take(result("https://a.example/", Verdict::Dead));
+        let (placed, writing) = first.finish(false);
+        placed.placed.unwrap();
+        writing.wait().unwrap();
+
+        let (mut second, run) = recorder(&path, AHEAD_HOLD);
+        second.take(result("https://a.example/", Verdict::Dead));
+        second.take(result("https://b.example/", Verdict::Ok));
+        second.inbox.send(Message::NearEnd).unwrap();
+        // Written ahead: the lock is held, and nothing is committed.
+        until_held(&path);
+        let reader = State::open_existing(&path).unwrap();
+        assert!(reader.latest_rows().unwrap().iter().all(|r| r.run != run));
+        second.take(result("https://c.example/", Verdict::Dead));
+        let (placed, writing) = second.finish(false);
+        placed.placed.unwrap();
+        let states: Vec<(&str, HistoryState)> = placed
+            .results
+            .iter()
+            .map(|r| (r.url.as_str(), r.history.as_ref().unwrap().state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("https://a.example/", HistoryState::StillFailing),
+                ("https://b.example/", HistoryState::Ok),
+                ("https://c.example/", HistoryState::New),
+            ]
+        );
+        writing.wait().unwrap();
+        let rows = reader.latest_rows().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.run == run));
+        let a = rows.iter().find(|r| r.url == "https://a.example/").unwrap();
+        assert_eq!((a.streak.failing, a.streak.runs), (true, 2));
+        let runs = reader.runs_since("").unwrap();
+        assert!(
+            runs.iter()
+                .all(|r| r.finished_at.is_some() && !r.interrupted)
+        );
+        assert!(lock_is_free(&path));
+    }
+
+    #[test]
+    fn the_lock_is_given_back_when_the_end_does_not_come() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let (mut recorder, run) = recorder(&path, Duration::from_millis(300));
+        recorder.take(result("https://a.example/", Verdict::Ok));
+        recorder.inbox.send(Message::NearEnd).unwrap();
+        until_held(&path);
+        // Given back after the hold, with nothing of the run written.
+        let started = Instant::now();
+        while !lock_is_free(&path) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "never given back"
+            );
+        }
+        let reader = State::open_existing(&path).unwrap();
+        assert!(reader.latest_rows().unwrap().is_empty());
+        // The end then writes everything.
+        recorder.take(result("https://b.example/", Verdict::Dead));
+        let (placed, writing) = recorder.finish(false);
+        placed.placed.unwrap();
+        assert!(placed.results.iter().all(|r| r.history.is_some()));
+        writing.wait().unwrap();
+        let rows = reader.latest_rows().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.run == run));
+    }
+
+    #[test]
+    fn a_lock_held_by_another_run_leaves_the_writing_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
+        let mut other = State::open(&path).unwrap();
+        let held = other.begin_close(0, Duration::ZERO).unwrap();
+        recorder.take(result("https://a.example/", Verdict::Ok));
+        recorder.inbox.send(Message::NearEnd).unwrap();
+        recorder.take(result("https://b.example/", Verdict::Ok));
+        // The other run ends a little later; this one's end waits for it.
+        let finishing = std::thread::spawn(move || recorder.finish(true));
+        std::thread::sleep(Duration::from_millis(100));
+        drop(held);
+        let (placed, writing) = finishing.join().unwrap();
+        placed.placed.unwrap();
+        writing.wait().unwrap();
+        let reader = State::open_existing(&path).unwrap();
+        assert_eq!(reader.latest_rows().unwrap().len(), 2);
+        let runs = reader.runs_since("").unwrap();
+        let this = runs.iter().find(|r| r.id == run).unwrap();
+        assert!(this.finished_at.is_some() && this.interrupted);
+    }
+
+    #[test]
+    fn a_run_gone_while_written_ahead_leaves_no_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
+        recorder.take(result("https://a.example/", Verdict::Dead));
+        recorder.inbox.send(Message::NearEnd).unwrap();
+        until_held(&path);
+        // The run fails before its end: its sender goes away.
+        let Recorder { inbox, writer } = recorder;
+        drop(inbox);
+        Writing(writer).wait().unwrap();
+        let reader = State::open_existing(&path).unwrap();
+        assert!(reader.latest_rows().unwrap().is_empty());
+        let runs = reader.runs_since("").unwrap();
+        let this = runs.iter().find(|r| r.id == run).unwrap();
+        assert!(this.finished_at.is_none());
+        assert!(lock_is_free(&path));
+    }
+
+    #[test]
+    fn the_end_is_near_when_few_are_left_and_answers_come_fast() {
+        let start = Instant::now();
+        let ms = |n: u64| start + Duration::from_millis(n);
+        // 10 URLs, 4 at once, an answer every 100 ms: 4 left after the 6th,
+        // 0.4 s away at that pace.
+        let mut watch = EndWatch::new(10, 4);
+        let told: Vec<bool> = (1..=10).map(|n| watch.finished(ms(n * 100))).collect();
+        assert_eq!(told.iter().position(|t| *t), Some(5));
+        assert_eq!(told.iter().filter(|t| **t).count(), 1);
+
+        // An answer every 600 ms: 2 left are 1.2 s away, 1 left 0.6 s.
+        let mut slow = EndWatch::new(10, 4);
+        let told: Vec<bool> = (1..=10).map(|n| slow.finished(ms(n * 600))).collect();
+        assert_eq!(told.iter().position(|t| *t), Some(8));
+
+        // The last answer is the end, however slowly it came.
+        let mut one = EndWatch::new(1, 4);
+        assert!(one.finished(ms(5_000)));
+    }
+}
