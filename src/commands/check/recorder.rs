@@ -91,9 +91,9 @@ impl Results {
     }
 
     /// The end of the run is near: its history can be written.
-    pub(super) fn near_end(&self) {
+    pub(super) fn near_end(&mut self) {
         if let Results::Recorded(recorder) = self {
-            let _ = recorder.inbox.send(Message::NearEnd);
+            recorder.near_end();
         }
     }
 }
@@ -103,15 +103,16 @@ impl Results {
 pub(super) struct Recorder {
     inbox: Sender<Message>,
     writer: JoinHandle<Result<(), Error>>,
+    /// Results kept here until the end is near: sent one by one, each would
+    /// wake the writer for nothing.
+    held: Vec<CheckResult>,
+    /// Whether the end was said to be near: results then go at once.
+    near: bool,
 }
 
 #[derive(Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "almost every message is a result: boxing each would cost an allocation per URL"
-)]
 enum Message {
-    Result(CheckResult),
+    Results(Vec<CheckResult>),
     NearEnd,
     Finish {
         interrupted: bool,
@@ -185,19 +186,48 @@ impl Recorder {
                 message: format!("cannot start the thread that writes it: {e}"),
                 source: Some(Box::new(e)),
             })?;
-        Ok(Recorder { inbox, writer })
+        Ok(Recorder {
+            inbox,
+            writer,
+            held: Vec::new(),
+            near: false,
+        })
     }
 
     fn take(&mut self, result: CheckResult) {
+        if self.near {
+            self.send(Message::Results(vec![result]));
+        } else {
+            self.held.push(result);
+        }
+    }
+
+    /// The end of the run is near: the results so far go to the writer, and
+    /// each later one as it comes.
+    fn near_end(&mut self) {
+        self.send_held();
+        self.send(Message::NearEnd);
+        self.near = true;
+    }
+
+    fn send_held(&mut self) {
+        if !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.send(Message::Results(held));
+        }
+    }
+
+    fn send(&self, message: Message) {
         // The writer stops early only by panicking, which `finish` passes on.
-        let _ = self.inbox.send(Message::Result(result));
+        let _ = self.inbox.send(message);
     }
 
     /// Ends the run: every result comes back placed in its URL's history,
     /// while the rows are still being written.
-    pub(super) fn finish(self, interrupted: bool) -> (Placed, Writing) {
+    pub(super) fn finish(mut self, interrupted: bool) -> (Placed, Writing) {
         let (reply, placed) = mpsc::channel();
-        let _ = self.inbox.send(Message::Finish { interrupted, reply });
+        self.send_held();
+        self.send(Message::Finish { interrupted, reply });
         let writing = Writing(self.writer);
         match placed.recv() {
             Ok(placed) => (placed, writing),
@@ -243,7 +273,7 @@ impl Writer {
     fn serve(mut self) -> Result<(), Error> {
         loop {
             match self.messages.recv() {
-                Ok(Message::Result(result)) => self.results.push(result),
+                Ok(Message::Results(mut results)) => self.results.append(&mut results),
                 Ok(Message::NearEnd) => {
                     if let Ahead::Ended(written) = self.ahead() {
                         return written;
@@ -302,7 +332,7 @@ impl Writer {
             }
             done = results.len();
             match messages.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Message::Result(result)) => results.push(result),
+                Ok(Message::Results(mut more)) => results.append(&mut more),
                 Ok(Message::NearEnd) => {}
                 Ok(Message::Finish { interrupted, reply }) => {
                     tracing::debug!(
@@ -590,7 +620,7 @@ mod tests {
         let (mut second, run) = recorder(&path, AHEAD_HOLD);
         second.take(result("https://a.example/", Verdict::Dead));
         second.take(result("https://b.example/", Verdict::Ok));
-        second.inbox.send(Message::NearEnd).unwrap();
+        second.near_end();
         // Written ahead: the lock is held, and nothing is committed.
         until_held(&path);
         let reader = State::open_existing(&path).unwrap();
@@ -631,7 +661,7 @@ mod tests {
         let path = dir.path().join("state.db");
         let (mut recorder, run) = recorder(&path, Duration::from_millis(300));
         recorder.take(result("https://a.example/", Verdict::Ok));
-        recorder.inbox.send(Message::NearEnd).unwrap();
+        recorder.near_end();
         until_held(&path);
         // Given back after the hold, with nothing of the run written.
         let started = Instant::now();
@@ -662,7 +692,7 @@ mod tests {
         let mut other = State::open(&path).unwrap();
         let held = other.begin_close(0, Duration::ZERO).unwrap();
         recorder.take(result("https://a.example/", Verdict::Ok));
-        recorder.inbox.send(Message::NearEnd).unwrap();
+        recorder.near_end();
         recorder.take(result("https://b.example/", Verdict::Ok));
         // The other run ends a little later; this one's end waits for it.
         let finishing = std::thread::spawn(move || recorder.finish(true));
@@ -684,10 +714,10 @@ mod tests {
         let path = dir.path().join("state.db");
         let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
         recorder.take(result("https://a.example/", Verdict::Dead));
-        recorder.inbox.send(Message::NearEnd).unwrap();
+        recorder.near_end();
         until_held(&path);
         // The run fails before its end: its sender goes away.
-        let Recorder { inbox, writer } = recorder;
+        let Recorder { inbox, writer, .. } = recorder;
         drop(inbox);
         Writing(writer).wait().unwrap();
         let reader = State::open_existing(&path).unwrap();
