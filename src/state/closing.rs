@@ -70,7 +70,8 @@ pub struct Closing<'a> {
 
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
-        if self.open {
+        // SQLite may have rolled back already (a full disk, an I/O error).
+        if self.open && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }

@@ -161,7 +161,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     let (offline, web) = triage(targets, &excluder, ledger.as_mut())?;
 
     // The history is written while the network's last answers come in.
-    let (mut results, unrecorded) = Results::for_run(ledger);
+    let (mut results, unrecorded) = Results::for_run(ledger, offline.len() + web.len());
     errors += usize::from(unrecorded);
     for result in offline {
         results.take(result);

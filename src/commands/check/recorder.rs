@@ -1,9 +1,9 @@
 //! The run's history, written while the run's last answers come in.
 //!
-//! Results go to a thread of their own as they are judged. Once the end is
-//! near ([`EndWatch`]: few URLs left, and answers coming fast enough for them
-//! to be in within about a second), that thread takes the database's write
-//! lock if it is free, places the results so far in their URLs' histories and
+//! Results are kept until the end is near ([`EndWatch`]: few URLs left, and
+//! answers coming fast enough for them to be in within about a second), then
+//! go to a thread of their own, which takes the database's write lock if it
+//! is free, places the results so far in their URLs' histories and
 //! writes their rows, then each later one as it comes, in the one transaction
 //! that ends the run. So the history is written while the network's tail is
 //! waited for, not after it. The lock is given back, and everything left to
@@ -22,8 +22,8 @@ use crate::report::check::CheckResult;
 use crate::state::{self, Closing, Finish, Fresh, History, Row, State, Streak};
 use crate::verdict::Verdict;
 
-/// The longest the write lock is held for a run whose end was near and did
-/// not come.
+/// The longest the write lock is held, once the results so far are written,
+/// for a run whose end was near and did not come.
 const AHEAD_HOLD: Duration = Duration::from_secs(3);
 
 /// How long the writer waits for the write lock ahead of the run's end: a
@@ -55,13 +55,19 @@ impl Results {
     /// `ledger` began, kept without one. Also says whether a writer was
     /// wanted and could not be started (named in a warning; the run then
     /// fails, as its results are not recorded).
-    pub(super) fn for_run(ledger: Option<Ledger>) -> (Self, bool) {
-        match ledger.map(Recorder::start).transpose() {
+    ///
+    /// `urls` is how many results the run will make: room is made for them
+    /// once, rather than as they come.
+    pub(super) fn for_run(ledger: Option<Ledger>, urls: usize) -> (Self, bool) {
+        match ledger
+            .map(|ledger| Recorder::start(ledger, urls))
+            .transpose()
+        {
             Ok(Some(recorder)) => (Results::Recorded(recorder), false),
-            Ok(None) => (Results::Kept(Vec::new()), false),
+            Ok(None) => (Results::Kept(Vec::with_capacity(urls)), false),
             Err(e) => {
                 tracing::warn!("{e}; this run is checked without history");
-                (Results::Kept(Vec::new()), true)
+                (Results::Kept(Vec::with_capacity(urls)), true)
             }
         }
     }
@@ -153,9 +159,11 @@ impl Recorder {
     ///
     /// # Errors
     /// [`Error::State`] when no thread can be started for it.
-    pub(super) fn start(ledger: Ledger) -> Result<Self, Error> {
+    pub(super) fn start(ledger: Ledger, urls: usize) -> Result<Self, Error> {
         let (state, run, fail_on, reused) = ledger.into_parts();
-        Self::spawn(state, run, fail_on, reused, AHEAD_HOLD)
+        let mut recorder = Self::spawn(state, run, fail_on, reused, AHEAD_HOLD)?;
+        recorder.held.reserve_exact(urls);
+        Ok(recorder)
     }
 
     /// Starts a writer recording run `run` in `state`, holding the write lock
@@ -273,7 +281,7 @@ impl Writer {
     fn serve(mut self) -> Result<(), Error> {
         loop {
             match self.messages.recv() {
-                Ok(Message::Results(mut results)) => self.results.append(&mut results),
+                Ok(Message::Results(results)) => receive(&mut self.results, results),
                 Ok(Message::NearEnd) => {
                     if let Ahead::Ended(written) = self.ahead() {
                         return written;
@@ -313,14 +321,12 @@ impl Writer {
             "the run's end is near: writing the history of its {} results so far",
             results.len()
         );
-        let now = state::timestamp(SystemTime::now());
         let put = Put {
             run: *run,
             fail_on,
             reused,
-            now: &now,
         };
-        let deadline = Instant::now() + *hold;
+        let mut deadline = None;
         let mut done = 0;
         loop {
             // An error here is met again, and told, at the end.
@@ -331,8 +337,11 @@ impl Writer {
                 return Ahead::Later;
             }
             done = results.len();
+            // The hold counts from when the results so far are written: a
+            // large run's first batch is not given back for its own length.
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + *hold);
             match messages.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Message::Results(mut more)) => results.append(&mut more),
+                Ok(Message::Results(more)) => receive(results, more),
                 Ok(Message::NearEnd) => {}
                 Ok(Message::Finish { interrupted, reply }) => {
                     tracing::debug!(
@@ -343,7 +352,7 @@ impl Writer {
                         results: std::mem::take(results),
                         placed: Ok(()),
                     });
-                    return Ahead::Ended(commit(closing, interrupted));
+                    return Ahead::Ended(commit(closing, interrupted, Vec::new()));
                 }
                 Ok(Message::Abandon) => {
                     drop(closing);
@@ -362,42 +371,44 @@ impl Writer {
         }
     }
 
-    /// Places and writes every result at the run's end, then hands them back
-    /// and commits.
+    /// Places every result at the run's end, hands them back, then writes
+    /// them and commits.
     fn end(&mut self, interrupted: bool, reply: &Sender<Placed>) -> Result<(), Error> {
         tracing::debug!(
             "the run ended: writing the history of its {} results",
             self.results.len()
         );
-        let now = state::timestamp(SystemTime::now());
         let put = Put {
             run: self.run,
             fail_on: &self.fail_on,
             reused: &self.reused,
-            now: &now,
         };
-        let closing = self
+        let results = &mut self.results;
+        let placed = self
             .state
             .begin_close(self.run, state::BUSY_WAIT)
-            .and_then(|mut closing| {
-                put.place_and_write(&mut closing, &mut self.results)?;
-                Ok(closing)
+            .and_then(|closing| {
+                let placed = put.place(&closing, results)?;
+                Ok((closing, placed))
             });
-        match closing {
-            Ok(closing) => {
+        match placed {
+            Ok((closing, (streaks, now))) => {
+                // The rows are made before the results go back, so that the
+                // report goes out while they are written.
+                let rows: Vec<Row> = put.rows(results, streaks, &now).collect();
                 let _ = reply.send(Placed {
-                    results: std::mem::take(&mut self.results),
+                    results: std::mem::take(results),
                     placed: Ok(()),
                 });
-                commit(closing, interrupted)
+                commit(closing, interrupted, rows)
             }
             Err(e) => {
                 // Not placed: the results go out without their history.
-                for result in &mut self.results {
+                for result in results.iter_mut() {
                     result.history = None;
                 }
                 let _ = reply.send(Placed {
-                    results: std::mem::take(&mut self.results),
+                    results: std::mem::take(results),
                     placed: Err(e),
                 });
                 Ok(())
@@ -406,15 +417,25 @@ impl Writer {
     }
 }
 
-/// Records the run's end, with the rows written so far, and commits.
-fn commit(closing: Closing<'_>, interrupted: bool) -> Result<(), Error> {
+/// Adds `more` to `results`. The first batch is taken as it is: the main side
+/// made room in it for every result of the run.
+fn receive(results: &mut Vec<CheckResult>, mut more: Vec<CheckResult>) {
+    if results.is_empty() {
+        *results = more;
+    } else {
+        results.append(&mut more);
+    }
+}
+
+/// Writes `rows` and the run's end, and commits.
+fn commit(closing: Closing<'_>, interrupted: bool, rows: Vec<Row>) -> Result<(), Error> {
     let finished_at = state::timestamp(SystemTime::now());
     closing.write(
         &Finish {
             finished_at: &finished_at,
             interrupted,
         },
-        [],
+        rows,
     )
 }
 
@@ -434,13 +455,33 @@ struct Put<'a> {
     run: i64,
     fail_on: &'a [Verdict],
     reused: &'a HashMap<String, String>,
-    /// When the results are placed: a streak they begin begins then.
-    now: &'a str,
 }
 
 impl Put<'_> {
-    /// Places `results` in their URLs' histories (each gets its `history`)
-    /// and writes their rows.
+    /// Places `results` in their URLs' histories: each gets its `history`.
+    /// Returns the streak each continues, and when they were placed (a streak
+    /// they begin begins then).
+    fn place(
+        &self,
+        closing: &Closing<'_>,
+        results: &mut [CheckResult],
+    ) -> Result<(Vec<Streak>, String), Error> {
+        let now = state::timestamp(SystemTime::now());
+        let placed = closing.place(results.iter().map(|r| Fresh {
+            url: &r.url,
+            verdict: r.verdict,
+            failing: self.fail_on.contains(&r.verdict),
+            at: &now,
+        }))?;
+        let mut streaks = Vec::with_capacity(placed.len());
+        for (result, (before, streak)) in results.iter_mut().zip(placed) {
+            result.history = Some(History::of(before.as_ref(), &streak));
+            streaks.push(streak);
+        }
+        Ok((streaks, now))
+    }
+
+    /// Places `results` (see [`Put::place`]) and writes their rows.
     fn place_and_write(
         &self,
         closing: &mut Closing<'_>,
@@ -449,27 +490,26 @@ impl Put<'_> {
         if results.is_empty() {
             return Ok(());
         }
-        let placed = closing.place(results.iter().map(|r| Fresh {
-            url: &r.url,
-            verdict: r.verdict,
-            failing: self.fail_on.contains(&r.verdict),
-            at: self.now,
-        }))?;
-        let mut streaks = Vec::with_capacity(placed.len());
-        for (result, (before, now)) in results.iter_mut().zip(placed) {
-            result.history = Some(History::of(before.as_ref(), &now));
-            streaks.push(now);
-        }
-        closing.insert(
-            results
-                .iter()
-                .zip(streaks)
-                .map(|(result, streak)| self.row(result, streak)),
-        )
+        let (streaks, now) = self.place(closing, results)?;
+        closing.insert(self.rows(results, streaks, &now))
     }
 
-    /// The row recording `result`, continuing `streak`.
-    fn row(&self, result: &CheckResult, streak: Streak) -> Row {
+    /// The rows recording `results`, each continuing its streak, made one at
+    /// a time.
+    fn rows<'r>(
+        &'r self,
+        results: &'r [CheckResult],
+        streaks: Vec<Streak>,
+        now: &'r str,
+    ) -> impl Iterator<Item = Row> + 'r {
+        results
+            .iter()
+            .zip(streaks)
+            .map(move |(result, streak)| self.row(result, streak, now))
+    }
+
+    /// The row recording `result`, continuing `streak`, placed at `now`.
+    fn row(&self, result: &CheckResult, streak: Streak, now: &str) -> Row {
         let reused = self.reused.get(&result.url);
         let notes: std::collections::BTreeSet<&str> =
             result.occurrences.iter().map(|o| &*o.file).collect();
@@ -482,7 +522,7 @@ impl Put<'_> {
             final_url: result.final_url.clone(),
             moved_to: result.moved_to.clone(),
             flags: result.flags.clone(),
-            checked_at: reused.map_or(self.now, String::as_str).to_owned(),
+            checked_at: reused.map_or(now, String::as_str).to_owned(),
             cached: reused.is_some(),
             streak,
             notes: notes.into_iter().map(str::to_owned).collect(),
@@ -500,7 +540,6 @@ pub(super) struct EndWatch {
     left: usize,
     window: usize,
     recent: VecDeque<Instant>,
-    told: bool,
 }
 
 impl EndWatch {
@@ -517,16 +556,12 @@ impl EndWatch {
             left: urls,
             window,
             recent: VecDeque::with_capacity(window + 1),
-            told: false,
         }
     }
 
-    /// One URL finished at `at`; true once, when the end is near.
+    /// One URL finished at `at`; whether the end is near.
     pub(super) fn finished(&mut self, at: Instant) -> bool {
         self.left = self.left.saturating_sub(1);
-        if self.told {
-            return false;
-        }
         self.recent.push_back(at);
         if self.recent.len() > self.window {
             self.recent.pop_front();
@@ -534,7 +569,7 @@ impl EndWatch {
         if self.left > self.window {
             return false;
         }
-        let near = match (self.recent.front(), self.recent.len()) {
+        match (self.recent.front(), self.recent.len()) {
             _ if self.left == 0 => true,
             (Some(first), answers) if answers > 1 => {
                 // `answers - 1` came over the span since the first: the
@@ -545,9 +580,7 @@ impl EndWatch {
                 span.saturating_mul(left) / paces <= SOON
             }
             _ => false,
-        };
-        self.told = near;
-        near
+        }
     }
 }
 
@@ -659,11 +692,11 @@ mod tests {
     fn the_lock_is_given_back_when_the_end_does_not_come() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let (mut recorder, run) = recorder(&path, Duration::from_millis(300));
+        let (mut recorder, run) = recorder(&path, Duration::from_secs(1));
         recorder.take(result("https://a.example/", Verdict::Ok));
         recorder.near_end();
         until_held(&path);
-        // Given back after the hold, with nothing of the run written.
+        // Given back after the hold.
         let started = Instant::now();
         while !lock_is_free(&path) {
             assert!(
@@ -671,17 +704,24 @@ mod tests {
                 "never given back"
             );
         }
-        let reader = State::open_existing(&path).unwrap();
-        assert!(reader.latest_rows().unwrap().is_empty());
-        // The end then writes everything.
+        // The end then writes everything, again under the lock.
         recorder.take(result("https://b.example/", Verdict::Dead));
         let (placed, writing) = recorder.finish(false);
         placed.placed.unwrap();
         assert!(placed.results.iter().all(|r| r.history.is_some()));
         writing.wait().unwrap();
+        let reader = State::open_existing(&path).unwrap();
         let rows = reader.latest_rows().unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.run == run));
+        // Counted once, though the rows written ahead were rolled back.
+        let counted: (i64, i64) = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT urls, failing FROM runs WHERE id = ?1", [run], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(counted, (2, 1));
     }
 
     #[test]
@@ -693,8 +733,15 @@ mod tests {
         let held = other.begin_close(0, Duration::ZERO).unwrap();
         recorder.take(result("https://a.example/", Verdict::Ok));
         recorder.near_end();
+        // The writer does not wait for the lock past a moment: once the other
+        // run lets go, nobody holds it.
+        std::thread::sleep(AHEAD_WAIT * 5);
+        drop(held);
+        std::thread::sleep(AHEAD_WAIT * 2);
+        assert!(lock_is_free(&path));
         recorder.take(result("https://b.example/", Verdict::Ok));
-        // The other run ends a little later; this one's end waits for it.
+        // Another run holds the lock at this one's end, which waits for it.
+        let held = other.begin_close(0, Duration::ZERO).unwrap();
         let finishing = std::thread::spawn(move || recorder.finish(true));
         std::thread::sleep(Duration::from_millis(100));
         drop(held);
@@ -706,6 +753,23 @@ mod tests {
         let runs = reader.runs_since("").unwrap();
         let this = runs.iter().find(|r| r.id == run).unwrap();
         assert!(this.finished_at.is_some() && this.interrupted);
+    }
+
+    #[test]
+    fn a_run_abandoned_while_written_ahead_ends_without_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
+        recorder.take(result("https://a.example/", Verdict::Dead));
+        recorder.near_end();
+        until_held(&path);
+        recorder.abandon();
+        let reader = State::open_existing(&path).unwrap();
+        assert!(reader.latest_rows().unwrap().is_empty());
+        let runs = reader.runs_since("").unwrap();
+        let this = runs.iter().find(|r| r.id == run).unwrap();
+        assert!(this.finished_at.is_some() && this.interrupted);
+        assert!(lock_is_free(&path));
     }
 
     #[test]
@@ -737,7 +801,7 @@ mod tests {
         let mut watch = EndWatch::new(10, 4);
         let told: Vec<bool> = (1..=10).map(|n| watch.finished(ms(n * 100))).collect();
         assert_eq!(told.iter().position(|t| *t), Some(5));
-        assert_eq!(told.iter().filter(|t| **t).count(), 1);
+        assert!(told[5..].iter().all(|t| *t));
 
         // An answer every 600 ms: 2 left are 1.2 s away, 1 left 0.6 s.
         let mut slow = EndWatch::new(10, 4);

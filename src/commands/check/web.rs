@@ -68,7 +68,14 @@ pub(super) fn ask(
     let (groups, _) = batch::plan(&urls, &settings.sites);
     let runtime = runtime()?;
     let run = if groups.is_empty() {
-        runtime.block_on(check_web(web, urls, Arc::clone(&engine), settings, results))
+        runtime.block_on(check_web(
+            web,
+            urls,
+            Arc::clone(&engine),
+            settings,
+            results,
+            Last::Yes,
+        ))
     } else {
         runtime.block_on(check_with_batches(
             web, urls, groups, &engine, settings, results,
@@ -131,7 +138,16 @@ async fn check_with_batches(
         }
     };
     let (mut run, ()) = tokio::join!(
-        check_web(single, single_urls, Arc::clone(engine), settings, results),
+        // Not the run's last answers: the API's, and what it leaves
+        // undecided, may come after them.
+        check_web(
+            single,
+            single_urls,
+            Arc::clone(engine),
+            settings,
+            results,
+            Last::No,
+        ),
         api
     );
     if let Some(message) = run.network_doubt.take()
@@ -165,6 +181,7 @@ async fn check_with_batches(
             Arc::clone(engine),
             settings,
             results,
+            Last::Yes,
         )
         .await;
         run.interrupted |= second.interrupted;
@@ -189,15 +206,25 @@ pub(super) struct WebRun {
     pub network_doubt: Option<String>,
 }
 
+/// Whether a pass of [`check_web`] gives the run's last answers, so that its
+/// end is the run's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Yes,
+    No,
+}
+
 /// Checks the web targets (`urls` are their URLs, parsed) through the run
 /// driver, judging each outcome as it arrives, so responses (headers, body
-/// prefixes) do not pile up, and giving each result to `results` as it is made.
+/// prefixes) do not pile up, and giving each result to `results` as it is made
+/// (and saying when the end is near, if it is the run's: `last`).
 async fn check_web(
     targets: Vec<CitedUrl>,
     urls: Vec<Option<Url>>,
     engine: Arc<Engine>,
     settings: &Settings,
     results: &mut Results,
+    last: Last,
 ) -> WebRun {
     let urls = Arc::new(urls);
     let asked = urls.iter().filter(|u| u.is_some()).count();
@@ -206,7 +233,9 @@ async fn check_web(
         sites: &settings.sites,
         targets: targets.into_iter().map(Some).collect(),
         results,
-        end: EndWatch::for_run(asked, settings.network.max_concurrency),
+        end: (last == Last::Yes)
+            .then(|| EndWatch::for_run(asked, settings.network.max_concurrency)),
+        told: false,
     };
     let driver = Driver::new(&engine, settings.network.timeout)
         .on_interrupt("stopping: reporting what was checked so far");
@@ -255,7 +284,10 @@ struct Judging<'a> {
     /// The targets not judged yet.
     targets: Vec<Option<CitedUrl>>,
     results: &'a mut Results,
-    end: EndWatch,
+    /// Watches for the end of the run's answers, when they are this pass's.
+    end: Option<EndWatch>,
+    /// Whether the end was said to be near.
+    told: bool,
 }
 
 impl Sink<Outcome> for Judging<'_> {
@@ -269,7 +301,11 @@ impl Sink<Outcome> for Judging<'_> {
         {
             let judgement = judge(url, &outcome, self.sites);
             self.results.take(target.into_result(judgement));
-            if self.end.finished(Instant::now()) {
+            if let Some(end) = &mut self.end
+                && end.finished(Instant::now())
+                && !self.told
+            {
+                self.told = true;
                 self.results.near_end();
             }
         }
