@@ -537,6 +537,41 @@ fn without_a_resolver_a_paced_host_does_not_hold_up_the_verdict() {
 }
 
 #[test]
+fn without_a_resolver_a_few_paced_hosts_are_not_asked_to_the_end() {
+    // Two dead domains and a host paced to one request a second with twenty
+    // URLs: too few hosts to tell by counting, but no canary name resolves.
+    // The run stops once the grace time is over, not after asking all twenty.
+    let tree = Tree::new();
+    let mut note = String::from("[a](https://a.invalid/)\n[b](https://b.invalid/)\n");
+    for i in 0..20 {
+        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
+    }
+    tree.file(
+        "archiver.toml",
+        "[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n",
+    )
+    .file("n.md", &note);
+    let stderr = tree
+        .archiver()
+        .args(["check", "--no-state", "n.md"])
+        .env("ARCHIVER_CANARY", "canary.invalid")
+        .env("ARCHIVER_LOG", "archiver=debug")
+        .expect(Exit::Error)
+        .stderr;
+    assert!(stderr.contains("network looks down"), "{stderr}");
+    assert!(
+        stderr.contains("canary.invalid does not resolve"),
+        "{stderr}"
+    );
+    // Each request to the paced host is logged as it goes out.
+    let asked = stderr
+        .lines()
+        .filter(|l| l.contains("https://slow.invalid/") && l.contains("HEAD with"))
+        .count();
+    assert!((1..12).contains(&asked), "{asked} asked:\n{stderr}");
+}
+
+#[test]
 fn when_no_host_answers_the_network_is_down_not_the_links() {
     let tree = Tree::new();
     let many: String = (0..9)

@@ -309,6 +309,40 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
 }
 
 #[test]
+fn api_requests_cut_short_by_a_network_down_stop_are_not_reported() {
+    // Four batches of papers, asked 3 s apart, a few dead domains and a host
+    // paced to a request a second, on a machine where no name resolves: the
+    // run stops before the last batches go out, and says only that the
+    // network looks down.
+    let tree = Tree::new();
+    let mut note: String = (0..4)
+        .map(|i| format!("[{i}](https://host{i}.invalid/{i})\n"))
+        .collect();
+    for i in 0..20 {
+        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
+    }
+    for i in 0..350 {
+        note.push_str(&format!(
+            "[p{i}](https://papers.invalid/abs/2207.{:05})\n",
+            10_000 + i
+        ));
+    }
+    let paced = "\n[[sites]]\nname = \"papers-api\"\nhosts = [\"export.papers.invalid\"]\nmin_interval = \"3s\"\nhost_concurrency = 1\n\n[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n";
+    tree.file("archiver.toml", format!("{PAPERS}{paced}"))
+        .file("n.md", &note);
+    let ran = tree
+        .archiver()
+        .args(["check", "--no-state", "n.md"])
+        .env("ARCHIVER_CANARY", "canary.invalid")
+        .timeout(LIMIT)
+        .expect(Exit::Error);
+    let stderr = &ran.stderr;
+    assert!(stderr.contains("the network looks down"), "{stderr}");
+    assert!(!stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.lines().count() <= 2, "{stderr}");
+}
+
+#[test]
 fn blocked_repository_links_say_what_a_token_would_do() {
     let fixture = Fixture::start(&["github.com"], |req: &Req| {
         if req.path == "/a/walled" {

@@ -48,9 +48,9 @@ pub async fn check(
             );
             return undecided();
         }
-        Err(e) if e.network => {
-            // Unreachable: as every other host may be, which the run's
-            // network watch tells.
+        Err(e) if e.told => {
+            // Unreachable, as every other host may be, which the run's
+            // network watch tells; or cut short by the run's stop.
             tracing::info!(
                 "the arXiv API ({api}) did not answer ({}); {n} papers are checked one by one",
                 e.reason

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use url::Url;
 
 use crate::judge::Judgement;
-use crate::net::probe::{Engine, RequestOptions};
+use crate::net::probe::{Engine, Failure, RequestOptions};
 use crate::sites::SiteRules;
 use crate::sites::batch::{Api, BatchRule};
 
@@ -159,9 +159,10 @@ const MAX_ANSWER: usize = 16 << 20;
 struct Unanswered {
     /// What went wrong, in a few words.
     reason: String,
-    /// Whether it is what a machine without a network sees: the run's
-    /// network watch speaks for that.
-    network: bool,
+    /// Whether something else speaks for it: the run's network watch, for
+    /// what a machine without a network sees, or the run's stop, for a
+    /// request it cut short.
+    told: bool,
 }
 
 /// Asks `url` with `options`; its status and body (at most [`MAX_ANSWER`]
@@ -174,7 +175,7 @@ async fn ask(
     let download = engine.download(url, options).await;
     let response = download.result.map_err(|f| Unanswered {
         reason: f.to_string(),
-        network: f.is_network(),
+        told: f.is_network() || matches!(f, Failure::Cancelled),
     })?;
     let Some(mut body) = download.body else {
         return Ok((response.status, response.body));
@@ -182,7 +183,7 @@ async fn ask(
     let mut bytes = Vec::new();
     let failed = |reason: String| Unanswered {
         reason,
-        network: false,
+        told: false,
     };
     while let Some(chunk) = body.chunk().await.map_err(|e| failed(e.to_string()))? {
         bytes.extend_from_slice(&chunk);

@@ -1,9 +1,11 @@
 //! Telling a machine without a network from a collection of dead links, for
 //! `check` and `fetch`: when many hosts fail as unreachable and none answers,
 //! the run stops with "the network looks down" instead of reporting every link
-//! dead. A run of a few hosts cannot tell by counting: when all of them failed
-//! so, the canary names (`network.canary`, names that exist) are looked up, and
-//! when none resolves either, the network is down for a small run too.
+//! dead. A run of a few hosts cannot tell by counting: once its first hosts
+//! failed so and none answered within the grace time (and again at the run's
+//! end), the canary names (`network.canary`, names that exist) are looked up,
+//! and when none resolves either, the network is down for a small run too,
+//! however many of its URLs a paced host still had to ask.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -68,6 +70,9 @@ pub struct NetworkWatch {
     wait_until: Option<Instant>,
     /// No canary name resolved when the grace was over.
     canary_failed: bool,
+    /// Whether the network was looked at for the first hosts that failed,
+    /// fewer than [`NETWORK_DOWN_HOSTS`].
+    few_looked_at: bool,
 }
 
 impl NetworkWatch {
@@ -82,6 +87,7 @@ impl NetworkWatch {
             check_at: None,
             wait_until: None,
             canary_failed: false,
+            few_looked_at: false,
         }
     }
 
@@ -97,11 +103,15 @@ impl NetworkWatch {
             }
             Heard::Nothing => {}
         }
-        if self.answered.is_empty()
-            && self.unreachable.len() >= NETWORK_DOWN_HOSTS
-            && self.check_at.is_none()
-        {
-            self.check_at = Some(Instant::now() + self.grace);
+        if self.answered.is_empty() && self.check_at.is_none() {
+            // Enough hosts tell by their number; fewer, once, by the canary:
+            // a run of a few paced hosts would otherwise ask every one of its
+            // URLs in vain before saying so.
+            let enough = self.unreachable.len() >= NETWORK_DOWN_HOSTS;
+            if enough || (!self.unreachable.is_empty() && !self.few_looked_at) {
+                self.few_looked_at = true;
+                self.check_at = Some(Instant::now() + self.grace);
+            }
         }
     }
 
@@ -130,6 +140,11 @@ impl NetworkWatch {
         {
             self.canary_failed = true;
             return true;
+        }
+        if self.unreachable.len() < NETWORK_DOWN_HOSTS {
+            // Names resolve: a few dead hosts are dead links. Looked at
+            // again if enough hosts fail.
+            return false;
         }
         let now = Instant::now();
         let until = *self.wait_until.get_or_insert(now + self.timeout);

@@ -311,9 +311,10 @@ impl Writer {
             results,
             messages,
         } = self;
+        // The end tells any error: it meets it again.
         let Ok(mut closing) = state.begin_close(*run, AHEAD_WAIT) else {
             tracing::debug!(
-                "the run's end is near, but another run is writing the history: it is written at the end"
+                "the run's end is near, but another run holds the write lock: the history is written at the end"
             );
             return Ahead::Later;
         };
