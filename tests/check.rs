@@ -505,44 +505,15 @@ fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
     assert!(s(result, "reason").contains("TLS"), "{result}");
 }
 
-#[test]
-fn without_a_resolver_a_paced_host_does_not_hold_up_the_verdict() {
-    // Nine dead domains, and a host paced to one request a second with twenty
-    // URLs still to go when the grace time is over. No canary name resolves
-    // either: the run stops then, instead of waiting a request's timeout for
-    // the paced URLs, and says why.
+/// Checks, where no canary name resolves, a note citing `dead` dead domains
+/// and twenty URLs of a host paced to one request a second; asserts the run
+/// says the network looks down, and why. Returns its stderr, with the debug
+/// log (each request to the paced host is logged as it goes out).
+fn offline_with_a_paced_host(dead: usize) -> String {
     let tree = Tree::new();
-    let mut note: String = (0..9)
+    let mut note: String = (0..dead)
         .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
         .collect();
-    for i in 0..20 {
-        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
-    }
-    tree.file(
-        "archiver.toml",
-        "[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n",
-    )
-    .file("n.md", &note);
-    let stderr = tree
-        .archiver()
-        .args(["check", "--no-state", "n.md"])
-        .env("ARCHIVER_CANARY", "canary.invalid")
-        .expect(Exit::Error)
-        .stderr;
-    assert!(stderr.contains("network looks down"), "{stderr}");
-    assert!(
-        stderr.contains("canary.invalid does not resolve"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn without_a_resolver_a_few_paced_hosts_are_not_asked_to_the_end() {
-    // Two dead domains and a host paced to one request a second with twenty
-    // URLs: too few hosts to tell by counting, but no canary name resolves.
-    // The run stops once the grace time is over, not after asking all twenty.
-    let tree = Tree::new();
-    let mut note = String::from("[a](https://a.invalid/)\n[b](https://b.invalid/)\n");
     for i in 0..20 {
         note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
     }
@@ -563,11 +534,34 @@ fn without_a_resolver_a_few_paced_hosts_are_not_asked_to_the_end() {
         stderr.contains("canary.invalid does not resolve"),
         "{stderr}"
     );
-    // Each request to the paced host is logged as it goes out.
-    let asked = stderr
+    stderr
+}
+
+/// How many requests went to the paced host of [`offline_with_a_paced_host`].
+fn paced_asked(stderr: &str) -> usize {
+    stderr
         .lines()
         .filter(|l| l.contains("https://slow.invalid/") && l.contains("HEAD with"))
-        .count();
+        .count()
+}
+
+#[test]
+fn without_a_resolver_a_paced_host_does_not_hold_up_the_verdict() {
+    // Nine dead domains, and twenty paced URLs still to go when the grace
+    // time is over: the run stops then, instead of waiting a request's
+    // timeout for the paced URLs.
+    let stderr = offline_with_a_paced_host(9);
+    let asked = paced_asked(&stderr);
+    assert!((1..12).contains(&asked), "{asked} asked:\n{stderr}");
+}
+
+#[test]
+fn without_a_resolver_a_few_paced_hosts_are_not_asked_to_the_end() {
+    // Two dead domains: too few hosts to tell by counting, but no canary name
+    // resolves. The run stops once the grace time is over, not after asking
+    // all twenty paced URLs.
+    let stderr = offline_with_a_paced_host(2);
+    let asked = paced_asked(&stderr);
     assert!((1..12).contains(&asked), "{asked} asked:\n{stderr}");
 }
 

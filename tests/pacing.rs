@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use util::server::{Fixture, Gate, Reply, Req};
-use util::{Exit, Tree, s};
+use util::{Exit, Ran, Tree, s};
 
 /// Quick retries; no interval unless a test sets one.
 const QUICK: &str = "[network]\nretry_delay = \"20ms\"\ntimeout = \"10s\"\n";
@@ -259,6 +259,23 @@ kind = "paper"
 batch = { api = "arxiv", endpoint = "https://export.papers.invalid/api/query", size = 100, id = "^https://papers\\.invalid/abs/([0-9]{4}\\.[0-9]{5})$" }
 "#;
 
+/// Checks `n.md` of `tree` where no canary name resolves, and asserts that
+/// the run says the network looks down.
+fn check_offline(tree: &Tree) -> Ran {
+    let ran = tree
+        .archiver()
+        .args(["check", "--no-state", "n.md"])
+        .env("ARCHIVER_CANARY", "canary.invalid")
+        .timeout(LIMIT)
+        .expect(Exit::Error);
+    assert!(
+        ran.stderr.contains("the network looks down"),
+        "{}",
+        ran.stderr
+    );
+    ran
+}
+
 #[test]
 fn a_small_run_on_a_machine_without_a_network_says_so() {
     // Eight URLs on four dead domains, and a hundred and twenty papers whose
@@ -275,14 +292,8 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
         ));
     }
     tree.file("archiver.toml", PAPERS).file("n.md", &note);
-    let ran = tree
-        .archiver()
-        .args(["check", "--no-state", "n.md"])
-        .env("ARCHIVER_CANARY", "canary.invalid")
-        .timeout(LIMIT)
-        .expect(Exit::Error);
+    let ran = check_offline(&tree);
     let stderr = &ran.stderr;
-    assert!(stderr.contains("the network looks down"), "{stderr}");
     assert!(
         stderr.contains("canary.invalid does not resolve"),
         "{stderr}"
@@ -330,14 +341,7 @@ fn api_requests_cut_short_by_a_network_down_stop_are_not_reported() {
     let paced = "\n[[sites]]\nname = \"papers-api\"\nhosts = [\"export.papers.invalid\"]\nmin_interval = \"3s\"\nhost_concurrency = 1\n\n[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n";
     tree.file("archiver.toml", format!("{PAPERS}{paced}"))
         .file("n.md", &note);
-    let ran = tree
-        .archiver()
-        .args(["check", "--no-state", "n.md"])
-        .env("ARCHIVER_CANARY", "canary.invalid")
-        .timeout(LIMIT)
-        .expect(Exit::Error);
-    let stderr = &ran.stderr;
-    assert!(stderr.contains("the network looks down"), "{stderr}");
+    let stderr = check_offline(&tree).stderr;
     assert!(!stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.lines().count() <= 2, "{stderr}");
 }

@@ -621,6 +621,25 @@ mod tests {
         (recorder, run)
     }
 
+    /// A new run's recorder writing ahead of its end, in a database of its
+    /// own, one dead link taken: the folder, the database, the recorder and
+    /// the run's number.
+    fn writing_ahead() -> (tempfile::TempDir, std::path::PathBuf, Recorder, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
+        recorder.take(result("https://a.example/", Verdict::Dead));
+        recorder.near_end();
+        until_held(&path);
+        (dir, path, recorder, run)
+    }
+
+    /// Run `run` as recorded.
+    fn recorded_run(reader: &State, run: i64) -> crate::state::Run {
+        let runs = reader.runs_since("").unwrap();
+        runs.into_iter().find(|r| r.id == run).unwrap()
+    }
+
     /// Whether another connection gets the write lock within 50 ms.
     fn lock_is_free(path: &Path) -> bool {
         let mut other = State::open(path).unwrap();
@@ -751,45 +770,31 @@ mod tests {
         writing.wait().unwrap();
         let reader = State::open_existing(&path).unwrap();
         assert_eq!(reader.latest_rows().unwrap().len(), 2);
-        let runs = reader.runs_since("").unwrap();
-        let this = runs.iter().find(|r| r.id == run).unwrap();
+        let this = recorded_run(&reader, run);
         assert!(this.finished_at.is_some() && this.interrupted);
     }
 
     #[test]
     fn a_run_abandoned_while_written_ahead_ends_without_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
-        recorder.take(result("https://a.example/", Verdict::Dead));
-        recorder.near_end();
-        until_held(&path);
+        let (_dir, path, recorder, run) = writing_ahead();
         recorder.abandon();
         let reader = State::open_existing(&path).unwrap();
         assert!(reader.latest_rows().unwrap().is_empty());
-        let runs = reader.runs_since("").unwrap();
-        let this = runs.iter().find(|r| r.id == run).unwrap();
+        let this = recorded_run(&reader, run);
         assert!(this.finished_at.is_some() && this.interrupted);
         assert!(lock_is_free(&path));
     }
 
     #[test]
     fn a_run_gone_while_written_ahead_leaves_no_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let (mut recorder, run) = recorder(&path, AHEAD_HOLD);
-        recorder.take(result("https://a.example/", Verdict::Dead));
-        recorder.near_end();
-        until_held(&path);
+        let (_dir, path, recorder, run) = writing_ahead();
         // The run fails before its end: its sender goes away.
         let Recorder { inbox, writer, .. } = recorder;
         drop(inbox);
         Writing(writer).wait().unwrap();
         let reader = State::open_existing(&path).unwrap();
         assert!(reader.latest_rows().unwrap().is_empty());
-        let runs = reader.runs_since("").unwrap();
-        let this = runs.iter().find(|r| r.id == run).unwrap();
-        assert!(this.finished_at.is_none());
+        assert!(recorded_run(&reader, run).finished_at.is_none());
         assert!(lock_is_free(&path));
     }
 
