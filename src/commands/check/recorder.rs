@@ -116,19 +116,25 @@ pub(super) struct Recorder {
     near: bool,
 }
 
+/// What the writer is told, in order.
 #[derive(Debug)]
 enum Message {
+    /// Results made, in the order they came.
     Results(Vec<CheckResult>),
+    /// The run's end is near.
     NearEnd,
+    /// The run ended (stopped early if `interrupted`): every result is to
+    /// be placed and sent back through `reply`, then the run's end written.
     Finish {
         interrupted: bool,
         reply: Sender<Placed>,
     },
+    /// The run ended without results (the network was down).
     Abandon,
 }
 
-/// The run's results, each placed in its URL's history, and the history's
-/// writing still going on.
+/// The run's results as the writer hands them back at the end, while it
+/// writes what is left.
 #[derive(Debug)]
 pub(super) struct Placed {
     /// Every result the run made, each with its `history` set when placing
