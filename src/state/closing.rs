@@ -64,14 +64,13 @@ pub struct Closing<'a> {
     run: i64,
     /// Rows written so far, of them failing, and of them reused.
     counts: [i64; 3],
-    /// Whether the transaction is still to be committed or rolled back.
-    open: bool,
 }
 
 impl Drop for Closing<'_> {
     fn drop(&mut self) {
-        // SQLite may have rolled back already (a full disk, an I/O error).
-        if self.open && !self.conn.is_autocommit() {
+        // Not after a commit, nor when SQLite rolled back already (a full
+        // disk, an I/O error): the connection is then out of the transaction.
+        if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
@@ -130,7 +129,6 @@ impl State {
                 path: &self.path,
                 run,
                 counts: [0; 3],
-                open: true,
             }),
             Err(e) => Err(state_error(&self.path, e)),
         }
@@ -265,7 +263,6 @@ impl Closing<'_> {
             )
             .and_then(|_| self.conn.execute_batch("COMMIT"));
         // A failed commit is rolled back when `self` is dropped.
-        self.open = written.is_err();
         written.map_err(|e| state_error(self.path, e))
     }
 }

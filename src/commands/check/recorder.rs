@@ -243,14 +243,12 @@ impl Recorder {
         self.send_held();
         self.send(Message::Finish { interrupted, reply });
         let writing = Writing(self.writer);
-        match placed.recv() {
-            Ok(placed) => (placed, writing),
-            // Only a panic ends the writer without an answer: passed on.
-            Err(_) => match writing.wait() {
-                Ok(()) => unreachable!("the history's writer ended without answering"),
-                Err(e) => unreachable!("the history's writer ended without answering: {e}"),
-            },
+        if let Ok(placed) = placed.recv() {
+            return (placed, writing);
         }
+        // Only a panic ends the writer without an answer: passed on.
+        let ended = writing.wait();
+        unreachable!("the history's writer ended without answering: {ended:?}")
     }
 
     /// Records that the run ended without results (the network was down), so
@@ -449,12 +447,9 @@ fn commit(closing: Closing<'_>, interrupted: bool, rows: Vec<Row>) -> Result<(),
 /// Records that run `run` ended without results, so it does not look like a
 /// killed one.
 fn abandon(state: &mut State, run: i64) {
-    let finished_at = state::timestamp(SystemTime::now());
-    let finish = Finish {
-        finished_at: &finished_at,
-        interrupted: true,
-    };
-    let _ = state.finish_run(run, &finish, Vec::new());
+    let _ = state
+        .begin_close(run, state::BUSY_WAIT)
+        .and_then(|closing| commit(closing, true, Vec::new()));
 }
 
 /// What a result's row is made with, besides the result.
