@@ -136,7 +136,8 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<ExitStatus, Error> {
     // Still under the lock: nothing else writes here, so a temp file left now
     // is one of this run's stopped downloads.
     let _ = archive.clean_temp(Duration::ZERO);
-    results.sort_by(|a, b| a.url.cmp(&b.url));
+    // By a copy of each URL, so each large result moves once.
+    results.sort_by_cached_key(|r| r.url.clone());
 
     let summary = FetchSummary::of(&results, started.elapsed().as_secs_f64(), run.interrupted);
     let mut out = BufWriter::new(std::io::stdout().lock());
