@@ -25,6 +25,11 @@
 #
 # Lower bound = max(max over hosts of ceil(urls_on_host / host_concurrency),
 #                   ceil(urls / max_concurrency)) × latency.
+# The HTTP floor: a bare reqwest client, the one archiver is built on
+# (examples/bench_floor.rs), asks every URL once with HEAD at the same limits
+# and does nothing else; the server's span of archiver's run (its network phase)
+# is compared with that time. Beyond it are archiver's retries of the 503s,
+# its GETs where HEAD is refused, and its own work per answer.
 # Both tools run with the same limits: 128 requests in flight, 8 per host (unless
 # set as above), no per-host interval. archiver retries a 503 as it does by
 # default (after 25 to 50 ms: retry_delay_5xx) and never a 404; lychee is run without retries
@@ -55,8 +60,10 @@ repeat=${REPEAT:-1}
 echo "building archiver and the benchmark server (release)…" >&2
 cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml"
 cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml" --example bench_server
+cargo build --release --locked --quiet --manifest-path "$here/Cargo.toml" --example bench_floor
 archiver=${ARCHIVER:-$here/target/release/archiver}
 server=$here/target/release/examples/bench_server
+floor=$here/target/release/examples/bench_floor
 
 work=$(mktemp -d)
 "$server" "$port" "$latency_ms" "$dead_percent" "$flaky_percent" "$head_refused_every" 2>/dev/null &
@@ -145,18 +152,23 @@ for layout in ${LAYOUTS:-grouped runs interleaved}; do
   # The notes: 100 links per note; `run` links in a row share a host, and the
   # hosts take turns, so every host has the same number of URLs.
   rm -rf "$work/notes" && mkdir -p "$work/notes"
-  python3 - "$work/notes" "$urls" "$hosts" "$port" "$run" <<'PY'
+  python3 - "$work/notes" "$urls" "$hosts" "$port" "$run" "$work/urls.txt" <<'PY'
 import sys
 folder, urls, hosts, port, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 per_note = 100
+every = []
 for n in range((urls + per_note - 1) // per_note):
     lines = []
     for i in range(n * per_note, min(urls, (n + 1) * per_note)):
         j = (i // run) % hosts
         host = f"127.0.{j // 250}.{2 + j % 250}"
-        lines.append(f"- [link {i}](http://{host}:{port}/p{i})")
+        every.append(f"http://{host}:{port}/p{i}")
+        lines.append(f"- [link {i}]({every[-1]})")
     with open(f"{folder}/note{n:05}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
+# The same URLs in the notes' order, for the floor.
+with open(sys.argv[6], "w") as f:
+    f.write("\n".join(every) + "\n")
 PY
 
   echo
@@ -175,6 +187,13 @@ PY
       "$t_archiver" "$(ratio "$t_archiver" "$bound")" "$((rss_archiver / 1024))" "$dead" \
       "$(wrong archiver "$work/report.json")"
     served
+    network_archiver=$(python3 -c "print($(stats network_ms) / 1000)")
+
+    # What the HTTP stack alone takes: one HEAD per URL, same limits.
+    reset
+    read -r t_floor _ floor_failed < <("$floor" "$work/urls.txt" "$max_concurrency" "$host_concurrency")
+    printf '  HTTP floor:     %6.2f s  (a bare reqwest client, one HEAD per URL, %s failed); archiver'"'"'s network phase %.2f s, %s× it\n' \
+      "$t_floor" "$floor_failed" "$network_archiver" "$(ratio "$network_archiver" "$t_floor")"
 
     if [ -n "$lychee" ]; then
       reset
