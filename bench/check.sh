@@ -191,9 +191,14 @@ PY
 
     # What the HTTP stack alone takes: one HEAD per URL, same limits.
     reset
-    read -r t_floor _ floor_failed < <("$floor" "$work/urls.txt" "$max_concurrency" "$host_concurrency")
-    printf '  HTTP floor:     %6.2f s  (a bare reqwest client, one HEAD per URL, %s failed); archiver'"'"'s network phase %.2f s, %s× it\n' \
-      "$t_floor" "$floor_failed" "$network_archiver" "$(ratio "$network_archiver" "$t_floor")"
+    t_floor=
+    read -r t_floor _ floor_failed < <("$floor" "$work/urls.txt" "$max_concurrency" "$host_concurrency") || true
+    if [ -n "$t_floor" ]; then
+      printf '  HTTP floor:     %6.2f s  (a bare reqwest client, one HEAD per URL, %s failed); archiver'"'"'s network phase %.2f s, %s× it\n' \
+        "$t_floor" "$floor_failed" "$network_archiver" "$(ratio "$network_archiver" "$t_floor")"
+    else
+      echo "  HTTP floor: the bare client did not run (see its error above)"
+    fi
 
     if [ -n "$lychee" ]; then
       reset
