@@ -523,9 +523,7 @@ fn offline_with_a_paced_host(dead: usize) -> String {
     )
     .file("n.md", &note);
     let stderr = tree
-        .archiver()
-        .args(["check", "--no-state", "n.md"])
-        .env("ARCHIVER_CANARY", "canary.invalid")
+        .check_offline()
         .env("ARCHIVER_LOG", "archiver=debug")
         .expect(Exit::Error)
         .stderr;

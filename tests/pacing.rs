@@ -261,13 +261,8 @@ batch = { api = "arxiv", endpoint = "https://export.papers.invalid/api/query", s
 
 /// Checks `n.md` of `tree` where no canary name resolves, and asserts that
 /// the run says the network looks down.
-fn check_offline(tree: &Tree) -> Ran {
-    let ran = tree
-        .archiver()
-        .args(["check", "--no-state", "n.md"])
-        .env("ARCHIVER_CANARY", "canary.invalid")
-        .timeout(LIMIT)
-        .expect(Exit::Error);
+fn says_the_network_is_down(tree: &Tree) -> Ran {
+    let ran = tree.check_offline().timeout(LIMIT).expect(Exit::Error);
     assert!(
         ran.stderr.contains("the network looks down"),
         "{}",
@@ -292,7 +287,7 @@ fn a_small_run_on_a_machine_without_a_network_says_so() {
         ));
     }
     tree.file("archiver.toml", PAPERS).file("n.md", &note);
-    let ran = check_offline(&tree);
+    let ran = says_the_network_is_down(&tree);
     let stderr = &ran.stderr;
     assert!(
         stderr.contains("canary.invalid does not resolve"),
@@ -341,7 +336,7 @@ fn api_requests_cut_short_by_a_network_down_stop_are_not_reported() {
     let paced = "\n[[sites]]\nname = \"papers-api\"\nhosts = [\"export.papers.invalid\"]\nmin_interval = \"3s\"\nhost_concurrency = 1\n\n[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n";
     tree.file("archiver.toml", format!("{PAPERS}{paced}"))
         .file("n.md", &note);
-    let stderr = check_offline(&tree).stderr;
+    let stderr = says_the_network_is_down(&tree).stderr;
     assert!(!stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.lines().count() <= 2, "{stderr}");
 }

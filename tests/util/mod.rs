@@ -184,6 +184,15 @@ impl Tree {
             .args(fixture.args())
     }
 
+    /// `archiver check --no-state n.md` run inside the tree where no canary
+    /// name resolves: with the note's hosts `.invalid` too, a machine without
+    /// a network. Add settings, then `.expect(Exit::Error)`.
+    pub fn check_offline(&self) -> Run {
+        self.archiver()
+            .args(["check", "--no-state", "n.md"])
+            .env("ARCHIVER_CANARY", "canary.invalid")
+    }
+
     /// `archiver rewrite --restore notes`, which must succeed, then the text
     /// of the note at `rel`.
     pub fn restored(&self, rel: &str) -> String {

@@ -217,8 +217,11 @@ impl Recorder {
     }
 
     /// The end of the run is near: the results so far go to the writer, and
-    /// each later one as it comes.
+    /// each later one as it comes. Said again, it changes nothing.
     fn near_end(&mut self) {
+        if self.near {
+            return;
+        }
         self.send_held();
         self.send(Message::NearEnd);
         self.near = true;
@@ -591,23 +594,13 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::commands::check::CitedUrl;
+    use crate::judge::Judgement;
+    use crate::link::Kind;
     use crate::state::HistoryState;
 
     fn result(url: &str, verdict: Verdict) -> CheckResult {
-        CheckResult {
-            url: url.to_owned(),
-            verdict,
-            status: None,
-            final_url: None,
-            moved_to: None,
-            pdf_url: None,
-            reason: None,
-            flags: Vec::new(),
-            answer_ms: None,
-            archived_copy: None,
-            occurrences: Vec::new(),
-            history: None,
-        }
+        CitedUrl::new(url.to_owned(), Kind::Page).into_result(Judgement::new(verdict, None))
     }
 
     /// A recorder for a new run in the database at `path`, failing on dead

@@ -235,7 +235,6 @@ async fn check_web(
         results,
         end: (last == Last::Yes)
             .then(|| EndWatch::for_run(asked, settings.network.max_concurrency)),
-        told: false,
     };
     let driver = Driver::new(&engine, settings.network.timeout)
         .on_interrupt("stopping: reporting what was checked so far");
@@ -284,10 +283,9 @@ struct Judging<'a> {
     /// The targets not judged yet.
     targets: Vec<Option<CitedUrl>>,
     results: &'a mut Results,
-    /// Watches for the end of the run's answers, when they are this pass's.
+    /// Watches for the end of the run's answers, when they are this pass's,
+    /// until it says the end is near.
     end: Option<EndWatch>,
-    /// Whether the end was said to be near.
-    told: bool,
 }
 
 impl Sink<Outcome> for Judging<'_> {
@@ -301,11 +299,12 @@ impl Sink<Outcome> for Judging<'_> {
         {
             let judgement = judge(url, &outcome, self.sites);
             self.results.take(target.into_result(judgement));
-            if let Some(end) = &mut self.end
-                && end.finished(Instant::now())
-                && !self.told
+            if self
+                .end
+                .as_mut()
+                .is_some_and(|end| end.finished(Instant::now()))
             {
-                self.told = true;
+                self.end = None;
                 self.results.near_end();
             }
         }
