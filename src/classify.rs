@@ -52,6 +52,9 @@ pub struct Resolved {
     pub reason: Option<String>,
     /// A likely fix.
     pub hint: Option<String>,
+    /// `url`, parsed, for a web (`http`, `https`) target: what is asked of the
+    /// network, so the checker need not parse it again.
+    pub parsed: Option<Url>,
 }
 
 /// `[kinds]`, resolved: lowercase extensions, no dots.
@@ -175,11 +178,17 @@ impl<'s> Classifier<'s> {
             }
             _ => Kind::Other,
         };
+        let (serialized, parsed) = if matches!(url.scheme(), "http" | "https") {
+            (url.as_str().to_owned(), Some(url))
+        } else {
+            (url.into(), None)
+        };
         Resolved {
-            url: url.into(),
+            url: serialized,
             kind,
             reason: None,
             hint: None,
+            parsed,
         }
     }
 
@@ -232,6 +241,7 @@ fn invalid(target: &str, reason: String) -> Resolved {
         kind: Kind::Invalid,
         reason: Some(reason),
         hint: None,
+        parsed: None,
     }
 }
 
@@ -245,6 +255,7 @@ fn local(path: String, fragment: Option<&str>) -> Resolved {
         kind: Kind::Local,
         reason: None,
         hint: None,
+        parsed: None,
     }
 }
 

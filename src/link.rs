@@ -171,6 +171,10 @@ pub struct Link {
     /// largest of its set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub srcset: Option<SrcsetCandidate>,
+    /// `url`, parsed, for a web (`http`, `https`) link: what is asked of the
+    /// network, without parsing it again. Not part of the reports.
+    #[serde(skip)]
+    pub parsed: Option<url::Url>,
 }
 
 /// A candidate of an HTML `srcset` attribute.

@@ -1,6 +1,7 @@
 //! Reading the notes: the walk runs on its own thread and hands over batches;
 //! each batch is read, parsed and turned into whatever the command needs on every
-//! core; results come back in input order. Shared by `links` and `check`.
+//! core, while the batch before it goes to the command; results come back in
+//! input order. Shared by `links` and `check`.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
@@ -17,8 +18,9 @@ use crate::link::Link;
 use crate::units::{format_size, human_size};
 
 /// Things found per parallel batch: enough to keep every core busy, few enough
-/// that a batch's results are a small amount of memory.
-const BATCH: usize = 256;
+/// that a batch's results are a small amount of memory and that handing them
+/// on starts early.
+const BATCH: usize = 32;
 
 /// What became of one input item.
 #[derive(Debug)]
@@ -70,6 +72,7 @@ pub fn scan<T: Send>(
     mut sink: impl FnMut(Scanned<T>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let classifier = Classifier::new(settings);
+    let per_note = &per_note;
     std::thread::scope(|threads| {
         let (batches, received) = sync_channel::<Vec<Found>>(2);
         threads.spawn(move || {
@@ -88,18 +91,32 @@ pub fn scan<T: Send>(
             );
             let _ = batches.send(batch);
         });
-        for batch in received {
-            let results: Vec<Scanned<T>> = batch
-                .into_par_iter()
-                .map(|found| match found {
-                    Found::Note(note) => match read_links(&note, settings, classifier) {
-                        Ok((source, links)) => Scanned::Note(per_note(&note, source.text(), links)),
-                        Err(scanned) => scanned,
-                    },
-                    Found::Skipped(skipped) => Scanned::Skipped(skipped),
-                    Found::Error(e) => Scanned::Failed(e),
-                })
-                .collect();
+        // The cores read one batch while this thread hands the batch before
+        // it to `sink`: a command's own work on the links (a check's table of
+        // URLs) runs alongside the reading, not after it.
+        let (extracted, results) = sync_channel::<Vec<Scanned<T>>>(2);
+        threads.spawn(move || {
+            for batch in received {
+                let results: Vec<Scanned<T>> = batch
+                    .into_par_iter()
+                    .map(|found| match found {
+                        Found::Note(note) => match read_links(&note, settings, classifier) {
+                            Ok((source, links)) => {
+                                Scanned::Note(per_note(&note, source.text(), links))
+                            }
+                            Err(scanned) => scanned,
+                        },
+                        Found::Skipped(skipped) => Scanned::Skipped(skipped),
+                        Found::Error(e) => Scanned::Failed(e),
+                    })
+                    .collect();
+                // The receiver gone, `sink` failed: nothing more is wanted.
+                if extracted.send(results).is_err() {
+                    break;
+                }
+            }
+        });
+        for results in results {
             for result in results {
                 sink(result)?;
             }

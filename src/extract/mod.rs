@@ -151,6 +151,7 @@ pub fn extract(
                 reason: resolved.reason,
                 hint,
                 srcset: f.srcset,
+                parsed: resolved.parsed,
             }
         })
         .collect()

@@ -6,7 +6,6 @@
 //! at once (the host pool does the pacing). Ctrl-C or SIGTERM stops the run with a
 //! report of what was checked.
 
-use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,7 +18,7 @@ use crate::config::Settings;
 use crate::input::Inputs;
 use crate::judge::Judgement;
 use crate::link::{Kind, Link};
-use crate::report::check::{self, CheckResult, Occurrence, Report, Summary};
+use crate::report::check::{self, CheckResult, Report, Summary};
 use crate::rewrite::Journal;
 use crate::store::intact::Looked;
 use crate::store::{self, ArchiveFile, Storage};
@@ -31,80 +30,17 @@ mod copies;
 mod exclude;
 mod ledger;
 mod recorder;
+mod targets;
 mod web;
 
 use baseline::Baseline;
 use exclude::Excluder;
 use ledger::Ledger;
 use recorder::{Results, Writing};
+use targets::{CitedUrl, Targets};
 
 /// The comment that keeps the links on its line from being checked.
 const IGNORE_MARKER: &str = "archiver-ignore";
-
-/// One URL to judge, and where it is cited.
-#[derive(Debug)]
-struct CitedUrl {
-    url: String,
-    kind: Kind,
-    reason: Option<String>,
-    hint: Option<String>,
-    occurrences: Vec<Occurrence>,
-    /// For each occurrence, whether it stands on an `archiver-ignore` line.
-    ignored: Vec<bool>,
-}
-
-impl CitedUrl {
-    fn new(url: String, kind: Kind) -> Self {
-        CitedUrl {
-            url,
-            kind,
-            reason: None,
-            hint: None,
-            occurrences: Vec::new(),
-            ignored: Vec::new(),
-        }
-    }
-
-    fn into_result(self, judgement: Judgement) -> CheckResult {
-        // Occurrences on an `archiver-ignore` line are not reported, unless they
-        // are all there is (the URL is then excluded, and they say where).
-        let occurrences = if self.ignored.iter().all(|i| *i) {
-            self.occurrences
-        } else {
-            self.occurrences
-                .into_iter()
-                .zip(&self.ignored)
-                .filter(|(_, ignored)| !**ignored)
-                .map(|(o, _)| o)
-                .collect()
-        };
-        CheckResult {
-            url: self.url,
-            verdict: judgement.verdict,
-            status: judgement.status,
-            final_url: judgement.final_url,
-            moved_to: judgement.moved_to,
-            pdf_url: None,
-            reason: judgement.reason,
-            answer_ms: judgement
-                .answered_in
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            flags: {
-                // The URL is flagged when every note citing it points at the
-                // archive's copy instead; each occurrence says so on its own.
-                let mut flags = judgement.flags;
-                if !occurrences.is_empty() && occurrences.iter().all(|o| o.archived) {
-                    flags.push("archived".to_owned());
-                    flags.sort();
-                }
-                flags
-            },
-            archived_copy: None,
-            occurrences,
-            history: None,
-        }
-    }
-}
 
 /// Checks the links.
 ///
@@ -136,7 +72,7 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<ExitStatus, Error> {
         .map(|rev| Changes::since(rev, args.history.whole_files, &repository_folder(&notes)))
         .transpose()?;
     let excluder = Excluder::new(&settings.check)?;
-    let mut targets: BTreeMap<String, CitedUrl> = BTreeMap::new();
+    let mut targets = Targets::default();
     // The state database is opened (made, the first time) while the notes
     // are read.
     let (gathered, state) = alongside(
@@ -284,13 +220,14 @@ fn repository_folder(notes: &[String]) -> PathBuf {
 /// paths, excluded URLs, results reused from the state database) and those to
 /// ask.
 fn triage(
-    targets: BTreeMap<String, CitedUrl>,
+    targets: Targets,
     excluder: &Excluder,
     mut ledger: Option<&mut Ledger>,
 ) -> Result<(Vec<CheckResult>, Vec<CitedUrl>), Error> {
     let mut results = Vec::new();
+    let targets = targets.into_vec();
     let mut web = Vec::with_capacity(targets.len());
-    for target in targets.into_values() {
+    for target in targets {
         let known = match offline_verdict(&target, excluder) {
             Some(judgement) => Some(judgement),
             None => match ledger.as_deref_mut() {
@@ -379,7 +316,7 @@ fn gather_all(
     settings: &Settings,
     (urls, notes): (&[String], &[String]),
     changes: Option<&Changes>,
-    targets: &mut BTreeMap<String, CitedUrl>,
+    targets: &mut Targets,
 ) -> Result<usize, Error> {
     let errors = if notes.is_empty() {
         0
@@ -389,9 +326,7 @@ fn gather_all(
     let classifier = Classifier::new(settings);
     for url in urls {
         let (key, kind) = url_input(classifier, url);
-        targets
-            .entry(key.clone())
-            .or_insert_with(|| CitedUrl::new(key, kind));
+        targets.entry(&key, kind);
     }
     Ok(errors)
 }
@@ -402,7 +337,7 @@ fn gather(
     settings: &Settings,
     notes: &[String],
     changes: Option<&Changes>,
-    targets: &mut BTreeMap<String, CitedUrl>,
+    targets: &mut Targets,
 ) -> Result<usize, Error> {
     let inputs = Inputs::parse(notes)?;
     let scope = Scope::of(&inputs, &args.notes);
@@ -477,6 +412,7 @@ fn gather(
                     let resolved = classifier.resolve(&written, &context, None);
                     link.url = resolved.url;
                     link.kind = resolved.kind;
+                    link.parsed = resolved.parsed;
                 }
                 let archived = entry.is_some_and(|e| holds(&e.object));
                 (link, ignored, archived)
@@ -486,8 +422,9 @@ fn gather(
     scan(scope, settings, per_note, |scanned| {
         match scanned {
             Scanned::Note(links) => {
+                targets.reserve(links.len());
                 for (link, ignored, archived) in links {
-                    add(targets, link, ignored, archived);
+                    targets.add(link, ignored, archived);
                 }
             }
             Scanned::Skipped(skipped) => report_skipped(&skipped),
@@ -535,37 +472,6 @@ fn line_around(text: &str, at: usize) -> &str {
     let start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let end = text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i);
     &text[start..end]
-}
-
-fn add(targets: &mut BTreeMap<String, CitedUrl>, link: Link, ignored: bool, archived: bool) {
-    let target = targets
-        .entry(link.identity().to_owned())
-        .or_insert_with(|| CitedUrl::new(link.identity().to_owned(), link.kind));
-    // An <img> pointing here says more about the target than a plain link to it.
-    if matches!(link.kind, Kind::Image | Kind::Video)
-        && !matches!(target.kind, Kind::Image | Kind::Video)
-    {
-        target.kind = link.kind;
-    }
-    if target.reason.is_none() {
-        target.reason = link.reason;
-    }
-    if target.hint.is_none() {
-        target.hint = link.hint;
-    }
-    target.ignored.push(ignored);
-    // Most URLs are cited once: room for exactly one, not the four a first push
-    // would make (a tenth of the memory of a 100,000-URL run).
-    if target.occurrences.is_empty() {
-        target.occurrences.reserve_exact(1);
-    }
-    target.occurrences.push(Occurrence {
-        file: link.file,
-        line: link.line,
-        column: link.column,
-        kind: link.kind,
-        archived,
-    });
 }
 
 /// The verdict that needs no network, if there is one.

@@ -594,7 +594,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::commands::check::CitedUrl;
+    use crate::commands::check::targets::CitedUrl;
     use crate::judge::Judgement;
     use crate::link::Kind;
     use crate::state::HistoryState;
