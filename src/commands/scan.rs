@@ -18,9 +18,14 @@ use crate::link::Link;
 use crate::units::{format_size, human_size};
 
 /// Things found per parallel batch: enough to keep every core busy, few enough
-/// that a batch's results are a small amount of memory and that handing them
-/// on starts early.
-const BATCH: usize = 32;
+/// that a batch's results are a small amount of memory.
+const BATCH: usize = 256;
+
+/// The first batch's size; each next one is twice the last, up to [`BATCH`].
+/// Small at first, so the command's work on the links starts while most
+/// notes are still being read; large after, where a batch's hand-over costs
+/// less than its notes take.
+const FIRST_BATCH: usize = 16;
 
 /// What became of one input item.
 #[derive(Debug)]
@@ -76,17 +81,21 @@ pub fn scan<T: Send>(
     std::thread::scope(|threads| {
         let (batches, received) = sync_channel::<Vec<Found>>(2);
         threads.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
+            let mut size = FIRST_BATCH;
+            let mut batch = Vec::with_capacity(size);
             scope.inputs.walk(
                 &|ext| settings.note_format(ext),
                 scope.walk,
                 scope.stdin_format,
                 |found| {
                     batch.push(found);
-                    batch.len() < BATCH
-                        || batches
-                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                            .is_ok()
+                    if batch.len() < size {
+                        return true;
+                    }
+                    size = (size * 2).min(BATCH);
+                    batches
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(size)))
+                        .is_ok()
                 },
             );
             let _ = batches.send(batch);

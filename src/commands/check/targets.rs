@@ -13,8 +13,9 @@ use crate::report::check::{CheckResult, Occurrence};
 pub(super) struct CitedUrl {
     pub url: String,
     /// `url`, parsed, when a note's link gave it so: asked without parsing it
-    /// again.
-    pub parsed: Option<Url>,
+    /// again. Boxed: a target keeps its room for it to the run's end, and a
+    /// large run has 100,000 of them.
+    pub parsed: Option<Box<Url>>,
     pub kind: Kind,
     pub reason: Option<String>,
     pub hint: Option<String>,
@@ -38,7 +39,10 @@ impl CitedUrl {
 
     /// The URL to ask the network, parsed; `None` when it is not one.
     pub fn web_url(&mut self) -> Option<Url> {
-        self.parsed.take().or_else(|| Url::parse(&self.url).ok())
+        match self.parsed.take() {
+            Some(parsed) => Some(*parsed),
+            None => Url::parse(&self.url).ok(),
+        }
     }
 
     pub fn into_result(self, judgement: Judgement) -> CheckResult {
@@ -121,7 +125,7 @@ impl Targets {
             target.parsed = link.parsed.map(|mut url| {
                 // The target is the URL without its fragment.
                 url.set_fragment(None);
-                url
+                Box::new(url)
             });
         }
         // An <img> pointing here says more about the target than a plain link to it.
