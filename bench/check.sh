@@ -10,7 +10,9 @@
 #   LAYOUTS=interleaved bench/check.sh   # one layout of the links only
 #   MAX_CONCURRENCY=512 HOST_CONCURRENCY=16 bench/check.sh
 #   FAULTS=1 bench/check.sh              # the faults run: 20 ms latency, 2% of the
-#                                        # URLs answer 503 once, 1 host in 7 refuses HEAD
+#                                        # URLs answer 503 once, 1 host in 7 refuses HEAD;
+#                                        # each layout run 3 times (REPEAT), the median
+#                                        # ratio against lychee the one that counts
 #   REPEAT=10 LAYOUTS=interleaved bench/check.sh  # each layout run 10 times, the
 #                                        # ratios' range and median after them
 #   ARCHIVER=/path/to/archiver bench/check.sh  # time another build (the script's
@@ -45,7 +47,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 urls=${URLS:-20000}
 hosts=${HOSTS:-50}
 if [ -n "${FAULTS:-}" ]; then
-  : "${LATENCY_MS:=20}" "${FLAKY_PERCENT:=2}" "${HEAD_REFUSED_EVERY:=7}"
+  # lychee's own time varies by a tenth from run to run (4.4 to 4.9 s here), so
+  # one run's ratio says more about lychee than about archiver: the median of
+  # three is the figure.
+  : "${LATENCY_MS:=20}" "${FLAKY_PERCENT:=2}" "${HEAD_REFUSED_EVERY:=7}" "${REPEAT:=3}"
 fi
 latency_ms=${LATENCY_MS:-50}
 dead_percent=${DEAD_PERCENT:-5}
@@ -222,8 +227,10 @@ PY
 import statistics, sys
 goal, ratios = float(sys.argv[1]), sorted(float(r) for r in sys.argv[2:])
 met = sum(r <= goal for r in ratios)
-print(f"  over {len(ratios)} runs: {ratios[0]:.2f} to {ratios[-1]:.2f}, median {statistics.median(ratios):.2f}; "
-      f"at most {goal:.2f} in {met} of them")
+median = statistics.median(ratios)
+print(f"  over {len(ratios)} runs: {ratios[0]:.2f} to {ratios[-1]:.2f}, at most {goal:.2f} in {met} of them")
+print(f"  archiver / lychee wall time, the median: {median:.2f} (goal: at most {goal:.2f}): "
+      + ("met" if median <= goal else "not met"))
 PY
   fi
 done
