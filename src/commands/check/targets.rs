@@ -25,6 +25,7 @@ pub(super) struct CitedUrl {
 }
 
 impl CitedUrl {
+    /// A target for `url`, of `kind`, cited nowhere yet.
     pub fn new(url: String, kind: Kind) -> Self {
         CitedUrl {
             url,
@@ -45,6 +46,7 @@ impl CitedUrl {
         }
     }
 
+    /// The report's result for this URL, judged so.
     pub fn into_result(self, judgement: Judgement) -> CheckResult {
         // Occurrences on an `archiver-ignore` line are not reported, unless they
         // are all there is (the URL is then excluded, and they say where).
