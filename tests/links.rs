@@ -628,6 +628,41 @@ fn root_relative_links_follow_the_base_url() {
 }
 
 #[test]
+fn a_closed_pipe_stops_a_walk_of_many_batches() {
+    // More notes than the reading pipeline holds at once (batches of 16, 32,
+    // 64 … in flight two deep): hanging up must stop the walk, not leave it
+    // waiting to hand over a batch no one takes.
+    let tree = Tree::new();
+    let note = "[a](https://a.org/x) ![b](https://b.org/y.png)\n".repeat(100);
+    for i in 0..400 {
+        tree.file(&format!("d{}/n{i}.md", i % 7), &note);
+    }
+    let mut child = util::archiver_process(tree.path())
+        .args(["links", "."])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    // A wait with a limit: a stuck walk would otherwise hang the test run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`archiver links` did not stop after its reader hung up");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
 fn a_closed_pipe_is_not_an_error() {
     // Enough output that the writer is still busy when the reader hangs up.
     let tree = Tree::new();
