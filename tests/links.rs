@@ -627,16 +627,9 @@ fn root_relative_links_follow_the_base_url() {
     assert_eq!(s(&links[0], "url"), "site/docs/a.pdf");
 }
 
-#[test]
-fn a_closed_pipe_stops_a_walk_of_many_batches() {
-    // More notes than the reading pipeline holds at once (batches of 16, 32,
-    // 64 … in flight two deep): hanging up must stop the walk, not leave it
-    // waiting to hand over a batch no one takes.
-    let tree = Tree::new();
-    let note = "[a](https://a.org/x) ![b](https://b.org/y.png)\n".repeat(100);
-    for i in 0..400 {
-        tree.file(&format!("d{}/n{i}.md", i % 7), &note);
-    }
+/// `archiver links .` in `tree`, its first bytes read and its output then
+/// closed, as `archiver links . | head -n 1` does.
+fn links_then_hang_up(tree: &Tree) -> std::process::Child {
     let mut child = util::archiver_process(tree.path())
         .args(["links", "."])
         .stdout(std::process::Stdio::piped())
@@ -647,6 +640,20 @@ fn a_closed_pipe_stops_a_walk_of_many_batches() {
     let mut first = [0u8; 64];
     std::io::Read::read(&mut stdout, &mut first).unwrap();
     drop(stdout);
+    child
+}
+
+#[test]
+fn a_closed_pipe_stops_a_walk_of_many_batches() {
+    // More notes than the reading pipeline holds at once (batches of 16, 32,
+    // 64 … in flight two deep): hanging up must stop the walk, not leave it
+    // waiting to hand over a batch no one takes.
+    let tree = Tree::new();
+    let note = "[a](https://a.org/x) ![b](https://b.org/y.png)\n".repeat(100);
+    for i in 0..400 {
+        tree.file(&format!("d{}/n{i}.md", i % 7), &note);
+    }
+    let mut child = links_then_hang_up(&tree);
     // A wait with a limit: a stuck walk would otherwise hang the test run.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
@@ -670,18 +677,7 @@ fn a_closed_pipe_is_not_an_error() {
     for i in 0..20 {
         tree.file(&format!("n{i}.md"), &note);
     }
-    let mut child = util::archiver_process(tree.path())
-        .args(["links", "."])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read one line, then hang up.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 64];
-    std::io::Read::read(&mut stdout, &mut first).unwrap();
-    drop(stdout);
-    let output = child.wait_with_output().unwrap();
+    let output = links_then_hang_up(&tree).wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
         Some(0),
