@@ -511,17 +511,8 @@ fn an_untrusted_certificate_is_an_error_not_a_dead_link() {
 /// log (each request to the paced host is logged as it goes out).
 fn offline_with_a_paced_host(dead: usize) -> String {
     let tree = Tree::new();
-    let mut note: String = (0..dead)
-        .map(|i| format!("[{i}](https://host{i}.invalid/)\n"))
-        .collect();
-    for i in 0..20 {
-        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
-    }
-    tree.file(
-        "archiver.toml",
-        "[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n",
-    )
-    .file("n.md", &note);
+    tree.file("archiver.toml", util::SLOW_SITE)
+        .file("n.md", util::dead_and_paced_note(dead));
     let stderr = tree
         .check_offline()
         .env("ARCHIVER_LOG", "archiver=debug")

@@ -321,20 +321,15 @@ fn api_requests_cut_short_by_a_network_down_stop_are_not_reported() {
     // run stops before the last batches go out, and says only that the
     // network looks down.
     let tree = Tree::new();
-    let mut note: String = (0..4)
-        .map(|i| format!("[{i}](https://host{i}.invalid/{i})\n"))
-        .collect();
-    for i in 0..20 {
-        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
-    }
+    let mut note = util::dead_and_paced_note(4);
     for i in 0..350 {
         note.push_str(&format!(
             "[p{i}](https://papers.invalid/abs/2207.{:05})\n",
             10_000 + i
         ));
     }
-    let paced = "\n[[sites]]\nname = \"papers-api\"\nhosts = [\"export.papers.invalid\"]\nmin_interval = \"3s\"\nhost_concurrency = 1\n\n[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n";
-    tree.file("archiver.toml", format!("{PAPERS}{paced}"))
+    let api = "\n[[sites]]\nname = \"papers-api\"\nhosts = [\"export.papers.invalid\"]\nmin_interval = \"3s\"\nhost_concurrency = 1\n\n";
+    tree.file("archiver.toml", format!("{PAPERS}{api}{}", util::SLOW_SITE))
         .file("n.md", &note);
     let stderr = says_the_network_is_down(&tree).stderr;
     assert!(!stderr.contains("interrupted"), "{stderr}");

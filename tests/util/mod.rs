@@ -209,6 +209,22 @@ impl Tree {
 }
 
 /// A string field of a JSON link.
+/// The site rule that paces `slow.invalid` to one request a second.
+pub const SLOW_SITE: &str = "[[sites]]\nname = \"slow\"\nhosts = [\"slow.invalid\"]\nmin_interval = \"1s\"\nhost_concurrency = 1\n";
+
+/// A note for a machine without a network: links to `dead` domains that do
+/// not exist (`hostN.invalid`), then twenty URLs of `slow.invalid`, which
+/// [`SLOW_SITE`] paces.
+pub fn dead_and_paced_note(dead: usize) -> String {
+    let mut note: String = (0..dead)
+        .map(|i| format!("[{i}](https://host{i}.invalid/{i})\n"))
+        .collect();
+    for i in 0..20 {
+        note.push_str(&format!("[s{i}](https://slow.invalid/{i})\n"));
+    }
+    note
+}
+
 pub fn s<'a>(link: &'a Value, field: &str) -> &'a str {
     link[field].as_str().unwrap_or_default()
 }
