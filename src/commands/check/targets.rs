@@ -123,7 +123,8 @@ impl Targets {
     /// Adds one occurrence of a link.
     pub fn add(&mut self, link: Link, ignored: bool, archived: bool) {
         let target = self.entry(link.identity(), link.kind);
-        if target.parsed.is_none() && target.occurrences.is_empty() {
+        // The first occurrence's parse stands for the URL.
+        if target.occurrences.is_empty() {
             target.parsed = link.parsed.map(|mut url| {
                 // The target is the URL without its fragment.
                 url.set_fragment(None);
